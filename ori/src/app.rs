@@ -1,0 +1,395 @@
+//! [`Ori`]: the application builder.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::routing::any;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::net::ToSocketAddrs;
+
+use crate::authorizer::ErasedAuthorizer;
+use crate::di::{Constructor, ProviderEntry, Providers};
+use crate::guard::ErasedConnectionGuard;
+use crate::hub::{Hub, Limits};
+use crate::lifecycle::{CloseInfo, Lifecycle, Message};
+use crate::pubsub::outbox::CloseRequest;
+use crate::routing::IntoReply;
+use crate::routing::table::RouteTable;
+use crate::runtime::Runtime;
+use crate::server::Server;
+use crate::state::StateKey;
+use crate::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
+use crate::{
+    AppContext, ConnectionGuard, Error, SocketContext, SocketRoutes, TopicAuthorizer,
+    UpgradeRequest, WebSocketConfig,
+};
+
+/// Builds an ori application: a WebSocket endpoint with its routes, guards
+/// and handlers, the app's own HTTP routes, and the providers they use.
+///
+/// ```no_run
+/// use ori::{Ori, SocketContext, SocketError, SocketRoutes, WebSocketConfig};
+///
+/// async fn echo(_ctx: SocketContext, data: serde_json::Value) -> Result<serde_json::Value, SocketError> {
+///     Ok(data)
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), ori::Error> {
+///     Ori::create()
+///         .websocket(WebSocketConfig::default())
+///         .socket_routes(SocketRoutes::new().route("demo.echo", echo))
+///         .listen("127.0.0.1:3000")
+///         .await
+/// }
+/// ```
+#[must_use = "an `Ori` does nothing until `.listen()`, `.bind()` or `.into_router()`"]
+pub struct Ori {
+    websocket: Option<WebSocketConfig>,
+    http: axum::Router<AppContext>,
+    socket_routes: Vec<SocketRoutes>,
+    guards: Vec<ErasedConnectionGuard>,
+    upgrade: Option<ErasedUpgradeHandler>,
+    authorizer: Option<ErasedAuthorizer>,
+    lifecycle: Lifecycle,
+    providers: Providers,
+    shutdown_signal: Option<BoxFuture<'static, ()>>,
+}
+
+/// A built application: the HTTP router (WebSocket endpoint included) and its context.
+pub(crate) struct Built {
+    pub(crate) router: axum::Router,
+    pub(crate) app: AppContext,
+    pub(crate) grace: Duration,
+    pub(crate) shutdown_signal: Option<BoxFuture<'static, ()>>,
+}
+
+impl Ori {
+    /// An application with nothing configured.
+    pub fn create() -> Ori {
+        Ori {
+            websocket: None,
+            http: axum::Router::new(),
+            socket_routes: Vec::new(),
+            guards: Vec::new(),
+            upgrade: None,
+            authorizer: None,
+            lifecycle: Lifecycle::default(),
+            providers: Providers::default(),
+            shutdown_signal: None,
+        }
+    }
+
+    /// Serves WebSocket connections at `config`'s path (default `/ws`), on the
+    /// same port as the HTTP routes.
+    pub fn websocket(mut self, config: WebSocketConfig) -> Self {
+        self.websocket = Some(config);
+        self
+    }
+
+    /// Shorthand for `.websocket(WebSocketConfig::default().path(path))`.
+    pub fn websocket_at(self, path: impl Into<String>) -> Self {
+        self.websocket(WebSocketConfig::default().path(path))
+    }
+
+    /// Adds the application's HTTP routes (plain axum). Handlers reach the
+    /// [`AppContext`] as `State<AppContext>` or `Extension<AppContext>`.
+    ///
+    /// ```
+    /// use axum::{extract::State, routing::post};
+    /// use ori::{AppContext, Ori};
+    ///
+    /// async fn announce(State(ctx): State<AppContext>, body: String) -> &'static str {
+    ///     ctx.sockets().broadcast(body);
+    ///     "sent"
+    /// }
+    ///
+    /// let app = Ori::create().routes(axum::Router::new().route("/announce", post(announce)));
+    /// ```
+    pub fn routes(mut self, router: axum::Router<AppContext>) -> Self {
+        self.http = self.http.merge(router);
+        self
+    }
+
+    /// Adds socket routes (message `type` -> handler).
+    pub fn socket_routes(mut self, routes: SocketRoutes) -> Self {
+        self.socket_routes.push(routes);
+        self
+    }
+
+    /// Adds a connection guard; guards run once per connection, in the order
+    /// added, and each one's `State` becomes available to handlers.
+    pub fn connection_guard<G: ConnectionGuard>(mut self, guard: G) -> Self {
+        self.guards
+            .push(ErasedConnectionGuard::new(Arc::new(guard)));
+        self
+    }
+
+    /// Sets the upgrade handler: it sees the HTTP request before any WebSocket
+    /// is opened. `None` answers HTTP 401; an `Err`, a panic or the
+    /// [upgrade timeout](WebSocketConfig::upgrade_timeout) answers 500.
+    /// `Some(data)` attaches `data` to the connection (`SocketContext<T>`).
+    ///
+    /// ```
+    /// # use ori::{Ori, UpgradeRequest};
+    /// #[derive(Clone)]
+    /// struct Token(String);
+    ///
+    /// let app = Ori::create().upgrade_handler(|req: UpgradeRequest| async move {
+    ///     req.query("token").filter(|t| !t.is_empty()).map(Token)
+    /// });
+    /// ```
+    pub fn upgrade_handler<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(UpgradeRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoUpgradeOutcome,
+    {
+        self.upgrade = Some(ErasedUpgradeHandler::new(handler));
+        self
+    }
+
+    /// Restricts the topics clients may join with `subscribe` (default: any
+    /// valid topic not beginning with `__`). A refusal answers `forbidden`.
+    pub fn topic_authorizer(mut self, authorizer: impl TopicAuthorizer) -> Self {
+        self.authorizer = Some(ErasedAuthorizer::new(authorizer));
+        self
+    }
+
+    /// Runs when a connection opens (after the guards, before any message).
+    pub fn on_open<S, F, Fut>(mut self, handler: F) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(SocketContext<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.lifecycle.set_open(handler);
+        self
+    }
+
+    /// Handles every message that no route takes (instead of answering
+    /// `unknown_type`). Control messages (`ping`, `subscribe`, ...) never get here.
+    pub fn on_message<S, F, Fut, R>(mut self, handler: F) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(SocketContext<S>, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoReply + 'static,
+    {
+        self.lifecycle.set_message(handler);
+        self
+    }
+
+    /// Runs once when a connection has closed (after its subscriptions are gone
+    /// and its running handlers finished).
+    pub fn on_close<S, F, Fut>(mut self, handler: F) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(SocketContext<S>, CloseInfo) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.lifecycle.set_close(handler);
+        self
+    }
+
+    /// Registers a provider: `constructor`'s arguments (`Arc<T>`, `AppContext`)
+    /// are its dependencies, built first. A missing dependency or a cycle stops
+    /// start-up with an error naming the types.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ori::{AppContext, Ori};
+    ///
+    /// struct Store;
+    /// struct Presence { store: Arc<Store>, ctx: AppContext }
+    ///
+    /// let app = Ori::create()
+    ///     .provide(|| Store)
+    ///     .provide(|store: Arc<Store>, ctx: AppContext| Presence { store, ctx });
+    /// ```
+    pub fn provide<Args, C: Constructor<Args>>(mut self, constructor: C) -> Self {
+        self.providers
+            .add(ProviderEntry::from_constructor(constructor));
+        self
+    }
+
+    /// Registers a ready value as the provider of its type.
+    pub fn provide_value<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.providers.add(ProviderEntry::from_value(value));
+        self
+    }
+
+    /// Replaces the provider of the same type (for tests), or adds it.
+    pub fn override_provider<Args, C: Constructor<Args>>(mut self, constructor: C) -> Self {
+        self.providers
+            .add_override(ProviderEntry::from_constructor(constructor));
+        self
+    }
+
+    /// Replaces the provider of `T` with a ready value (for tests).
+    pub fn override_value<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.providers
+            .add_override(ProviderEntry::from_value(value));
+        self
+    }
+
+    /// Shuts the server down gracefully when `signal` resolves, instead of on
+    /// ctrl-c or SIGTERM.
+    pub fn shutdown_signal(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown_signal = Some(signal.boxed());
+        self
+    }
+
+    /// Builds everything, then binds `addr`. Start-up errors (providers,
+    /// routes, states) come before the port is bound.
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
+        let built = self.build()?;
+        Server::bind(built, addr).await
+    }
+
+    /// Builds, binds `addr`, and serves until the shutdown signal.
+    pub async fn listen(self, addr: impl ToSocketAddrs) -> Result<(), Error> {
+        self.bind(addr).await?.serve().await
+    }
+
+    /// Builds the application as an `axum::Router`, to merge into an existing
+    /// axum app (serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+    /// to give guards the peer address). Graceful shutdown is then up to the
+    /// caller; [`Ori::bind`] does it for you.
+    pub fn into_router(self) -> Result<axum::Router, Error> {
+        Ok(self.build()?.router)
+    }
+
+    /// Builds the application; must run inside a tokio runtime.
+    pub(crate) fn build(self) -> Result<Built, Error> {
+        let has_socket_handlers = !self.socket_routes.is_empty()
+            || !self.guards.is_empty()
+            || self.upgrade.is_some()
+            || self.authorizer.is_some()
+            || !self.lifecycle.requirements().is_empty();
+        if self.websocket.is_none() && has_socket_handlers {
+            return Err(Error::InvalidConfig(
+                "socket handlers are registered but no WebSocket endpoint is configured; \
+                 add `.websocket(WebSocketConfig::default())`"
+                    .to_owned(),
+            ));
+        }
+        let config = self.websocket.clone().unwrap_or_default();
+        config.validate()?;
+        let limits = Limits {
+            max_subscriptions: config.max_subscriptions,
+            outbound_queue_bytes: config.outbound_queue_bytes,
+        };
+        let hub = Arc::new(Hub::new(config.provider.clone(), limits));
+        let app = AppContext::new(hub.clone());
+        app.set_providers(self.providers.build(&app)?);
+
+        let routes = RouteTable::build(self.socket_routes)?;
+        check_states(
+            &routes,
+            &self.lifecycle,
+            &self.guards,
+            self.upgrade.as_ref(),
+        )?;
+
+        let mut router = self.http.with_state(app.clone());
+        if let Some(config) = self.websocket {
+            spawn_idle_sweeper(&hub, config.idle_timeout);
+            let path = config.path.clone();
+            let runtime = Arc::new(Runtime {
+                config,
+                routes,
+                lifecycle: self.lifecycle,
+                guards: self.guards,
+                upgrade: self.upgrade,
+                authorizer: self.authorizer,
+                app: app.clone(),
+            });
+            let endpoint = axum::Router::new()
+                .route(&path, any(crate::ws::endpoint::upgrade))
+                .with_state(runtime);
+            router = router.merge(endpoint);
+        }
+        let router = router.layer(Extension(app.clone()));
+        Ok(Built {
+            router,
+            app,
+            grace: config.shutdown_grace,
+            shutdown_signal: self.shutdown_signal,
+        })
+    }
+}
+
+impl std::fmt::Debug for Ori {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ori")
+            .field("websocket", &self.websocket)
+            .field("socket_routes", &self.socket_routes)
+            .field("guards", &self.guards)
+            .field("providers", &self.providers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every state a handler asks for must have exactly one producer.
+fn check_states(
+    routes: &RouteTable,
+    lifecycle: &Lifecycle,
+    guards: &[ErasedConnectionGuard],
+    upgrade: Option<&ErasedUpgradeHandler>,
+) -> Result<(), Error> {
+    let mut produced: Vec<StateKey> = Vec::new();
+    let producers = guards
+        .iter()
+        .filter_map(|g| g.state)
+        .chain(upgrade.and_then(|u| u.state));
+    for state in producers {
+        if produced.contains(&state) {
+            return Err(Error::DuplicateState { state: state.name });
+        }
+        produced.push(state);
+    }
+    let route_needs = routes.routes().filter_map(|r| {
+        r.state.map(|s| {
+            (
+                format!("handler of `{}` in `{}`", r.message_type, r.router),
+                s,
+            )
+        })
+    });
+    let hook_needs = lifecycle
+        .requirements()
+        .into_iter()
+        .filter_map(|(name, s)| s.map(|s| (name.to_owned(), s)));
+    for (handler, state) in route_needs.chain(hook_needs) {
+        if !produced.contains(&state) {
+            return Err(Error::MissingState {
+                state: state.name,
+                handler,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Pings silent connections and closes those silent for the idle timeout.
+fn spawn_idle_sweeper(hub: &Arc<Hub>, idle_timeout: Duration) {
+    let hub = Arc::downgrade(hub);
+    let period = idle_timeout / 2;
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(hub) = hub.upgrade() else { return };
+            hub.for_each(|core| match core.sweep() {
+                0 => {}
+                1 => core.outbox.request_ping(),
+                _ => core.outbox.request_close(CloseRequest::Idle),
+            });
+        }
+    });
+}

@@ -1,0 +1,210 @@
+//! [`WebSocketConfig`]: the WebSocket endpoint's path, limits and pub/sub provider.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{InProcess, PubSubProvider};
+
+/// Settings of the WebSocket endpoint. Every limit has a default suited to
+/// production; change what your application needs.
+///
+/// | setting | default | when exceeded |
+/// | --- | --- | --- |
+/// | [`path`](Self::path) | `/ws` | |
+/// | [`max_message_size`](Self::max_message_size) | 64 KiB | close 1009 |
+/// | [`outbound_queue_bytes`](Self::outbound_queue_bytes) | 1 MiB | close 1013 (slow consumer) |
+/// | [`max_subscriptions`](Self::max_subscriptions) | 256 per connection | `forbidden` |
+/// | [`max_in_flight`](Self::max_in_flight) | 64 handlers per connection | reading pauses |
+/// | [`idle_timeout`](Self::idle_timeout) | 120 s | ping at half, then close 1000 |
+/// | [`max_connections`](Self::max_connections) | unlimited | HTTP 503 |
+/// | [`allowed_origins`](Self::allowed_origins) | any | HTTP 403 |
+/// | [`upgrade_timeout`](Self::upgrade_timeout) | 5 s | HTTP 500 |
+/// | [`guard_timeout`](Self::guard_timeout) | 5 s | close 1008 |
+/// | [`close_timeout`](Self::close_timeout) | 5 s | TCP closed |
+/// | [`shutdown_grace`](Self::shutdown_grace) | 10 s | handlers dropped |
+///
+/// ```
+/// use std::time::Duration;
+/// use ori::WebSocketConfig;
+///
+/// let config = WebSocketConfig::default()
+///     .path("/realtime")
+///     .max_message_size(256 * 1024)
+///     .idle_timeout(Duration::from_secs(60))
+///     .allowed_origins(["https://app.example.com"]);
+/// assert_eq!(config.get_path(), "/realtime");
+/// ```
+#[derive(Clone)]
+pub struct WebSocketConfig {
+    pub(crate) path: String,
+    pub(crate) max_message_size: usize,
+    pub(crate) outbound_queue_bytes: usize,
+    pub(crate) max_subscriptions: usize,
+    pub(crate) max_in_flight: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) allowed_origins: Option<Vec<String>>,
+    pub(crate) upgrade_timeout: Duration,
+    pub(crate) guard_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) provider: Arc<dyn PubSubProvider>,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        WebSocketConfig {
+            path: "/ws".to_owned(),
+            max_message_size: 64 * 1024,
+            outbound_queue_bytes: 1024 * 1024,
+            max_subscriptions: 256,
+            max_in_flight: 64,
+            idle_timeout: Duration::from_secs(120),
+            max_connections: None,
+            allowed_origins: None,
+            upgrade_timeout: Duration::from_secs(5),
+            guard_timeout: Duration::from_secs(5),
+            close_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(10),
+            provider: Arc::new(InProcess::new()),
+        }
+    }
+}
+
+impl WebSocketConfig {
+    /// The URL path of the WebSocket endpoint (default `/ws`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Largest inbound message, in bytes, after reassembling fragments
+    /// (default 64 KiB). A larger one closes the connection with 1009.
+    /// Replies and pushes are not limited by it.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Bound of each connection's outbound queue, in bytes (default 1 MiB).
+    /// A connection that falls this far behind is closed with 1013; its queued
+    /// messages are discarded. A single larger message still fits an empty queue.
+    pub fn outbound_queue_bytes(mut self, bytes: usize) -> Self {
+        self.outbound_queue_bytes = bytes;
+        self
+    }
+
+    /// Topics one connection may join (default 256); past it, `subscribe` is `forbidden`.
+    pub fn max_subscriptions(mut self, count: usize) -> Self {
+        self.max_subscriptions = count;
+        self
+    }
+
+    /// Handlers one connection may have running at once (default 64). At the
+    /// limit the server stops reading from that connection until one finishes.
+    pub fn max_in_flight(mut self, count: usize) -> Self {
+        self.max_in_flight = count;
+        self
+    }
+
+    /// A connection that sends nothing (not even a pong) for this long is
+    /// closed with 1000 `idle timeout` (default 120 s). The server sends a
+    /// WebSocket ping after about half of it; the close comes between one and
+    /// one and a half times the timeout.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Most connections at once (default unlimited); further upgrades get HTTP 503.
+    pub fn max_connections(mut self, count: usize) -> Self {
+        self.max_connections = Some(count);
+        self
+    }
+
+    /// Origins allowed to open a WebSocket (exact `Origin` header values such as
+    /// `https://app.example.com`); others get HTTP 403. Requests without an
+    /// `Origin` header (non-browser clients) are allowed. Default: any origin.
+    ///
+    /// Set it when browsers authenticate with cookies, to stop other sites from
+    /// opening sockets in your users' name (cross-site WebSocket hijacking).
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Time the upgrade handler may take (default 5 s); past it, HTTP 500.
+    pub fn upgrade_timeout(mut self, timeout: Duration) -> Self {
+        self.upgrade_timeout = timeout;
+        self
+    }
+
+    /// Time each connection guard may take (default 5 s); past it, close 1008.
+    pub fn guard_timeout(mut self, timeout: Duration) -> Self {
+        self.guard_timeout = timeout;
+        self
+    }
+
+    /// Time to wait for the client's close frame after sending ours (default 5 s).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// On shutdown, time in-flight handlers get to finish before the server
+    /// stops (default 10 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// The pub/sub provider (default [`InProcess`]).
+    pub fn provider(mut self, provider: impl PubSubProvider) -> Self {
+        self.provider = Arc::new(provider);
+        self
+    }
+
+    /// The endpoint's path.
+    pub fn get_path(&self) -> &str {
+        &self.path
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), crate::Error> {
+        let fail = |m: &str| Err(crate::Error::InvalidConfig(m.to_owned()));
+        if !self.path.starts_with('/') {
+            return fail("the WebSocket path must start with `/`");
+        }
+        if self.max_message_size == 0 || self.outbound_queue_bytes == 0 || self.max_in_flight == 0 {
+            return fail(
+                "max_message_size, outbound_queue_bytes and max_in_flight must be positive",
+            );
+        }
+        if self.idle_timeout < Duration::from_millis(100) {
+            return fail("idle_timeout must be at least 100 ms");
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for WebSocketConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketConfig")
+            .field("path", &self.path)
+            .field("max_message_size", &self.max_message_size)
+            .field("outbound_queue_bytes", &self.outbound_queue_bytes)
+            .field("max_subscriptions", &self.max_subscriptions)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("upgrade_timeout", &self.upgrade_timeout)
+            .field("guard_timeout", &self.guard_timeout)
+            .field("close_timeout", &self.close_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish_non_exhaustive()
+    }
+}

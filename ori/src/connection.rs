@@ -1,0 +1,85 @@
+//! [`ConnectionCore`]: what every handle to one connection shares.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use foldhash::fast::RandomState;
+
+use crate::SocketId;
+use crate::context::AppContext;
+use crate::protocol::BROADCAST_TOPIC;
+use crate::pubsub::outbox::Outbox;
+use crate::state::StateMap;
+use crate::sync::lock;
+
+/// The topics one connection has joined (server-internal topics excluded).
+#[derive(Debug, Default)]
+pub(crate) struct Subscriptions {
+    pub(crate) topics: HashSet<Box<str>, RandomState>,
+    /// The connection is gone; no new subscription may be added.
+    pub(crate) closed: bool,
+}
+
+/// Shared state of one connection: its queue, its subscriptions, its states.
+#[derive(Debug)]
+pub(crate) struct ConnectionCore {
+    pub(crate) id: SocketId,
+    pub(crate) outbox: Outbox,
+    pub(crate) subscriptions: Mutex<Subscriptions>,
+    pub(crate) states: StateMap,
+    pub(crate) app: AppContext,
+    /// A frame arrived since the idle sweeper last looked.
+    seen: AtomicBool,
+    /// Sweeps in a row that found the connection silent.
+    silent_sweeps: AtomicU8,
+}
+
+impl ConnectionCore {
+    pub(crate) fn new(id: SocketId, states: StateMap, app: AppContext) -> ConnectionCore {
+        let limit = app.hub().limits.outbound_queue_bytes;
+        ConnectionCore {
+            id,
+            outbox: Outbox::new(limit),
+            subscriptions: Mutex::new(Subscriptions::default()),
+            states,
+            app,
+            seen: AtomicBool::new(true),
+            silent_sweeps: AtomicU8::new(0),
+        }
+    }
+
+    /// Records that the client sent something.
+    pub(crate) fn mark_seen(&self) {
+        if !self.seen.load(Ordering::Relaxed) {
+            self.seen.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Called by the idle sweeper; returns how many sweeps in a row found the connection silent.
+    pub(crate) fn sweep(&self) -> u8 {
+        if self.seen.swap(false, Ordering::Relaxed) {
+            self.silent_sweeps.store(0, Ordering::Relaxed);
+            0
+        } else {
+            self.silent_sweeps
+                .fetch_add(1, Ordering::Relaxed)
+                .saturating_add(1)
+        }
+    }
+
+    /// Marks the connection's subscriptions closed and leaves every topic,
+    /// the server's `__broadcast__` included.
+    pub(crate) fn leave_all(&self) {
+        let provider = &self.app.hub().provider;
+        let mut subs = lock(&self.subscriptions);
+        if subs.closed {
+            return;
+        }
+        subs.closed = true;
+        for topic in subs.topics.drain() {
+            provider.unsubscribe(&topic, self.id);
+        }
+        provider.unsubscribe(BROADCAST_TOPIC, self.id);
+    }
+}

@@ -1,0 +1,299 @@
+//! Error types: [`SocketError`] travels to the client; [`Error`] stops the server
+//! from starting; [`PubSubError`] comes back from pub/sub calls.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::protocol::NameError;
+
+/// Boxed error used where the concrete type does not matter (guards, providers).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error sent to the client as `{"type", "error": {"code", "message"}, "correlationId"}`.
+///
+/// The connection stays open. Handlers return it (or any `E: Into<SocketError>`)
+/// to refuse a message; the `code` is part of your API, the `message` is for humans.
+///
+/// ```
+/// use ori::SocketError;
+///
+/// let e = SocketError::new("not_found", "no such room");
+/// assert_eq!(e.code(), "not_found");
+/// assert_eq!(SocketError::forbidden("admin role required").code(), "forbidden");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketError {
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+}
+
+impl SocketError {
+    /// An error with an application-chosen `code` (e.g. `"not_found"`) and message.
+    pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+        SocketError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// `bad_request`: the message was malformed or its `data` had the wrong shape.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new("bad_request", message)
+    }
+
+    /// `forbidden`: a guard said no, or the connection may not do this.
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new("forbidden", message)
+    }
+
+    /// `unknown_type`: nothing handles this message type.
+    pub fn unknown_type(message_type: &str) -> Self {
+        Self::new(
+            "unknown_type",
+            format!("no handler for message type `{message_type}`"),
+        )
+    }
+
+    /// `unsupported`: e.g. a binary frame without a binary codec.
+    pub fn unsupported(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new("unsupported", message)
+    }
+
+    /// `internal`: the server failed; the message deliberately says nothing more.
+    pub fn internal() -> Self {
+        Self::new("internal", "internal server error")
+    }
+
+    /// The machine-readable code, e.g. `"forbidden"`.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for SocketError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for SocketError {}
+
+/// Why a pub/sub call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PubSubError {
+    /// The topic name breaks the protocol's rules.
+    InvalidTopic {
+        /// The topic as given.
+        topic: String,
+        /// What is wrong with it.
+        reason: NameError,
+    },
+    /// The topic is reserved for the server (`__*`) and clients may not join it.
+    ReservedTopic(String),
+    /// The connection already has the maximum number of subscriptions.
+    TooManySubscriptions {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The topic authorizer refused the topic.
+    Forbidden(String),
+    /// The connection is closed.
+    Closed,
+    /// No connection with this socket id is known.
+    UnknownSocket(crate::SocketId),
+    /// A message could not be serialized.
+    Serialize(String),
+    /// The pub/sub provider failed (e.g. Redis unreachable).
+    Provider(String),
+}
+
+impl fmt::Display for PubSubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PubSubError::InvalidTopic { topic, reason } => {
+                let shown: String = topic.chars().take(64).collect();
+                write!(f, "invalid topic `{shown}`: a topic {reason}")
+            }
+            PubSubError::ReservedTopic(topic) => {
+                write!(
+                    f,
+                    "topic `{topic}` is reserved for the server (names beginning with `__`)"
+                )
+            }
+            PubSubError::TooManySubscriptions { limit } => {
+                write!(
+                    f,
+                    "subscription limit of {limit} reached; unsubscribe from a topic first"
+                )
+            }
+            PubSubError::Forbidden(topic) => write!(f, "not allowed to subscribe to `{topic}`"),
+            PubSubError::Closed => f.write_str("the connection is closed"),
+            PubSubError::UnknownSocket(id) => write!(f, "no connection with socket id {id}"),
+            PubSubError::Serialize(e) => write!(f, "could not serialize the message: {e}"),
+            PubSubError::Provider(e) => write!(f, "pub/sub provider failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PubSubError {}
+
+impl From<PubSubError> for SocketError {
+    fn from(e: PubSubError) -> Self {
+        match e {
+            PubSubError::InvalidTopic { .. } => SocketError::bad_request(e.to_string()),
+            PubSubError::ReservedTopic(_)
+            | PubSubError::TooManySubscriptions { .. }
+            | PubSubError::Forbidden(_) => SocketError::forbidden(e.to_string()),
+            PubSubError::Closed
+            | PubSubError::UnknownSocket(_)
+            | PubSubError::Serialize(_)
+            | PubSubError::Provider(_) => SocketError::internal(),
+        }
+    }
+}
+
+/// Why the server could not start (or stopped with an error).
+///
+/// Start-up errors are found before the port is bound, and each names the
+/// types or routes involved.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Binding or accepting on the listening socket failed.
+    Io(std::io::Error),
+    /// A provider needs a dependency that nothing provides.
+    MissingProvider {
+        /// The missing type.
+        missing: &'static str,
+        /// The provider (or router, or guard) that needs it.
+        required_by: &'static str,
+    },
+    /// Providers depend on each other in a cycle; the path starts and ends with the same type.
+    DependencyCycle(Vec<&'static str>),
+    /// Two providers were registered for one type.
+    DuplicateProvider(&'static str),
+    /// A provider's constructor failed.
+    ProviderFailed {
+        /// The provider.
+        provider: &'static str,
+        /// What went wrong.
+        error: BoxError,
+    },
+    /// Two routes take the same message type.
+    DuplicateMessageType {
+        /// The message type.
+        message_type: String,
+        /// The router that registered it first.
+        first: String,
+        /// The router that registered it again.
+        second: String,
+    },
+    /// A route's message type is invalid or reserved.
+    InvalidMessageType {
+        /// The message type.
+        message_type: String,
+        /// The router that registered it.
+        router: String,
+        /// What is wrong.
+        reason: NameError,
+    },
+    /// A handler asks for connection state that no guard or upgrade handler produces.
+    MissingState {
+        /// The state type.
+        state: &'static str,
+        /// The handler that asks for it.
+        handler: String,
+    },
+    /// Two producers (guards, upgrade handler) produce the same state type.
+    DuplicateState {
+        /// The state type.
+        state: &'static str,
+    },
+    /// The configuration is unusable.
+    InvalidConfig(String),
+    /// The pub/sub provider could not start.
+    Provider(BoxError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::MissingProvider {
+                missing,
+                required_by,
+            } => write!(
+                f,
+                "`{required_by}` needs `{missing}`, but nothing provides it; register it with \
+                 `.provide(..)` / `.provide_value(..)` (or `#[injectable]`)"
+            ),
+            Error::DependencyCycle(path) => {
+                write!(
+                    f,
+                    "dependency cycle between providers: {}",
+                    path.join(" -> ")
+                )
+            }
+            Error::DuplicateProvider(ty) => write!(
+                f,
+                "`{ty}` is provided twice; keep one, or replace it with `.override_provider(..)`"
+            ),
+            Error::ProviderFailed { provider, error } => {
+                write!(f, "building `{provider}` failed: {error}")
+            }
+            Error::DuplicateMessageType {
+                message_type,
+                first,
+                second,
+            } => write!(
+                f,
+                "message type `{message_type}` is handled by both `{first}` and `{second}`; \
+                 each type must have exactly one handler"
+            ),
+            Error::InvalidMessageType {
+                message_type,
+                router,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "`{router}` registers message type `{message_type}`, which {reason}"
+                )
+            }
+            Error::MissingState { state, handler } => write!(
+                f,
+                "`{handler}` asks for connection state `{state}`, but no connection guard or \
+                 upgrade handler produces it"
+            ),
+            Error::DuplicateState { state } => write!(
+                f,
+                "connection state `{state}` is produced twice (by guards or the upgrade handler); \
+                 each state type must have one producer"
+            ),
+            Error::InvalidConfig(msg) => write!(f, "invalid configuration: {msg}"),
+            Error::Provider(e) => write!(f, "pub/sub provider failed to start: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::ProviderFailed { error, .. } | Error::Provider(error) => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}

@@ -1,0 +1,100 @@
+//! # ori
+//!
+//! Real-time WebSocket back ends for Rust, declarative and typed: messages
+//! `{"type", "data", "correlationId"}` are routed by `type` to async
+//! handlers whose arguments and replies are Rust types; connections are
+//! checked once by connection guards and per message by message guards;
+//! topics carry pub/sub between connections (and, with a provider such as
+//! Redis, between server instances). The wire format is ori's protocol,
+//! version 1 (`PROTOCOL.md` in the repository).
+//!
+//! ```no_run
+//! use ori::{Ori, SocketContext, SocketError, SocketRoutes, WebSocketConfig};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)]
+//! struct Say { room: String, text: String }
+//!
+//! #[derive(Serialize)]
+//! struct Said { delivered: bool }
+//!
+//! async fn say(ctx: SocketContext, data: Say) -> Result<Said, SocketError> {
+//!     let message = serde_json::json!({ "type": "chat.message", "data": data.text });
+//!     ctx.publish(&data.room, &message)?; // everyone in the room but the sender
+//!     Ok(Said { delivered: true })
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), ori::Error> {
+//!     Ori::create()
+//!         .websocket(WebSocketConfig::default()) // at /ws
+//!         .socket_routes(SocketRoutes::new().route("chat.say", say))
+//!         .listen("127.0.0.1:3000")
+//!         .await
+//! }
+//! ```
+//!
+//! Clients join topics with the built-in `subscribe` control message
+//! (`{"type":"subscribe","data":{"topic":"room:1"}}`), check liveness with
+//! `ping`, and receive replies carrying their `correlationId`.
+
+mod app;
+mod authorizer;
+mod config;
+mod connection;
+mod context;
+mod di;
+mod error;
+mod guard;
+mod hub;
+mod lifecycle;
+mod message;
+pub mod protocol;
+mod pubsub;
+mod routing;
+mod runtime;
+mod server;
+mod socket;
+mod socket_id;
+mod sockets;
+mod state;
+mod sync;
+mod tracker;
+mod upgrade;
+mod ws;
+
+pub use app::Ori;
+pub use authorizer::TopicAuthorizer;
+pub use config::WebSocketConfig;
+pub use context::AppContext;
+pub use di::{Constructor, Dep, Dependency, Resolver};
+pub use error::{BoxError, Error, PubSubError, SocketError};
+pub use guard::{ConnectionGuard, MessageGuard, Reject};
+pub use lifecycle::{CloseInfo, Message};
+pub use message::SocketMessage;
+pub use protocol::BROADCAST_TOPIC;
+pub use pubsub::{InProcess, Outbound, PubSubProvider, Subscribed, Subscriber};
+pub use routing::{Handler, HandlerFuture, IntoReply, MessageHandler, Reply, SocketRoutes};
+pub use server::{Server, ShutdownHandle};
+pub use socket::{Socket, SocketContext};
+pub use socket_id::SocketId;
+pub use sockets::Sockets;
+pub use upgrade::{IntoUpgradeOutcome, UpgradeRequest};
+
+/// The names most applications use.
+pub mod prelude {
+    pub use crate::{
+        AppContext, ConnectionGuard, MessageGuard, Ori, Reject, Socket, SocketContext, SocketError,
+        SocketMessage, SocketRoutes, UpgradeRequest, WebSocketConfig,
+    };
+}
+
+/// Not public API. Used by generated code; may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::protocol::envelope::decode_data;
+    pub use crate::routing::guard_refusal;
+    pub use crate::state::StateKey;
+    pub use serde;
+    pub use serde_json;
+}

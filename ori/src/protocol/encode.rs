@@ -1,0 +1,114 @@
+//! Encoding of server messages as complete WebSocket text frames, written once
+//! and shared by every recipient.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::envelope::CorrelationId;
+use crate::SocketError;
+use crate::ws::frame::{FrameBuf, OpCode};
+
+/// Writes `s` as a JSON string literal.
+pub(crate) fn push_json_str(buf: &mut FrameBuf, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        buf.push(b"\"");
+        buf.push(s.as_bytes());
+        buf.push(b"\"");
+    } else {
+        serde_json::to_writer(buf, s).expect("strings always serialize");
+    }
+}
+
+fn push_correlation_id(buf: &mut FrameBuf, correlation_id: Option<&CorrelationId>) {
+    if let Some(cid) = correlation_id {
+        buf.push(b",\"correlationId\":");
+        buf.push(cid.json().as_bytes());
+    }
+}
+
+/// `{"type":T,"data":D,"correlationId":C}`; `data_json` is raw JSON (`None` = `null`).
+pub(crate) fn reply(
+    message_type: &str,
+    data_json: Option<&[u8]>,
+    correlation_id: Option<&CorrelationId>,
+) -> Bytes {
+    let data = data_json.unwrap_or(b"null");
+    let cid_len = correlation_id.map_or(0, |c| c.json().len() + 17);
+    let mut buf = FrameBuf::new(OpCode::Text, 20 + message_type.len() + data.len() + cid_len);
+    buf.push(b"{\"type\":");
+    push_json_str(&mut buf, message_type);
+    buf.push(b",\"data\":");
+    buf.push(data);
+    push_correlation_id(&mut buf, correlation_id);
+    buf.push(b"}");
+    buf.finish().0
+}
+
+/// `{"type":T,"error":{"code":C,"message":M},"correlationId":C}`.
+pub(crate) fn error(
+    message_type: &str,
+    error: &SocketError,
+    correlation_id: Option<&CorrelationId>,
+) -> Bytes {
+    let mut buf = FrameBuf::new(
+        OpCode::Text,
+        64 + message_type.len() + error.message().len(),
+    );
+    buf.push(b"{\"type\":");
+    push_json_str(&mut buf, message_type);
+    buf.push(b",\"error\":{\"code\":");
+    push_json_str(&mut buf, error.code());
+    buf.push(b",\"message\":");
+    push_json_str(&mut buf, error.message());
+    buf.push(b"}");
+    push_correlation_id(&mut buf, correlation_id);
+    buf.push(b"}");
+    buf.finish().0
+}
+
+/// `{"type":T,"data":D}` for pushes (no correlationId). Returns the frame and its header length.
+pub(crate) fn message<T: Serialize + ?Sized>(
+    message_type: &str,
+    data: &T,
+) -> Result<(Bytes, usize), serde_json::Error> {
+    let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len());
+    buf.push(b"{\"type\":");
+    push_json_str(&mut buf, message_type);
+    buf.push(b",\"data\":");
+    serde_json::to_writer(&mut buf, data)?;
+    buf.push(b"}");
+    Ok(buf.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::envelope::parse;
+
+    fn text(frame: &Bytes) -> &str {
+        let header = if frame[1] & 0x7F < 126 { 2 } else { 4 };
+        std::str::from_utf8(&frame[header..]).unwrap()
+    }
+
+    #[test]
+    fn replies_and_errors() {
+        let env = parse(r#"{"type":"t","correlationId":"a\"b"}"#).unwrap();
+        let cid = env.correlation_id.as_ref();
+        assert_eq!(
+            text(&reply("t", Some(b"{\"ok\":true}"), cid)),
+            r#"{"type":"t","data":{"ok":true},"correlationId":"a\"b"}"#
+        );
+        assert_eq!(
+            text(&reply("pong", None, None)),
+            r#"{"type":"pong","data":null}"#
+        );
+        let e = SocketError::forbidden("say \"no\"");
+        assert_eq!(
+            text(&error("error", &e, cid)),
+            r#"{"type":"error","error":{"code":"forbidden","message":"say \"no\""},"correlationId":"a\"b"}"#
+        );
+        let (frame, header_len) = message("m", &serde_json::json!({"x": [1]})).unwrap();
+        assert_eq!(header_len, 2);
+        assert_eq!(text(&frame), r#"{"type":"m","data":{"x":[1]}}"#);
+    }
+}

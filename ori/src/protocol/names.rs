@@ -1,0 +1,154 @@
+//! Validation of message types and topic names (PROTOCOL.md, "Client to server"
+//! and "Control messages").
+
+/// Longest valid message `type`, in characters.
+pub const MAX_TYPE_LEN: usize = 128;
+/// Longest valid topic name, in characters.
+pub const MAX_TOPIC_LEN: usize = 256;
+/// The topic every connection is subscribed to; publishing to it reaches everyone.
+pub const BROADCAST_TOPIC: &str = "__broadcast__";
+
+/// Message types the protocol keeps for itself; no handler may take them.
+const RESERVED_TYPES: [&str; 5] = ["ping", "pong", "subscribe", "unsubscribe", "error"];
+
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-')
+}
+
+/// Why a message type or topic name was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameError {
+    /// The name is empty.
+    Empty,
+    /// The name is longer than the limit (128 for types, 256 for topics).
+    TooLong {
+        /// The limit that was exceeded.
+        max: usize,
+    },
+    /// The name holds a character outside `[A-Za-z0-9_.:-]`.
+    InvalidChar,
+    /// The name is reserved for the protocol or the server (`ping`, `__*`, ...).
+    Reserved,
+}
+
+impl std::fmt::Display for NameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameError::Empty => f.write_str("must not be empty"),
+            NameError::TooLong { max } => write!(f, "must be at most {max} characters"),
+            NameError::InvalidChar => f.write_str("may only contain A-Z, a-z, 0-9 and `_.:-`"),
+            NameError::Reserved => f.write_str("is reserved by the protocol"),
+        }
+    }
+}
+
+impl std::error::Error for NameError {}
+
+fn check_chars(name: &str, max: usize) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    // Valid names are ASCII, so bytes are characters; anything else fails the char check.
+    if !name.bytes().all(is_name_char) {
+        return Err(NameError::InvalidChar);
+    }
+    if name.len() > max {
+        return Err(NameError::TooLong { max });
+    }
+    Ok(())
+}
+
+/// Checks a message `type` string: 1..=128 characters from `[A-Za-z0-9_.:-]`.
+///
+/// Reserved types (`ping`, `__x`, ...) are valid strings; see [`is_reserved_type`].
+///
+/// ```
+/// assert!(ori::protocol::validate_type("presence.heartbeat").is_ok());
+/// assert!(ori::protocol::validate_type("bad type").is_err());
+/// ```
+pub fn validate_type(message_type: &str) -> Result<(), NameError> {
+    check_chars(message_type, MAX_TYPE_LEN)
+}
+
+/// Whether `message_type` is kept by the protocol: `ping`, `pong`, `subscribe`,
+/// `unsubscribe`, `error`, or anything beginning with `__`.
+pub fn is_reserved_type(message_type: &str) -> bool {
+    message_type.starts_with("__") || RESERVED_TYPES.contains(&message_type)
+}
+
+/// Checks a message type that a handler wants to take: valid and not reserved.
+pub fn validate_handler_type(message_type: &str) -> Result<(), NameError> {
+    validate_type(message_type)?;
+    if is_reserved_type(message_type) {
+        return Err(NameError::Reserved);
+    }
+    Ok(())
+}
+
+/// Checks a topic name: 1..=256 characters from `[A-Za-z0-9_.:-]`.
+///
+/// Names beginning with `__` are valid but reserved for the server; clients may
+/// not subscribe to them (see [`is_reserved_topic`]).
+///
+/// ```
+/// assert!(ori::protocol::validate_topic("room:1").is_ok());
+/// assert!(ori::protocol::validate_topic("__ x").is_err());
+/// ```
+pub fn validate_topic(topic: &str) -> Result<(), NameError> {
+    check_chars(topic, MAX_TOPIC_LEN)
+}
+
+/// Whether a (valid) topic is reserved for the server: it begins with `__`.
+pub fn is_reserved_topic(topic: &str) -> bool {
+    topic.starts_with("__")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_rules() {
+        assert_eq!(validate_type(""), Err(NameError::Empty));
+        assert_eq!(validate_type("a b"), Err(NameError::InvalidChar));
+        assert_eq!(validate_type("é"), Err(NameError::InvalidChar));
+        assert!(validate_type(&"a".repeat(128)).is_ok());
+        assert_eq!(
+            validate_type(&"a".repeat(129)),
+            Err(NameError::TooLong { max: 128 })
+        );
+        assert!(validate_type("presence.getOnline").is_ok());
+        assert!(validate_type("a-b_c.d:e").is_ok());
+    }
+
+    #[test]
+    fn reserved_types() {
+        for t in [
+            "ping",
+            "pong",
+            "subscribe",
+            "unsubscribe",
+            "error",
+            "__x",
+            "__",
+        ] {
+            assert!(is_reserved_type(t), "{t}");
+            assert_eq!(validate_handler_type(t).is_err(), true, "{t}");
+        }
+        assert!(!is_reserved_type("pings"));
+        assert!(!is_reserved_type("_x"));
+    }
+
+    #[test]
+    fn topic_rules() {
+        assert!(validate_topic(&"t".repeat(256)).is_ok());
+        assert_eq!(
+            validate_topic(&"t".repeat(257)),
+            Err(NameError::TooLong { max: 256 })
+        );
+        assert_eq!(validate_topic("__ x"), Err(NameError::InvalidChar));
+        assert!(validate_topic("__broadcast__").is_ok());
+        assert!(is_reserved_topic("__broadcast__"));
+        assert!(!is_reserved_topic("_a"));
+    }
+}

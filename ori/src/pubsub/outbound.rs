@@ -1,0 +1,76 @@
+//! [`Outbound`]: a server message encoded once as a WebSocket frame and shared
+//! by every recipient.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::SocketMessage;
+use crate::protocol::encode;
+use crate::ws::frame::{FrameBuf, OpCode};
+
+/// A text message ready to be written to any number of connections.
+///
+/// The frame is encoded once; cloning shares the bytes (a reference count), so
+/// publishing to N subscribers copies nothing per subscriber.
+///
+/// ```
+/// let m = ori::Outbound::text(r#"{"type":"chat.message","data":"hi"}"#);
+/// assert_eq!(m.payload(), br#"{"type":"chat.message","data":"hi"}"#);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Outbound {
+    frame: Bytes,
+    header_len: u8,
+}
+
+impl Outbound {
+    /// A message holding `text` as-is (the protocol expects a JSON object).
+    pub fn text(text: &str) -> Outbound {
+        let mut buf = FrameBuf::new(OpCode::Text, text.len());
+        buf.push(text.as_bytes());
+        Outbound::from_frame(buf.finish())
+    }
+
+    /// `{"type": message_type, "data": data}`.
+    pub fn json<T: Serialize + ?Sized>(
+        message_type: &str,
+        data: &T,
+    ) -> Result<Outbound, serde_json::Error> {
+        encode::message(message_type, data).map(Outbound::from_frame)
+    }
+
+    /// `{"type": M::TYPE, "data": message}` for a typed message.
+    pub fn message<M: SocketMessage>(message: &M) -> Result<Outbound, serde_json::Error> {
+        Outbound::json(M::TYPE, message)
+    }
+
+    /// Rebuilds a message from a payload produced by [`Outbound::payload`]
+    /// (e.g. received from another instance). Fails if it is not UTF-8.
+    pub fn from_payload(payload: &[u8]) -> Result<Outbound, std::str::Utf8Error> {
+        std::str::from_utf8(payload).map(Outbound::text)
+    }
+
+    pub(crate) fn from_frame((frame, header_len): (Bytes, usize)) -> Outbound {
+        Outbound {
+            frame,
+            header_len: header_len as u8,
+        }
+    }
+
+    /// The message text (the frame without its WebSocket header).
+    pub fn payload(&self) -> &[u8] {
+        &self.frame[usize::from(self.header_len)..]
+    }
+
+    /// The whole encoded frame.
+    pub(crate) fn frame(&self) -> &Bytes {
+        &self.frame
+    }
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = String::from_utf8_lossy(self.payload());
+        f.debug_tuple("Outbound").field(&text).finish()
+    }
+}

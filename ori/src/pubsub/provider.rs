@@ -1,0 +1,46 @@
+//! The [`PubSubProvider`] trait: where topics live and how messages reach them.
+
+use futures_util::future::BoxFuture;
+
+use super::{Outbound, Subscriber};
+use crate::{PubSubError, SocketId};
+
+/// The future returned by [`PubSubProvider::subscribe`].
+pub type Subscribed = BoxFuture<'static, Result<(), PubSubError>>;
+
+/// Carries pub/sub traffic: keeps each topic's subscribers and delivers
+/// published messages to them.
+///
+/// The default, [`InProcess`](crate::InProcess), serves one server instance.
+/// A provider for many instances (Redis) delivers to local subscribers itself
+/// and forwards what other instances need.
+///
+/// Topic names given to a provider are always valid (PROTOCOL.md rules); the
+/// server validates them first.
+pub trait PubSubProvider: Send + Sync + 'static {
+    /// Subscribes `subscriber` to `topic`.
+    ///
+    /// Local registration happens before this returns, so messages published
+    /// on this instance reach the subscriber from then on. The returned future
+    /// resolves once messages published from *any* instance reach it; the
+    /// subscription is acknowledged to the client only then.
+    fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed;
+
+    /// Removes the subscription (a no-op if there is none).
+    fn unsubscribe(&self, topic: &str, subscriber: SocketId);
+
+    /// Delivers `message` to every subscriber of `topic` except `exclude`,
+    /// on every instance, at most once each, in publish order per publisher.
+    fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>);
+
+    /// Delivers `message` to a socket that is not connected to this instance.
+    ///
+    /// The default (single instance) answers [`PubSubError::UnknownSocket`].
+    fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
+        let _ = message;
+        Err(PubSubError::UnknownSocket(socket))
+    }
+
+    /// How many connections of this instance are subscribed to `topic`.
+    fn local_subscriber_count(&self, topic: &str) -> usize;
+}

@@ -1,0 +1,118 @@
+//! The local topic registry: topic -> subscribers, sharded so that publishers
+//! on different topics never contend on one lock, and readers share a shard.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::{Arc, RwLock};
+
+use foldhash::fast::RandomState;
+use indexmap::IndexMap;
+
+use super::{Outbound, Subscriber};
+use crate::SocketId;
+use crate::sync::{read, write};
+
+const SHARDS: usize = 64;
+
+type Subscribers = IndexMap<SocketId, Subscriber, RandomState>;
+type Shard = HashMap<Arc<str>, Subscribers, RandomState>;
+
+/// Topic -> local subscribers. An empty topic is removed, so it costs nothing.
+#[derive(Debug)]
+pub(crate) struct TopicRegistry {
+    shards: Box<[RwLock<Shard>]>,
+    hasher: RandomState,
+}
+
+/// What [`TopicRegistry::insert`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Inserted {
+    /// The subscriber was not yet subscribed.
+    pub(crate) added: bool,
+    /// The topic had no local subscriber before.
+    pub(crate) first: bool,
+}
+
+/// What [`TopicRegistry::remove`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Removed {
+    /// The subscriber was subscribed.
+    pub(crate) removed: bool,
+    /// The topic has no local subscriber left.
+    pub(crate) last: bool,
+}
+
+impl Default for TopicRegistry {
+    fn default() -> Self {
+        TopicRegistry {
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            hasher: RandomState::default(),
+        }
+    }
+}
+
+impl TopicRegistry {
+    fn shard(&self, topic: &str) -> &RwLock<Shard> {
+        let hash = self.hasher.hash_one(topic);
+        &self.shards[(hash >> 32) as usize % SHARDS]
+    }
+
+    pub(crate) fn insert(&self, topic: &str, subscriber: &Subscriber) -> Inserted {
+        let mut shard = write(self.shard(topic));
+        let (first, subscribers) = match shard.get_mut(topic) {
+            Some(subscribers) => (false, subscribers),
+            None => (true, shard.entry(Arc::from(topic)).or_default()),
+        };
+        let added = subscribers
+            .insert(subscriber.id(), subscriber.clone())
+            .is_none();
+        Inserted { added, first }
+    }
+
+    pub(crate) fn remove(&self, topic: &str, id: SocketId) -> Removed {
+        let mut shard = write(self.shard(topic));
+        let Some(subscribers) = shard.get_mut(topic) else {
+            return Removed {
+                removed: false,
+                last: false,
+            };
+        };
+        let removed = subscribers.swap_remove(&id).is_some();
+        let last = subscribers.is_empty();
+        if last {
+            shard.remove(topic);
+        }
+        Removed {
+            removed,
+            last: removed && last,
+        }
+    }
+
+    /// Queues `message` on every subscriber of `topic` but `exclude`; returns how many.
+    pub(crate) fn publish(
+        &self,
+        topic: &str,
+        message: &Outbound,
+        exclude: Option<SocketId>,
+    ) -> usize {
+        let shard = read(self.shard(topic));
+        let Some(subscribers) = shard.get(topic) else {
+            return 0;
+        };
+        let mut delivered = 0;
+        for (id, subscriber) in subscribers {
+            if Some(*id) != exclude && subscriber.deliver(message) {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+
+    pub(crate) fn subscriber_count(&self, topic: &str) -> usize {
+        read(self.shard(topic)).get(topic).map_or(0, IndexMap::len)
+    }
+
+    pub(crate) fn topic_count(&self) -> usize {
+        self.shards.iter().map(|s| read(s).len()).sum()
+    }
+}

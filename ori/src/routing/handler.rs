@@ -1,0 +1,172 @@
+//! Handlers: [`MessageHandler`] is the erased form the dispatch table calls;
+//! [`Handler`] turns async closures and functions into it.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use super::reply::{IntoReply, Reply};
+use crate::guard::MessageGuard;
+use crate::protocol::envelope::decode_data;
+use crate::state::StateKey;
+use crate::{Socket, SocketContext, SocketError};
+
+/// The future of one handled message.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Reply> + Send + 'static>>;
+
+/// One route's handler, type-erased: deserializes `data` (synchronously, while
+/// the message is still borrowed) and returns the work to run.
+///
+/// Generated routers implement this with one monomorphic function per route;
+/// hand-written code usually passes a closure to
+/// [`SocketRoutes::route`](crate::SocketRoutes::route) instead.
+pub trait MessageHandler: Send + Sync + 'static {
+    /// Starts handling one message. An `Err` is replied at once (e.g. a
+    /// `bad_request` naming the field whose data did not match).
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError>;
+}
+
+/// An async function usable as a route handler:
+///
+/// - `async fn(SocketContext<S>) -> R` (ignores `data`),
+/// - `async fn(SocketContext<S>, T) -> R` where `T: Deserialize`,
+///
+/// where `R:` [`IntoReply`] and `S` is a connection state (or `()`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a socket handler",
+    note = "a handler is an async fn taking `SocketContext<S>` and optionally a `T: Deserialize`, \
+            returning `()` or `Result<T, E>` with `T: Serialize, E: Into<SocketError>`"
+)]
+pub trait Handler<Args>: Send + Sync + 'static {
+    /// The connection state the handler asks for (`None` for `()`).
+    #[doc(hidden)]
+    fn state() -> Option<StateKey>;
+
+    /// Starts handling one message.
+    #[doc(hidden)]
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError>;
+}
+
+impl<F, Fut, S, R> Handler<(SocketContext<S>,)> for F
+where
+    F: Fn(SocketContext<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    S: Send + Sync + 'static,
+    R: IntoReply + 'static,
+{
+    fn state() -> Option<StateKey> {
+        StateKey::of::<S>()
+    }
+
+    fn call(
+        &self,
+        socket: Socket,
+        _: &'static str,
+        _: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        let ctx = SocketContext::<S>::from_socket(socket)?;
+        Ok(self(ctx).map(IntoReply::into_reply).boxed())
+    }
+}
+
+impl<F, Fut, S, T, R> Handler<(SocketContext<S>, T)> for F
+where
+    F: Fn(SocketContext<S>, T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    S: Send + Sync + 'static,
+    T: DeserializeOwned + Send + 'static,
+    R: IntoReply + 'static,
+{
+    fn state() -> Option<StateKey> {
+        StateKey::of::<S>()
+    }
+
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        let data = decode_data::<T>(message_type, data)?;
+        let ctx = SocketContext::<S>::from_socket(socket)?;
+        Ok(self(ctx, data).map(IntoReply::into_reply).boxed())
+    }
+}
+
+/// Adapts a [`Handler`] to [`MessageHandler`].
+pub(crate) struct FnHandler<H, Args> {
+    handler: H,
+    _args: PhantomData<fn() -> Args>,
+}
+
+impl<H, Args> FnHandler<H, Args> {
+    pub(crate) fn new(handler: H) -> Self {
+        FnHandler {
+            handler,
+            _args: PhantomData,
+        }
+    }
+}
+
+impl<H: Handler<Args>, Args: 'static> MessageHandler for FnHandler<H, Args> {
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        self.handler.call(socket, message_type, data)
+    }
+}
+
+/// Runs a [`MessageGuard`] before the wrapped handler; data is decoded first,
+/// so a malformed message is `bad_request` whoever sends it.
+pub(crate) struct Guarded<G, H> {
+    pub(crate) guard: Arc<G>,
+    pub(crate) inner: H,
+}
+
+impl<G: MessageGuard, H: MessageHandler> MessageHandler for Guarded<G, H> {
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        let work = self.inner.call(socket.clone(), message_type, data)?;
+        let guard = self.guard.clone();
+        Ok(async move {
+            match guard.check(&socket, message_type).await {
+                Ok(()) => work.await,
+                Err(reject) => Reply::Error(guard_refusal(message_type, &reject)),
+            }
+        }
+        .boxed())
+    }
+}
+
+/// The `forbidden` error for a message guard's refusal (a failure is logged).
+pub fn guard_refusal(message_type: &str, reject: &crate::Reject) -> SocketError {
+    match reject.source() {
+        Some(error) => {
+            tracing::error!(%error, message_type, "message guard failed");
+            SocketError::forbidden("not allowed")
+        }
+        None => SocketError::forbidden(reject.reason().to_owned()),
+    }
+}

@@ -1,0 +1,104 @@
+//! [`Reply`] and [`IntoReply`]: what a handler's return value becomes on the wire.
+
+use std::any::TypeId;
+
+use serde::Serialize;
+
+use crate::SocketError;
+
+/// A handler's outcome, before it is framed with the request's `type` and
+/// `correlationId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Nothing to send back: replies `"data": null` only if the request had a
+    /// `correlationId` (an acknowledgement).
+    Unit,
+    /// Serialized `data` (raw JSON); always replied.
+    Json(Vec<u8>),
+    /// An error envelope; always replied.
+    Error(SocketError),
+}
+
+impl Reply {
+    /// Serializes `value` as the reply's `data`; `()` becomes [`Reply::Unit`].
+    ///
+    /// A value that cannot be serialized (e.g. a map with non-string keys) is
+    /// logged and answered with `internal`.
+    pub fn json<T: Serialize + 'static>(value: &T) -> Reply {
+        if TypeId::of::<T>() == TypeId::of::<()>() {
+            return Reply::Unit;
+        }
+        match serde_json::to_vec(value) {
+            Ok(bytes) => Reply::Json(bytes),
+            Err(e) => {
+                tracing::error!(error = %e, reply = std::any::type_name::<T>(), "reply could not be serialized");
+                Reply::Error(SocketError::internal())
+            }
+        }
+    }
+}
+
+/// Types a handler may return.
+///
+/// - `()`: acknowledged with `"data": null` when the request had a `correlationId`;
+/// - `Result<T, E>` with `T: Serialize` and `E: Into<SocketError>`: `Ok` replies
+///   with `data` (`Ok(())` behaves like `()`), `Err` with an error envelope.
+///
+/// (Generated routers also accept a bare `T: Serialize`.)
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a socket handler",
+    note = "return `()`, or `Result<T, E>` where `T: Serialize` and `E: Into<ori::SocketError>`"
+)]
+pub trait IntoReply {
+    /// Converts the value.
+    fn into_reply(self) -> Reply;
+}
+
+impl IntoReply for () {
+    fn into_reply(self) -> Reply {
+        Reply::Unit
+    }
+}
+
+impl IntoReply for Reply {
+    fn into_reply(self) -> Reply {
+        self
+    }
+}
+
+impl<T, E> IntoReply for Result<T, E>
+where
+    T: Serialize + 'static,
+    E: Into<SocketError>,
+{
+    fn into_reply(self) -> Reply {
+        match self {
+            Ok(value) => Reply::json(&value),
+            Err(e) => Reply::Error(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions() {
+        assert_eq!(().into_reply(), Reply::Unit);
+        assert_eq!(Ok::<(), SocketError>(()).into_reply(), Reply::Unit);
+        assert_eq!(
+            Ok::<_, SocketError>(Some(1)).into_reply(),
+            Reply::Json(b"1".to_vec())
+        );
+        assert_eq!(
+            Ok::<Option<u8>, SocketError>(None).into_reply(),
+            Reply::Json(b"null".to_vec())
+        );
+        let e = SocketError::new("nope", "no");
+        assert_eq!(Err::<u8, _>(e.clone()).into_reply(), Reply::Error(e));
+        let mut bad = std::collections::HashMap::new();
+        bad.insert((1, 2), 3);
+        assert_eq!(Reply::json(&bad), Reply::Error(SocketError::internal()));
+    }
+}

@@ -1,0 +1,244 @@
+//! [`Socket`] (a handle to one connection) and [`SocketContext`] (the same,
+//! typed by the connection state a handler needs).
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::connection::ConnectionCore;
+use crate::protocol::validate_topic;
+use crate::pubsub::outbox::CloseRequest;
+use crate::sockets::publish;
+use crate::sync::lock;
+use crate::{
+    AppContext, Outbound, PubSubError, SocketError, SocketId, SocketMessage, Sockets, Subscriber,
+};
+
+/// A handle to one connection. Cheap to clone; stays valid after the
+/// connection closes (operations then fail with [`PubSubError::Closed`]).
+#[derive(Clone)]
+pub struct Socket {
+    core: Arc<ConnectionCore>,
+}
+
+impl Socket {
+    pub(crate) fn new(core: Arc<ConnectionCore>) -> Socket {
+        Socket { core }
+    }
+
+    pub(crate) fn core(&self) -> &Arc<ConnectionCore> {
+        &self.core
+    }
+
+    /// The connection's id (a UUID v4 assigned by the server).
+    pub fn id(&self) -> SocketId {
+        self.core.id
+    }
+
+    /// The application context.
+    pub fn app(&self) -> &AppContext {
+        &self.core.app
+    }
+
+    /// Server-level pub/sub (publishing there does not exclude this connection).
+    pub fn sockets(&self) -> &Sockets {
+        self.core.app.sockets()
+    }
+
+    /// Connection state of type `T` (from the upgrade handler or a connection guard).
+    pub fn try_state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.core.states.get::<T>()
+    }
+
+    /// Subscribes this connection to `topic`. Resolves once messages published
+    /// to the topic from any server instance reach this connection.
+    /// Subscribing twice is one subscription.
+    ///
+    /// Fails on an invalid topic name, past the subscription limit, or when
+    /// the connection is closed. (Reserved `__` topics are refused only to
+    /// clients' `subscribe` control messages, not to server code.)
+    pub async fn subscribe(&self, topic: &str) -> Result<(), PubSubError> {
+        validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic {
+            topic: topic.to_owned(),
+            reason,
+        })?;
+        let hub = self.core.app.hub();
+        let live = {
+            let mut subs = lock(&self.core.subscriptions);
+            if subs.closed {
+                return Err(PubSubError::Closed);
+            }
+            if subs.topics.contains(topic) {
+                return Ok(());
+            }
+            if subs.topics.len() >= hub.limits.max_subscriptions {
+                return Err(PubSubError::TooManySubscriptions {
+                    limit: hub.limits.max_subscriptions,
+                });
+            }
+            subs.topics.insert(topic.into());
+            hub.provider
+                .subscribe(topic, &Subscriber::new(self.core.clone()))
+        };
+        if let Err(e) = live.await {
+            self.unsubscribe(topic);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Leaves `topic`; returns whether the connection was subscribed.
+    pub fn unsubscribe(&self, topic: &str) -> bool {
+        let mut subs = lock(&self.core.subscriptions);
+        let removed = subs.topics.remove(topic);
+        if removed {
+            self.core
+                .app
+                .hub()
+                .provider
+                .unsubscribe(topic, self.core.id);
+        }
+        removed
+    }
+
+    /// The topics this connection has joined.
+    pub fn topics(&self) -> Vec<String> {
+        lock(&self.core.subscriptions)
+            .topics
+            .iter()
+            .map(|t| t.to_string())
+            .collect()
+    }
+
+    /// Publishes `message` as-is to every subscriber of `topic` except this connection.
+    pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
+        publish(
+            self.core.app.hub(),
+            topic,
+            &message.into(),
+            Some(self.core.id),
+        )
+    }
+
+    /// Publishes `{"type": M::TYPE, "data": message}` to `topic`, except this connection.
+    pub fn emit<M: SocketMessage>(&self, topic: &str, message: &M) -> Result<(), PubSubError> {
+        let outbound =
+            Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        self.publish(topic, outbound)
+    }
+
+    /// Sends `message` as-is to this connection.
+    pub fn send(&self, message: impl Into<Outbound>) -> Result<(), PubSubError> {
+        let message = message.into();
+        if self.core.outbox.push(message.frame().clone()) {
+            Ok(())
+        } else {
+            Err(PubSubError::Closed)
+        }
+    }
+
+    /// Sends `{"type": M::TYPE, "data": message}` to this connection.
+    pub fn send_message<M: SocketMessage>(&self, message: &M) -> Result<(), PubSubError> {
+        let outbound =
+            Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        self.send(outbound)
+    }
+
+    /// Closes the connection with `code` (1000, or an application code in
+    /// 3000..=4999) after what is already queued has been written.
+    /// A code that may not be sent on the wire is replaced by 1000.
+    pub fn close(&self, code: u16, reason: &str) {
+        let code = if matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999) {
+            code
+        } else {
+            tracing::warn!(code, "close code may not be sent on the wire; using 1000");
+            1000
+        };
+        self.core.outbox.request_close(CloseRequest::App {
+            code,
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Whether the connection is closing or closed.
+    pub fn is_closed(&self) -> bool {
+        self.core.outbox.is_closed()
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket").field("id", &self.core.id).finish()
+    }
+}
+
+/// What a socket handler receives: the connection ([`Socket`], via `Deref`)
+/// and its typed connection state `S` (produced by a connection guard or the
+/// upgrade handler; `()` when the handler needs none).
+///
+/// ```
+/// # #[derive(Clone)] struct User { name: String }
+/// async fn whoami(ctx: ori::SocketContext<User>) -> Result<String, ori::SocketError> {
+///     Ok(format!("{} on {}", ctx.state().name, ctx.id()))
+/// }
+/// ```
+pub struct SocketContext<S = ()> {
+    socket: Socket,
+    _state: PhantomData<fn() -> S>,
+}
+
+impl<S: Send + Sync + 'static> SocketContext<S> {
+    /// Wraps `socket`; fails (`internal`) if the connection has no state `S`,
+    /// which start-up validation rules out.
+    pub fn from_socket(socket: Socket) -> Result<Self, SocketError> {
+        if socket.try_state::<S>().is_none() {
+            tracing::error!(
+                state = std::any::type_name::<S>(),
+                "connection has no such state"
+            );
+            return Err(SocketError::internal());
+        }
+        Ok(SocketContext {
+            socket,
+            _state: PhantomData,
+        })
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> &S {
+        self.socket
+            .try_state::<S>()
+            .expect("checked when the context was made")
+    }
+
+    /// The untyped socket handle.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+}
+
+impl<S> Deref for SocketContext<S> {
+    type Target = Socket;
+
+    fn deref(&self) -> &Socket {
+        &self.socket
+    }
+}
+
+impl<S> Clone for SocketContext<S> {
+    fn clone(&self) -> Self {
+        SocketContext {
+            socket: self.socket.clone(),
+            _state: PhantomData,
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for SocketContext<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketContext")
+            .field("id", &self.socket.id())
+            .field("state", &std::any::type_name::<S>())
+            .finish()
+    }
+}

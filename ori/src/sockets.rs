@@ -1,0 +1,147 @@
+//! [`Sockets`]: server-level pub/sub, usable anywhere (HTTP routes, tasks).
+
+use std::sync::Arc;
+
+use crate::hub::Hub;
+use crate::protocol::{BROADCAST_TOPIC, validate_topic};
+use crate::{Outbound, PubSubError, Socket, SocketId, SocketMessage};
+
+/// Server-level pub/sub: reaches every subscriber (no sender to exclude).
+///
+/// Get it from [`AppContext::sockets`](crate::AppContext::sockets).
+///
+/// ```no_run
+/// # async fn demo(ctx: ori::AppContext, id: ori::SocketId) -> Result<(), ori::PubSubError> {
+/// let sockets = ctx.sockets();
+/// sockets.publish("room:1", r#"{"type":"room.closed","data":null}"#)?;
+/// sockets.broadcast(r#"{"type":"server.notice","data":"maintenance at 22:00"}"#);
+/// sockets.send_to(id, r#"{"type":"account.updated","data":{}}"#)?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Sockets {
+    hub: Arc<Hub>,
+}
+
+impl Sockets {
+    pub(crate) fn new(hub: Arc<Hub>) -> Sockets {
+        Sockets { hub }
+    }
+
+    pub(crate) fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// Publishes `message` as-is to every subscriber of `topic`.
+    pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
+        publish(&self.hub, topic, &message.into(), None)
+    }
+
+    /// Publishes `{"type": M::TYPE, "data": message}` to every subscriber of `topic`.
+    pub fn emit<M: SocketMessage>(&self, topic: &str, message: &M) -> Result<(), PubSubError> {
+        let outbound =
+            Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        publish(&self.hub, topic, &outbound, None)
+    }
+
+    /// Sends `message` to every connection (the `__broadcast__` topic).
+    pub fn broadcast(&self, message: impl Into<Outbound>) {
+        self.hub
+            .provider
+            .publish(BROADCAST_TOPIC, &message.into(), None);
+    }
+
+    /// Sends `message` to one connection, wherever it is connected.
+    pub fn send_to(
+        &self,
+        socket: SocketId,
+        message: impl Into<Outbound>,
+    ) -> Result<(), PubSubError> {
+        let message = message.into();
+        match self.hub.get(&socket) {
+            Some(core) => {
+                core.outbox.push(message.frame().clone());
+                Ok(())
+            }
+            None => self.hub.provider.send_to_remote(socket, &message),
+        }
+    }
+
+    /// Sends `{"type": M::TYPE, "data": message}` to one connection.
+    pub fn emit_to<M: SocketMessage>(
+        &self,
+        socket: SocketId,
+        message: &M,
+    ) -> Result<(), PubSubError> {
+        let outbound =
+            Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        self.send_to(socket, outbound)
+    }
+
+    /// A handle to a connection of this instance, if it is open.
+    pub fn get(&self, socket: SocketId) -> Option<Socket> {
+        self.hub.get(&socket).map(Socket::new)
+    }
+
+    /// Open connections on this instance.
+    pub fn connection_count(&self) -> usize {
+        self.hub.connection_count()
+    }
+
+    /// Connections of this instance subscribed to `topic`.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.hub.provider.local_subscriber_count(topic)
+    }
+}
+
+impl std::fmt::Debug for Sockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sockets")
+            .field("connections", &self.connection_count())
+            .finish()
+    }
+}
+
+pub(crate) fn publish(
+    hub: &Hub,
+    topic: &str,
+    message: &Outbound,
+    exclude: Option<SocketId>,
+) -> Result<(), PubSubError> {
+    validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic {
+        topic: topic.to_owned(),
+        reason,
+    })?;
+    hub.provider.publish(topic, message, exclude);
+    Ok(())
+}
+
+impl From<&str> for Outbound {
+    fn from(text: &str) -> Self {
+        Outbound::text(text)
+    }
+}
+
+impl From<String> for Outbound {
+    fn from(text: String) -> Self {
+        Outbound::text(&text)
+    }
+}
+
+impl From<&String> for Outbound {
+    fn from(text: &String) -> Self {
+        Outbound::text(text)
+    }
+}
+
+impl From<&Outbound> for Outbound {
+    fn from(message: &Outbound) -> Self {
+        message.clone()
+    }
+}
+
+impl From<&serde_json::Value> for Outbound {
+    fn from(value: &serde_json::Value) -> Self {
+        Outbound::text(&value.to_string())
+    }
+}

@@ -1,0 +1,153 @@
+//! The upgrade request seen by upgrade handlers and connection guards, and the
+//! upgrade handler itself.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Uri, request::Parts};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use crate::error::BoxError;
+use crate::state::{AnyState, StateKey};
+
+/// The HTTP request that asked for the WebSocket upgrade. Cheap to clone.
+#[derive(Clone)]
+pub struct UpgradeRequest {
+    parts: Arc<Parts>,
+}
+
+impl UpgradeRequest {
+    pub(crate) fn new(parts: Parts) -> UpgradeRequest {
+        UpgradeRequest {
+            parts: Arc::new(parts),
+        }
+    }
+
+    /// The request URI (path and query).
+    pub fn uri(&self) -> &Uri {
+        &self.parts.uri
+    }
+
+    /// All request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    /// One header as a string, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.parts.headers.get(name)?.to_str().ok()
+    }
+
+    /// The first value of query parameter `name`, percent-decoded.
+    ///
+    /// ```
+    /// # let req = ori::UpgradeRequest::from_parts(
+    /// #     axum::http::Request::get("/ws?token=a%20b&x=1").body(()).unwrap().into_parts().0);
+    /// assert_eq!(req.query("token").as_deref(), Some("a b"));
+    /// assert_eq!(req.query("missing"), None);
+    /// ```
+    pub fn query(&self, name: &str) -> Option<String> {
+        let query = self.parts.uri.query()?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+
+    /// The peer's address, when the server knows it.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+    }
+
+    /// Request extensions (e.g. set by tower layers in front of the server).
+    pub fn extensions(&self) -> &axum::http::Extensions {
+        &self.parts.extensions
+    }
+
+    /// Builds a request from `http` parts (for tests of guards and handlers).
+    pub fn from_parts(parts: Parts) -> UpgradeRequest {
+        UpgradeRequest::new(parts)
+    }
+}
+
+impl std::fmt::Debug for UpgradeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpgradeRequest")
+            .field("uri", &self.parts.uri)
+            .finish()
+    }
+}
+
+/// What an upgrade handler may return: `Option<T>` (`None` answers HTTP 401),
+/// or `Result<Option<T>, E>` (an `Err` answers HTTP 500 and is logged).
+pub trait IntoUpgradeOutcome: Send + 'static {
+    /// The data attached to the connection.
+    type Data: Send + Sync + 'static;
+
+    /// Converts the handler's return value.
+    fn into_outcome(self) -> Result<Option<Self::Data>, BoxError>;
+}
+
+impl<T: Send + Sync + 'static> IntoUpgradeOutcome for Option<T> {
+    type Data = T;
+
+    fn into_outcome(self) -> Result<Option<T>, BoxError> {
+        Ok(self)
+    }
+}
+
+impl<T, E> IntoUpgradeOutcome for Result<Option<T>, E>
+where
+    T: Send + Sync + 'static,
+    E: Into<BoxError> + Send + 'static,
+{
+    type Data = T;
+
+    fn into_outcome(self) -> Result<Option<T>, BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+type UpgradeFn =
+    dyn Fn(UpgradeRequest) -> BoxFuture<'static, Result<Option<AnyState>, BoxError>> + Send + Sync;
+
+/// The upgrade handler with its data type erased.
+#[derive(Clone)]
+pub(crate) struct ErasedUpgradeHandler {
+    pub(crate) state: Option<StateKey>,
+    call: Arc<UpgradeFn>,
+}
+
+impl ErasedUpgradeHandler {
+    pub(crate) fn new<F, Fut>(handler: F) -> ErasedUpgradeHandler
+    where
+        F: Fn(UpgradeRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoUpgradeOutcome,
+    {
+        ErasedUpgradeHandler {
+            state: StateKey::of::<<Fut::Output as IntoUpgradeOutcome>::Data>(),
+            call: Arc::new(move |request| {
+                handler(request)
+                    .map(|outcome| {
+                        outcome
+                            .into_outcome()
+                            .map(|data| data.map(|d| Box::new(d) as AnyState))
+                    })
+                    .boxed()
+            }),
+        }
+    }
+
+    pub(crate) fn call(
+        &self,
+        request: UpgradeRequest,
+    ) -> BoxFuture<'static, Result<Option<AnyState>, BoxError>> {
+        (self.call)(request)
+    }
+}

@@ -1,0 +1,138 @@
+//! The HTTP endpoint that upgrades requests to WebSocket connections.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::FutureExt;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tracing::Instrument;
+
+use super::connection::{Accepted, serve};
+use super::driver::panic_message;
+use super::handshake::{self, HandshakeError};
+use crate::runtime::Runtime;
+use crate::{SocketId, UpgradeRequest};
+
+fn refuse(status: StatusCode, message: &'static str) -> Response {
+    (status, message).into_response()
+}
+
+/// Validates the request, runs the upgrade handler, answers `101 Switching
+/// Protocols`, and spawns the connection's task.
+pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Request) -> Response {
+    let config = &runtime.config;
+    if let (Some(allowed), Some(origin)) = (
+        &config.allowed_origins,
+        request.headers().get(header::ORIGIN),
+    ) && !allowed.iter().any(|a| a.as_bytes() == origin.as_bytes())
+    {
+        return refuse(StatusCode::FORBIDDEN, "origin not allowed");
+    }
+    let accept = match handshake::accept(request.headers()) {
+        Ok(accept) => accept,
+        Err(HandshakeError::NotUpgrade | HandshakeError::Version) => {
+            let mut response = refuse(
+                StatusCode::UPGRADE_REQUIRED,
+                "expected a WebSocket upgrade (version 13)",
+            );
+            response.headers_mut().insert(
+                header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static("13"),
+            );
+            return response;
+        }
+        Err(HandshakeError::Key) => {
+            return refuse(StatusCode::BAD_REQUEST, "invalid Sec-WebSocket-Key");
+        }
+    };
+    let hub = runtime.app.hub();
+    let Some(admission) = hub.try_admit(config.max_connections) else {
+        let message = if hub.is_shutting_down() {
+            "server shutting down"
+        } else {
+            "too many connections"
+        };
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, message);
+    };
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let (parts, _body) = request.into_parts();
+    let upgrade_request = UpgradeRequest::new(parts);
+
+    let upgrade_data = match &runtime.upgrade {
+        None => None,
+        Some(handler) => {
+            let handled = AssertUnwindSafe(handler.call(upgrade_request.clone())).catch_unwind();
+            match tokio::time::timeout(config.upgrade_timeout, handled).await {
+                Ok(Ok(Ok(Some(data)))) => Some(data),
+                Ok(Ok(Ok(None))) => return refuse(StatusCode::UNAUTHORIZED, "unauthorized"),
+                Ok(Ok(Err(error))) => {
+                    tracing::error!(%error, "upgrade handler failed");
+                    return refuse(StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler failed");
+                }
+                Ok(Err(panic)) => {
+                    tracing::error!(panic = panic_message(&*panic), "upgrade handler panicked");
+                    return refuse(StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler failed");
+                }
+                Err(_) => {
+                    tracing::error!(timeout = ?config.upgrade_timeout, "upgrade handler timed out");
+                    return refuse(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "upgrade handler timed out",
+                    );
+                }
+            }
+        }
+    };
+
+    let id = SocketId::new();
+    let span = tracing::info_span!("connection", socket_id = %id);
+    let accepted = Accepted {
+        id,
+        request: upgrade_request,
+        upgrade_data,
+        admission,
+    };
+    let connection_runtime = runtime.clone();
+    tokio::spawn(
+        async move {
+            match on_upgrade.await {
+                Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
+                    Ok(parts) => {
+                        serve(
+                            parts.io.into_inner(),
+                            parts.read_buf,
+                            accepted,
+                            connection_runtime,
+                        )
+                        .await
+                    }
+                    Err(upgraded) => {
+                        serve(
+                            TokioIo::new(upgraded),
+                            Bytes::new(),
+                            accepted,
+                            connection_runtime,
+                        )
+                        .await
+                    }
+                },
+                Err(error) => tracing::debug!(%error, "upgrade failed"),
+            }
+        }
+        .instrument(span),
+    );
+
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    response
+}

@@ -1,0 +1,366 @@
+//! [`FrameIo`]: reads client frames and writes queued server frames on one
+//! socket.
+//!
+//! Memory is spent only while there is traffic: reads land in a buffer on the
+//! stack and complete frames are handled in place; only the tail of an
+//! unfinished frame is kept on the heap, and the heap buffer is released once
+//! it is consumed. Writes hand every queued frame to one vectored write.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::frame::{
+    ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask,
+};
+
+/// Bytes read per syscall into the stack buffer.
+const READ_CHUNK: usize = 8 * 1024;
+/// Frames handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+/// Bytes gathered into one write when the socket has no vectored writes.
+const COALESCE: usize = 64 * 1024;
+
+/// A complete message or control frame from the client.
+///
+/// After `TooBig` or `InvalidUtf8` the reader only looks for a close frame:
+/// the connection is to be closed (1009, 1007), and the rest of the stream is
+/// skipped frame by frame so the closing handshake still works.
+#[derive(Debug)]
+pub(crate) enum ReadEvent<'a> {
+    Text(&'a str),
+    Binary,
+    Ping(&'a [u8]),
+    Pong,
+    Close(Result<PeerClose, ClosePayloadError>),
+    /// A message exceeded the size limit: close 1009.
+    TooBig,
+    /// A text message was not UTF-8: close 1007.
+    InvalidUtf8,
+}
+
+/// Why reading stopped.
+#[derive(Debug)]
+pub(crate) enum ReadEnd {
+    /// The client closed the TCP connection (or it failed).
+    Gone,
+    /// A frame broke RFC 6455 (close 1002); the stream cannot be followed further.
+    Protocol(&'static str),
+}
+
+/// Frame-level I/O for one connection.
+#[derive(Debug)]
+pub(crate) struct FrameIo<IO> {
+    io: IO,
+    /// Bytes of an unfinished frame (empty, and unallocated, between frames).
+    partial: Vec<u8>,
+    /// `partial` holds bytes not yet parsed (handed over by the HTTP layer).
+    unparsed: bool,
+    /// A fragmented message being reassembled.
+    fragment: Option<(OpCode, Vec<u8>)>,
+    /// Payload bytes still to skip (closing: data frames are discarded).
+    skip: u64,
+    /// Closing: only close frames matter, no size limit applies.
+    discard: bool,
+    /// Size of the unfinished frame at the head of `partial`, to reserve at once.
+    want: usize,
+    max_message: usize,
+    /// Frames being written; the front one may be partly written.
+    pub(crate) writing: VecDeque<Bytes>,
+    front_started: bool,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
+    /// `read_ahead` holds bytes the HTTP layer read past the upgrade request.
+    pub(crate) fn new(io: IO, read_ahead: Bytes, max_message: usize) -> FrameIo<IO> {
+        FrameIo {
+            io,
+            unparsed: !read_ahead.is_empty(),
+            partial: read_ahead.to_vec(),
+            fragment: None,
+            skip: 0,
+            discard: false,
+            want: 0,
+            max_message,
+            writing: VecDeque::new(),
+            front_started: false,
+        }
+    }
+
+    /// Reads once and reports each complete frame to `on_event`.
+    /// `Ready(Ok(()))` means something was read; call again.
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut on_event: impl FnMut(ReadEvent<'_>),
+    ) -> Poll<Result<(), ReadEnd>> {
+        if self.unparsed {
+            self.unparsed = false;
+            let mut buf = std::mem::take(&mut self.partial);
+            let used = self.process(&mut buf, &mut on_event)?;
+            self.keep_tail(buf, used);
+            return Poll::Ready(Ok(()));
+        }
+        let mut storage = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut read_buf = ReadBuf::uninit(&mut storage);
+        if ready!(Pin::new(&mut self.io).poll_read(cx, &mut read_buf)).is_err() {
+            return Poll::Ready(Err(ReadEnd::Gone));
+        }
+        let n = read_buf.filled().len();
+        if n == 0 {
+            return Poll::Ready(Err(ReadEnd::Gone));
+        }
+        if self.partial.is_empty() {
+            let data = read_buf.filled_mut();
+            let used = self.process(data, &mut on_event)?;
+            if used < n {
+                self.partial.reserve_exact(self.want.max(n - used));
+                self.partial.extend_from_slice(&data[used..]);
+            }
+        } else {
+            let mut buf = std::mem::take(&mut self.partial);
+            buf.extend_from_slice(read_buf.filled());
+            let used = self.process(&mut buf, &mut on_event)?;
+            self.keep_tail(buf, used);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Keeps the unconsumed tail of `buf`; drops the allocation when nothing is left.
+    fn keep_tail(&mut self, mut buf: Vec<u8>, used: usize) {
+        if used < buf.len() {
+            buf.drain(..used);
+            if self.want > buf.len() {
+                buf.reserve_exact(self.want - buf.len());
+            }
+            self.partial = buf;
+        }
+    }
+
+    /// Handles every complete frame at the start of `data`; returns the bytes consumed.
+    fn process(
+        &mut self,
+        data: &mut [u8],
+        on_event: &mut impl FnMut(ReadEvent<'_>),
+    ) -> Result<usize, ReadEnd> {
+        let mut pos = 0;
+        self.want = 0;
+        loop {
+            if self.skip > 0 {
+                let step = self.skip.min((data.len() - pos) as u64);
+                pos += step as usize;
+                self.skip -= step;
+                if self.skip > 0 {
+                    return Ok(pos);
+                }
+            }
+            let header = match parse_header(&data[pos..]) {
+                Ok(Some(header)) => header,
+                Ok(None) => return Ok(pos),
+                Err(e) => return Err(ReadEnd::Protocol(e.reason())),
+            };
+            let is_data = !header.opcode.is_control();
+            if is_data && !self.discard {
+                let so_far = self.fragment.as_ref().map_or(0, |(_, m)| m.len()) as u64;
+                if so_far + header.payload_len > self.max_message as u64 {
+                    on_event(ReadEvent::TooBig);
+                    self.start_discarding();
+                }
+            }
+            let start = pos + header.header_len;
+            let available = (data.len() - start) as u64;
+            if available < header.payload_len {
+                if is_data && self.discard {
+                    self.skip = header.payload_len - available;
+                    return Ok(data.len());
+                }
+                // The caller keeps the tail; let it reserve room for the whole frame.
+                self.want = header.header_len + header.payload_len as usize;
+                return Ok(pos);
+            }
+            let end = start + header.payload_len as usize;
+            let payload = &mut data[start..end];
+            unmask(payload, header.mask, 0);
+            pos = end;
+            self.on_frame(header.opcode, header.fin, payload, on_event)?;
+        }
+    }
+
+    /// From now on only close frames are reported; data frames are skipped.
+    fn start_discarding(&mut self) {
+        self.discard = true;
+        self.fragment = None;
+    }
+
+    fn on_frame(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        payload: &mut [u8],
+        on_event: &mut impl FnMut(ReadEvent<'_>),
+    ) -> Result<(), ReadEnd> {
+        if self.discard {
+            if opcode == OpCode::Close {
+                on_event(ReadEvent::Close(parse_close(payload)));
+            }
+            return Ok(());
+        }
+        match opcode {
+            OpCode::Text | OpCode::Binary => {
+                if self.fragment.is_some() {
+                    return Err(ReadEnd::Protocol(
+                        "a new message started before the previous one ended",
+                    ));
+                }
+                if fin {
+                    self.emit(opcode, payload, on_event);
+                } else {
+                    self.fragment = Some((opcode, payload.to_vec()));
+                }
+            }
+            OpCode::Continuation => {
+                let Some((_, message)) = self.fragment.as_mut() else {
+                    return Err(ReadEnd::Protocol(
+                        "continuation frame without a message to continue",
+                    ));
+                };
+                message.extend_from_slice(payload);
+                if fin {
+                    let (opcode, mut message) = self.fragment.take().expect("checked above");
+                    self.emit(opcode, &mut message, on_event);
+                }
+            }
+            OpCode::Ping => on_event(ReadEvent::Ping(payload)),
+            OpCode::Pong => on_event(ReadEvent::Pong),
+            OpCode::Close => on_event(ReadEvent::Close(parse_close(payload))),
+        }
+        Ok(())
+    }
+
+    fn emit(
+        &mut self,
+        opcode: OpCode,
+        payload: &mut [u8],
+        on_event: &mut impl FnMut(ReadEvent<'_>),
+    ) {
+        if opcode == OpCode::Binary {
+            return on_event(ReadEvent::Binary);
+        }
+        match std::str::from_utf8(payload) {
+            Ok(text) => on_event(ReadEvent::Text(text)),
+            Err(_) => {
+                on_event(ReadEvent::InvalidUtf8);
+                self.start_discarding();
+            }
+        }
+    }
+
+    /// Writes queued frames until the queue is empty (then flushes) or the socket is full.
+    pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.writing.is_empty() {
+            let written = if self.io.is_write_vectored() {
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let count = self.writing.len().min(MAX_IOVECS);
+                for (slot, frame) in slices.iter_mut().zip(self.writing.iter()) {
+                    *slot = IoSlice::new(frame);
+                }
+                ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?
+            } else {
+                self.coalesce_front();
+                ready!(Pin::new(&mut self.io).poll_write(cx, &self.writing[0]))?
+            };
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.advance(written);
+        }
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn advance(&mut self, mut written: usize) {
+        while written > 0 {
+            let front = self
+                .writing
+                .front_mut()
+                .expect("wrote more than was queued");
+            if front.len() <= written {
+                written -= front.len();
+                self.writing.pop_front();
+                self.front_started = false;
+            } else {
+                front.advance(written);
+                self.front_started = true;
+                written = 0;
+            }
+        }
+        if self.writing.is_empty() && self.writing.capacity() > 64 {
+            self.writing = VecDeque::new();
+        }
+    }
+
+    /// Merges small frames at the front into one buffer (for sockets without vectored writes).
+    fn coalesce_front(&mut self) {
+        if self.writing.len() < 2 || self.writing[0].len() >= COALESCE {
+            return;
+        }
+        let mut merged = BytesMut::new();
+        while let Some(frame) = self.writing.front() {
+            if !merged.is_empty() && merged.len() + frame.len() > COALESCE {
+                break;
+            }
+            merged.extend_from_slice(frame);
+            self.writing.pop_front();
+        }
+        self.writing.push_front(merged.freeze());
+    }
+
+    /// Drops queued frames, except one already partly written (which must be
+    /// finished to keep the stream valid). Returns the bytes dropped.
+    pub(crate) fn discard_queued(&mut self) -> usize {
+        let keep = usize::from(self.front_started);
+        self.writing.drain(keep..).map(|f| f.len()).sum()
+    }
+
+    /// The closing handshake: writes what is queued and a close frame, then
+    /// (unless the client already sent its close frame) waits for the
+    /// client's close frame or EOF, discarding anything else. Bounded by `timeout`.
+    pub(crate) async fn close(
+        mut self,
+        code: u16,
+        reason: &str,
+        peer_closed: bool,
+        timeout: Duration,
+    ) {
+        self.writing.push_back(close_frame(code, reason));
+        let handshake = async {
+            std::future::poll_fn(|cx| self.poll_write(cx))
+                .await
+                .map_err(|_| ())?;
+            std::future::poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx))
+                .await
+                .map_err(|_| ())?;
+            if peer_closed {
+                return Ok(());
+            }
+            self.start_discarding();
+            let mut got_close = false;
+            while !got_close {
+                std::future::poll_fn(|cx| {
+                    self.poll_read(cx, |event| {
+                        got_close |= matches!(event, ReadEvent::Close(_))
+                    })
+                })
+                .await
+                .map_err(|_| ())?;
+            }
+            Ok::<(), ()>(())
+        };
+        let _ = tokio::time::timeout(timeout, handshake).await;
+    }
+}

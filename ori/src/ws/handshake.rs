@@ -1,0 +1,89 @@
+//! The HTTP side of the WebSocket upgrade (RFC 6455 section 4.2).
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// Why an upgrade request is not a valid WebSocket handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandshakeError {
+    /// Not an upgrade to `websocket` (HTTP 426).
+    NotUpgrade,
+    /// `Sec-WebSocket-Version` is not 13 (HTTP 426 with the supported version).
+    Version,
+    /// `Sec-WebSocket-Key` missing or malformed (HTTP 400).
+    Key,
+}
+
+fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value
+            .to_str()
+            .map(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            .unwrap_or(false)
+    })
+}
+
+/// Checks the handshake headers; returns the `Sec-WebSocket-Accept` value.
+pub(crate) fn accept(headers: &HeaderMap) -> Result<HeaderValue, HandshakeError> {
+    if !has_token(headers, header::UPGRADE, "websocket")
+        || !has_token(headers, header::CONNECTION, "upgrade")
+    {
+        return Err(HandshakeError::NotUpgrade);
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        return Err(HandshakeError::Version);
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or(HandshakeError::Key)?;
+    match STANDARD.decode(key.as_bytes()) {
+        Ok(raw) if raw.len() == 16 => {}
+        _ => return Err(HandshakeError::Key),
+    }
+    let mut sha1 = sha1_smol::Sha1::new();
+    sha1.update(key.as_bytes());
+    sha1.update(GUID.as_bytes());
+    let accept = STANDARD.encode(sha1.digest().bytes());
+    Ok(HeaderValue::from_str(&accept).expect("base64 is a valid header value"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_example_key() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        headers.insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        headers.insert(
+            header::SEC_WEBSOCKET_KEY,
+            HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
+        );
+        assert_eq!(accept(&headers).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("8"));
+        assert_eq!(accept(&headers), Err(HandshakeError::Version));
+        headers.insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        headers.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_static("short"));
+        assert_eq!(accept(&headers), Err(HandshakeError::Key));
+        headers.remove(header::UPGRADE);
+        assert_eq!(accept(&headers), Err(HandshakeError::NotUpgrade));
+    }
+}
