@@ -14,8 +14,7 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ori::{
-    AppContext, Message, Ori, SocketContext, SocketError, SocketMessage, UpgradeRequest,
-    WebSocketConfig,
+    AppContext, Message, Ori, SocketContext, SocketError, SocketMessage, UpgradeRequest, WebSocketConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -113,22 +112,12 @@ pub fn app() -> Ori {
             let name = request.query("name").unwrap_or_default();
             let name = name.trim();
             // `None` refuses the upgrade with HTTP 401.
-            (!name.is_empty() && name.chars().count() <= MAX_NAME).then(|| Member {
-                name: name.to_owned(),
-            })
+            (!name.is_empty() && name.chars().count() <= MAX_NAME).then(|| Member { name: name.to_owned() })
         })
         .on_open(|ws: SocketContext<Member>| async move {
             if ws.subscribe(ROOM).await.is_ok() {
-                let _ = ws.send_message(&Welcome {
-                    socket_id: ws.id().to_string(),
-                    room: ROOM,
-                });
-                let _ = ws.emit(
-                    ROOM,
-                    &Joined {
-                        name: ws.state().name.clone(),
-                    },
-                );
+                let _ = ws.send_message(&Welcome { socket_id: ws.id().to_string(), room: ROOM });
+                let _ = ws.emit(ROOM, &Joined { name: ws.state().name.clone() });
             }
         })
         .on_message(|ws: SocketContext<Member>, message: Message| async move {
@@ -140,54 +129,29 @@ pub fn app() -> Ori {
                             "text must be 1..={MAX_TEXT} characters"
                         )));
                     }
-                    ws.emit(
-                        ROOM,
-                        &ChatMessage {
-                            from: ws.state().name.clone(),
-                            text,
-                        },
-                    )?;
+                    ws.emit(ROOM, &ChatMessage { from: ws.state().name.clone(), text })?;
                     Ok(Said { delivered: true })
                 }
                 other => Err(SocketError::unknown_type(other)),
             }
         })
         .on_close(|ws: SocketContext<Member>, _info| async move {
-            let _ = ws.sockets().emit(
-                ROOM,
-                &Left {
-                    name: ws.state().name.clone(),
-                },
-            );
+            let _ = ws.sockets().emit(ROOM, &Left { name: ws.state().name.clone() });
         })
-        .routes(
-            Router::new()
-                .route("/", get(page))
-                .route("/announce", post(announce)),
-        )
+        .routes(Router::new().route("/", get(page)).route("/announce", post(announce)))
 }
 
 /// `POST /announce` with a text body: publishes a `chat.announcement` to the room.
-async fn announce(
-    State(ctx): State<AppContext>,
-    text: String,
-) -> (StatusCode, Json<serde_json::Value>) {
+async fn announce(State(ctx): State<AppContext>, text: String) -> (StatusCode, Json<serde_json::Value>) {
     if text.trim().is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({ "error": "empty announcement" })),
-        );
+        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "empty announcement" })));
     }
     let sockets = ctx.sockets();
     match sockets.emit(ROOM, &Announcement { text }) {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            Json(serde_json::json!({ "members": sockets.subscriber_count(ROOM) })),
-        ),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(serde_json::json!({ "error": e.to_string() })),
-        ),
+        Ok(()) => {
+            (StatusCode::ACCEPTED, Json(serde_json::json!({ "members": sockets.subscriber_count(ROOM) })))
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))),
     }
 }
 

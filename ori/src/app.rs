@@ -23,8 +23,8 @@ use crate::server::Server;
 use crate::state::StateKey;
 use crate::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
 use crate::{
-    AppContext, ConnectionGuard, Error, SocketContext, SocketRoutes, TopicAuthorizer,
-    UpgradeRequest, WebSocketConfig,
+    AppContext, ConnectionGuard, Error, SocketContext, SocketRoutes, TopicAuthorizer, UpgradeRequest,
+    WebSocketConfig,
 };
 
 /// Builds an ori application: a WebSocket endpoint with its routes, guards
@@ -123,8 +123,7 @@ impl Ori {
     /// Adds a connection guard; guards run once per connection, in the order
     /// added, and each one's `State` becomes available to handlers.
     pub fn connection_guard<G: ConnectionGuard>(mut self, guard: G) -> Self {
-        self.guards
-            .push(ErasedConnectionGuard::new(Arc::new(guard)));
+        self.guards.push(ErasedConnectionGuard::new(Arc::new(guard)));
         self
     }
 
@@ -211,8 +210,7 @@ impl Ori {
     ///     .provide(|store: Arc<Store>, ctx: AppContext| Presence { store, ctx });
     /// ```
     pub fn provide<Args, C: Constructor<Args>>(mut self, constructor: C) -> Self {
-        self.providers
-            .add(ProviderEntry::from_constructor(constructor));
+        self.providers.add(ProviderEntry::from_constructor(constructor));
         self
     }
 
@@ -224,15 +222,13 @@ impl Ori {
 
     /// Replaces the provider of the same type (for tests), or adds it.
     pub fn override_provider<Args, C: Constructor<Args>>(mut self, constructor: C) -> Self {
-        self.providers
-            .add_override(ProviderEntry::from_constructor(constructor));
+        self.providers.add_override(ProviderEntry::from_constructor(constructor));
         self
     }
 
     /// Replaces the provider of `T` with a ready value (for tests).
     pub fn override_value<T: Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.providers
-            .add_override(ProviderEntry::from_value(value));
+        self.providers.add_override(ProviderEntry::from_value(value));
         self
     }
 
@@ -288,12 +284,7 @@ impl Ori {
         app.set_providers(self.providers.build(&app)?);
 
         let routes = RouteTable::build(self.socket_routes)?;
-        check_states(
-            &routes,
-            &self.lifecycle,
-            &self.guards,
-            self.upgrade.as_ref(),
-        )?;
+        check_states(&routes, &self.lifecycle, &self.guards, self.upgrade.as_ref())?;
 
         let mut router = self.http.with_state(app.clone());
         if let Some(config) = self.websocket {
@@ -308,18 +299,12 @@ impl Ori {
                 authorizer: self.authorizer,
                 app: app.clone(),
             });
-            let endpoint = axum::Router::new()
-                .route(&path, any(crate::ws::endpoint::upgrade))
-                .with_state(runtime);
+            let endpoint =
+                axum::Router::new().route(&path, any(crate::ws::endpoint::upgrade)).with_state(runtime);
             router = router.merge(endpoint);
         }
         let router = router.layer(Extension(app.clone()));
-        Ok(Built {
-            router,
-            app,
-            grace: config.shutdown_grace,
-            shutdown_signal: self.shutdown_signal,
-        })
+        Ok(Built { router, app, grace: config.shutdown_grace, shutdown_signal: self.shutdown_signal })
     }
 }
 
@@ -342,34 +327,21 @@ fn check_states(
     upgrade: Option<&ErasedUpgradeHandler>,
 ) -> Result<(), Error> {
     let mut produced: Vec<StateKey> = Vec::new();
-    let producers = guards
-        .iter()
-        .filter_map(|g| g.state)
-        .chain(upgrade.and_then(|u| u.state));
+    let producers = guards.iter().filter_map(|g| g.state).chain(upgrade.and_then(|u| u.state));
     for state in producers {
         if produced.contains(&state) {
             return Err(Error::DuplicateState { state: state.name });
         }
         produced.push(state);
     }
-    let route_needs = routes.routes().filter_map(|r| {
-        r.state.map(|s| {
-            (
-                format!("handler of `{}` in `{}`", r.message_type, r.router),
-                s,
-            )
-        })
-    });
-    let hook_needs = lifecycle
-        .requirements()
-        .into_iter()
-        .filter_map(|(name, s)| s.map(|s| (name.to_owned(), s)));
+    let route_needs = routes
+        .routes()
+        .filter_map(|r| r.state.map(|s| (format!("handler of `{}` in `{}`", r.message_type, r.router), s)));
+    let hook_needs =
+        lifecycle.requirements().into_iter().filter_map(|(name, s)| s.map(|s| (name.to_owned(), s)));
     for (handler, state) in route_needs.chain(hook_needs) {
         if !produced.contains(&state) {
-            return Err(Error::MissingState {
-                state: state.name,
-                handler,
-            });
+            return Err(Error::MissingState { state: state.name, handler });
         }
     }
     Ok(())

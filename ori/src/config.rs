@@ -179,9 +179,7 @@ impl WebSocketConfig {
             return fail("the WebSocket path must start with `/`");
         }
         if self.max_message_size == 0 || self.outbound_queue_bytes == 0 || self.max_in_flight == 0 {
-            return fail(
-                "max_message_size, outbound_queue_bytes and max_in_flight must be positive",
-            );
+            return fail("max_message_size, outbound_queue_bytes and max_in_flight must be positive");
         }
         if self.idle_timeout < Duration::from_millis(100) {
             return fail("idle_timeout must be at least 100 ms");

@@ -62,9 +62,7 @@ impl ConnectionCore {
             self.silent_sweeps.store(0, Ordering::Relaxed);
             0
         } else {
-            self.silent_sweeps
-                .fetch_add(1, Ordering::Relaxed)
-                .saturating_add(1)
+            self.silent_sweeps.fetch_add(1, Ordering::Relaxed).saturating_add(1)
         }
     }
 

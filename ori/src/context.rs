@@ -27,12 +27,7 @@ struct Inner {
 
 impl AppContext {
     pub(crate) fn new(hub: Arc<Hub>) -> AppContext {
-        AppContext {
-            inner: Arc::new(Inner {
-                sockets: Sockets::new(hub),
-                providers: OnceLock::new(),
-            }),
-        }
+        AppContext { inner: Arc::new(Inner { sockets: Sockets::new(hub), providers: OnceLock::new() }) }
     }
 
     /// Server-level pub/sub: publish, broadcast, send to one socket.
@@ -62,10 +57,7 @@ impl AppContext {
 impl std::fmt::Debug for AppContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppContext")
-            .field(
-                "providers",
-                &self.inner.providers.get().map_or(0, HashMap::len),
-            )
+            .field("providers", &self.inner.providers.get().map_or(0, HashMap::len))
             .field("connections", &self.inner.sockets.connection_count())
             .finish()
     }

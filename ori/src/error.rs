@@ -30,10 +30,7 @@ pub struct SocketError {
 impl SocketError {
     /// An error with an application-chosen `code` (e.g. `"not_found"`) and message.
     pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
-        SocketError {
-            code: code.into(),
-            message: message.into(),
-        }
+        SocketError { code: code.into(), message: message.into() }
     }
 
     /// `bad_request`: the message was malformed or its `data` had the wrong shape.
@@ -48,10 +45,7 @@ impl SocketError {
 
     /// `unknown_type`: nothing handles this message type.
     pub fn unknown_type(message_type: &str) -> Self {
-        Self::new(
-            "unknown_type",
-            format!("no handler for message type `{message_type}`"),
-        )
+        Self::new("unknown_type", format!("no handler for message type `{message_type}`"))
     }
 
     /// `unsupported`: e.g. a binary frame without a binary codec.
@@ -121,16 +115,10 @@ impl fmt::Display for PubSubError {
                 write!(f, "invalid topic `{shown}`: a topic {reason}")
             }
             PubSubError::ReservedTopic(topic) => {
-                write!(
-                    f,
-                    "topic `{topic}` is reserved for the server (names beginning with `__`)"
-                )
+                write!(f, "topic `{topic}` is reserved for the server (names beginning with `__`)")
             }
             PubSubError::TooManySubscriptions { limit } => {
-                write!(
-                    f,
-                    "subscription limit of {limit} reached; unsubscribe from a topic first"
-                )
+                write!(f, "subscription limit of {limit} reached; unsubscribe from a topic first")
             }
             PubSubError::Forbidden(topic) => write!(f, "not allowed to subscribe to `{topic}`"),
             PubSubError::Closed => f.write_str("the connection is closed"),
@@ -225,46 +213,27 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
-            Error::MissingProvider {
-                missing,
-                required_by,
-            } => write!(
+            Error::MissingProvider { missing, required_by } => write!(
                 f,
                 "`{required_by}` needs `{missing}`, but nothing provides it; register it with \
                  `.provide(..)` / `.provide_value(..)` (or `#[injectable]`)"
             ),
             Error::DependencyCycle(path) => {
-                write!(
-                    f,
-                    "dependency cycle between providers: {}",
-                    path.join(" -> ")
-                )
+                write!(f, "dependency cycle between providers: {}", path.join(" -> "))
             }
-            Error::DuplicateProvider(ty) => write!(
-                f,
-                "`{ty}` is provided twice; keep one, or replace it with `.override_provider(..)`"
-            ),
+            Error::DuplicateProvider(ty) => {
+                write!(f, "`{ty}` is provided twice; keep one, or replace it with `.override_provider(..)`")
+            }
             Error::ProviderFailed { provider, error } => {
                 write!(f, "building `{provider}` failed: {error}")
             }
-            Error::DuplicateMessageType {
-                message_type,
-                first,
-                second,
-            } => write!(
+            Error::DuplicateMessageType { message_type, first, second } => write!(
                 f,
                 "message type `{message_type}` is handled by both `{first}` and `{second}`; \
                  each type must have exactly one handler"
             ),
-            Error::InvalidMessageType {
-                message_type,
-                router,
-                reason,
-            } => {
-                write!(
-                    f,
-                    "`{router}` registers message type `{message_type}`, which {reason}"
-                )
+            Error::InvalidMessageType { message_type, router, reason } => {
+                write!(f, "`{router}` registers message type `{message_type}`, which {reason}")
             }
             Error::MissingState { state, handler } => write!(
                 f,

@@ -24,19 +24,13 @@ pub struct Reject {
 impl Reject {
     /// Refuses with `reason` (sent to the client as the close reason or error message).
     pub fn new(reason: impl Into<Cow<'static, str>>) -> Reject {
-        Reject {
-            reason: reason.into(),
-            source: None,
-        }
+        Reject { reason: reason.into(), source: None }
     }
 
     /// The guard failed (e.g. its database is down). The client sees a generic
     /// refusal; the error is logged.
     pub fn error(error: impl Into<BoxError>) -> Reject {
-        Reject {
-            reason: Cow::Borrowed("guard failed"),
-            source: Some(error.into()),
-        }
+        Reject { reason: Cow::Borrowed("guard failed"), source: Some(error.into()) }
     }
 
     /// The reason shown to the client.
@@ -90,10 +84,7 @@ pub trait ConnectionGuard: Send + Sync + 'static {
     type State: Send + Sync + 'static;
 
     /// Decides on the connection from its upgrade request.
-    fn check(
-        &self,
-        request: &UpgradeRequest,
-    ) -> impl Future<Output = Result<Self::State, Reject>> + Send;
+    fn check(&self, request: &UpgradeRequest) -> impl Future<Output = Result<Self::State, Reject>> + Send;
 }
 
 /// Runs before each message of a guarded route; a refusal answers `forbidden`
@@ -117,11 +108,7 @@ pub trait ConnectionGuard: Send + Sync + 'static {
 #[diagnostic::on_unimplemented(note = "implement `ori::MessageGuard` for `{Self}`")]
 pub trait MessageGuard: Send + Sync + 'static {
     /// Decides on one message.
-    fn check(
-        &self,
-        socket: &Socket,
-        message_type: &str,
-    ) -> impl Future<Output = Result<(), Reject>> + Send;
+    fn check(&self, socket: &Socket, message_type: &str) -> impl Future<Output = Result<(), Reject>> + Send;
 }
 
 impl<A: MessageGuard, B: MessageGuard> MessageGuard for (A, B) {
@@ -140,11 +127,7 @@ impl<A: MessageGuard, B: MessageGuard, C: MessageGuard> MessageGuard for (A, B, 
 }
 
 impl<G: MessageGuard> MessageGuard for Arc<G> {
-    fn check(
-        &self,
-        socket: &Socket,
-        message_type: &str,
-    ) -> impl Future<Output = Result<(), Reject>> + Send {
+    fn check(&self, socket: &Socket, message_type: &str) -> impl Future<Output = Result<(), Reject>> + Send {
         (**self).check(socket, message_type)
     }
 }
@@ -170,18 +153,13 @@ impl ErasedConnectionGuard {
         }
     }
 
-    pub(crate) fn check(
-        &self,
-        request: UpgradeRequest,
-    ) -> BoxFuture<'static, Result<AnyState, Reject>> {
+    pub(crate) fn check(&self, request: UpgradeRequest) -> BoxFuture<'static, Result<AnyState, Reject>> {
         (self.check)(request)
     }
 }
 
 impl std::fmt::Debug for ErasedConnectionGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectionGuard")
-            .field("name", &self.name)
-            .finish()
+        f.debug_struct("ConnectionGuard").field("name", &self.name).finish()
     }
 }

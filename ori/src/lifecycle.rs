@@ -23,16 +23,8 @@ pub struct Message {
 }
 
 impl Message {
-    pub(crate) fn new(
-        message_type: &str,
-        data: &RawValue,
-        correlation_id: Option<String>,
-    ) -> Message {
-        Message {
-            message_type: message_type.to_owned(),
-            data: data.to_owned(),
-            correlation_id,
-        }
+    pub(crate) fn new(message_type: &str, data: &RawValue, correlation_id: Option<String>) -> Message {
+        Message { message_type: message_type.to_owned(), data: data.to_owned(), correlation_id }
     }
 
     /// The message's `type`.
@@ -68,8 +60,7 @@ pub struct CloseInfo {
 
 type OpenFn = dyn Fn(Socket) -> Result<BoxFuture<'static, ()>, SocketError> + Send + Sync;
 type MessageFn = dyn Fn(Socket, Message) -> Result<HandlerFuture, SocketError> + Send + Sync;
-type CloseFn =
-    dyn Fn(Socket, CloseInfo) -> Result<BoxFuture<'static, ()>, SocketError> + Send + Sync;
+type CloseFn = dyn Fn(Socket, CloseInfo) -> Result<BoxFuture<'static, ()>, SocketError> + Send + Sync;
 
 /// A lifecycle handler with the state it needs.
 pub(crate) struct Hook<F: ?Sized> {
@@ -79,10 +70,7 @@ pub(crate) struct Hook<F: ?Sized> {
 
 impl<F: ?Sized> Clone for Hook<F> {
     fn clone(&self) -> Self {
-        Hook {
-            state: self.state,
-            call: self.call.clone(),
-        }
+        Hook { state: self.state, call: self.call.clone() }
     }
 }
 
@@ -117,9 +105,7 @@ impl Lifecycle {
         self.message = Some(Hook {
             state: StateKey::of::<S>(),
             call: Arc::new(move |socket, message| {
-                Ok(f(SocketContext::from_socket(socket)?, message)
-                    .map(IntoReply::into_reply)
-                    .boxed())
+                Ok(f(SocketContext::from_socket(socket)?, message).map(IntoReply::into_reply).boxed())
             }),
         });
     }
@@ -132,9 +118,7 @@ impl Lifecycle {
     {
         self.close = Some(Hook {
             state: StateKey::of::<S>(),
-            call: Arc::new(move |socket, info| {
-                Ok(f(SocketContext::from_socket(socket)?, info).boxed())
-            }),
+            call: Arc::new(move |socket, info| Ok(f(SocketContext::from_socket(socket)?, info).boxed())),
         });
     }
 

@@ -50,9 +50,7 @@ pub struct ShutdownHandle {
 
 impl ShutdownHandle {
     fn new() -> ShutdownHandle {
-        ShutdownHandle {
-            requested: Arc::new(watch::Sender::new(false)),
-        }
+        ShutdownHandle { requested: Arc::new(watch::Sender::new(false)) }
     }
 
     /// Starts the graceful shutdown.
@@ -70,9 +68,7 @@ impl Server {
     pub(crate) async fn bind(built: Built, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let signal = built
-            .shutdown_signal
-            .unwrap_or_else(|| default_signal().boxed());
+        let signal = built.shutdown_signal.unwrap_or_else(|| default_signal().boxed());
         Ok(Server {
             listener,
             local_addr,
@@ -105,15 +101,7 @@ impl Server {
     /// handlers finish, closes every WebSocket with 1001, and returns once all
     /// connections are done or the grace period has passed.
     pub async fn serve(self) -> Result<(), Error> {
-        let Server {
-            listener,
-            local_addr,
-            router,
-            app,
-            grace,
-            signal,
-            shutdown,
-        } = self;
+        let Server { listener, local_addr, router, app, grace, signal, shutdown } = self;
         tracing::info!(%local_addr, "listening");
         let http = Arc::new(Tracker::default());
         let (stop_http, http_stopping) = watch::channel(false);
@@ -154,10 +142,7 @@ impl Server {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(
-                ?grace,
-                "grace period over; dropping the remaining connections"
-            );
+            tracing::warn!(?grace, "grace period over; dropping the remaining connections");
         }
         Ok(())
     }
@@ -165,9 +150,7 @@ impl Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("local_addr", &self.local_addr)
-            .finish_non_exhaustive()
+        f.debug_struct("Server").field("local_addr", &self.local_addr).finish_non_exhaustive()
     }
 }
 
@@ -182,14 +165,7 @@ async fn serve_http(
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let mut router = router.clone();
-        async move {
-            Ok::<_, Infallible>(
-                router
-                    .call(request)
-                    .await
-                    .unwrap_or_else(|never| match never {}),
-            )
-        }
+        async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|never| match never {})) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

@@ -10,9 +10,7 @@ use crate::protocol::validate_topic;
 use crate::pubsub::outbox::CloseRequest;
 use crate::sockets::publish;
 use crate::sync::lock;
-use crate::{
-    AppContext, Outbound, PubSubError, SocketError, SocketId, SocketMessage, Sockets, Subscriber,
-};
+use crate::{AppContext, Outbound, PubSubError, SocketError, SocketId, SocketMessage, Sockets, Subscriber};
 
 /// A handle to one connection. Cheap to clone; stays valid after the
 /// connection closes (operations then fail with [`PubSubError::Closed`]).
@@ -58,10 +56,8 @@ impl Socket {
     /// the connection is closed. (Reserved `__` topics are refused only to
     /// clients' `subscribe` control messages, not to server code.)
     pub async fn subscribe(&self, topic: &str) -> Result<(), PubSubError> {
-        validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic {
-            topic: topic.to_owned(),
-            reason,
-        })?;
+        validate_topic(topic)
+            .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
         let hub = self.core.app.hub();
         let live = {
             let mut subs = lock(&self.core.subscriptions);
@@ -72,13 +68,10 @@ impl Socket {
                 return Ok(());
             }
             if subs.topics.len() >= hub.limits.max_subscriptions {
-                return Err(PubSubError::TooManySubscriptions {
-                    limit: hub.limits.max_subscriptions,
-                });
+                return Err(PubSubError::TooManySubscriptions { limit: hub.limits.max_subscriptions });
             }
             subs.topics.insert(topic.into());
-            hub.provider
-                .subscribe(topic, &Subscriber::new(self.core.clone()))
+            hub.provider.subscribe(topic, &Subscriber::new(self.core.clone()))
         };
         if let Err(e) = live.await {
             self.unsubscribe(topic);
@@ -92,55 +85,36 @@ impl Socket {
         let mut subs = lock(&self.core.subscriptions);
         let removed = subs.topics.remove(topic);
         if removed {
-            self.core
-                .app
-                .hub()
-                .provider
-                .unsubscribe(topic, self.core.id);
+            self.core.app.hub().provider.unsubscribe(topic, self.core.id);
         }
         removed
     }
 
     /// The topics this connection has joined.
     pub fn topics(&self) -> Vec<String> {
-        lock(&self.core.subscriptions)
-            .topics
-            .iter()
-            .map(|t| t.to_string())
-            .collect()
+        lock(&self.core.subscriptions).topics.iter().map(|t| t.to_string()).collect()
     }
 
     /// Publishes `message` as-is to every subscriber of `topic` except this connection.
     pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
-        publish(
-            self.core.app.hub(),
-            topic,
-            &message.into(),
-            Some(self.core.id),
-        )
+        publish(self.core.app.hub(), topic, &message.into(), Some(self.core.id))
     }
 
     /// Publishes `{"type": M::TYPE, "data": message}` to `topic`, except this connection.
     pub fn emit<M: SocketMessage>(&self, topic: &str, message: &M) -> Result<(), PubSubError> {
-        let outbound =
-            Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        let outbound = Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
         self.publish(topic, outbound)
     }
 
     /// Sends `message` as-is to this connection.
     pub fn send(&self, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         let message = message.into();
-        if self.core.outbox.push(message.frame().clone()) {
-            Ok(())
-        } else {
-            Err(PubSubError::Closed)
-        }
+        if self.core.outbox.push(message.frame().clone()) { Ok(()) } else { Err(PubSubError::Closed) }
     }
 
     /// Sends `{"type": M::TYPE, "data": message}` to this connection.
     pub fn send_message<M: SocketMessage>(&self, message: &M) -> Result<(), PubSubError> {
-        let outbound =
-            Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        let outbound = Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
         self.send(outbound)
     }
 
@@ -154,10 +128,7 @@ impl Socket {
             tracing::warn!(code, "close code may not be sent on the wire; using 1000");
             1000
         };
-        self.core.outbox.request_close(CloseRequest::App {
-            code,
-            reason: reason.to_owned(),
-        });
+        self.core.outbox.request_close(CloseRequest::App { code, reason: reason.to_owned() });
     }
 
     /// Whether the connection is closing or closed.
@@ -192,23 +163,15 @@ impl<S: Send + Sync + 'static> SocketContext<S> {
     /// which start-up validation rules out.
     pub fn from_socket(socket: Socket) -> Result<Self, SocketError> {
         if socket.try_state::<S>().is_none() {
-            tracing::error!(
-                state = std::any::type_name::<S>(),
-                "connection has no such state"
-            );
+            tracing::error!(state = std::any::type_name::<S>(), "connection has no such state");
             return Err(SocketError::internal());
         }
-        Ok(SocketContext {
-            socket,
-            _state: PhantomData,
-        })
+        Ok(SocketContext { socket, _state: PhantomData })
     }
 
     /// The connection state.
     pub fn state(&self) -> &S {
-        self.socket
-            .try_state::<S>()
-            .expect("checked when the context was made")
+        self.socket.try_state::<S>().expect("checked when the context was made")
     }
 
     /// The untyped socket handle.
@@ -227,10 +190,7 @@ impl<S> Deref for SocketContext<S> {
 
 impl<S> Clone for SocketContext<S> {
     fn clone(&self) -> Self {
-        SocketContext {
-            socket: self.socket.clone(),
-            _state: PhantomData,
-        }
+        SocketContext { socket: self.socket.clone(), _state: PhantomData }
     }
 }
 

@@ -39,24 +39,17 @@ impl Sockets {
 
     /// Publishes `{"type": M::TYPE, "data": message}` to every subscriber of `topic`.
     pub fn emit<M: SocketMessage>(&self, topic: &str, message: &M) -> Result<(), PubSubError> {
-        let outbound =
-            Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        let outbound = Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
         publish(&self.hub, topic, &outbound, None)
     }
 
     /// Sends `message` to every connection (the `__broadcast__` topic).
     pub fn broadcast(&self, message: impl Into<Outbound>) {
-        self.hub
-            .provider
-            .publish(BROADCAST_TOPIC, &message.into(), None);
+        self.hub.provider.publish(BROADCAST_TOPIC, &message.into(), None);
     }
 
     /// Sends `message` to one connection, wherever it is connected.
-    pub fn send_to(
-        &self,
-        socket: SocketId,
-        message: impl Into<Outbound>,
-    ) -> Result<(), PubSubError> {
+    pub fn send_to(&self, socket: SocketId, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         let message = message.into();
         match self.hub.get(&socket) {
             Some(core) => {
@@ -68,13 +61,8 @@ impl Sockets {
     }
 
     /// Sends `{"type": M::TYPE, "data": message}` to one connection.
-    pub fn emit_to<M: SocketMessage>(
-        &self,
-        socket: SocketId,
-        message: &M,
-    ) -> Result<(), PubSubError> {
-        let outbound =
-            Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+    pub fn emit_to<M: SocketMessage>(&self, socket: SocketId, message: &M) -> Result<(), PubSubError> {
+        let outbound = Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
         self.send_to(socket, outbound)
     }
 
@@ -96,9 +84,7 @@ impl Sockets {
 
 impl std::fmt::Debug for Sockets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sockets")
-            .field("connections", &self.connection_count())
-            .finish()
+        f.debug_struct("Sockets").field("connections", &self.connection_count()).finish()
     }
 }
 
@@ -108,10 +94,7 @@ pub(crate) fn publish(
     message: &Outbound,
     exclude: Option<SocketId>,
 ) -> Result<(), PubSubError> {
-    validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic {
-        topic: topic.to_owned(),
-        reason,
-    })?;
+    validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
     hub.provider.publish(topic, message, exclude);
     Ok(())
 }

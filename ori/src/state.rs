@@ -31,9 +31,7 @@ impl StateMap {
 
 impl std::fmt::Debug for StateMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateMap")
-            .field("entries", &self.entries.len())
-            .finish()
+        f.debug_struct("StateMap").field("entries", &self.entries.len()).finish()
     }
 }
 
@@ -49,10 +47,8 @@ pub struct StateKey {
 impl StateKey {
     /// The key of `T`, or `None` for `()` (which needs no producer).
     pub fn of<T: 'static>() -> Option<StateKey> {
-        (TypeId::of::<T>() != TypeId::of::<()>()).then(|| StateKey {
-            id: TypeId::of::<T>(),
-            name: std::any::type_name::<T>(),
-        })
+        (TypeId::of::<T>() != TypeId::of::<()>())
+            .then(|| StateKey { id: TypeId::of::<T>(), name: std::any::type_name::<T>() })
     }
 }
 

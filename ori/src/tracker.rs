@@ -21,9 +21,7 @@ pub(crate) struct Tracked {
 impl Tracker {
     pub(crate) fn enter(self: &Arc<Self>) -> Tracked {
         self.count.fetch_add(1, Ordering::AcqRel);
-        Tracked {
-            tracker: self.clone(),
-        }
+        Tracked { tracker: self.clone() }
     }
 
     pub(crate) fn count(&self) -> usize {

@@ -21,9 +21,7 @@ pub struct UpgradeRequest {
 
 impl UpgradeRequest {
     pub(crate) fn new(parts: Parts) -> UpgradeRequest {
-        UpgradeRequest {
-            parts: Arc::new(parts),
-        }
+        UpgradeRequest { parts: Arc::new(parts) }
     }
 
     /// The request URI (path and query).
@@ -58,10 +56,7 @@ impl UpgradeRequest {
 
     /// The peer's address, when the server knows it.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0)
+        self.parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
     }
 
     /// Request extensions (e.g. set by tower layers in front of the server).
@@ -77,9 +72,7 @@ impl UpgradeRequest {
 
 impl std::fmt::Debug for UpgradeRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpgradeRequest")
-            .field("uri", &self.parts.uri)
-            .finish()
+        f.debug_struct("UpgradeRequest").field("uri", &self.parts.uri).finish()
     }
 }
 
@@ -134,11 +127,7 @@ impl ErasedUpgradeHandler {
             state: StateKey::of::<<Fut::Output as IntoUpgradeOutcome>::Data>(),
             call: Arc::new(move |request| {
                 handler(request)
-                    .map(|outcome| {
-                        outcome
-                            .into_outcome()
-                            .map(|data| data.map(|d| Box::new(d) as AnyState))
-                    })
+                    .map(|outcome| outcome.into_outcome().map(|data| data.map(|d| Box::new(d) as AnyState)))
                     .boxed()
             }),
         }

@@ -34,21 +34,13 @@ pub struct TestServer {
 impl TestServer {
     /// Binds `app` on 127.0.0.1:0 and serves it in a task (no signal handlers).
     pub async fn start(app: Ori) -> TestServer {
-        let server = app
-            .shutdown_signal(std::future::pending())
-            .bind("127.0.0.1:0")
-            .await
-            .expect("server starts");
+        let server =
+            app.shutdown_signal(std::future::pending()).bind("127.0.0.1:0").await.expect("server starts");
         let addr = server.local_addr();
         let app = server.app().clone();
         let shutdown = server.shutdown_handle();
         let task = tokio::spawn(server.serve());
-        TestServer {
-            addr,
-            app,
-            shutdown,
-            task,
-        }
+        TestServer { addr, app, shutdown, task }
     }
 
     /// `ws://127.0.0.1:PORT/ws`.
@@ -109,9 +101,7 @@ pub enum ConnectError {
 impl Client {
     /// Connects, panicking with the reason on failure.
     pub async fn connect(url: &str) -> Client {
-        Client::try_connect(url)
-            .await
-            .unwrap_or_else(|e| panic!("connect to {url}: {e:?}"))
+        Client::try_connect(url).await.unwrap_or_else(|e| panic!("connect to {url}: {e:?}"))
     }
 
     /// Connects; an HTTP refusal is reported with its status.
@@ -120,14 +110,9 @@ impl Client {
     }
 
     /// Connects with extra request headers.
-    pub async fn try_connect_request(
-        url: &str,
-        headers: &[(&str, &str)],
-    ) -> Result<Client, ConnectError> {
+    pub async fn try_connect_request(url: &str, headers: &[(&str, &str)]) -> Result<Client, ConnectError> {
         use tungstenite::client::IntoClientRequest;
-        let mut request = url
-            .into_client_request()
-            .map_err(|e| ConnectError::Other(e.to_string()))?;
+        let mut request = url.into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
         for (name, value) in headers {
             request.headers_mut().insert(
                 tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
@@ -192,28 +177,30 @@ impl Client {
                 };
             }
         };
-        tokio::time::timeout(WAIT, next)
-            .await
-            .expect("a frame within 5 s")
+        tokio::time::timeout(WAIT, next).await.expect("a frame within 5 s")
     }
 
-    /// Reads until the server's close frame; returns its code and reason.
+    /// Reads until the server's close frame and completes the closing
+    /// handshake (tungstenite replies, the server then ends the TCP
+    /// connection); returns the code and reason.
     pub async fn expect_close(&mut self) -> (u16, String) {
-        loop {
+        let frame = loop {
             match self.next_event().await {
                 Event::Text(_) | Event::Binary(_) => continue,
-                Event::Close(Some(frame)) => return frame,
+                Event::Close(Some(frame)) => break frame,
                 other => panic!("expected a close frame, got {other:?}"),
             }
-        }
+        };
+        let end = tokio::time::timeout(WAIT, async { while let Some(Ok(_)) = self.ws.next().await {} }).await;
+        assert!(end.is_ok(), "the server did not end the connection after the closing handshake");
+        frame
     }
 
     /// Asserts that nothing arrives: waits [`QUIET`], then pings with a
     /// correlationId and expects the pong as the very next message.
     pub async fn assert_silent(&mut self) {
         tokio::time::sleep(QUIET).await;
-        self.send(json!({"type": "ping", "correlationId": "__silence"}))
-            .await;
+        self.send(json!({"type": "ping", "correlationId": "__silence"})).await;
         let next = self.recv().await;
         assert_eq!(
             next,
@@ -224,18 +211,13 @@ impl Client {
 
     /// Subscribes to `topic` and checks the acknowledgement.
     pub async fn subscribe(&mut self, topic: &str) {
-        let ack = self
-            .request(json!({"type": "subscribe", "data": {"topic": topic}}))
-            .await;
+        let ack = self.request(json!({"type": "subscribe", "data": {"topic": topic}})).await;
         assert_eq!(ack, json!({"type": "subscribe", "data": {"topic": topic}}));
     }
 
     /// Closes with 1000 and waits for the server's close frame.
     pub async fn close(mut self) {
-        let frame = tungstenite::protocol::CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        };
+        let frame = tungstenite::protocol::CloseFrame { code: CloseCode::Normal, reason: "".into() };
         let _ = self.ws.close(Some(frame)).await;
         while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, self.ws.next()).await {}
     }
@@ -275,10 +257,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first header named `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -319,11 +298,7 @@ pub async fn http(
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    HttpResponse {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
+    HttpResponse { status, headers, body: body.to_owned() }
 }
 
 /// A WebSocket client that speaks raw frames, for what tungstenite will not
@@ -356,7 +331,19 @@ impl RawFrame {
 impl RawClient {
     /// Performs the opening handshake on `path`.
     pub async fn connect(addr: SocketAddr, path: &str) -> RawClient {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        RawClient::handshake(TcpStream::connect(addr).await.expect("connect"), addr, path).await
+    }
+
+    /// Like [`RawClient::connect`], with the socket's receive buffer set to
+    /// `bytes` (to make a slow consumer fill up quickly).
+    pub async fn connect_with_recv_buffer(addr: SocketAddr, path: &str, bytes: u32) -> RawClient {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        let stream = socket.connect(addr).await.expect("connect");
+        RawClient::handshake(stream, addr, path).await
+    }
+
+    async fn handshake(mut stream: TcpStream, addr: SocketAddr, path: &str) -> RawClient {
         let request = format!(
             "GET {path} HTTP/1.1\r\nhost: {addr}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
              sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
@@ -365,10 +352,8 @@ impl RawClient {
         let mut buffer = Vec::new();
         let mut chunk = [0u8; 1024];
         let head_end = loop {
-            let n = tokio::time::timeout(WAIT, stream.read(&mut chunk))
-                .await
-                .expect("handshake")
-                .expect("read");
+            let n =
+                tokio::time::timeout(WAIT, stream.read(&mut chunk)).await.expect("handshake").expect("read");
             assert!(n > 0, "connection closed during handshake");
             buffer.extend_from_slice(&chunk[..n]);
             if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -377,10 +362,7 @@ impl RawClient {
         };
         let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
         assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused: {head}");
-        assert!(
-            head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
-            "bad accept key: {head}"
-        );
+        assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "bad accept key: {head}");
         buffer.drain(..head_end);
         RawClient { stream, buffer }
     }
@@ -412,13 +394,7 @@ impl RawClient {
 
     /// Sends a masked frame.
     pub async fn send_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
-        self.send_bytes(&RawClient::encode(
-            fin,
-            opcode,
-            payload,
-            Some([0x12, 0x34, 0x56, 0x78]),
-        ))
-        .await;
+        self.send_bytes(&RawClient::encode(fin, opcode, payload, Some([0x12, 0x34, 0x56, 0x78]))).await;
     }
 
     /// Sends raw bytes.
@@ -488,19 +464,9 @@ fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {
     assert_eq!(buf[1] & 0x80, 0, "server frames must not be masked");
     let (len, start) = match buf[1] & 0x7F {
         126 => (u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?]) as usize, 4),
-        127 => (
-            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
-            10,
-        ),
+        127 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize, 10),
         n => (n as usize, 2),
     };
     let payload = buf.get(start..start + len)?.to_vec();
-    Some((
-        RawFrame {
-            fin: buf[0] & 0x80 != 0,
-            opcode: buf[0] & 0x0F,
-            payload,
-        },
-        start + len,
-    ))
+    Some((RawFrame { fin: buf[0] & 0x80 != 0, opcode: buf[0] & 0x0F, payload }, start + len))
 }

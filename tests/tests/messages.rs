@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use ori::{
-    MessageGuard, Ori, Reject, Socket, SocketContext, SocketError, SocketRoutes, WebSocketConfig,
-};
+use ori::{MessageGuard, Ori, Reject, Socket, SocketContext, SocketError, SocketRoutes, WebSocketConfig};
 use ori_tests::TestServer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -28,9 +26,7 @@ struct Ack {
 }
 
 async fn heartbeat(_ctx: SocketContext, data: Heartbeat) -> Result<Ack, SocketError> {
-    Ok(Ack {
-        ok: data.device.battery > 0,
-    })
+    Ok(Ack { ok: data.device.battery > 0 })
 }
 
 async fn echo(_ctx: SocketContext, data: Value) -> Result<Value, SocketError> {
@@ -95,23 +91,12 @@ async fn server() -> TestServer {
         .guarded_route("admin.broken", Broken, touch)
         .guarded_route("admin.both", (Allow, Deny), touch)
         .guarded_route("admin.allowed", (Allow, Allow), now);
-    TestServer::start(
-        Ori::create()
-            .websocket(WebSocketConfig::default())
-            .socket_routes(routes),
-    )
-    .await
+    TestServer::start(Ori::create().websocket(WebSocketConfig::default()).socket_routes(routes)).await
 }
 
 fn error_of(reply: &Value) -> (&str, &str) {
-    assert!(
-        reply.get("data").is_none(),
-        "an error reply has no data: {reply}"
-    );
-    (
-        reply["error"]["code"].as_str().unwrap(),
-        reply["error"]["message"].as_str().unwrap(),
-    )
+    assert!(reply.get("data").is_none(), "an error reply has no data: {reply}");
+    (reply["error"]["code"].as_str().unwrap(), reply["error"]["message"].as_str().unwrap())
 }
 
 #[tokio::test]
@@ -124,29 +109,14 @@ async fn routes_typed_data_and_echoes_correlation_ids() {
         json!({"type": "presence.heartbeat", "data": {"ok": true}, "correlationId": "abc-123"})
     );
     // Escapes in the correlationId survive the round trip; "" is valid.
-    let reply = c
-        .request(
-            json!({"type": "test.echo", "data": [1, "é✓", null], "correlationId": "q\"\\\u{1}"}),
-        )
-        .await;
-    assert_eq!(
-        reply,
-        json!({"type": "test.echo", "data": [1, "é✓", null], "correlationId": "q\"\\\u{1}"})
-    );
-    let reply = c
-        .request(json!({"type": "test.echo", "data": 1, "correlationId": ""}))
-        .await;
-    assert_eq!(
-        reply,
-        json!({"type": "test.echo", "data": 1, "correlationId": ""})
-    );
+    let reply =
+        c.request(json!({"type": "test.echo", "data": [1, "é✓", null], "correlationId": "q\"\\\u{1}"})).await;
+    assert_eq!(reply, json!({"type": "test.echo", "data": [1, "é✓", null], "correlationId": "q\"\\\u{1}"}));
+    let reply = c.request(json!({"type": "test.echo", "data": 1, "correlationId": ""})).await;
+    assert_eq!(reply, json!({"type": "test.echo", "data": 1, "correlationId": ""}));
     // 128 characters (multi-byte) is the limit, and is fine.
     let long = "é".repeat(128);
-    assert_eq!(
-        c.request(json!({"type": "test.now", "correlationId": long}))
-            .await["correlationId"],
-        long
-    );
+    assert_eq!(c.request(json!({"type": "test.now", "correlationId": long})).await["correlationId"], long);
 }
 
 #[tokio::test]
@@ -160,16 +130,10 @@ async fn value_replies_always_unit_replies_only_with_a_correlation_id() {
     c.send(json!({"type": "test.touch"})).await;
     c.assert_silent().await;
     // `null` counts as absent.
-    c.send(json!({"type": "test.touch", "correlationId": null}))
-        .await;
+    c.send(json!({"type": "test.touch", "correlationId": null})).await;
     c.assert_silent().await;
-    let ack = c
-        .request(json!({"type": "test.touch", "correlationId": "t1"}))
-        .await;
-    assert_eq!(
-        ack,
-        json!({"type": "test.touch", "data": null, "correlationId": "t1"})
-    );
+    let ack = c.request(json!({"type": "test.touch", "correlationId": "t1"})).await;
+    assert_eq!(ack, json!({"type": "test.touch", "data": null, "correlationId": "t1"}));
 }
 
 #[tokio::test]
@@ -180,9 +144,7 @@ async fn absent_data_is_null_and_unknown_fields_are_ignored() {
         c.request(json!({"type": "test.optional"})).await,
         json!({"type": "test.optional", "data": null})
     );
-    let reply = c
-        .request(json!({"type": "test.optional", "data": 7, "extra": {"x": 1}, "version": 2}))
-        .await;
+    let reply = c.request(json!({"type": "test.optional", "data": 7, "extra": {"x": 1}, "version": 2})).await;
     assert_eq!(reply, json!({"type": "test.optional", "data": 7}));
 }
 
@@ -198,13 +160,8 @@ async fn data_of_the_wrong_shape_is_bad_request_naming_the_field() {
     let (code, message) = error_of(&reply);
     assert_eq!(code, "bad_request");
     assert!(message.contains("`device.battery`"), "{message}");
-    let reply = c
-        .request(json!({"type": "presence.heartbeat", "data": {"device": {"battery": 1}}}))
-        .await;
-    assert!(
-        error_of(&reply).1.contains("missing field `timestamp`"),
-        "{reply}"
-    );
+    let reply = c.request(json!({"type": "presence.heartbeat", "data": {"device": {"battery": 1}}})).await;
+    assert!(error_of(&reply).1.contains("missing field `timestamp`"), "{reply}");
     let reply = c.request(json!({"type": "presence.heartbeat"})).await;
     assert_eq!(error_of(&reply).0, "bad_request");
 }
@@ -231,38 +188,18 @@ async fn malformed_messages_are_bad_request_and_the_connection_survives() {
         assert_eq!(error_of(&reply).0, "bad_request", "{text} -> {reply}");
     }
     let too_long = "a".repeat(129);
-    let reply = c
-        .request(json!({"type": too_long, "correlationId": "k"}))
-        .await;
-    assert_eq!(
-        (reply["type"].as_str(), error_of(&reply).0),
-        (Some("error"), "bad_request")
-    );
-    assert_eq!(
-        reply["correlationId"], "k",
-        "a valid correlationId is echoed on errors too"
-    );
-    assert_eq!(
-        c.request(json!({"type": "ping", "correlationId": "after"}))
-            .await["correlationId"],
-        "after"
-    );
+    let reply = c.request(json!({"type": too_long, "correlationId": "k"})).await;
+    assert_eq!((reply["type"].as_str(), error_of(&reply).0), (Some("error"), "bad_request"));
+    assert_eq!(reply["correlationId"], "k", "a valid correlationId is echoed on errors too");
+    assert_eq!(c.request(json!({"type": "ping", "correlationId": "after"})).await["correlationId"], "after");
 }
 
 #[tokio::test]
 async fn invalid_correlation_ids_are_bad_request_and_not_echoed() {
     let server = server().await;
     let mut c = server.connect().await;
-    for cid in [
-        json!(7),
-        json!({"a": 1}),
-        json!(["x"]),
-        json!(true),
-        json!("x".repeat(129)),
-    ] {
-        let reply = c
-            .request(json!({"type": "test.now", "correlationId": cid}))
-            .await;
+    for cid in [json!(7), json!({"a": 1}), json!(["x"]), json!(true), json!("x".repeat(129))] {
+        let reply = c.request(json!({"type": "test.now", "correlationId": cid})).await;
         assert_eq!(reply["type"], "test.now", "the valid type is echoed");
         assert_eq!(error_of(&reply).0, "bad_request");
         assert!(reply.get("correlationId").is_none(), "{reply}");
@@ -273,16 +210,8 @@ async fn invalid_correlation_ids_are_bad_request_and_not_echoed() {
 async fn unknown_and_reserved_types_are_unknown_type() {
     let server = server().await;
     let mut c = server.connect().await;
-    for ty in [
-        "no.such.type",
-        "pong",
-        "error",
-        "__internal",
-        "__broadcast__",
-    ] {
-        let reply = c
-            .request(json!({"type": ty, "data": {}, "correlationId": "x1"}))
-            .await;
+    for ty in ["no.such.type", "pong", "error", "__internal", "__broadcast__"] {
+        let reply = c.request(json!({"type": ty, "data": {}, "correlationId": "x1"})).await;
         assert_eq!(reply["type"], ty);
         assert_eq!(reply["correlationId"], "x1");
         assert_eq!(error_of(&reply).0, "unknown_type", "{ty}");
@@ -293,9 +222,7 @@ async fn unknown_and_reserved_types_are_unknown_type() {
 async fn handler_errors_use_the_application_code() {
     let server = server().await;
     let mut c = server.connect().await;
-    let reply = c
-        .request(json!({"type": "test.refuse", "correlationId": "r"}))
-        .await;
+    let reply = c.request(json!({"type": "test.refuse", "correlationId": "r"})).await;
     assert_eq!(
         reply,
         json!({"type": "test.refuse", "error": {"code": "room_full", "message": "the room is full"}, "correlationId": "r"})
@@ -308,56 +235,31 @@ async fn a_panicking_handler_answers_internal_and_hurts_no_one() {
     let mut bystander = server.connect().await;
     bystander.subscribe("watch").await;
     let mut c = server.connect().await;
-    let reply = c
-        .request(json!({"type": "test.explode", "correlationId": "p"}))
-        .await;
+    let reply = c.request(json!({"type": "test.explode", "correlationId": "p"})).await;
     assert_eq!(
         reply,
         json!({"type": "test.explode", "error": {"code": "internal", "message": "internal server error"}, "correlationId": "p"})
     );
     // Same connection, other connections, and the server all carry on.
-    assert_eq!(
-        c.request(json!({"type": "test.now"})).await["data"],
-        "always replies"
-    );
-    server
-        .app
-        .sockets()
-        .publish("watch", r#"{"type":"still","data":"here"}"#)
-        .unwrap();
-    assert_eq!(
-        bystander.recv().await,
-        json!({"type": "still", "data": "here"})
-    );
+    assert_eq!(c.request(json!({"type": "test.now"})).await["data"], "always replies");
+    server.app.sockets().publish("watch", r#"{"type":"still","data":"here"}"#).unwrap();
+    assert_eq!(bystander.recv().await, json!({"type": "still", "data": "here"}));
 }
 
 #[tokio::test]
 async fn message_guards_answer_forbidden() {
     let server = server().await;
     let mut c = server.connect().await;
-    let reply = c
-        .request(json!({"type": "admin.kick", "correlationId": "k"}))
-        .await;
+    let reply = c.request(json!({"type": "admin.kick", "correlationId": "k"})).await;
     assert_eq!(
         reply,
         json!({"type": "admin.kick", "error": {"code": "forbidden", "message": "admin role required"}, "correlationId": "k"})
     );
     let reply = c.request(json!({"type": "admin.broken"})).await;
-    assert_eq!(
-        error_of(&reply),
-        ("forbidden", "not allowed"),
-        "a failing guard refuses, with no detail"
-    );
+    assert_eq!(error_of(&reply), ("forbidden", "not allowed"), "a failing guard refuses, with no detail");
     let reply = c.request(json!({"type": "admin.both"})).await;
-    assert_eq!(
-        error_of(&reply),
-        ("forbidden", "admin role required"),
-        "guards run in order"
-    );
-    assert_eq!(
-        c.request(json!({"type": "admin.allowed"})).await["data"],
-        "always replies"
-    );
+    assert_eq!(error_of(&reply), ("forbidden", "admin role required"), "guards run in order");
+    assert_eq!(c.request(json!({"type": "admin.allowed"})).await["data"], "always replies");
 }
 
 #[tokio::test]
@@ -375,13 +277,8 @@ async fn binary_frames_are_unsupported_and_the_connection_stays_open() {
 async fn pipelined_replies_arrive_as_they_finish_matched_by_correlation_id() {
     let server = server().await;
     let mut c = server.connect().await;
-    c.send(json!({"type": "test.slow", "data": 300, "correlationId": "slow"}))
-        .await;
-    c.send(json!({"type": "test.slow", "data": 0, "correlationId": "fast"}))
-        .await;
+    c.send(json!({"type": "test.slow", "data": 300, "correlationId": "slow"})).await;
+    c.send(json!({"type": "test.slow", "data": 0, "correlationId": "fast"})).await;
     assert_eq!(c.recv().await["correlationId"], "fast");
-    assert_eq!(
-        c.recv().await,
-        json!({"type": "test.slow", "data": 300, "correlationId": "slow"})
-    );
+    assert_eq!(c.recv().await, json!({"type": "test.slow", "data": 300, "correlationId": "slow"}));
 }

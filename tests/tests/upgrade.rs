@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ori::{
-    ConnectionGuard, Ori, Reject, SocketContext, SocketError, SocketRoutes, UpgradeRequest,
-    WebSocketConfig,
+    ConnectionGuard, Ori, Reject, SocketContext, SocketError, SocketRoutes, UpgradeRequest, WebSocketConfig,
 };
 use ori_tests::{Client, ConnectError, TestServer, http};
 use serde_json::json;
@@ -39,11 +38,7 @@ async fn upgrade_handler_none_answers_401_before_any_websocket() {
         }
     }))
     .await;
-    for url in [
-        server.url(),
-        format!("{}?token=", server.url()),
-        format!("{}?other=1", server.url()),
-    ] {
+    for url in [server.url(), format!("{}?token=", server.url()), format!("{}?other=1", server.url())] {
         match Client::try_connect(&url).await {
             Err(ConnectError::Status(401)) => {}
             other => panic!("{url}: expected HTTP 401, got {other:?}"),
@@ -57,27 +52,17 @@ async fn upgrade_handler_none_answers_401_before_any_websocket() {
 async fn upgrade_data_is_attached_to_the_connection() {
     let server = TestServer::start(token_app()).await;
     let mut client = Client::connect(&format!("{}?token=alice%20smith", server.url())).await;
-    let reply = client
-        .request(json!({"type": "whoami", "correlationId": "1"}))
-        .await;
-    assert_eq!(
-        reply,
-        json!({"type": "whoami", "data": "alice smith", "correlationId": "1"})
-    );
+    let reply = client.request(json!({"type": "whoami", "correlationId": "1"})).await;
+    assert_eq!(reply, json!({"type": "whoami", "data": "alice smith", "correlationId": "1"}));
 }
 
 #[tokio::test]
 async fn upgrade_handler_error_timeout_and_panic_answer_500() {
-    let failing = Ori::create()
-        .websocket(WebSocketConfig::default())
-        .upgrade_handler(|_req: UpgradeRequest| async move {
-            Err::<Option<Token>, _>("token store unreachable")
-        });
+    let failing = Ori::create().websocket(WebSocketConfig::default()).upgrade_handler(
+        |_req: UpgradeRequest| async move { Err::<Option<Token>, _>("token store unreachable") },
+    );
     let server = TestServer::start(failing).await;
-    assert!(matches!(
-        Client::try_connect(&server.url()).await,
-        Err(ConnectError::Status(500))
-    ));
+    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(500))));
 
     let slow = Ori::create()
         .websocket(WebSocketConfig::default().upgrade_timeout(Duration::from_millis(100)))
@@ -86,19 +71,16 @@ async fn upgrade_handler_error_timeout_and_panic_answer_500() {
             Some(Token("late".into()))
         });
     let server = TestServer::start(slow).await;
-    assert!(matches!(
-        Client::try_connect(&server.url()).await,
-        Err(ConnectError::Status(500))
-    ));
+    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(500))));
 
-    let panicking = Ori::create()
-        .websocket(WebSocketConfig::default())
-        .upgrade_handler(|req: UpgradeRequest| async move {
+    let panicking = Ori::create().websocket(WebSocketConfig::default()).upgrade_handler(
+        |req: UpgradeRequest| async move {
             if req.query("boom").is_some() {
                 panic!("upgrade handler bug");
             }
             Some(Token("ok".into()))
-        });
+        },
+    );
     let server = TestServer::start(panicking).await;
     assert!(matches!(
         Client::try_connect(&format!("{}?boom=1", server.url())).await,
@@ -106,10 +88,7 @@ async fn upgrade_handler_error_timeout_and_panic_answer_500() {
     ));
     // The server survives and serves the next request.
     let mut client = Client::connect(&server.url()).await;
-    assert_eq!(
-        client.request(json!({"type": "ping"})).await,
-        json!({"type": "pong", "data": null})
-    );
+    assert_eq!(client.request(json!({"type": "ping"})).await, json!({"type": "pong", "data": null}));
 }
 
 #[tokio::test]
@@ -118,50 +97,31 @@ async fn handshake_errors_get_http_errors() {
     let plain = http(server.addr, "GET", "/ws", &[], "").await;
     assert_eq!(plain.status, 426);
     assert_eq!(plain.header("sec-websocket-version"), Some("13"));
-    let upgrade = [
-        ("upgrade", "websocket"),
-        ("connection", "upgrade"),
-        ("sec-websocket-version", "13"),
-    ];
+    let upgrade = [("upgrade", "websocket"), ("connection", "upgrade"), ("sec-websocket-version", "13")];
     let no_key = http(server.addr, "GET", "/ws", &upgrade, "").await;
     assert_eq!(no_key.status, 400);
     let mut bad_key = upgrade.to_vec();
     bad_key.push(("sec-websocket-key", "not-base64!"));
-    assert_eq!(
-        http(server.addr, "GET", "/ws", &bad_key, "").await.status,
-        400
-    );
+    assert_eq!(http(server.addr, "GET", "/ws", &bad_key, "").await.status, 400);
     let mut old_version = upgrade.to_vec();
     old_version[2] = ("sec-websocket-version", "8");
     old_version.push(("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="));
-    assert_eq!(
-        http(server.addr, "GET", "/ws", &old_version, "")
-            .await
-            .status,
-        426
-    );
+    assert_eq!(http(server.addr, "GET", "/ws", &old_version, "").await.status, 426);
 }
 
 #[tokio::test]
 async fn path_is_configurable() {
     let server = TestServer::start(Ori::create().websocket_at("/realtime")).await;
     let mut client = Client::connect(&server.url_at("/realtime")).await;
-    assert_eq!(
-        client.request(json!({"type": "ping"})).await["type"],
-        "pong"
-    );
-    assert!(matches!(
-        Client::try_connect(&server.url()).await,
-        Err(ConnectError::Status(404))
-    ));
+    assert_eq!(client.request(json!({"type": "ping"})).await["type"], "pong");
+    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(404))));
 }
 
 #[tokio::test]
 async fn origin_allow_list_refuses_other_sites_with_403() {
     let config = WebSocketConfig::default().allowed_origins(["https://app.example.com"]);
     let server = TestServer::start(Ori::create().websocket(config)).await;
-    let evil =
-        Client::try_connect_request(&server.url(), &[("origin", "https://evil.example")]).await;
+    let evil = Client::try_connect_request(&server.url(), &[("origin", "https://evil.example")]).await;
     assert!(matches!(evil, Err(ConnectError::Status(403))), "{evil:?}");
     Client::try_connect_request(&server.url(), &[("origin", "https://app.example.com")])
         .await
@@ -173,14 +133,10 @@ async fn origin_allow_list_refuses_other_sites_with_403() {
 #[tokio::test]
 async fn max_connections_answers_503_and_frees_slots() {
     let server =
-        TestServer::start(Ori::create().websocket(WebSocketConfig::default().max_connections(2)))
-            .await;
+        TestServer::start(Ori::create().websocket(WebSocketConfig::default().max_connections(2))).await;
     let first = server.connect().await;
     let _second = server.connect().await;
-    assert!(matches!(
-        Client::try_connect(&server.url()).await,
-        Err(ConnectError::Status(503))
-    ));
+    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(503))));
     first.close().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
@@ -197,22 +153,16 @@ async fn max_connections_answers_503_and_frees_slots() {
 #[tokio::test]
 async fn socket_ids_are_unique_uuid_v4() {
     let server = TestServer::start(
-        Ori::create()
-            .websocket(WebSocketConfig::default())
-            .socket_routes(
-                SocketRoutes::new().route("id", |ctx: SocketContext| async move {
-                    Ok::<_, SocketError>(ctx.id().to_string())
-                }),
-            ),
+        Ori::create().websocket(WebSocketConfig::default()).socket_routes(
+            SocketRoutes::new()
+                .route("id", |ctx: SocketContext| async move { Ok::<_, SocketError>(ctx.id().to_string()) }),
+        ),
     )
     .await;
     let mut ids = Vec::new();
     for _ in 0..5 {
         let mut client = server.connect().await;
-        let id = client.request(json!({"type": "id"})).await["data"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = client.request(json!({"type": "id"})).await["data"].as_str().unwrap().to_owned();
         let uuid: ori::SocketId = id.parse().expect("a UUID");
         assert_eq!(uuid.as_uuid().get_version_num(), 4);
         ids.push(id);
@@ -252,21 +202,14 @@ struct RoleGuard;
 impl ConnectionGuard for RoleGuard {
     type State = Role;
     async fn check(&self, req: &UpgradeRequest) -> Result<Role, Reject> {
-        Ok(if req.query("admin").is_some() {
-            Role("admin")
-        } else {
-            Role("member")
-        })
+        Ok(if req.query("admin").is_some() { Role("admin") } else { Role("member") })
     }
 }
 
 impl<G: ConnectionGuard> ConnectionGuard for Recording<G> {
     type State = G::State;
     async fn check(&self, req: &UpgradeRequest) -> Result<G::State, Reject> {
-        self.log
-            .lock()
-            .unwrap()
-            .push(std::any::type_name::<G>().rsplit("::").next().unwrap());
+        self.log.lock().unwrap().push(std::any::type_name::<G>().rsplit("::").next().unwrap());
         self.inner.check(req).await
     }
 }
@@ -282,14 +225,8 @@ async fn guards_run_in_order_and_their_states_reach_handlers() {
     let server = TestServer::start(
         Ori::create()
             .websocket(WebSocketConfig::default())
-            .connection_guard(Recording {
-                log: log.clone(),
-                inner: UserGuard,
-            })
-            .connection_guard(Recording {
-                log: log.clone(),
-                inner: RoleGuard,
-            })
+            .connection_guard(Recording { log: log.clone(), inner: UserGuard })
+            .connection_guard(Recording { log: log.clone(), inner: RoleGuard })
             .socket_routes(SocketRoutes::new().route("profile", profile)),
     )
     .await;
@@ -301,10 +238,7 @@ async fn guards_run_in_order_and_their_states_reach_handlers() {
     // The first refusal closes with 1008; later guards do not run.
     log.lock().unwrap().clear();
     let mut refused = Client::connect(&server.url()).await;
-    assert_eq!(
-        refused.expect_close().await,
-        (1008, "a user is required".to_owned())
-    );
+    assert_eq!(refused.expect_close().await, (1008, "a user is required".to_owned()));
     assert_eq!(*log.lock().unwrap(), ["UserGuard"]);
 }
 
@@ -340,17 +274,10 @@ async fn failing_panicking_and_slow_guards_close_with_1008() {
             }),
     )
     .await;
-    for (mode, reason) in [
-        ("error", "guard failed"),
-        ("panic", "guard failed"),
-        ("slow", "guard timed out"),
-    ] {
+    for (mode, reason) in [("error", "guard failed"), ("panic", "guard failed"), ("slow", "guard timed out")]
+    {
         let mut client = Client::connect(&format!("{}?mode={mode}", server.url())).await;
-        assert_eq!(
-            client.expect_close().await,
-            (1008, reason.to_owned()),
-            "mode {mode}"
-        );
+        assert_eq!(client.expect_close().await, (1008, reason.to_owned()), "mode {mode}");
     }
     let mut fine = Client::connect(&server.url()).await;
     assert_eq!(fine.request(json!({"type": "ping"})).await["type"], "pong");
@@ -363,9 +290,7 @@ impl ConnectionGuard for SlowUserGuard {
     type State = User;
     async fn check(&self, _req: &UpgradeRequest) -> Result<User, Reject> {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        Ok(User {
-            name: "late".into(),
-        })
+        Ok(User { name: "late".into() })
     }
 }
 
@@ -380,9 +305,7 @@ async fn messages_sent_during_the_guards_wait_for_their_state() {
     .await;
     let mut client = server.connect().await;
     // Sent at once, while the guard still runs.
-    client
-        .send(json!({"type": "profile", "correlationId": "early"}))
-        .await;
+    client.send(json!({"type": "profile", "correlationId": "early"})).await;
     let reply = client.recv().await;
     assert_eq!(
         reply,

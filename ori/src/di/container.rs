@@ -73,8 +73,7 @@ impl Providers {
 
     /// Replaces the provider of the same type (or adds one).
     pub(crate) fn add_override(&mut self, entry: ProviderEntry) {
-        self.overrides
-            .retain(|o| o.provides.id != entry.provides.id);
+        self.overrides.retain(|o| o.provides.id != entry.provides.id);
         self.overrides.push(entry);
     }
 
@@ -95,13 +94,8 @@ impl Providers {
                 order.push(provides);
             }
         }
-        let mut state = Builder {
-            pending,
-            visits: HashMap::new(),
-            stack: Vec::new(),
-            built: ProviderMap::new(),
-            app,
-        };
+        let mut state =
+            Builder { pending, visits: HashMap::new(), stack: Vec::new(), built: ProviderMap::new(), app };
         for dep in order {
             state.visit(dep, dep.name)?;
         }
@@ -122,10 +116,7 @@ impl Builder<'_> {
             None => {}
         }
         let Some(entry) = self.pending.remove(&dep.id) else {
-            return Err(Error::MissingProvider {
-                missing: dep.name,
-                required_by,
-            });
+            return Err(Error::MissingProvider { missing: dep.name, required_by });
         };
         self.visits.insert(dep.id, Visit::InProgress);
         self.stack.push(dep);

@@ -16,10 +16,7 @@ pub struct Dep {
 impl Dep {
     /// The dependency on a provider of `T`.
     pub fn of<T: 'static>() -> Dep {
-        Dep {
-            id: TypeId::of::<T>(),
-            name: std::any::type_name::<T>(),
-        }
+        Dep { id: TypeId::of::<T>(), name: std::any::type_name::<T>() }
     }
 
     /// The type's name.
@@ -42,11 +39,7 @@ impl<'a> Resolver<'a> {
 
     /// The provider of `T`, if built.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        self.built
-            .get(&TypeId::of::<T>())?
-            .clone()
-            .downcast::<T>()
-            .ok()
+        self.built.get(&TypeId::of::<T>())?.clone().downcast::<T>().ok()
     }
 
     /// The application context.
@@ -80,9 +73,7 @@ impl<T: Send + Sync + 'static> Dependency for Arc<T> {
     }
 
     fn resolve(resolver: &Resolver<'_>) -> Self {
-        resolver
-            .get::<T>()
-            .expect("the container builds dependencies first")
+        resolver.get::<T>().expect("the container builds dependencies first")
     }
 }
 

@@ -50,10 +50,7 @@ pub(crate) fn error(
     error: &SocketError,
     correlation_id: Option<&CorrelationId>,
 ) -> Bytes {
-    let mut buf = FrameBuf::new(
-        OpCode::Text,
-        64 + message_type.len() + error.message().len(),
-    );
+    let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len() + error.message().len());
     buf.push(b"{\"type\":");
     push_json_str(&mut buf, message_type);
     buf.push(b",\"error\":{\"code\":");
@@ -98,10 +95,7 @@ mod tests {
             text(&reply("t", Some(b"{\"ok\":true}"), cid)),
             r#"{"type":"t","data":{"ok":true},"correlationId":"a\"b"}"#
         );
-        assert_eq!(
-            text(&reply("pong", None, None)),
-            r#"{"type":"pong","data":null}"#
-        );
+        assert_eq!(text(&reply("pong", None, None)), r#"{"type":"pong","data":null}"#);
         let e = SocketError::forbidden("say \"no\"");
         assert_eq!(
             text(&error("error", &e, cid)),

@@ -110,21 +110,15 @@ pub(crate) fn parse(text: &str) -> Result<Envelope<'_>, Malformed<'_>> {
     };
 
     match (message_type, correlation_id) {
-        (Ok(message_type), Ok(correlation_id)) => Ok(Envelope {
-            message_type,
-            data: raw.data.unwrap_or(RawValue::NULL),
-            correlation_id,
-        }),
-        (Err(error), correlation_id) => Err(Malformed {
-            message_type: None,
-            correlation_id: correlation_id.ok().flatten(),
-            error,
-        }),
-        (Ok(message_type), Err(error)) => Err(Malformed {
-            message_type: Some(message_type),
-            correlation_id: None,
-            error,
-        }),
+        (Ok(message_type), Ok(correlation_id)) => {
+            Ok(Envelope { message_type, data: raw.data.unwrap_or(RawValue::NULL), correlation_id })
+        }
+        (Err(error), correlation_id) => {
+            Err(Malformed { message_type: None, correlation_id: correlation_id.ok().flatten(), error })
+        }
+        (Ok(message_type), Err(error)) => {
+            Err(Malformed { message_type: Some(message_type), correlation_id: None, error })
+        }
     }
 }
 
@@ -149,16 +143,10 @@ pub fn decode_data<T: serde::de::DeserializeOwned>(
                 Err(e) => {
                     let path = e.path().to_string();
                     let inner = strip_position(&e.into_inner().to_string());
-                    if path == "." {
-                        inner
-                    } else {
-                        format!("field `{path}`: {inner}")
-                    }
+                    if path == "." { inner } else { format!("field `{path}`: {inner}") }
                 }
             };
-            Err(SocketError::bad_request(format!(
-                "invalid `data` for `{message_type}`: {detail}"
-            )))
+            Err(SocketError::bad_request(format!("invalid `data` for `{message_type}`: {detail}")))
         }
     }
 }
@@ -177,8 +165,7 @@ mod tests {
 
     #[test]
     fn parses_full_envelope() {
-        let env = parse(r#"{"type":"a.b","data":{"x":1},"correlationId":"c\u0031","extra":true}"#)
-            .unwrap();
+        let env = parse(r#"{"type":"a.b","data":{"x":1},"correlationId":"c\u0031","extra":true}"#).unwrap();
         assert_eq!(env.message_type, "a.b");
         assert_eq!(env.data.get(), r#"{"x":1}"#);
         let cid = env.correlation_id.unwrap();
@@ -198,19 +185,9 @@ mod tests {
     #[test]
     fn malformed_messages() {
         let m = parse("{").unwrap_err();
-        assert!(
-            m.error.message().starts_with("message is not valid JSON"),
-            "{}",
-            m.error
-        );
-        assert_eq!(
-            parse("[1]").unwrap_err().error.message(),
-            "message must be a JSON object"
-        );
-        assert_eq!(
-            parse("42").unwrap_err().error.message(),
-            "message must be a JSON object"
-        );
+        assert!(m.error.message().starts_with("message is not valid JSON"), "{}", m.error);
+        assert_eq!(parse("[1]").unwrap_err().error.message(), "message must be a JSON object");
+        assert_eq!(parse("42").unwrap_err().error.message(), "message must be a JSON object");
         let m = parse(r#"{"data":1,"correlationId":"k"}"#).unwrap_err();
         assert_eq!(m.error.message(), "message has no `type`");
         assert_eq!(m.correlation_id.unwrap().json(), r#""k""#);
@@ -244,8 +221,7 @@ mod tests {
 
     #[test]
     fn data_errors_name_the_field() {
-        let raw =
-            RawValue::from_string(r#"{"timestamp":"t","inner":{"count":"x"}}"#.into()).unwrap();
+        let raw = RawValue::from_string(r#"{"timestamp":"t","inner":{"count":"x"}}"#.into()).unwrap();
         let e = decode_data::<Heartbeat>("presence.heartbeat", &raw).unwrap_err();
         assert_eq!(e.code(), "bad_request");
         assert_eq!(
@@ -254,10 +230,7 @@ mod tests {
         );
         let raw = RawValue::from_string(r#"{"inner":{"count":1}}"#.into()).unwrap();
         let e = decode_data::<Heartbeat>("h", &raw).unwrap_err();
-        assert_eq!(
-            e.message(),
-            "invalid `data` for `h`: missing field `timestamp`"
-        );
+        assert_eq!(e.message(), "invalid `data` for `h`: missing field `timestamp`");
         let e = decode_data::<Heartbeat>("h", RawValue::NULL).unwrap_err();
         assert!(e.message().contains("expected struct Heartbeat"), "{e}");
     }

@@ -113,25 +113,14 @@ mod tests {
         assert_eq!(validate_type("a b"), Err(NameError::InvalidChar));
         assert_eq!(validate_type("é"), Err(NameError::InvalidChar));
         assert!(validate_type(&"a".repeat(128)).is_ok());
-        assert_eq!(
-            validate_type(&"a".repeat(129)),
-            Err(NameError::TooLong { max: 128 })
-        );
+        assert_eq!(validate_type(&"a".repeat(129)), Err(NameError::TooLong { max: 128 }));
         assert!(validate_type("presence.getOnline").is_ok());
         assert!(validate_type("a-b_c.d:e").is_ok());
     }
 
     #[test]
     fn reserved_types() {
-        for t in [
-            "ping",
-            "pong",
-            "subscribe",
-            "unsubscribe",
-            "error",
-            "__x",
-            "__",
-        ] {
+        for t in ["ping", "pong", "subscribe", "unsubscribe", "error", "__x", "__"] {
             assert!(is_reserved_type(t), "{t}");
             assert_eq!(validate_handler_type(t).is_err(), true, "{t}");
         }
@@ -142,10 +131,7 @@ mod tests {
     #[test]
     fn topic_rules() {
         assert!(validate_topic(&"t".repeat(256)).is_ok());
-        assert_eq!(
-            validate_topic(&"t".repeat(257)),
-            Err(NameError::TooLong { max: 256 })
-        );
+        assert_eq!(validate_topic(&"t".repeat(257)), Err(NameError::TooLong { max: 256 }));
         assert_eq!(validate_topic("__ x"), Err(NameError::InvalidChar));
         assert!(validate_topic("__broadcast__").is_ok());
         assert!(is_reserved_topic("__broadcast__"));

@@ -32,10 +32,7 @@ impl Outbound {
     }
 
     /// `{"type": message_type, "data": data}`.
-    pub fn json<T: Serialize + ?Sized>(
-        message_type: &str,
-        data: &T,
-    ) -> Result<Outbound, serde_json::Error> {
+    pub fn json<T: Serialize + ?Sized>(message_type: &str, data: &T) -> Result<Outbound, serde_json::Error> {
         encode::message(message_type, data).map(Outbound::from_frame)
     }
 
@@ -51,10 +48,7 @@ impl Outbound {
     }
 
     pub(crate) fn from_frame((frame, header_len): (Bytes, usize)) -> Outbound {
-        Outbound {
-            frame,
-            header_len: header_len as u8,
-        }
+        Outbound { frame, header_len: header_len as u8 }
     }
 
     /// The message text (the frame without its WebSocket header).

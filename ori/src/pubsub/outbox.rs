@@ -54,11 +54,7 @@ pub(crate) struct Drained {
 
 impl Outbox {
     pub(crate) fn new(limit: usize) -> Outbox {
-        Outbox {
-            queue: Mutex::new(Queue::default()),
-            pending_bytes: AtomicUsize::new(0),
-            limit,
-        }
+        Outbox { queue: Mutex::new(Queue::default()), pending_bytes: AtomicUsize::new(0), limit }
     }
 
     /// Queues a frame. Returns `false` if the connection is closing, or if this
@@ -85,11 +81,7 @@ impl Outbox {
             } else {
                 self.pending_bytes.fetch_add(len, Ordering::Relaxed);
                 queue.frames.push_back(frame);
-                waker = if queue.frames.len() == 1 {
-                    queue.waker.take()
-                } else {
-                    None
-                };
+                waker = if queue.frames.len() == 1 { queue.waker.take() } else { None };
                 accepted = true;
             }
         }

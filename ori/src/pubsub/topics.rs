@@ -63,38 +63,25 @@ impl TopicRegistry {
             Some(subscribers) => (false, subscribers),
             None => (true, shard.entry(Arc::from(topic)).or_default()),
         };
-        let added = subscribers
-            .insert(subscriber.id(), subscriber.clone())
-            .is_none();
+        let added = subscribers.insert(subscriber.id(), subscriber.clone()).is_none();
         Inserted { added, first }
     }
 
     pub(crate) fn remove(&self, topic: &str, id: SocketId) -> Removed {
         let mut shard = write(self.shard(topic));
         let Some(subscribers) = shard.get_mut(topic) else {
-            return Removed {
-                removed: false,
-                last: false,
-            };
+            return Removed { removed: false, last: false };
         };
         let removed = subscribers.swap_remove(&id).is_some();
         let last = subscribers.is_empty();
         if last {
             shard.remove(topic);
         }
-        Removed {
-            removed,
-            last: removed && last,
-        }
+        Removed { removed, last: removed && last }
     }
 
     /// Queues `message` on every subscriber of `topic` but `exclude`; returns how many.
-    pub(crate) fn publish(
-        &self,
-        topic: &str,
-        message: &Outbound,
-        exclude: Option<SocketId>,
-    ) -> usize {
+    pub(crate) fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) -> usize {
         let shard = read(self.shard(topic));
         let Some(subscribers) = shard.get(topic) else {
             return 0;

@@ -73,12 +73,7 @@ where
         StateKey::of::<S>()
     }
 
-    fn call(
-        &self,
-        socket: Socket,
-        _: &'static str,
-        _: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
+    fn call(&self, socket: Socket, _: &'static str, _: &RawValue) -> Result<HandlerFuture, SocketError> {
         let ctx = SocketContext::<S>::from_socket(socket)?;
         Ok(self(ctx).map(IntoReply::into_reply).boxed())
     }
@@ -116,10 +111,7 @@ pub(crate) struct FnHandler<H, Args> {
 
 impl<H, Args> FnHandler<H, Args> {
     pub(crate) fn new(handler: H) -> Self {
-        FnHandler {
-            handler,
-            _args: PhantomData,
-        }
+        FnHandler { handler, _args: PhantomData }
     }
 }
 

@@ -87,14 +87,8 @@ mod tests {
     fn conversions() {
         assert_eq!(().into_reply(), Reply::Unit);
         assert_eq!(Ok::<(), SocketError>(()).into_reply(), Reply::Unit);
-        assert_eq!(
-            Ok::<_, SocketError>(Some(1)).into_reply(),
-            Reply::Json(b"1".to_vec())
-        );
-        assert_eq!(
-            Ok::<Option<u8>, SocketError>(None).into_reply(),
-            Reply::Json(b"null".to_vec())
-        );
+        assert_eq!(Ok::<_, SocketError>(Some(1)).into_reply(), Reply::Json(b"1".to_vec()));
+        assert_eq!(Ok::<Option<u8>, SocketError>(None).into_reply(), Reply::Json(b"null".to_vec()));
         let e = SocketError::new("nope", "no");
         assert_eq!(Err::<u8, _>(e.clone()).into_reply(), Reply::Error(e));
         let mut bad = std::collections::HashMap::new();

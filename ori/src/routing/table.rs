@@ -56,21 +56,14 @@ impl SocketRoutes {
 
     /// An empty set with a name for start-up errors (e.g. `"ChatRoutes"`).
     pub fn named(name: impl Into<Arc<str>>) -> SocketRoutes {
-        SocketRoutes {
-            name: name.into(),
-            routes: Vec::new(),
-        }
+        SocketRoutes { name: name.into(), routes: Vec::new() }
     }
 
     /// Routes messages of `message_type` to `handler`.
     ///
     /// An invalid or reserved type (`ping`, `__x`, ...) or a type given twice
     /// is reported when the server starts.
-    pub fn route<H: Handler<Args>, Args: 'static>(
-        self,
-        message_type: &'static str,
-        handler: H,
-    ) -> Self {
+    pub fn route<H: Handler<Args>, Args: 'static>(self, message_type: &'static str, handler: H) -> Self {
         let state = H::state();
         self.handler(message_type, Arc::new(FnHandler::new(handler)), state)
     }
@@ -85,14 +78,7 @@ impl SocketRoutes {
     ) -> Self {
         let state = H::state();
         let inner = FnHandler::new(handler);
-        self.handler(
-            message_type,
-            Arc::new(Guarded {
-                guard: Arc::new(guard),
-                inner,
-            }),
-            state,
-        )
+        self.handler(message_type, Arc::new(Guarded { guard: Arc::new(guard), inner }), state)
     }
 
     /// Adds an already-erased handler (used by generated routers).
@@ -103,12 +89,7 @@ impl SocketRoutes {
         handler: Arc<dyn MessageHandler>,
         state: Option<StateKey>,
     ) -> Self {
-        self.routes.push(Route {
-            message_type,
-            handler,
-            state,
-            router: self.name.clone(),
-        });
+        self.routes.push(Route { message_type, handler, state, router: self.name.clone() });
         self
     }
 
@@ -121,14 +102,7 @@ impl std::fmt::Debug for SocketRoutes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketRoutes")
             .field("name", &self.name)
-            .field(
-                "types",
-                &self
-                    .routes
-                    .iter()
-                    .map(|r| r.message_type)
-                    .collect::<Vec<_>>(),
-            )
+            .field("types", &self.routes.iter().map(|r| r.message_type).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -143,12 +117,10 @@ impl RouteTable {
     pub(crate) fn build(sets: Vec<SocketRoutes>) -> Result<RouteTable, Error> {
         let mut table = RouteTable::default();
         for route in sets.into_iter().flat_map(SocketRoutes::into_routes) {
-            validate_handler_type(route.message_type).map_err(|reason| {
-                Error::InvalidMessageType {
-                    message_type: route.message_type.to_owned(),
-                    router: route.router.to_string(),
-                    reason,
-                }
+            validate_handler_type(route.message_type).map_err(|reason| Error::InvalidMessageType {
+                message_type: route.message_type.to_owned(),
+                router: route.router.to_string(),
+                reason,
             })?;
             if let Some(first) = table.routes.get(route.message_type) {
                 return Err(Error::DuplicateMessageType {

@@ -30,12 +30,7 @@ pub(crate) async fn serve<IO>(io: IO, read_ahead: Bytes, accepted: Accepted, run
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let Accepted {
-        id,
-        request,
-        upgrade_data,
-        admission: _admission,
-    } = accepted;
+    let Accepted { id, request, upgrade_data, admission: _admission } = accepted;
     let config = &runtime.config;
     let frames = FrameIo::new(io, read_ahead, config.max_message_size);
 
@@ -55,11 +50,9 @@ where
                     Some(error) => {
                         tracing::error!(guard = guard.name, %error, "connection guard failed")
                     }
-                    None => tracing::debug!(
-                        guard = guard.name,
-                        reason = reject.reason(),
-                        "connection refused"
-                    ),
+                    None => {
+                        tracing::debug!(guard = guard.name, reason = reject.reason(), "connection refused")
+                    }
                 }
                 reject.reason().to_owned()
             }
@@ -76,28 +69,20 @@ where
                 "guard timed out".to_owned()
             }
         };
-        frames
-            .close(1008, &refusal, false, config.close_timeout)
-            .await;
+        frames.close(1008, &refusal, false, config.close_timeout).await;
         return;
     }
     drop(request);
 
     let hub = runtime.app.hub();
     if hub.is_shutting_down() {
-        frames
-            .close(1001, "server shutting down", false, config.close_timeout)
-            .await;
+        frames.close(1001, "server shutting down", false, config.close_timeout).await;
         return;
     }
     let core = Arc::new(ConnectionCore::new(id, states, runtime.app.clone()));
     let socket = Socket::new(core.clone());
     hub.register(&core);
-    if let Err(error) = hub
-        .provider
-        .subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone()))
-        .await
-    {
+    if let Err(error) = hub.provider.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone())).await {
         tracing::warn!(%error, "could not subscribe the connection to the broadcast topic");
     }
     tracing::debug!("connection open");
@@ -106,11 +91,7 @@ where
         run_hook("on_open", || (open.call)(socket.clone())).await;
     }
 
-    let (info, session) = Driver::new(frames, socket.clone(), runtime.clone())
-        .run()
-        .await;
-    core.leave_all();
-    hub.deregister(&id);
+    let (info, session) = Driver::new(frames, socket.clone(), runtime.clone()).run().await;
     tracing::debug!(code = info.code, reason = %info.reason, "connection closed");
     session.finish_in_flight().await;
 
@@ -138,10 +119,6 @@ where
         }
     };
     if let Err(panic) = AssertUnwindSafe(started).catch_unwind().await {
-        tracing::error!(
-            handler = name,
-            panic = panic_message(&*panic),
-            "lifecycle handler panicked"
-        );
+        tracing::error!(handler = name, panic = panic_message(&*panic), "lifecycle handler panicked");
     }
 }

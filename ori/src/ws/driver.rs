@@ -33,28 +33,16 @@ const MAX_ROUNDS: usize = 64;
 #[derive(Debug)]
 enum End {
     /// The client sent a close frame; `reply` is the code echoed back.
-    PeerClosed {
-        code: u16,
-        reason: String,
-        reply: u16,
-    },
+    PeerClosed { code: u16, reason: String, reply: u16 },
     /// The TCP connection is gone; no close frame can be exchanged.
     Gone,
     /// The server closes; `discard` drops queued frames (slow consumer).
-    Close {
-        code: u16,
-        reason: Cow<'static, str>,
-        discard: bool,
-    },
+    Close { code: u16, reason: Cow<'static, str>, discard: bool },
 }
 
 impl End {
     fn close(code: u16, reason: &'static str) -> End {
-        End::Close {
-            code,
-            reason: Cow::Borrowed(reason),
-            discard: false,
-        }
+        End::Close { code, reason: Cow::Borrowed(reason), discard: false }
     }
 }
 
@@ -86,10 +74,7 @@ impl Future for InFlight {
                 Reply::Error(SocketError::internal())
             }
         };
-        Poll::Ready((
-            this.reply_to.take().expect("polled after completion"),
-            reply,
-        ))
+        Poll::Ready((this.reply_to.take().expect("polled after completion"), reply))
     }
 }
 
@@ -126,12 +111,7 @@ impl Session {
         self.socket.core().outbox.push(frame);
     }
 
-    fn error_now(
-        &self,
-        message_type: &str,
-        error: &SocketError,
-        correlation_id: Option<&CorrelationId>,
-    ) {
+    fn error_now(&self, message_type: &str, error: &SocketError, correlation_id: Option<&CorrelationId>) {
         self.reply_now(encode::error(message_type, error, correlation_id));
     }
 
@@ -143,26 +123,16 @@ impl Session {
             ReadEvent::Text(text) => self.dispatch(text),
             ReadEvent::Binary => self.error_now(
                 "error",
-                &SocketError::unsupported(
-                    "binary frames are not supported; send JSON in text frames",
-                ),
+                &SocketError::unsupported("binary frames are not supported; send JSON in text frames"),
                 None,
             ),
             ReadEvent::Ping(payload) => self.control.push(frame(OpCode::Pong, payload)),
             ReadEvent::Pong => {}
             ReadEvent::Close(Ok(PeerClose::Status(code, reason))) => {
-                self.end = Some(End::PeerClosed {
-                    code,
-                    reason,
-                    reply: code,
-                });
+                self.end = Some(End::PeerClosed { code, reason, reply: code });
             }
             ReadEvent::Close(Ok(PeerClose::NoStatus)) => {
-                self.end = Some(End::PeerClosed {
-                    code: 1005,
-                    reason: String::new(),
-                    reply: 1000,
-                });
+                self.end = Some(End::PeerClosed { code: 1005, reason: String::new(), reply: 1000 });
             }
             ReadEvent::Close(Err(super::frame::ClosePayloadError::Protocol)) => {
                 self.end = Some(End::close(1002, "invalid close frame"));
@@ -171,18 +141,12 @@ impl Session {
                 self.end = Some(End::close(1007, "close reason is not valid UTF-8"));
             }
             ReadEvent::TooBig => self.end = Some(End::close(1009, "message too big")),
-            ReadEvent::InvalidUtf8 => {
-                self.end = Some(End::close(1007, "text frame is not valid UTF-8"))
-            }
+            ReadEvent::InvalidUtf8 => self.end = Some(End::close(1007, "text frame is not valid UTF-8")),
         }
     }
 
     fn dispatch(&mut self, text: &str) {
-        let Envelope {
-            message_type,
-            data,
-            correlation_id,
-        } = match envelope::parse(text) {
+        let Envelope { message_type, data, correlation_id } = match envelope::parse(text) {
             Ok(envelope) => envelope,
             Err(bad) => {
                 let message_type = bad.message_type.as_deref().unwrap_or("error");
@@ -201,29 +165,20 @@ impl Session {
                     let span = tracing::debug_span!("message", r#type = route.message_type);
                     let started = span.in_scope(|| {
                         catch_unwind(AssertUnwindSafe(|| {
-                            route
-                                .handler
-                                .call(self.socket.clone(), route.message_type, data)
+                            route.handler.call(self.socket.clone(), route.message_type, data)
                         }))
                     });
-                    let reply_to = ReplyTo {
-                        message_type: Cow::Borrowed(route.message_type),
-                        correlation_id,
-                    };
+                    let reply_to =
+                        ReplyTo { message_type: Cow::Borrowed(route.message_type), correlation_id };
                     self.start(started, reply_to, span);
                 } else if let Some(hook) = &self.runtime.lifecycle.message {
                     let span = tracing::debug_span!("message", r#type = ty);
                     let cid = correlation_id.as_ref().map(CorrelationId::value);
                     let message = Message::new(ty, data, cid);
                     let started = span.in_scope(|| {
-                        catch_unwind(AssertUnwindSafe(|| {
-                            (hook.call)(self.socket.clone(), message)
-                        }))
+                        catch_unwind(AssertUnwindSafe(|| (hook.call)(self.socket.clone(), message)))
                     });
-                    let reply_to = ReplyTo {
-                        message_type: Cow::Owned(ty.to_owned()),
-                        correlation_id,
-                    };
+                    let reply_to = ReplyTo { message_type: Cow::Owned(ty.to_owned()), correlation_id };
                     self.start(started, reply_to, span);
                 } else {
                     self.error_now(ty, &SocketError::unknown_type(ty), correlation_id.as_ref());
@@ -240,11 +195,7 @@ impl Session {
         span: Span,
     ) {
         match started {
-            Ok(Ok(work)) => self.in_flight.push(InFlight {
-                work,
-                reply_to: Some(reply_to),
-                span,
-            }),
+            Ok(Ok(work)) => self.in_flight.push(InFlight { work, reply_to: Some(reply_to), span }),
             Ok(Err(error)) => self.finish(reply_to, Reply::Error(error)),
             Err(panic) => {
                 tracing::error!(parent: &span, panic = panic_message(&*panic), "socket handler panicked");
@@ -271,20 +222,14 @@ impl Session {
                 Err(e) => Reply::Error(e.into()),
             }
         };
-        let reply_to = ReplyTo {
-            message_type: Cow::Borrowed("subscribe"),
-            correlation_id,
-        };
+        let reply_to = ReplyTo { message_type: Cow::Borrowed("subscribe"), correlation_id };
         self.start(Ok(Ok(work.boxed())), reply_to, Span::none());
     }
 
     fn unsubscribe(&mut self, data: &RawValue, correlation_id: Option<CorrelationId>) {
         if let Some(topic) = self.control_topic("unsubscribe", data, correlation_id.as_ref()) {
             self.socket.unsubscribe(&topic);
-            let reply_to = ReplyTo {
-                message_type: Cow::Borrowed("unsubscribe"),
-                correlation_id,
-            };
+            let reply_to = ReplyTo { message_type: Cow::Borrowed("unsubscribe"), correlation_id };
             self.finish(reply_to, Reply::Json(topic_ack(&topic)));
         }
     }
@@ -296,19 +241,15 @@ impl Session {
         data: &RawValue,
         correlation_id: Option<&CorrelationId>,
     ) -> Option<String> {
-        let checked =
-            decode_data::<TopicData>(message_type, data).and_then(|TopicData { topic }| {
-                validate_topic(&topic).map_err(|reason| {
-                    SocketError::from(PubSubError::InvalidTopic {
-                        topic: topic.clone(),
-                        reason,
-                    })
-                })?;
-                if is_reserved_topic(&topic) {
-                    return Err(PubSubError::ReservedTopic(topic).into());
-                }
-                Ok(topic)
-            });
+        let checked = decode_data::<TopicData>(message_type, data).and_then(|TopicData { topic }| {
+            validate_topic(&topic).map_err(|reason| {
+                SocketError::from(PubSubError::InvalidTopic { topic: topic.clone(), reason })
+            })?;
+            if is_reserved_topic(&topic) {
+                return Err(PubSubError::ReservedTopic(topic).into());
+            }
+            Ok(topic)
+        });
         match checked {
             Ok(topic) => Some(topic),
             Err(error) => {
@@ -329,15 +270,14 @@ impl Session {
         }
         let mut finished = false;
         let socket = &self.socket;
-        self.in_flight
-            .retain_mut(|work| match Pin::new(work).poll(cx) {
-                Poll::Ready((reply_to, reply)) => {
-                    finish_on(socket, reply_to, reply);
-                    finished = true;
-                    false
-                }
-                Poll::Pending => true,
-            });
+        self.in_flight.retain_mut(|work| match Pin::new(work).poll(cx) {
+            Poll::Ready((reply_to, reply)) => {
+                finish_on(socket, reply_to, reply);
+                finished = true;
+                false
+            }
+            Poll::Pending => true,
+        });
         finished
     }
 
@@ -345,11 +285,7 @@ impl Session {
     pub(crate) async fn finish_in_flight(mut self) {
         poll_fn(|cx| {
             self.poll_in_flight(cx);
-            if self.in_flight.is_empty() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
+            if self.in_flight.is_empty() { Poll::Ready(()) } else { Poll::Pending }
         })
         .await;
     }
@@ -357,10 +293,7 @@ impl Session {
 
 /// Frames a handler's reply and queues it on the connection.
 fn finish_on(socket: &Socket, reply_to: ReplyTo, reply: Reply) {
-    let ReplyTo {
-        message_type,
-        correlation_id,
-    } = reply_to;
+    let ReplyTo { message_type, correlation_id } = reply_to;
     let cid = correlation_id.as_ref();
     let frame = match reply {
         Reply::Unit if cid.is_none() => return,
@@ -400,35 +333,26 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
     /// returns how it ended with the handlers still running.
     pub(crate) async fn run(mut self) -> (CloseInfo, Session) {
         let end = poll_fn(|cx| self.poll_open(cx)).await;
-        let Driver {
-            mut frames,
-            mut session,
-        } = self;
-        let outbox = &session.socket.core().outbox;
+        let Driver { mut frames, mut session } = self;
+        // The connection is ending: it receives nothing more from pub/sub or
+        // direct sends, even while the closing handshake takes its time.
+        let core = session.socket.core();
+        core.leave_all();
+        core.app.hub().deregister(&core.id);
+        let outbox = &core.outbox;
         let timeout = session.runtime.config.close_timeout;
         let info = match end {
             End::Gone => {
                 outbox.close();
-                CloseInfo {
-                    code: 1006,
-                    reason: String::new(),
-                }
+                CloseInfo { code: 1006, reason: String::new() }
             }
-            End::PeerClosed {
-                code,
-                reason,
-                reply,
-            } => {
+            End::PeerClosed { code, reason, reply } => {
                 outbox.close();
                 frames.writing.extend(session.control.drain(..));
                 frames.close(reply, "", true, timeout).await;
                 CloseInfo { code, reason }
             }
-            End::Close {
-                code,
-                reason,
-                discard,
-            } => {
+            End::Close { code, reason, discard } => {
                 if discard {
                     frames.discard_queued();
                 } else {
@@ -437,10 +361,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                 outbox.close();
                 tracing::debug!(code, %reason, "closing connection");
                 frames.close(code, &reason, false, timeout).await;
-                CloseInfo {
-                    code,
-                    reason: reason.into_owned(),
-                }
+                CloseInfo { code, reason: reason.into_owned() }
             }
         };
         (info, session)
@@ -450,16 +371,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
         let max_in_flight = self.session.runtime.config.max_in_flight;
         for _ in 0..MAX_ROUNDS {
             let mut progress = self.session.poll_in_flight(cx);
-            if self.frames.writing.is_empty() {
+            // Pongs go out first: the peer may be measuring latency with them.
+            let idle_writer = self.frames.writing.is_empty();
+            self.frames.writing.extend(self.session.control.drain(..));
+            if idle_writer {
                 let outbox = &self.session.socket.core().outbox;
                 let drained = outbox.drain(&mut self.frames.writing, cx.waker());
                 if drained.overflowed {
                     let reason = Cow::Borrowed("outbound queue overflow (slow consumer)");
-                    return Poll::Ready(End::Close {
-                        code: 1013,
-                        reason,
-                        discard: true,
-                    });
+                    return Poll::Ready(End::Close { code: 1013, reason, discard: true });
                 }
                 if drained.ping {
                     self.frames.writing.push_back(frame(OpCode::Ping, b""));
@@ -471,17 +391,17 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                         return Poll::Ready(End::close(1000, "idle timeout"));
                     }
                     Some(CloseRequest::App { code, reason }) => {
-                        return Poll::Ready(End::Close {
-                            code,
-                            reason: Cow::Owned(reason),
-                            discard: false,
-                        });
+                        return Poll::Ready(End::Close { code, reason: Cow::Owned(reason), discard: false });
                     }
                 }
             }
-            self.frames.writing.extend(self.session.control.drain(..));
-            if let Poll::Ready(Err(_)) = self.frames.poll_write(cx) {
-                return Poll::Ready(End::Gone);
+            let had_frames = !self.frames.writing.is_empty();
+            match self.frames.poll_write(cx) {
+                Poll::Ready(Err(_)) => return Poll::Ready(End::Gone),
+                // Everything written: loop to drain the outbox again, which also
+                // registers for the next push (nothing else would wake us for it).
+                Poll::Ready(Ok(())) => progress |= had_frames,
+                Poll::Pending => {}
             }
             if let Some(end) = self.session.end.take() {
                 return Poll::Ready(end);

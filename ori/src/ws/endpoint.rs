@@ -27,24 +27,17 @@ fn refuse(status: StatusCode, message: &'static str) -> Response {
 /// Protocols`, and spawns the connection's task.
 pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Request) -> Response {
     let config = &runtime.config;
-    if let (Some(allowed), Some(origin)) = (
-        &config.allowed_origins,
-        request.headers().get(header::ORIGIN),
-    ) && !allowed.iter().any(|a| a.as_bytes() == origin.as_bytes())
+    if let (Some(allowed), Some(origin)) = (&config.allowed_origins, request.headers().get(header::ORIGIN))
+        && !allowed.iter().any(|a| a.as_bytes() == origin.as_bytes())
     {
         return refuse(StatusCode::FORBIDDEN, "origin not allowed");
     }
     let accept = match handshake::accept(request.headers()) {
         Ok(accept) => accept,
         Err(HandshakeError::NotUpgrade | HandshakeError::Version) => {
-            let mut response = refuse(
-                StatusCode::UPGRADE_REQUIRED,
-                "expected a WebSocket upgrade (version 13)",
-            );
-            response.headers_mut().insert(
-                header::SEC_WEBSOCKET_VERSION,
-                HeaderValue::from_static("13"),
-            );
+            let mut response =
+                refuse(StatusCode::UPGRADE_REQUIRED, "expected a WebSocket upgrade (version 13)");
+            response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
             return response;
         }
         Err(HandshakeError::Key) => {
@@ -53,11 +46,7 @@ pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Re
     };
     let hub = runtime.app.hub();
     let Some(admission) = hub.try_admit(config.max_connections) else {
-        let message = if hub.is_shutting_down() {
-            "server shutting down"
-        } else {
-            "too many connections"
-        };
+        let message = if hub.is_shutting_down() { "server shutting down" } else { "too many connections" };
         return refuse(StatusCode::SERVICE_UNAVAILABLE, message);
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
@@ -81,10 +70,7 @@ pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Re
                 }
                 Err(_) => {
                     tracing::error!(timeout = ?config.upgrade_timeout, "upgrade handler timed out");
-                    return refuse(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "upgrade handler timed out",
-                    );
+                    return refuse(StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler timed out");
                 }
             }
         }
@@ -92,34 +78,17 @@ pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Re
 
     let id = SocketId::new();
     let span = tracing::info_span!("connection", socket_id = %id);
-    let accepted = Accepted {
-        id,
-        request: upgrade_request,
-        upgrade_data,
-        admission,
-    };
+    let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission };
     let connection_runtime = runtime.clone();
     tokio::spawn(
         async move {
             match on_upgrade.await {
                 Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
                     Ok(parts) => {
-                        serve(
-                            parts.io.into_inner(),
-                            parts.read_buf,
-                            accepted,
-                            connection_runtime,
-                        )
-                        .await
+                        serve(parts.io.into_inner(), parts.read_buf, accepted, connection_runtime).await
                     }
                     Err(upgraded) => {
-                        serve(
-                            TokioIo::new(upgraded),
-                            Bytes::new(),
-                            accepted,
-                            connection_runtime,
-                        )
-                        .await
+                        serve(TokioIo::new(upgraded), Bytes::new(), accepted, connection_runtime).await
                     }
                 },
                 Err(error) => tracing::debug!(%error, "upgrade failed"),

@@ -139,8 +139,7 @@ pub(crate) fn unmask(data: &mut [u8], mask: [u8; 4], offset: usize) {
         *byte = mask[(offset + i) % 4];
     }
     let word = u64::from_ne_bytes([
-        rotated[0], rotated[1], rotated[2], rotated[3], rotated[0], rotated[1], rotated[2],
-        rotated[3],
+        rotated[0], rotated[1], rotated[2], rotated[3], rotated[0], rotated[1], rotated[2], rotated[3],
     ]);
     let mut chunks = data.chunks_exact_mut(8);
     for chunk in &mut chunks {
@@ -326,19 +325,10 @@ mod tests {
         let mut rsv = masked(0x1, true, b"x", mask);
         rsv[0] |= 0x40;
         assert_eq!(parse_header(&rsv), Err(FrameError::ReservedBits));
-        assert_eq!(
-            parse_header(&masked(0x3, true, b"", mask)),
-            Err(FrameError::UnknownOpcode(3))
-        );
+        assert_eq!(parse_header(&masked(0x3, true, b"", mask)), Err(FrameError::UnknownOpcode(3)));
         assert_eq!(parse_header(&[0x81, 0x01, b'x']), Err(FrameError::Unmasked));
-        assert_eq!(
-            parse_header(&masked(0x9, false, b"", mask)),
-            Err(FrameError::FragmentedControl)
-        );
-        assert_eq!(
-            parse_header(&masked(0x9, true, &[0; 126], mask)),
-            Err(FrameError::ControlTooLong)
-        );
+        assert_eq!(parse_header(&masked(0x9, false, b"", mask)), Err(FrameError::FragmentedControl));
+        assert_eq!(parse_header(&masked(0x9, true, &[0; 126], mask)), Err(FrameError::ControlTooLong));
         let mut huge = vec![0x82, 0x80 | 127];
         huge.extend_from_slice(&u64::MAX.to_be_bytes());
         huge.extend_from_slice(&mask);
@@ -370,20 +360,12 @@ mod tests {
         let len = bytes[1] as usize;
         assert!(len <= 125);
         let parsed = parse_close(&bytes[2..]).unwrap();
-        let PeerClose::Status(code, reason) = parsed else {
-            panic!()
-        };
+        let PeerClose::Status(code, reason) = parsed else { panic!() };
         assert_eq!(code, 1009);
         assert_eq!(reason.chars().count(), 61);
         assert_eq!(parse_close(&[]), Ok(PeerClose::NoStatus));
         assert_eq!(parse_close(&[3]), Err(ClosePayloadError::Protocol));
-        assert_eq!(
-            parse_close(&1005u16.to_be_bytes()),
-            Err(ClosePayloadError::Protocol)
-        );
-        assert_eq!(
-            parse_close(&[0x03, 0xE8, 0xff]),
-            Err(ClosePayloadError::InvalidUtf8)
-        );
+        assert_eq!(parse_close(&1005u16.to_be_bytes()), Err(ClosePayloadError::Protocol));
+        assert_eq!(parse_close(&[0x03, 0xE8, 0xff]), Err(ClosePayloadError::InvalidUtf8));
     }
 }

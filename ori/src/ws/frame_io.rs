@@ -16,9 +16,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::frame::{
-    ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask,
-};
+use super::frame::{ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask};
 
 /// Bytes read per syscall into the stack buffer.
 const READ_CHUNK: usize = 8 * 1024;
@@ -214,9 +212,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
         match opcode {
             OpCode::Text | OpCode::Binary => {
                 if self.fragment.is_some() {
-                    return Err(ReadEnd::Protocol(
-                        "a new message started before the previous one ended",
-                    ));
+                    return Err(ReadEnd::Protocol("a new message started before the previous one ended"));
                 }
                 if fin {
                     self.emit(opcode, payload, on_event);
@@ -226,9 +222,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
             }
             OpCode::Continuation => {
                 let Some((_, message)) = self.fragment.as_mut() else {
-                    return Err(ReadEnd::Protocol(
-                        "continuation frame without a message to continue",
-                    ));
+                    return Err(ReadEnd::Protocol("continuation frame without a message to continue"));
                 };
                 message.extend_from_slice(payload);
                 if fin {
@@ -243,12 +237,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
         Ok(())
     }
 
-    fn emit(
-        &mut self,
-        opcode: OpCode,
-        payload: &mut [u8],
-        on_event: &mut impl FnMut(ReadEvent<'_>),
-    ) {
+    fn emit(&mut self, opcode: OpCode, payload: &mut [u8], on_event: &mut impl FnMut(ReadEvent<'_>)) {
         if opcode == OpCode::Binary {
             return on_event(ReadEvent::Binary);
         }
@@ -285,10 +274,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
 
     fn advance(&mut self, mut written: usize) {
         while written > 0 {
-            let front = self
-                .writing
-                .front_mut()
-                .expect("wrote more than was queued");
+            let front = self.writing.front_mut().expect("wrote more than was queued");
             if front.len() <= written {
                 written -= front.len();
                 self.writing.pop_front();
@@ -330,21 +316,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
     /// The closing handshake: writes what is queued and a close frame, then
     /// (unless the client already sent its close frame) waits for the
     /// client's close frame or EOF, discarding anything else. Bounded by `timeout`.
-    pub(crate) async fn close(
-        mut self,
-        code: u16,
-        reason: &str,
-        peer_closed: bool,
-        timeout: Duration,
-    ) {
+    pub(crate) async fn close(mut self, code: u16, reason: &str, peer_closed: bool, timeout: Duration) {
         self.writing.push_back(close_frame(code, reason));
         let handshake = async {
-            std::future::poll_fn(|cx| self.poll_write(cx))
-                .await
-                .map_err(|_| ())?;
-            std::future::poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx))
-                .await
-                .map_err(|_| ())?;
+            std::future::poll_fn(|cx| self.poll_write(cx)).await.map_err(|_| ())?;
+            std::future::poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await.map_err(|_| ())?;
             if peer_closed {
                 return Ok(());
             }
@@ -352,9 +328,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
             let mut got_close = false;
             while !got_close {
                 std::future::poll_fn(|cx| {
-                    self.poll_read(cx, |event| {
-                        got_close |= matches!(event, ReadEvent::Close(_))
-                    })
+                    self.poll_read(cx, |event| got_close |= matches!(event, ReadEvent::Close(_)))
                 })
                 .await
                 .map_err(|_| ())?;

@@ -19,30 +19,20 @@ pub(crate) enum HandshakeError {
 
 fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers.get_all(name).iter().any(|value| {
-        value
-            .to_str()
-            .map(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-            .unwrap_or(false)
+        value.to_str().map(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))).unwrap_or(false)
     })
 }
 
 /// Checks the handshake headers; returns the `Sec-WebSocket-Accept` value.
 pub(crate) fn accept(headers: &HeaderMap) -> Result<HeaderValue, HandshakeError> {
-    if !has_token(headers, header::UPGRADE, "websocket")
-        || !has_token(headers, header::CONNECTION, "upgrade")
+    if !has_token(headers, header::UPGRADE, "websocket") || !has_token(headers, header::CONNECTION, "upgrade")
     {
         return Err(HandshakeError::NotUpgrade);
     }
-    if headers
-        .get(header::SEC_WEBSOCKET_VERSION)
-        .map(HeaderValue::as_bytes)
-        != Some(b"13")
-    {
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
         return Err(HandshakeError::Version);
     }
-    let key = headers
-        .get(header::SEC_WEBSOCKET_KEY)
-        .ok_or(HandshakeError::Key)?;
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).ok_or(HandshakeError::Key)?;
     match STANDARD.decode(key.as_bytes()) {
         Ok(raw) if raw.len() == 16 => {}
         _ => return Err(HandshakeError::Key),
@@ -62,25 +52,13 @@ mod tests {
     fn rfc_example_key() {
         let mut headers = HeaderMap::new();
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert(
-            header::CONNECTION,
-            HeaderValue::from_static("keep-alive, Upgrade"),
-        );
-        headers.insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-        headers.insert(
-            header::SEC_WEBSOCKET_KEY,
-            HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
-        );
+        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        headers.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="));
         assert_eq!(accept(&headers).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
         headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("8"));
         assert_eq!(accept(&headers), Err(HandshakeError::Version));
-        headers.insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
+        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         headers.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_static("short"));
         assert_eq!(accept(&headers), Err(HandshakeError::Key));
         headers.remove(header::UPGRADE);

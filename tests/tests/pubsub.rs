@@ -1,0 +1,209 @@
+//! PROTOCOL.md "Pub/sub semantics" with the in-process provider: publish
+//! excluding the sender, server-level publish, broadcast, direct sends, typed
+//! emits, ordering, cleanup, and slow consumers.
+
+use std::time::Duration;
+
+use ori::{
+    Ori, PubSubError, SocketContext, SocketError, SocketId, SocketMessage, SocketRoutes, WebSocketConfig,
+};
+use ori_tests::{RawClient, TestServer};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Deserialize)]
+struct Say {
+    topic: String,
+    text: String,
+}
+
+async fn say(ctx: SocketContext, data: Say) -> Result<(), SocketError> {
+    ctx.publish(&data.topic, &json!({"type": "room.message", "data": data.text}))?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct StatusChanged {
+    id: u32,
+    status: &'static str,
+}
+
+impl SocketMessage for StatusChanged {
+    const TYPE: &'static str = "monitor.statusChanged";
+}
+
+async fn join(ctx: SocketContext, topic: String) -> Result<Vec<String>, SocketError> {
+    ctx.subscribe(&topic).await?;
+    Ok(ctx.topics())
+}
+
+async fn id(ctx: SocketContext) -> Result<String, SocketError> {
+    Ok(ctx.id().to_string())
+}
+
+fn app(config: WebSocketConfig) -> Ori {
+    Ori::create()
+        .websocket(config)
+        .socket_routes(SocketRoutes::new().route("room.say", say).route("room.join", join).route("id", id))
+}
+
+#[tokio::test]
+async fn connection_publish_reaches_other_subscribers_but_not_the_sender() {
+    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let (mut a, mut b, mut outsider) =
+        (server.connect().await, server.connect().await, server.connect().await);
+    a.subscribe("room:1").await;
+    b.subscribe("room:1").await;
+    let ack = b
+        .request(json!({"type": "room.say", "data": {"topic": "room:1", "text": "hi"}, "correlationId": "1"}))
+        .await;
+    assert_eq!(ack, json!({"type": "room.say", "data": null, "correlationId": "1"}));
+    assert_eq!(a.recv().await, json!({"type": "room.message", "data": "hi"}));
+    b.assert_silent().await;
+    outsider.assert_silent().await;
+    // An invalid topic is the caller's bad_request.
+    let reply = b.request(json!({"type": "room.say", "data": {"topic": "bad topic", "text": "x"}})).await;
+    assert_eq!(reply["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
+async fn server_publish_reaches_every_subscriber() {
+    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let (mut a, mut b, mut outsider) =
+        (server.connect().await, server.connect().await, server.connect().await);
+    a.subscribe("news").await;
+    b.subscribe("news").await;
+    server.app.sockets().publish("news", r#"{"type":"news.item","data":{"id":1}}"#).unwrap();
+    assert_eq!(a.recv().await, json!({"type": "news.item", "data": {"id": 1}}));
+    assert_eq!(b.recv().await, json!({"type": "news.item", "data": {"id": 1}}));
+    outsider.assert_silent().await;
+    let invalid = server.app.sockets().publish("no spaces allowed", "{}");
+    assert!(matches!(invalid, Err(PubSubError::InvalidTopic { .. })), "{invalid:?}");
+}
+
+#[tokio::test]
+async fn typed_emit_sends_type_and_data_without_correlation_id() {
+    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let mut c = server.connect().await;
+    c.subscribe("monitor:7").await;
+    server.app.sockets().emit("monitor:7", &StatusChanged { id: 7, status: "down" }).unwrap();
+    assert_eq!(c.recv().await, json!({"type": "monitor.statusChanged", "data": {"id": 7, "status": "down"}}));
+}
+
+#[tokio::test]
+async fn broadcast_reaches_every_connection() {
+    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(server.connect().await);
+    }
+    // Every connection is subscribed to `__broadcast__` once open.
+    clients[0].request(json!({"type": "ping"})).await;
+    server.app.sockets().broadcast(r#"{"type":"server.notice","data":"maintenance"}"#);
+    for c in &mut clients {
+        assert_eq!(c.recv().await, json!({"type": "server.notice", "data": "maintenance"}));
+    }
+    assert_eq!(server.app.sockets().subscriber_count(ori::BROADCAST_TOPIC), 3);
+}
+
+#[tokio::test]
+async fn send_to_reaches_exactly_one_socket() {
+    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let (mut a, mut b) = (server.connect().await, server.connect().await);
+    let id: SocketId = a.request(json!({"type": "id"})).await["data"].as_str().unwrap().parse().unwrap();
+    server.app.sockets().send_to(id, r#"{"type":"direct","data":1}"#).unwrap();
+    server.app.sockets().emit_to(id, &StatusChanged { id: 1, status: "up" }).unwrap();
+    assert_eq!(a.recv().await, json!({"type": "direct", "data": 1}));
+    assert_eq!(a.recv().await["type"], "monitor.statusChanged");
+    b.assert_silent().await;
+    let unknown = SocketId::new();
+    assert_eq!(server.app.sockets().send_to(unknown, "{}"), Err(PubSubError::UnknownSocket(unknown)));
+}
+
+#[tokio::test]
+async fn messages_from_one_publisher_arrive_in_order() {
+    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let mut c = server.connect().await;
+    c.subscribe("seq").await;
+    let sockets = server.app.sockets().clone();
+    tokio::spawn(async move {
+        for i in 0..2000 {
+            sockets.publish("seq", format!(r#"{{"type":"seq","data":{i}}}"#)).unwrap();
+            if i % 100 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    for i in 0..2000 {
+        assert_eq!(c.recv().await["data"], i);
+    }
+}
+
+#[tokio::test]
+async fn server_code_may_subscribe_a_connection() {
+    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let mut c = server.connect().await;
+    let topics = c.request(json!({"type": "room.join", "data": "room:9"})).await;
+    assert_eq!(topics["data"], json!(["room:9"]));
+    server.app.sockets().publish("room:9", r#"{"type":"x","data":null}"#).unwrap();
+    assert_eq!(c.recv().await["type"], "x");
+}
+
+#[tokio::test]
+async fn closing_removes_every_subscription() {
+    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let mut c = server.connect().await;
+    for topic in ["a", "b", "c"] {
+        c.subscribe(topic).await;
+    }
+    let sockets = server.app.sockets().clone();
+    assert_eq!(sockets.subscriber_count("b"), 1);
+    c.close().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while sockets.connection_count() > 0
+        || ["a", "b", "c", ori::BROADCAST_TOPIC].iter().any(|t| sockets.subscriber_count(t) > 0)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "subscriptions left behind");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_is_cut_at_the_bound_while_others_keep_going() {
+    // The slow client must still be there to read its close frame when the test gets to it.
+    let config =
+        WebSocketConfig::default().outbound_queue_bytes(256 * 1024).close_timeout(Duration::from_secs(30));
+    let server = TestServer::start(app(config)).await;
+    // A client with a tiny receive buffer that stops reading after subscribing.
+    let mut slow = RawClient::connect_with_recv_buffer(server.addr, "/ws", 4096).await;
+    slow.send_frame(true, 1, br#"{"type":"subscribe","data":{"topic":"firehose"}}"#).await;
+    assert_eq!(slow.recv().await["type"], "subscribe");
+    let mut fast = server.connect().await;
+    fast.subscribe("firehose").await;
+
+    // 8 MB in all, more than the socket buffers can absorb, in bursts well
+    // under the bound so that a subscriber that keeps reading keeps up.
+    let payload = "x".repeat(8000);
+    let sockets = server.app.sockets().clone();
+    let total = 1000;
+    let publisher = tokio::spawn(async move {
+        let started = tokio::time::Instant::now();
+        for i in 0..total {
+            sockets
+                .publish("firehose", format!(r#"{{"type":"f","data":{{"i":{i},"p":"{payload}"}}}}"#))
+                .unwrap();
+            if i % 8 == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        started.elapsed()
+    });
+    for i in 0..total {
+        assert_eq!(fast.recv().await["data"]["i"], i, "the fast subscriber gets everything, in order");
+    }
+    let publish_time = publisher.await.unwrap();
+    assert!(publish_time < Duration::from_secs(10), "the publisher was never blocked");
+    // The slow one finds, after what it had buffered, a close frame with 1013.
+    assert_eq!(slow.expect_close().await, 1013);
+    assert_eq!(server.app.sockets().subscriber_count("firehose"), 1);
+}
