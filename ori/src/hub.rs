@@ -15,6 +15,8 @@ use crate::tracker::{Tracked, Tracker};
 
 const SHARDS: usize = 16;
 
+type ConnectionShard = RwLock<HashMap<SocketId, Arc<ConnectionCore>, RandomState>>;
+
 /// Limits that every connection applies.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -26,7 +28,7 @@ pub(crate) struct Limits {
 pub(crate) struct Hub {
     pub(crate) provider: Arc<dyn PubSubProvider>,
     pub(crate) limits: Limits,
-    connections: Box<[RwLock<HashMap<SocketId, Arc<ConnectionCore>, RandomState>>]>,
+    connections: Box<[ConnectionShard]>,
     hasher: RandomState,
     /// Connections from accepted upgrade to the end of their task.
     live: Arc<Tracker>,
@@ -54,7 +56,7 @@ impl Hub {
         }
     }
 
-    fn shard(&self, id: &SocketId) -> &RwLock<HashMap<SocketId, Arc<ConnectionCore>, RandomState>> {
+    fn shard(&self, id: &SocketId) -> &ConnectionShard {
         &self.connections[self.hasher.hash_one(id) as usize % SHARDS]
     }
 

@@ -98,3 +98,8 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 }
+
+/// The README's examples compile (checked by `cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

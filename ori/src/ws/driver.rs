@@ -205,10 +205,7 @@ impl Session {
     }
 
     fn subscribe(&mut self, data: &RawValue, correlation_id: Option<CorrelationId>) {
-        let topic = match self.control_topic("subscribe", data, correlation_id.as_ref()) {
-            Some(topic) => topic,
-            None => return,
-        };
+        let Some(topic) = self.control_topic("subscribe", data, correlation_id.as_ref()) else { return };
         let socket = self.socket.clone();
         let authorizer = self.runtime.authorizer.clone();
         let work = async move {

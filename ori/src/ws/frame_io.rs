@@ -80,7 +80,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
         FrameIo {
             io,
             unparsed: !read_ahead.is_empty(),
-            partial: read_ahead.to_vec(),
+            partial: Vec::from(read_ahead),
             fragment: None,
             skip: 0,
             discard: false,

@@ -1,0 +1,69 @@
+//! HTTP routes next to the WebSocket endpoint, and `into_router` for apps
+//! that serve axum themselves.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use ori::{AppContext, Ori, SocketContext, SocketRoutes, WebSocketConfig};
+use ori_tests::{Client, TestServer, http};
+use serde_json::json;
+
+async fn publish(State(ctx): State<AppContext>, Path(topic): Path<String>, body: String) -> String {
+    match ctx.sockets().publish(&topic, body) {
+        Ok(()) => format!("{} subscribers", ctx.sockets().subscriber_count(&topic)),
+        Err(e) => e.to_string(),
+    }
+}
+
+async fn count(Extension(ctx): Extension<AppContext>) -> String {
+    ctx.sockets().connection_count().to_string()
+}
+
+async fn peer(ConnectInfo(addr): ConnectInfo<SocketAddr>) -> String {
+    addr.ip().to_string()
+}
+
+fn routes() -> Router<AppContext> {
+    Router::new()
+        .route("/publish/{topic}", post(publish))
+        .route("/count", get(count))
+        .route("/peer", get(peer))
+}
+
+#[tokio::test]
+async fn http_routes_share_the_port_and_reach_the_app_context() {
+    let server = TestServer::start(Ori::create().websocket(WebSocketConfig::default()).routes(routes())).await;
+    let mut c = server.connect().await;
+    c.subscribe("monitor:1").await;
+    let response = http(server.addr, "POST", "/publish/monitor:1", &[], r#"{"type":"monitor.up","data":1}"#).await;
+    assert_eq!((response.status, response.body.as_str()), (200, "1 subscribers"));
+    assert_eq!(c.recv().await, json!({"type": "monitor.up", "data": 1}));
+    assert_eq!(http(server.addr, "GET", "/count", &[], "").await.body, "1");
+    assert_eq!(http(server.addr, "GET", "/peer", &[], "").await.body, "127.0.0.1");
+    assert_eq!(http(server.addr, "GET", "/nothing-here", &[], "").await.status, 404);
+    let invalid = http(server.addr, "POST", "/publish/bad%20topic", &[], "{}").await;
+    assert!(invalid.body.starts_with("invalid topic"), "{}", invalid.body);
+}
+
+#[tokio::test]
+async fn into_router_merges_into_an_axum_app() {
+    let ori = Ori::create()
+        .websocket(WebSocketConfig::default())
+        .socket_routes(SocketRoutes::new().route("hello", |_ctx: SocketContext| async {
+            Ok::<_, ori::SocketError>("world")
+        }))
+        .into_router()
+        .expect("builds");
+    let app = Router::new().route("/health", get(|| async { "ok" })).merge(ori);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    assert_eq!(http(addr, "GET", "/health", &[], "").await.body, "ok");
+    let mut c = Client::connect(&format!("ws://{addr}/ws")).await;
+    assert_eq!(c.request(json!({"type": "hello", "correlationId": "1"})).await["data"], "world");
+    c.subscribe("t").await;
+}
