@@ -8,7 +8,10 @@ use serde_json::json;
 #[tokio::test]
 async fn the_chat_example_works_end_to_end() {
     let server = TestServer::start(chat::app()).await;
-    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(401))), "a name is required");
+    assert!(
+        matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(401))),
+        "a name is required"
+    );
 
     let mut ann = Client::connect(&format!("{}?name=ann", server.url())).await;
     let welcome = ann.recv().await;
@@ -19,7 +22,8 @@ async fn the_chat_example_works_end_to_end() {
     assert_eq!(bob.recv().await["type"], "chat.welcome");
     assert_eq!(ann.recv().await, json!({"type": "chat.joined", "data": {"name": "bob"}}));
 
-    let ack = bob.request(json!({"type": "chat.say", "data": {"text": "hi ann"}, "correlationId": "1"})).await;
+    let ack =
+        bob.request(json!({"type": "chat.say", "data": {"text": "hi ann"}, "correlationId": "1"})).await;
     assert_eq!(ack, json!({"type": "chat.say", "data": {"delivered": true}, "correlationId": "1"}));
     assert_eq!(ann.recv().await, json!({"type": "chat.message", "data": {"from": "bob", "text": "hi ann"}}));
     bob.assert_silent().await; // the sender does not get its own message
@@ -30,7 +34,10 @@ async fn the_chat_example_works_end_to_end() {
     let announced = http(server.addr, "POST", "/announce", &[], "maintenance at 22:00").await;
     assert_eq!((announced.status, announced.body.as_str()), (202, r#"{"members":2}"#));
     for client in [&mut ann, &mut bob] {
-        assert_eq!(client.recv().await, json!({"type": "chat.announcement", "data": {"text": "maintenance at 22:00"}}));
+        assert_eq!(
+            client.recv().await,
+            json!({"type": "chat.announcement", "data": {"text": "maintenance at 22:00"}})
+        );
     }
 
     bob.close().await;

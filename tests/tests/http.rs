@@ -34,10 +34,12 @@ fn routes() -> Router<AppContext> {
 
 #[tokio::test]
 async fn http_routes_share_the_port_and_reach_the_app_context() {
-    let server = TestServer::start(Ori::create().websocket(WebSocketConfig::default()).routes(routes())).await;
+    let server =
+        TestServer::start(Ori::create().websocket(WebSocketConfig::default()).routes(routes())).await;
     let mut c = server.connect().await;
     c.subscribe("monitor:1").await;
-    let response = http(server.addr, "POST", "/publish/monitor:1", &[], r#"{"type":"monitor.up","data":1}"#).await;
+    let response =
+        http(server.addr, "POST", "/publish/monitor:1", &[], r#"{"type":"monitor.up","data":1}"#).await;
     assert_eq!((response.status, response.body.as_str()), (200, "1 subscribers"));
     assert_eq!(c.recv().await, json!({"type": "monitor.up", "data": 1}));
     assert_eq!(http(server.addr, "GET", "/count", &[], "").await.body, "1");
@@ -51,9 +53,10 @@ async fn http_routes_share_the_port_and_reach_the_app_context() {
 async fn into_router_merges_into_an_axum_app() {
     let ori = Ori::create()
         .websocket(WebSocketConfig::default())
-        .socket_routes(SocketRoutes::new().route("hello", |_ctx: SocketContext| async {
-            Ok::<_, ori::SocketError>("world")
-        }))
+        .socket_routes(
+            SocketRoutes::new()
+                .route("hello", |_ctx: SocketContext| async { Ok::<_, ori::SocketError>("world") }),
+        )
         .into_router()
         .expect("builds");
     let app = Router::new().route("/health", get(|| async { "ok" })).merge(ori);

@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ori::{CloseInfo, Message, Ori, SocketContext, SocketError, SocketRoutes, UpgradeRequest, WebSocketConfig};
+use ori::{
+    CloseInfo, Message, Ori, SocketContext, SocketError, SocketRoutes, UpgradeRequest, WebSocketConfig,
+};
 use ori_tests::TestServer;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,7 +24,9 @@ fn app(log: Log) -> Ori {
     let (open_log, close_log, message_log) = (log.clone(), log.clone(), log);
     Ori::create()
         .websocket(WebSocketConfig::default())
-        .upgrade_handler(|req: UpgradeRequest| async move { Some(Nick(req.query("nick").unwrap_or_default())) })
+        .upgrade_handler(
+            |req: UpgradeRequest| async move { Some(Nick(req.query("nick").unwrap_or_default())) },
+        )
         .socket_routes(SocketRoutes::new().route("slow", |ctx: SocketContext<Nick>| {
             let nick = ctx.state().0.clone();
             async move {
@@ -47,7 +51,9 @@ fn app(log: Log) -> Ori {
                         let Shout { text } = message.data()?;
                         Ok(json!({"from": ws.state().0, "text": text.to_uppercase(), "topics": ws.topics()}))
                     }
-                    "echo.raw" => Ok(json!({"raw": message.raw_data().get(), "cid": message.correlation_id()})),
+                    "echo.raw" => {
+                        Ok(json!({"raw": message.raw_data().get(), "cid": message.correlation_id()}))
+                    }
                     other => Err(SocketError::unknown_type(other)),
                 }
             }
@@ -65,7 +71,10 @@ async fn open_runs_before_any_message_and_message_takes_what_routes_do_not() {
     let mut c = ori_tests::Client::connect(&format!("{}?nick=ann", server.url())).await;
     // Sent at once: it is handled only after `open` subscribed to the lobby.
     let reply = c.request(json!({"type": "shout", "data": {"text": "hi"}, "correlationId": "1"})).await;
-    assert_eq!(reply, json!({"type": "shout", "data": {"from": "ann", "text": "HI", "topics": ["lobby"]}, "correlationId": "1"}));
+    assert_eq!(
+        reply,
+        json!({"type": "shout", "data": {"from": "ann", "text": "HI", "topics": ["lobby"]}, "correlationId": "1"})
+    );
     let reply = c.request(json!({"type": "echo.raw", "data": {"a": [1, 2]}, "correlationId": "c"})).await;
     assert_eq!(reply["data"], json!({"raw": "{\"a\":[1,2]}", "cid": "c"}));
     let reply = c.request(json!({"type": "shout", "data": {"txt": "typo"}})).await;
@@ -76,7 +85,10 @@ async fn open_runs_before_any_message_and_message_takes_what_routes_do_not() {
     c.request(json!({"type": "ping"})).await;
     c.subscribe("x").await;
     let seen: Vec<String> = log.lock().unwrap().clone();
-    assert_eq!(seen, ["open ann", "message shout", "message echo.raw", "message shout", "message nobody.handles.this"]);
+    assert_eq!(
+        seen,
+        ["open ann", "message shout", "message echo.raw", "message shout", "message nobody.handles.this"]
+    );
 }
 
 #[tokio::test]
@@ -101,7 +113,9 @@ async fn close_runs_once_after_running_handlers_finish() {
 #[tokio::test]
 async fn replies_of_on_message_follow_the_reply_rules() {
     let server = TestServer::start(
-        Ori::create().websocket(WebSocketConfig::default()).on_message(|_ws: SocketContext, _m: Message| async {}),
+        Ori::create()
+            .websocket(WebSocketConfig::default())
+            .on_message(|_ws: SocketContext, _m: Message| async {}),
     )
     .await;
     let mut c = server.connect().await;

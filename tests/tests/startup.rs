@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ori::{AppContext, ConnectionGuard, Error, Ori, Reject, SocketContext, SocketError, SocketRoutes, UpgradeRequest, WebSocketConfig};
+use ori::{
+    AppContext, ConnectionGuard, Error, Ori, Reject, SocketContext, SocketError, SocketRoutes,
+    UpgradeRequest, WebSocketConfig,
+};
 use ori_tests::TestServer;
 use serde_json::json;
 
@@ -90,11 +93,18 @@ async fn start_error(app: Ori) -> Error {
 
 #[tokio::test]
 async fn a_missing_provider_names_both_types() {
-    let app = Ori::create().provide(|db: Arc<Database>| PresenceService { db, ctx: todo_ctx(), built: Arc::default() });
+    let app = Ori::create().provide(|db: Arc<Database>| PresenceService {
+        db,
+        ctx: todo_ctx(),
+        built: Arc::default(),
+    });
     let error = start_error(app).await;
     assert!(matches!(error, Error::MissingProvider { .. }), "{error:?}");
     let message = error.to_string();
-    assert!(message.contains("startup::PresenceService") && message.contains("startup::Database"), "{message}");
+    assert!(
+        message.contains("startup::PresenceService") && message.contains("startup::Database"),
+        "{message}"
+    );
     assert!(message.contains(".provide("), "the message says how to fix it: {message}");
 }
 
@@ -118,7 +128,10 @@ async fn a_dependency_cycle_names_the_path() {
 
 #[tokio::test]
 async fn a_type_provided_twice_is_an_error_but_an_override_is_not() {
-    let error = start_error(Ori::create().provide_value(Config { greeting: "a" }).provide_value(Config { greeting: "b" })).await;
+    let error = start_error(
+        Ori::create().provide_value(Config { greeting: "a" }).provide_value(Config { greeting: "b" }),
+    )
+    .await;
     assert!(matches!(error, Error::DuplicateProvider(name) if name.ends_with("Config")), "{error:?}");
     let server = TestServer::start(
         Ori::create().provide_value(Config { greeting: "a" }).override_value(Config { greeting: "b" }),
@@ -145,7 +158,9 @@ async fn a_message_type_taken_twice_names_both_routers() {
 #[tokio::test]
 async fn reserved_and_invalid_message_types_are_refused() {
     for ty in ["ping", "subscribe", "__internal", "pong", "", "has space"] {
-        let app = Ori::create().websocket(WebSocketConfig::default()).socket_routes(SocketRoutes::new().route(ty, noop));
+        let app = Ori::create()
+            .websocket(WebSocketConfig::default())
+            .socket_routes(SocketRoutes::new().route(ty, noop));
         let error = start_error(app).await;
         assert!(matches!(error, Error::InvalidMessageType { .. }), "{ty}: {error:?}");
     }
@@ -170,9 +185,14 @@ async fn handlers_asking_for_state_nobody_produces_are_refused() {
         .websocket(WebSocketConfig::default())
         .socket_routes(SocketRoutes::named("AccountRoutes").route("account.get", account));
     let message = start_error(app).await.to_string();
-    assert!(message.contains("`handler of `account.get` in `AccountRoutes``") && message.contains("startup::Account"), "{message}");
+    assert!(
+        message.contains("`handler of `account.get` in `AccountRoutes``")
+            && message.contains("startup::Account"),
+        "{message}"
+    );
 
-    let app = Ori::create().websocket(WebSocketConfig::default()).on_open(|_ws: SocketContext<Account>| async {});
+    let app =
+        Ori::create().websocket(WebSocketConfig::default()).on_open(|_ws: SocketContext<Account>| async {});
     assert!(matches!(start_error(app).await, Error::MissingState { .. }));
 
     // With a producer it starts; two producers of one state are ambiguous.
