@@ -6,7 +6,11 @@
 //! curl -X POST --data 'hello from HTTP' http://127.0.0.1:3000/announce
 //! ```
 
+// The app's items are public for the integration tests that serve it.
+#[allow(unreachable_pub)]
+mod app;
+
 #[tokio::main]
 async fn main() -> Result<(), ori::Error> {
-    ori_examples::run("chat", ori_examples::chat::app()).await
+    ori_examples::run("chat", app::app()).await
 }

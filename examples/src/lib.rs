@@ -1,7 +1,8 @@
-//! The applications behind ori's examples. Each `examples/<name>/main.rs` is a
-//! thin binary around one of these; the integration tests serve the same apps.
-
-pub mod chat;
+//! Shared by ori's examples. Each example is `examples/<name>/main.rs` around
+//! the app in `examples/<name>/app.rs`; the integration tests compile the same
+//! `app.rs` and serve it, so every example is tested as it ships. (Apps live
+//! beside their binary, not in this library, so that each binary registers
+//! only its own routers and providers.)
 
 /// Serves `app` on `ORI_ADDR` (default `127.0.0.1:3000`), printing the bound
 /// address, until ctrl-c or SIGTERM.

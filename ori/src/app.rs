@@ -11,11 +11,13 @@ use futures_util::future::BoxFuture;
 use tokio::net::ToSocketAddrs;
 
 use crate::authorizer::ErasedAuthorizer;
-use crate::di::{Constructor, ProviderEntry, Providers};
+use crate::di::{Constructor, Dep, Discovery, ProviderEntry, Providers, Resolver};
 use crate::guard::ErasedConnectionGuard;
 use crate::hub::{Hub, Limits};
 use crate::lifecycle::{CloseInfo, Lifecycle, Message};
 use crate::pubsub::outbox::CloseRequest;
+use crate::registry::{self, RouterRegistration};
+use crate::router::SocketRouter;
 use crate::routing::IntoReply;
 use crate::routing::table::RouteTable;
 use crate::runtime::Runtime;
@@ -51,6 +53,8 @@ pub struct Ori {
     websocket: Option<WebSocketConfig>,
     http: axum::Router<AppContext>,
     socket_routes: Vec<SocketRoutes>,
+    /// `None`: every `#[socket_router]` in the binary; `Some`: only these.
+    routers: Option<Vec<RouterRegistration>>,
     guards: Vec<ErasedConnectionGuard>,
     upgrade: Option<ErasedUpgradeHandler>,
     authorizer: Option<ErasedAuthorizer>,
@@ -74,6 +78,7 @@ impl Ori {
             websocket: None,
             http: axum::Router::new(),
             socket_routes: Vec::new(),
+            routers: None,
             guards: Vec::new(),
             upgrade: None,
             authorizer: None,
@@ -117,6 +122,19 @@ impl Ori {
     /// Adds socket routes (message `type` -> handler).
     pub fn socket_routes(mut self, routes: SocketRoutes) -> Self {
         self.socket_routes.push(routes);
+        self
+    }
+
+    /// Mounts the `#[socket_router]` `R` — and, once called, *only* the routers
+    /// named this way: without it, every `#[socket_router]` in the binary is
+    /// mounted. Use it for tests that need isolation. Only the registered
+    /// providers these routers (and explicit providers) need are built.
+    pub fn socket_router<R: SocketRouter>(mut self) -> Self {
+        let routers = self.routers.get_or_insert_with(Vec::new);
+        let registration = RouterRegistration::of::<R>();
+        if !routers.iter().any(|r| (r.type_id)() == (registration.type_id)()) {
+            routers.push(registration);
+        }
         self
     }
 
@@ -261,17 +279,23 @@ impl Ori {
 
     /// Builds the application; must run inside a tokio runtime.
     pub(crate) fn build(self) -> Result<Built, Error> {
+        let (discovery, routers) = match self.routers {
+            Some(routers) => (Discovery::Reachable, routers),
+            None => (Discovery::All, registry::routers()),
+        };
         let has_socket_handlers = !self.socket_routes.is_empty()
+            || !routers.is_empty()
             || !self.guards.is_empty()
             || self.upgrade.is_some()
             || self.authorizer.is_some()
             || !self.lifecycle.requirements().is_empty();
         if self.websocket.is_none() && has_socket_handlers {
-            return Err(Error::InvalidConfig(
-                "socket handlers are registered but no WebSocket endpoint is configured; \
-                 add `.websocket(WebSocketConfig::default())`"
-                    .to_owned(),
-            ));
+            let mounted = routers.iter().map(|r| r.name).collect::<Vec<_>>().join(", ");
+            return Err(Error::InvalidConfig(format!(
+                "socket handlers are registered{} but no WebSocket endpoint is configured; \
+                 add `.websocket(WebSocketConfig::default())`",
+                if mounted.is_empty() { String::new() } else { format!(" (routers: {mounted})") }
+            )));
         }
         let config = self.websocket.clone().unwrap_or_default();
         config.validate()?;
@@ -281,10 +305,33 @@ impl Ori {
         };
         let hub = Arc::new(Hub::new(config.provider.clone(), limits));
         let app = AppContext::new(hub.clone());
-        app.set_providers(self.providers.build(&app)?);
 
-        let routes = RouteTable::build(self.socket_routes)?;
-        check_states(&routes, &self.lifecycle, &self.guards, self.upgrade.as_ref())?;
+        let mut registered: Vec<_> = registry::providers().collect();
+        registered.sort_by_key(|r| (r.provides)().name());
+        let roots: Vec<(Dep, &'static str)> =
+            routers.iter().flat_map(|r| (r.dependencies)().into_iter().map(|dep| (dep, r.name))).collect();
+        let built = self.providers.build(&app, &registered, discovery, &roots)?;
+
+        let mut socket_routes = self.socket_routes;
+        let mut guards = self.guards;
+        {
+            let resolver = Resolver::new(&built, &app);
+            for router in &routers {
+                for guard in (router.guards)() {
+                    let dep = (guard.dep)();
+                    let erased = (guard.erase)(&resolver)
+                        .ok_or(Error::MissingProvider { missing: dep.name(), required_by: router.name })?;
+                    if !guards.iter().any(|g| g.type_id == dep.id) {
+                        guards.push(erased);
+                    }
+                }
+                socket_routes.push((router.bind)(&resolver));
+            }
+        }
+        app.set_providers(built);
+
+        let routes = RouteTable::build(socket_routes)?;
+        check_states(&routes, &self.lifecycle, &guards, self.upgrade.as_ref())?;
 
         let mut router = self.http.with_state(app.clone());
         if let Some(config) = self.websocket {
@@ -294,7 +341,7 @@ impl Ori {
                 config,
                 routes,
                 lifecycle: self.lifecycle,
-                guards: self.guards,
+                guards,
                 upgrade: self.upgrade,
                 authorizer: self.authorizer,
                 app: app.clone(),

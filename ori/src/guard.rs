@@ -137,6 +137,7 @@ type CheckFn = dyn Fn(UpgradeRequest) -> BoxFuture<'static, Result<AnyState, Rej
 /// A connection guard with its state type erased, as the server stores it.
 pub(crate) struct ErasedConnectionGuard {
     pub(crate) name: &'static str,
+    pub(crate) type_id: std::any::TypeId,
     pub(crate) state: Option<StateKey>,
     check: Box<CheckFn>,
 }
@@ -145,6 +146,7 @@ impl ErasedConnectionGuard {
     pub(crate) fn new<G: ConnectionGuard>(guard: Arc<G>) -> ErasedConnectionGuard {
         ErasedConnectionGuard {
             name: type_name::<G>(),
+            type_id: std::any::TypeId::of::<G>(),
             state: StateKey::of::<G::State>(),
             check: Box::new(move |request| {
                 let guard = guard.clone();

@@ -49,8 +49,11 @@ mod guard;
 mod hub;
 mod lifecycle;
 mod message;
+mod private;
 pub mod protocol;
 mod pubsub;
+mod registry;
+mod router;
 mod routing;
 mod runtime;
 mod server;
@@ -67,13 +70,14 @@ pub use app::Ori;
 pub use authorizer::TopicAuthorizer;
 pub use config::WebSocketConfig;
 pub use context::AppContext;
-pub use di::{Constructor, Dep, Dependency, Resolver};
+pub use di::{Constructor, Dep, Dependency, Injectable, Resolver};
 pub use error::{BoxError, Error, PubSubError, SocketError};
 pub use guard::{ConnectionGuard, MessageGuard, Reject};
 pub use lifecycle::{CloseInfo, Message};
 pub use message::SocketMessage;
 pub use protocol::BROADCAST_TOPIC;
 pub use pubsub::{InProcess, Outbound, PubSubProvider, Subscribed, Subscriber};
+pub use router::{DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter};
 pub use routing::{Handler, HandlerFuture, IntoReply, MessageHandler, Reply, SocketRoutes};
 pub use server::{Server, ShutdownHandle};
 pub use socket::{Socket, SocketContext};
@@ -81,22 +85,49 @@ pub use socket_id::SocketId;
 pub use sockets::Sockets;
 pub use upgrade::{IntoUpgradeOutcome, UpgradeRequest};
 
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use ori_macros::{SocketMessage, connection_guard, injectable, message_guard, on, socket_router};
+
+// Lets the runtime's own tests and doctests use the macros.
+#[allow(unused_extern_crates)]
+extern crate self as ori;
+
 /// The names most applications use.
 pub mod prelude {
     pub use crate::{
         AppContext, ConnectionGuard, MessageGuard, Ori, Reject, Socket, SocketContext, SocketError,
         SocketMessage, SocketRoutes, UpgradeRequest, WebSocketConfig,
     };
+    #[cfg(feature = "macros")]
+    pub use crate::{connection_guard, injectable, message_guard, on, socket_router};
 }
 
 /// Not public API. Used by generated code; may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::private::*;
     pub use crate::protocol::envelope::decode_data;
+    pub use crate::registry::{ProviderRegistration, RouterRegistration};
     pub use crate::routing::guard_refusal;
     pub use crate::state::StateKey;
-    pub use serde;
-    pub use serde_json;
+    pub use crate::{
+        ConnectionGuard, Dep, Dependency, GuardRef, HandlerFuture, Injectable, IntoReply, MessageGuard,
+        Reply, Resolver, RouteDef, RouteInfo, Socket, SocketContext, SocketError, SocketMessage,
+        SocketRouter, SocketRoutes,
+    };
+    pub use ::inventory;
+    pub use ::serde;
+    pub use ::serde_json;
+    pub use ::serde_json::value::RawValue;
+    pub use ::std::boxed::Box;
+    pub use ::std::clone::Clone;
+    pub use ::std::convert::From;
+    pub use ::std::default::Default;
+    pub use ::std::iter::{Extend, Iterator};
+    pub use ::std::result::Result::{self, Err, Ok};
+    pub use ::std::sync::Arc;
+    pub use ::std::vec::Vec;
 }
 
 /// The README's examples compile (checked by `cargo test --doc`).

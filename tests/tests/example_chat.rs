@@ -1,7 +1,10 @@
 //! The chat example (`cargo run -p ori-examples --example chat`), served and
 //! driven the way its README section describes.
 
-use ori_examples::chat;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/chat/app.rs"]
+mod chat;
+
 use ori_tests::{Client, ConnectError, TestServer, http};
 use serde_json::json;
 

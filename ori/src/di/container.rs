@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::dependency::{Constructor, Dep, Resolver};
 use crate::context::ProviderMap;
+use crate::registry::ProviderRegistration;
 use crate::{AppContext, Error};
 
 type Build = Box<dyn FnOnce(&Resolver<'_>) -> Arc<dyn Any + Send + Sync> + Send>;
@@ -33,6 +34,25 @@ impl ProviderEntry {
             build: Box::new(move |_| Arc::new(value)),
         }
     }
+}
+
+impl ProviderEntry {
+    fn from_registration(registration: &'static ProviderRegistration) -> ProviderEntry {
+        ProviderEntry {
+            provides: (registration.provides)(),
+            deps: (registration.dependencies)(),
+            build: Box::new(|resolver| (registration.build)(resolver)),
+        }
+    }
+}
+
+/// Which registered (`#[injectable]`) providers to build besides the explicit ones.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Discovery {
+    /// All of them.
+    All,
+    /// Only those the explicit providers and the roots need.
+    Reachable,
 }
 
 /// Providers as registered, built at start-up.
@@ -77,8 +97,16 @@ impl Providers {
         self.overrides.push(entry);
     }
 
-    /// Builds every provider, dependencies first.
-    pub(crate) fn build(self, app: &AppContext) -> Result<ProviderMap, Error> {
+    /// Builds every provider, dependencies first: the explicit ones, the
+    /// registered ones `discovery` selects, and whatever `roots` (each with
+    /// what needs it) depend on.
+    pub(crate) fn build(
+        self,
+        app: &AppContext,
+        registered: &[&'static ProviderRegistration],
+        discovery: Discovery,
+        roots: &[(Dep, &'static str)],
+    ) -> Result<ProviderMap, Error> {
         let mut order = Vec::new();
         let mut pending = HashMap::new();
         for entry in self.entries {
@@ -87,6 +115,36 @@ impl Providers {
                 return Err(Error::DuplicateProvider(provides.name));
             }
             order.push(provides);
+        }
+        let overridden: Vec<TypeId> = self.overrides.iter().map(|o| o.provides.id).collect();
+        let by_type: HashMap<TypeId, &'static ProviderRegistration> =
+            registered.iter().map(|r| ((r.provides)().id, *r)).collect();
+        let mut wanted: Vec<Dep> = match discovery {
+            Discovery::All => registered.iter().map(|r| (r.provides)()).collect(),
+            Discovery::Reachable => pending
+                .values()
+                .flat_map(|e: &ProviderEntry| e.deps.iter().copied())
+                .chain(self.overrides.iter().flat_map(|e| e.deps.iter().copied()))
+                .chain(roots.iter().map(|(dep, _)| *dep))
+                .collect(),
+        };
+        let explicit: Vec<TypeId> = pending.keys().copied().collect();
+        while let Some(dep) = wanted.pop() {
+            if pending.contains_key(&dep.id) || overridden.contains(&dep.id) {
+                if matches!(discovery, Discovery::All)
+                    && explicit.contains(&dep.id)
+                    && by_type.contains_key(&dep.id)
+                {
+                    return Err(Error::DuplicateProvider(dep.name));
+                }
+                continue;
+            }
+            if let Some(registration) = by_type.get(&dep.id) {
+                let entry = ProviderEntry::from_registration(registration);
+                wanted.extend(entry.deps.iter().copied());
+                order.push(entry.provides);
+                pending.insert(dep.id, entry);
+            }
         }
         for entry in self.overrides {
             let provides = entry.provides;
@@ -98,6 +156,9 @@ impl Providers {
             Builder { pending, visits: HashMap::new(), stack: Vec::new(), built: ProviderMap::new(), app };
         for dep in order {
             state.visit(dep, dep.name)?;
+        }
+        for (dep, required_by) in roots {
+            state.visit(*dep, required_by)?;
         }
         Ok(state.built)
     }

@@ -42,6 +42,22 @@ impl<'a> Resolver<'a> {
         self.built.get(&TypeId::of::<T>())?.clone().downcast::<T>().ok()
     }
 
+    /// The provider of `T`, which the container built first because `T` is a
+    /// declared dependency.
+    ///
+    /// # Panics
+    /// If `T` was not declared as a dependency (and so may not be built yet).
+    pub fn provider<T: Send + Sync + 'static>(&self) -> Arc<T> {
+        self.get::<T>().unwrap_or_else(|| {
+            panic!("`{}` is not built; declare it as a dependency", std::any::type_name::<T>())
+        })
+    }
+
+    /// A clone of the provided value of `T` (for `#[inject(value)]` fields).
+    pub fn value<T: Clone + Send + Sync + 'static>(&self) -> T {
+        (*self.provider::<T>()).clone()
+    }
+
     /// The application context.
     pub fn app(&self) -> &AppContext {
         self.app
@@ -57,7 +73,8 @@ impl<'a> Resolver<'a> {
 /// `T`, or [`AppContext`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be injected",
-    note = "constructor arguments must be `Arc<T>` (with `T` provided) or `ori::AppContext`"
+    note = "dependencies are `Arc<T>` (with `T` provided) or `ori::AppContext`; in an `#[injectable]` struct, \
+            mark other fields `#[inject(default)]` (built with `Default`) or `#[inject(value)]` (a clone of the provided `T`)"
 )]
 pub trait Dependency: Sized + 'static {
     /// The provider this needs (`None` when always available).
@@ -73,7 +90,7 @@ impl<T: Send + Sync + 'static> Dependency for Arc<T> {
     }
 
     fn resolve(resolver: &Resolver<'_>) -> Self {
-        resolver.get::<T>().expect("the container builds dependencies first")
+        resolver.provider::<T>()
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod container;
 mod dependency;
+mod injectable;
 
-pub(crate) use container::{ProviderEntry, Providers};
+pub(crate) use container::{Discovery, ProviderEntry, Providers};
 pub use dependency::{Constructor, Dep, Dependency, Resolver};
+pub use injectable::Injectable;

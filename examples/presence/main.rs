@@ -1,0 +1,18 @@
+//! Presence: who is online, with a token connection guard, an admin-only
+//! message guard and a provider, all wired by the macros.
+//!
+//! ```sh
+//! cargo run -p ori-examples --example presence
+//! # then, e.g. with websocat:
+//! websocat 'ws://127.0.0.1:3000/ws?token=alice-token'
+//! {"type":"presence.heartbeat","data":{"status":"online"},"correlationId":"1"}
+//! ```
+
+// The app's items are public for the integration tests that serve it.
+#[allow(unreachable_pub)]
+mod app;
+
+#[tokio::main]
+async fn main() -> Result<(), ori::Error> {
+    ori_examples::run("presence", app::app()).await
+}

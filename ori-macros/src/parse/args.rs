@@ -1,0 +1,39 @@
+//! The `key = value, ...` grammar shared by ori's attributes.
+
+use syn::ext::IdentExt;
+use syn::parse::ParseStream;
+use syn::{Ident, Token};
+
+/// Reads `key = value` pairs with `on_key` until the input ends; `on_key`
+/// returns `false` for an unknown key. Reports unknown keys with the list of
+/// known ones: "unknown `#[on]` argument `ak`, expected one of: `guard`".
+pub(crate) fn parse_pairs(
+    input: ParseStream<'_>,
+    attribute: &str,
+    known: &[&str],
+    mut on_key: impl FnMut(&Ident, ParseStream<'_>) -> syn::Result<bool>,
+) -> syn::Result<()> {
+    while !input.is_empty() {
+        let key = input.call(Ident::parse_any)?;
+        input.parse::<Token![=]>().map_err(|_| {
+            syn::Error::new(key.span(), format!("expected `{key} = ...` in `#[{attribute}]`"))
+        })?;
+        if !on_key(&key, input)? {
+            let expected = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            return Err(syn::Error::new(
+                key.span(),
+                format!("unknown `#[{attribute}]` argument `{key}`, expected one of: {expected}"),
+            ));
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(())
+}
+
+/// The error for a key given twice, spanned on the second.
+pub(crate) fn duplicate(key: &Ident) -> syn::Error {
+    syn::Error::new(key.span(), format!("`{key}` specified more than once"))
+}

@@ -1,0 +1,29 @@
+//! `#[socket_router(guard = G, crate = path)]`.
+
+use syn::parse::{Parse, ParseStream};
+
+use super::args::{duplicate, parse_pairs};
+
+/// The arguments of `#[socket_router]`.
+#[derive(Default)]
+pub(crate) struct RouterArgs {
+    /// Connection guards, in order.
+    pub(crate) guards: Vec<syn::Path>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+impl Parse for RouterArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut args = RouterArgs::default();
+        parse_pairs(input, "socket_router", &["guard", "crate"], |key, input| {
+            match key.to_string().as_str() {
+                "guard" => args.guards.push(input.parse()?),
+                "crate" if args.krate.is_some() => return Err(duplicate(key)),
+                "crate" => args.krate = Some(input.parse()?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        Ok(args)
+    }
+}

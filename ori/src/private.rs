@@ -1,0 +1,123 @@
+//! Support for generated code: compile-time checks with readable errors.
+//! Not public API; reached through `ori::__private`.
+
+use futures_util::future::BoxFuture;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::di::Injectable;
+use crate::protocol::envelope::decode_data;
+use crate::{ConnectionGuard, GuardRef, IntoReply, MessageGuard, Reject, Reply, Socket, SocketError};
+
+/// The `data` argument of a handler.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the `data` argument of a socket handler",
+    label = "`{Self}` does not implement `serde::Deserialize`",
+    note = "derive `serde::Deserialize` for `{Self}` (or take `serde_json::Value`)"
+)]
+pub trait HandlerData: DeserializeOwned + Send + 'static {}
+impl<T: DeserializeOwned + Send + 'static> HandlerData for T {}
+
+/// What a handler replies with.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the reply of a socket handler",
+    label = "`{Self}` does not implement `serde::Serialize`",
+    note = "derive `serde::Serialize` for `{Self}`, or return `()`"
+)]
+pub trait HandlerReply: Serialize + 'static {}
+impl<T: Serialize + 'static> HandlerReply for T {}
+
+/// A handler's error type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot become an error reply",
+    label = "no `From<{Self}>` for `ori::SocketError`",
+    note = "implement `From<{Self}> for ori::SocketError` (choosing the error `code`), or return `ori::SocketError`"
+)]
+pub trait HandlerError: Into<SocketError> {}
+impl<T: Into<SocketError>> HandlerError for T {}
+
+/// A handler's state is the one its router's connection guard produces.
+#[diagnostic::on_unimplemented(
+    message = "this handler asks for `SocketContext<{Self}>`, but the router's connection guard produces `{Expected}`",
+    label = "expected `{Expected}`",
+    note = "take `SocketContext<{Expected}>`, or guard the router with a guard whose `State` is `{Self}`"
+)]
+pub trait SameState<Expected> {}
+impl<T> SameState<T> for T {}
+
+/// The router type must be built by the container.
+#[diagnostic::on_unimplemented(
+    message = "the router `{Self}` cannot be built by the container",
+    label = "`{Self}` is not `#[injectable]`",
+    note = "add `#[injectable]` to `struct {Self}`; its fields are its dependencies"
+)]
+pub trait RouterInjectable: Injectable {}
+impl<T: Injectable> RouterInjectable for T {}
+
+/// A `guard = ..` of `#[socket_router]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a connection guard",
+    label = "not a `#[connection_guard]`",
+    note = "implement `ori::ConnectionGuard` for `{Self}` and mark the struct `#[connection_guard]`"
+)]
+pub trait RouterConnectionGuard: ConnectionGuard + Injectable {}
+impl<T: ConnectionGuard + Injectable> RouterConnectionGuard for T {}
+
+/// A `guard = ..` of `#[on]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a message guard",
+    label = "not a `#[message_guard]`",
+    note = "implement `ori::MessageGuard` for `{Self}` and mark the struct `#[message_guard]`"
+)]
+pub trait RouteMessageGuard: MessageGuard + Injectable {}
+impl<T: MessageGuard + Injectable> RouteMessageGuard for T {}
+
+// Generated code reaches the runtime through these functions; each bound is
+// one of the traits above, so a mistake is reported once, with its fix.
+
+/// Deserializes a handler's `data`; the error names the field.
+pub fn decode_handler_data<T: HandlerData>(message_type: &str, data: &RawValue) -> Result<T, SocketError> {
+    decode_data(message_type, data)
+}
+
+/// The reply carrying `value` as `data` (`()` is an acknowledgement).
+pub fn reply_value<T: HandlerReply>(value: &T) -> Reply {
+    Reply::json(value)
+}
+
+/// The error reply of a handler's `Err`.
+pub fn reply_error<E: HandlerError>(error: E) -> Reply {
+    Reply::Error(error.into())
+}
+
+/// The reply of a `Result`-like return type as a whole.
+pub fn reply_any<R: IntoReply>(value: R) -> Reply {
+    value.into_reply()
+}
+
+/// A router's connection guard (the bound carries the diagnostic).
+pub fn guard_ref<G: RouterConnectionGuard>() -> GuardRef {
+    GuardRef::of::<G>()
+}
+
+/// Runs a route's message guard (the bound carries the diagnostic). The
+/// future is boxed so that a type that is no guard fails this bound alone,
+/// and the user reads one error.
+pub fn run_message_guard<'a, G: RouteMessageGuard>(
+    guard: &'a G,
+    socket: &'a Socket,
+    message_type: &'a str,
+) -> BoxFuture<'a, Result<(), Reject>> {
+    Box::pin(guard.check(socket, message_type))
+}
+
+/// Checks that a handler's state is its router's guard state.
+pub fn check_state<S: SameState<G>, G>() {}
+/// Checks that a router can be built.
+pub fn check_router_injectable<T: RouterInjectable>() {}
+/// Checks a `#[connection_guard]` type.
+pub fn check_connection_guard_impl<G: ConnectionGuard>() {}
+/// Checks a `#[message_guard]` type.
+pub fn check_message_guard_impl<G: MessageGuard>() {}

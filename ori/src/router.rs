@@ -1,0 +1,127 @@
+//! [`SocketRouter`]: what `#[socket_router]` generates for an impl block: a
+//! static route table, route metadata, and how to bind it to the built router.
+
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+
+use crate::di::{Dep, Injectable, Resolver};
+use crate::guard::ErasedConnectionGuard;
+use crate::routing::{HandlerFuture, MessageHandler, SocketRoutes};
+use crate::state::StateKey;
+use crate::{ConnectionGuard, Socket, SocketError};
+
+/// Dispatches one message with the router (and its message guards) in `B`.
+pub type DispatchFn<B> = fn(&B, Socket, &'static str, &RawValue) -> Result<HandlerFuture, SocketError>;
+
+/// One entry of a router's static route table.
+#[derive(Debug)]
+pub struct RouteDef<B: 'static> {
+    /// The message `type`.
+    pub message_type: &'static str,
+    /// The monomorphic dispatch function.
+    pub dispatch: DispatchFn<B>,
+    /// The connection state the handler asks for.
+    pub state: fn() -> Option<StateKey>,
+    /// What the route is, for documentation, clients and errors.
+    pub info: RouteInfo,
+}
+
+/// Metadata of one route, as written in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The message `type`.
+    pub message_type: &'static str,
+    /// The handler method's name.
+    pub handler: &'static str,
+    /// The Rust type of `data` (`()` when the handler takes none).
+    pub request: &'static str,
+    /// The Rust type the handler returns.
+    pub reply: &'static str,
+    /// The message guards, in order.
+    pub guards: &'static [&'static str],
+    /// The handler's doc comment.
+    pub doc: &'static str,
+}
+
+/// A connection guard a router declares (built by the container, then erased
+/// so the server can run it at connect time).
+#[derive(Clone, Copy)]
+pub struct GuardRef {
+    pub(crate) dep: fn() -> Dep,
+    pub(crate) erase: fn(&Resolver<'_>) -> Option<ErasedConnectionGuard>,
+}
+
+impl GuardRef {
+    /// The reference to guard `G`.
+    pub const fn of<G: ConnectionGuard + Injectable>() -> GuardRef {
+        GuardRef { dep: Dep::of::<G>, erase: erase_guard::<G> }
+    }
+}
+
+impl std::fmt::Debug for GuardRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("GuardRef").field(&(self.dep)().name()).finish()
+    }
+}
+
+fn erase_guard<G: ConnectionGuard + Injectable>(resolver: &Resolver<'_>) -> Option<ErasedConnectionGuard> {
+    resolver.get::<G>().map(ErasedConnectionGuard::new)
+}
+
+/// A socket router: an impl block whose `#[on("type")]` methods are routes.
+///
+/// Implemented by `#[socket_router]`; see the macro for the handler forms.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a socket router",
+    note = "add `#[socket_router]` to an `impl {Self}` block whose methods carry `#[on(\"type\")]`"
+)]
+pub trait SocketRouter: Send + Sync + 'static {
+    /// The router's name in start-up errors (the type's name).
+    const NAME: &'static str;
+
+    /// Metadata of every route, in source order.
+    fn routes() -> Vec<RouteInfo>;
+
+    /// Connection guards every connection must pass, in order.
+    fn connection_guards() -> Vec<GuardRef>;
+
+    /// What must be built before [`bind`](Self::bind): the router and its message guards.
+    fn dependencies() -> Vec<Dep>;
+
+    /// The routes, bound to the built router and guards.
+    fn bind(resolver: &Resolver<'_>) -> SocketRoutes;
+}
+
+/// A route of a static table, bound to its router.
+struct TableRoute<B: 'static> {
+    bound: Arc<B>,
+    dispatch: DispatchFn<B>,
+}
+
+impl<B: Send + Sync + 'static> MessageHandler for TableRoute<B> {
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        (self.dispatch)(&self.bound, socket, message_type, data)
+    }
+}
+
+impl SocketRoutes {
+    /// Binds a static route table (used by generated routers).
+    #[doc(hidden)]
+    pub fn from_table<B: Send + Sync + 'static>(
+        name: &'static str,
+        bound: B,
+        table: &'static [RouteDef<B>],
+    ) -> Self {
+        let bound = Arc::new(bound);
+        table.iter().fold(SocketRoutes::named(name), |routes, def| {
+            let handler = Arc::new(TableRoute { bound: bound.clone(), dispatch: def.dispatch });
+            routes.handler(def.message_type, handler, (def.state)())
+        })
+    }
+}

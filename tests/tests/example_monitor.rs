@@ -1,0 +1,41 @@
+//! The monitor example (`cargo run -p ori-examples --example monitor`): an
+//! HTTP route publishes typed `monitor.statusChanged` to `monitor:{id}`.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/monitor/app.rs"]
+mod monitor;
+
+use ori_tests::{TestServer, http};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn http_reports_reach_the_subscribers_of_that_monitor() {
+    let server = TestServer::start(monitor::app()).await;
+    let (mut watcher, mut other) = (server.connect().await, server.connect().await);
+    watcher.subscribe("monitor:7").await;
+    other.subscribe("monitor:8").await;
+    assert_eq!(watcher.request(json!({"type": "monitor.get", "data": {"id": 7}})).await["data"], Value::Null);
+
+    let json_header = [("content-type", "application/json")];
+    let response = http(server.addr, "PUT", "/monitors/7/status", &json_header, r#"{"status":"down"}"#).await;
+    assert_eq!(response.status, 200);
+    let pushed = watcher.recv().await;
+    assert_eq!(pushed["type"], "monitor.statusChanged");
+    assert_eq!((pushed["data"]["id"].clone(), pushed["data"]["status"].clone()), (json!(7), json!("down")));
+    assert!(pushed.get("correlationId").is_none());
+    other.assert_silent().await;
+
+    // The same status again is not a change: no push.
+    http(server.addr, "PUT", "/monitors/7/status", &json_header, r#"{"status":"down"}"#).await;
+    watcher.assert_silent().await;
+
+    let current =
+        watcher.request(json!({"type": "monitor.get", "data": {"id": 7}, "correlationId": "g"})).await;
+    assert_eq!(current["data"]["status"], "down");
+    let http_current = http(server.addr, "GET", "/monitors/7", &[], "").await;
+    assert_eq!(serde_json::from_str::<Value>(&http_current.body).unwrap()["status"], "down");
+    assert_eq!(http(server.addr, "GET", "/monitors/99", &[], "").await.status, 404);
+    let invalid =
+        http(server.addr, "PUT", "/monitors/7/status", &json_header, r#"{"status":"purple"}"#).await;
+    assert_eq!(invalid.status, 422);
+}

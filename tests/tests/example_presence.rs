@@ -1,0 +1,88 @@
+//! The presence example (`cargo run -p ori-examples --example presence`),
+//! served as it ships: discovery mounts its router, guard and providers.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/presence/app.rs"]
+mod presence;
+
+use ori_tests::{Client, TestServer};
+use presence::{AuthState, Role, UserDirectory};
+use serde_json::json;
+
+async fn connect(server: &TestServer, token: &str) -> Client {
+    Client::connect(&format!("{}?token={token}", server.url())).await
+}
+
+#[tokio::test]
+async fn members_heartbeat_list_and_change_status() {
+    let server = TestServer::start(presence::app()).await;
+    let mut alice = connect(&server, "alice-token").await;
+    let mut bob = connect(&server, "bob-token").await;
+    bob.subscribe(presence::TOPIC).await;
+
+    let ack = alice
+        .request(json!({"type": "presence.heartbeat", "data": {"status": "online"}, "correlationId": "1"}))
+        .await;
+    assert_eq!(ack, json!({"type": "presence.heartbeat", "data": {"heartbeats": 1}, "correlationId": "1"}));
+    let online = bob.request(json!({"type": "presence.getOnline"})).await;
+    assert_eq!(online["data"], json!([{"userId": "alice", "status": "online", "heartbeats": 1}]));
+
+    let ack = alice
+        .request(json!({"type": "presence.setStatus", "data": {"status": "away"}, "correlationId": "2"}))
+        .await;
+    assert_eq!(ack, json!({"type": "presence.setStatus", "data": null, "correlationId": "2"}));
+    assert_eq!(
+        bob.recv().await,
+        json!({"type": "presence.changed", "data": {"userId": "alice", "status": "away"}})
+    );
+
+    let bad = alice.request(json!({"type": "presence.heartbeat", "data": {"status": 5}})).await;
+    assert_eq!(bad["error"]["code"], "bad_request");
+    assert!(bad["error"]["message"].as_str().unwrap().contains("`status`"));
+
+    // Leaving marks the user offline.
+    alice.close().await;
+    assert_eq!(
+        bob.recv().await,
+        json!({"type": "presence.changed", "data": {"userId": "alice", "status": "offline"}})
+    );
+}
+
+#[tokio::test]
+async fn the_token_guard_and_the_admin_guard_hold() {
+    let server = TestServer::start(presence::app()).await;
+    let mut stranger = connect(&server, "forged").await;
+    assert_eq!(stranger.expect_close().await, (1008, "invalid or missing token".to_owned()));
+
+    let mut bob = connect(&server, "bob-token").await;
+    bob.request(json!({"type": "presence.heartbeat", "data": {"status": "online"}})).await;
+    let mut alice = connect(&server, "alice-token").await;
+    let refused = alice
+        .request(json!({"type": "presence.kick", "data": {"userId": "bob"}, "correlationId": "k"}))
+        .await;
+    assert_eq!(refused["error"], json!({"code": "forbidden", "message": "admin role required"}));
+
+    let mut admin = Client::connect(&server.url()).await; // no query token...
+    assert_eq!(admin.expect_close().await.0, 1008);
+    let mut admin =
+        ori_tests::Client::try_connect_request(&server.url(), &[("authorization", "Bearer admin-token")])
+            .await
+            .expect("a bearer token works too");
+    let kicked = admin.request(json!({"type": "presence.kick", "data": {"userId": "bob"}})).await;
+    assert_eq!(kicked["data"], json!({"connections": 1}));
+    assert_eq!(bob.expect_close().await, (4001, "kicked by an admin".to_owned()));
+    let missing = admin.request(json!({"type": "presence.kick", "data": {"userId": "nobody"}})).await;
+    assert_eq!(missing["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn tests_can_swap_the_user_directory() {
+    let users =
+        UserDirectory::with_users([("t0ken", AuthState { user_id: "carol".into(), role: Role::Admin })]);
+    let server = TestServer::start(presence::app().override_value(users)).await;
+    assert_eq!(connect(&server, "alice-token").await.expect_close().await.0, 1008);
+    let mut carol = connect(&server, "t0ken").await;
+    carol.request(json!({"type": "presence.heartbeat", "data": {"status": "online"}})).await;
+    let online = carol.request(json!({"type": "presence.getOnline"})).await;
+    assert_eq!(online["data"][0]["userId"], "carol");
+}

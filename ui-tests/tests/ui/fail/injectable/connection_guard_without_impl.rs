@@ -1,0 +1,6 @@
+use ori::prelude::*;
+
+#[connection_guard]
+struct TokenGuard;
+
+fn main() {}

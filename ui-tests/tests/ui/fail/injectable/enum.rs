@@ -1,0 +1,9 @@
+use ori::prelude::*;
+
+#[injectable]
+enum Store {
+    Memory,
+    Postgres,
+}
+
+fn main() {}

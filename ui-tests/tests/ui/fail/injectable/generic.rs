@@ -1,0 +1,8 @@
+use ori::prelude::*;
+
+#[injectable]
+struct Cache<T> {
+    items: Vec<T>,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use ori::SocketMessage;
+
+#[derive(serde::Serialize, SocketMessage)]
+struct StatusChanged {
+    id: u32,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use ori::prelude::*;
+
+struct Router;
+
+#[socket_router]
+impl Router {
+    #[on("presence.heartbeat")]
+    async fn heartbeat(&self) {}
+}
+
+fn main() {}
