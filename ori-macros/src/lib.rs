@@ -23,21 +23,119 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
     tokens.into()
 }
 
-/// Turns an inherent impl's `#[on("type")]` methods into socket routes.
+/// Turns the `#[on("type")]` methods of an inherent impl into socket routes.
 ///
-/// See the `ori` crate documentation (`ori::socket_router`).
+/// The router's struct is built by the container: mark it `#[injectable]`
+/// (its fields are its dependencies). Every `#[socket_router]` in the binary
+/// is mounted by `Ori::create()`; `.socket_router::<R>()` mounts only `R`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ori::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone)]
+/// struct Auth { user: String }
+///
+/// #[connection_guard]
+/// struct TokenGuard;
+/// impl ConnectionGuard for TokenGuard {
+///     type State = Auth;
+///     async fn check(&self, req: &UpgradeRequest) -> Result<Auth, Reject> {
+///         req.query("token").map(|user| Auth { user }).ok_or_else(|| Reject::new("token required"))
+///     }
+/// }
+///
+/// #[injectable]
+/// struct Presence;
+///
+/// #[derive(Deserialize)]
+/// struct Heartbeat { status: String }
+/// #[derive(Serialize)]
+/// struct Ack { ok: bool }
+///
+/// #[injectable]
+/// struct PresenceRouter { presence: Arc<Presence> }
+///
+/// #[socket_router(guard = TokenGuard)]
+/// impl PresenceRouter {
+///     /// Doc comments become route metadata.
+///     #[on("presence.heartbeat")]
+///     async fn heartbeat(&self, ctx: SocketContext<Auth>, data: Heartbeat) -> Result<Ack, SocketError> {
+///         Ok(Ack { ok: !ctx.state().user.is_empty() && !data.status.is_empty() })
+///     }
+///
+///     #[on("presence.ping")]
+///     async fn ping(&self) -> &'static str {
+///         "pong"
+///     }
+/// }
+/// ```
+///
+/// Arguments: `guard = G` (repeatable; connection guards, run in order, each a
+/// `#[connection_guard]`), `crate = path` (where `ori` is, if renamed).
+///
+/// Handler forms: `async fn(&self [, ctx: SocketContext<S>] [, data: T]) -> R`
+/// where `T: Deserialize`, `R` is `()`, any `Serialize`, or `Result<T, E>`
+/// with `E: Into<SocketError>`. With one router guard, `S` must be its
+/// `State` (or `()`). Each `#[on]` takes the message type first, then
+/// `guard = G` (repeatable; `#[message_guard]`s run before the handler).
+///
+/// Mistakes are compile errors on the offending token, all reported at once:
+///
+/// ```compile_fail
+/// use ori::prelude::*;
+///
+/// #[injectable]
+/// struct Router;
+///
+/// #[socket_router]
+/// impl Router {
+///     #[on("ping")] // reserved by the protocol
+///     async fn ping(&self) {}
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn socket_router(args: TokenStream, input: TokenStream) -> TokenStream {
     debug("socket_router", expand::socket_router(args.into(), input.into()))
 }
 
-/// Marks a method of a `#[socket_router]` impl as the handler of a message type.
+/// Marks a method of a `#[socket_router]` impl as the handler of a message
+/// type: `#[on("presence.heartbeat")]`, optionally `guard = G` (repeatable).
+/// Anywhere else it is a compile error.
 #[proc_macro_attribute]
 pub fn on(_args: TokenStream, input: TokenStream) -> TokenStream {
     expand::stray_on(input.into()).into()
 }
 
-/// Makes a struct buildable by the container: every field is a dependency.
+/// Makes a struct buildable by the container and registers it as a provider:
+/// every field is a dependency.
+///
+/// Fields are `Arc<T>` (another provider), `AppContext`, `#[inject(default)]`
+/// (built with `Default`), or `#[inject(value)]` (a clone of the provided `T`).
+/// A missing provider or a cycle stops start-up with an error naming the types.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use ori::{AppContext, injectable};
+///
+/// #[derive(Clone)]
+/// struct Settings { max_users: usize }
+///
+/// #[injectable]
+/// struct Store;
+///
+/// #[injectable]
+/// struct PresenceService {
+///     store: Arc<Store>,
+///     ctx: AppContext,
+///     #[inject(default)]
+///     online: Mutex<HashMap<String, String>>,
+///     #[inject(value)]
+///     settings: Settings,
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn injectable(args: TokenStream, input: TokenStream) -> TokenStream {
     debug(
@@ -46,21 +144,30 @@ pub fn injectable(args: TokenStream, input: TokenStream) -> TokenStream {
     )
 }
 
-/// `#[injectable]` for a `ConnectionGuard` implementor.
+/// `#[injectable]` for a type that implements `ConnectionGuard`, so routers
+/// can name it with `#[socket_router(guard = ..)]`.
 #[proc_macro_attribute]
 pub fn connection_guard(args: TokenStream, input: TokenStream) -> TokenStream {
     let kind = expand::injectable::Kind::ConnectionGuard;
     debug("connection_guard", expand::injectable::expand(kind, args.into(), input.into()))
 }
 
-/// `#[injectable]` for a `MessageGuard` implementor.
+/// `#[injectable]` for a type that implements `MessageGuard`, so routes can
+/// name it with `#[on("type", guard = ..)]`.
 #[proc_macro_attribute]
 pub fn message_guard(args: TokenStream, input: TokenStream) -> TokenStream {
     let kind = expand::injectable::Kind::MessageGuard;
     debug("message_guard", expand::injectable::expand(kind, args.into(), input.into()))
 }
 
-/// Implements `ori::SocketMessage` from `#[message(type = "...")]`.
+/// Implements `ori::SocketMessage` from `#[message(type = "...")]`, for
+/// typed pushes (`sockets.emit(topic, &message)`).
+///
+/// ```
+/// #[derive(serde::Serialize, ori::SocketMessage)]
+/// #[message(type = "monitor.statusChanged")]
+/// struct StatusChanged { id: u64, status: String }
+/// ```
 #[proc_macro_derive(SocketMessage, attributes(message))]
 pub fn derive_socket_message(input: TokenStream) -> TokenStream {
     debug("derive(SocketMessage)", expand::message::expand(input.into()))

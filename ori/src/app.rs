@@ -53,8 +53,10 @@ pub struct Ori {
     websocket: Option<WebSocketConfig>,
     http: axum::Router<AppContext>,
     socket_routes: Vec<SocketRoutes>,
-    /// `None`: every `#[socket_router]` in the binary; `Some`: only these.
-    routers: Option<Vec<RouterRegistration>>,
+    /// Routers named with `.socket_router::<R>()`.
+    routers: Vec<RouterRegistration>,
+    /// Mount every `#[socket_router]` (and build every `#[injectable]`) of the binary.
+    discover: bool,
     guards: Vec<ErasedConnectionGuard>,
     upgrade: Option<ErasedUpgradeHandler>,
     authorizer: Option<ErasedAuthorizer>,
@@ -67,8 +69,20 @@ pub struct Ori {
 pub(crate) struct Built {
     pub(crate) router: axum::Router,
     pub(crate) app: AppContext,
+    /// The WebSocket side, when configured.
+    pub(crate) runtime: Option<Arc<Runtime>>,
     pub(crate) grace: Duration,
     pub(crate) shutdown_signal: Option<BoxFuture<'static, ()>>,
+}
+
+impl Built {
+    /// Starts the background work a serving app needs (the idle sweeper);
+    /// must run inside a tokio runtime.
+    pub(crate) fn start_background(&self) {
+        if let Some(runtime) = &self.runtime {
+            spawn_idle_sweeper(runtime.app.hub(), runtime.config.idle_timeout);
+        }
+    }
 }
 
 impl Ori {
@@ -78,7 +92,8 @@ impl Ori {
             websocket: None,
             http: axum::Router::new(),
             socket_routes: Vec::new(),
-            routers: None,
+            routers: Vec::new(),
+            discover: true,
             guards: Vec::new(),
             upgrade: None,
             authorizer: None,
@@ -130,11 +145,20 @@ impl Ori {
     /// mounted. Use it for tests that need isolation. Only the registered
     /// providers these routers (and explicit providers) need are built.
     pub fn socket_router<R: SocketRouter>(mut self) -> Self {
-        let routers = self.routers.get_or_insert_with(Vec::new);
+        self.discover = false;
         let registration = RouterRegistration::of::<R>();
-        if !routers.iter().any(|r| (r.type_id)() == (registration.type_id)()) {
-            routers.push(registration);
+        if !self.routers.iter().any(|r| (r.type_id)() == (registration.type_id)()) {
+            self.routers.push(registration);
         }
+        self
+    }
+
+    /// Whether to mount every `#[socket_router]` and build every
+    /// `#[injectable]` of the binary (default `true`; naming a router with
+    /// [`socket_router`](Self::socket_router) turns it off). With `false`,
+    /// only explicit routes, routers and providers — and what they need — are used.
+    pub fn discover(mut self, discover: bool) -> Self {
+        self.discover = discover;
         self
     }
 
@@ -273,15 +297,26 @@ impl Ori {
     /// axum app (serve it with `into_make_service_with_connect_info::<SocketAddr>()`
     /// to give guards the peer address). Graceful shutdown is then up to the
     /// caller; [`Ori::bind`] does it for you.
+    ///
+    /// Call it inside a tokio runtime (it starts the idle-timeout sweeper).
     pub fn into_router(self) -> Result<axum::Router, Error> {
-        Ok(self.build()?.router)
+        let built = self.build()?;
+        built.start_background();
+        Ok(built.router)
     }
 
-    /// Builds the application; must run inside a tokio runtime.
+    /// Builds the application: providers, routes, guards, the HTTP router.
     pub(crate) fn build(self) -> Result<Built, Error> {
-        let (discovery, routers) = match self.routers {
-            Some(routers) => (Discovery::Reachable, routers),
-            None => (Discovery::All, registry::routers()),
+        let (discovery, routers) = if self.discover {
+            let mut routers = self.routers;
+            for registered in registry::routers() {
+                if !routers.iter().any(|r| (r.type_id)() == (registered.type_id)()) {
+                    routers.push(registered);
+                }
+            }
+            (Discovery::All, routers)
+        } else {
+            (Discovery::Reachable, self.routers)
         };
         let has_socket_handlers = !self.socket_routes.is_empty()
             || !routers.is_empty()
@@ -304,7 +339,7 @@ impl Ori {
             outbound_queue_bytes: config.outbound_queue_bytes,
         };
         let hub = Arc::new(Hub::new(config.provider.clone(), limits));
-        let app = AppContext::new(hub.clone());
+        let app = AppContext::new(hub);
 
         let mut registered: Vec<_> = registry::providers().collect();
         registered.sort_by_key(|r| (r.provides)().name());
@@ -334,8 +369,8 @@ impl Ori {
         check_states(&routes, &self.lifecycle, &guards, self.upgrade.as_ref())?;
 
         let mut router = self.http.with_state(app.clone());
+        let mut websocket = None;
         if let Some(config) = self.websocket {
-            spawn_idle_sweeper(&hub, config.idle_timeout);
             let path = config.path.clone();
             let runtime = Arc::new(Runtime {
                 config,
@@ -346,12 +381,20 @@ impl Ori {
                 authorizer: self.authorizer,
                 app: app.clone(),
             });
-            let endpoint =
-                axum::Router::new().route(&path, any(crate::ws::endpoint::upgrade)).with_state(runtime);
+            let endpoint = axum::Router::new()
+                .route(&path, any(crate::ws::endpoint::upgrade))
+                .with_state(runtime.clone());
             router = router.merge(endpoint);
+            websocket = Some(runtime);
         }
         let router = router.layer(Extension(app.clone()));
-        Ok(Built { router, app, grace: config.shutdown_grace, shutdown_signal: self.shutdown_signal })
+        Ok(Built {
+            router,
+            app,
+            runtime: websocket,
+            grace: config.shutdown_grace,
+            shutdown_signal: self.shutdown_signal,
+        })
     }
 }
 

@@ -93,9 +93,11 @@ pub trait SocketRouter: Send + Sync + 'static {
     fn bind(resolver: &Resolver<'_>) -> SocketRoutes;
 }
 
-/// A route of a static table, bound to its router.
+/// A route of a static table, bound to its router. `B` is a tuple of `Arc`s
+/// (the router and its message guards), held by value: one pointer hop to
+/// the router, as in a hand-written closure.
 struct TableRoute<B: 'static> {
-    bound: Arc<B>,
+    bound: B,
     dispatch: DispatchFn<B>,
 }
 
@@ -113,12 +115,11 @@ impl<B: Send + Sync + 'static> MessageHandler for TableRoute<B> {
 impl SocketRoutes {
     /// Binds a static route table (used by generated routers).
     #[doc(hidden)]
-    pub fn from_table<B: Send + Sync + 'static>(
+    pub fn from_table<B: Clone + Send + Sync + 'static>(
         name: &'static str,
         bound: B,
         table: &'static [RouteDef<B>],
     ) -> Self {
-        let bound = Arc::new(bound);
         table.iter().fold(SocketRoutes::named(name), |routes, def| {
             let handler = Arc::new(TableRoute { bound: bound.clone(), dispatch: def.dispatch });
             routes.handler(def.message_type, handler, (def.state)())

@@ -67,6 +67,7 @@ impl ShutdownHandle {
 impl Server {
     pub(crate) async fn bind(built: Built, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let listener = TcpListener::bind(addr).await?;
+        built.start_background();
         let local_addr = listener.local_addr()?;
         let signal = built.shutdown_signal.unwrap_or_else(|| default_signal().boxed());
         Ok(Server {

@@ -8,9 +8,10 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::driver::{Driver, panic_message};
+use super::driver::Driver;
 use super::frame_io::FrameIo;
 use crate::connection::ConnectionCore;
+use crate::dispatch::panic_message;
 use crate::hub::Admission;
 use crate::protocol::BROADCAST_TOPIC;
 use crate::runtime::Runtime;

@@ -14,8 +14,8 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use super::connection::{Accepted, serve};
-use super::driver::panic_message;
 use super::handshake::{self, HandshakeError};
+use crate::dispatch::panic_message;
 use crate::runtime::Runtime;
 use crate::{SocketId, UpgradeRequest};
 

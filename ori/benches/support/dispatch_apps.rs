@@ -1,0 +1,83 @@
+//! The two apps compared by `benches/dispatch.rs` and
+//! `examples/dispatch_count.rs`: one route, generated and hand-written.
+
+use std::sync::Arc;
+
+use ori::prelude::*;
+use ori::testing::Harness;
+use serde::{Deserialize, Serialize};
+
+/// The connection state the handler reads.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The user.
+    pub user: u64,
+}
+
+#[derive(Deserialize)]
+struct Heartbeat {
+    status: String,
+    battery: u8,
+}
+
+#[derive(Serialize)]
+struct Ack {
+    user: u64,
+    ok: bool,
+}
+
+#[injectable]
+struct Counter;
+
+impl Counter {
+    fn check(&self, status: &str) -> bool {
+        !status.is_empty()
+    }
+}
+
+#[injectable]
+struct Generated {
+    counter: Arc<Counter>,
+}
+
+#[socket_router]
+impl Generated {
+    #[on("bench.heartbeat")]
+    async fn heartbeat(&self, ctx: SocketContext<Auth>, data: Heartbeat) -> Result<Ack, SocketError> {
+        Ok(Ack { user: ctx.state().user, ok: self.counter.check(&data.status) && data.battery > 0 })
+    }
+}
+
+/// The state comes from each test connection; the upgrade handler only
+/// declares who produces it (start-up checks that someone does).
+fn app() -> Ori {
+    Ori::create()
+        .websocket(WebSocketConfig::default())
+        .upgrade_handler(|_req: UpgradeRequest| async { Some(Auth { user: 0 }) })
+}
+
+/// The route written with `#[socket_router]`.
+pub fn generated() -> Harness {
+    Harness::new(app().socket_router::<Generated>()).expect("builds")
+}
+
+/// The same route written by hand with `SocketRoutes`.
+pub fn hand_written() -> Harness {
+    let counter = Arc::new(Counter);
+    let routes = SocketRoutes::named("HandWritten").route(
+        "bench.heartbeat",
+        move |ctx: SocketContext<Auth>, data: Heartbeat| {
+            let counter = counter.clone();
+            async move {
+                Ok::<_, SocketError>(Ack {
+                    user: ctx.state().user,
+                    ok: counter.check(&data.status) && data.battery > 0,
+                })
+            }
+        },
+    );
+    Harness::new(app().discover(false).socket_routes(routes)).expect("builds")
+}
+
+/// The message both dispatch.
+pub const MESSAGE: &str = r#"{"type":"bench.heartbeat","data":{"status":"online","battery":80},"correlationId":"5f2b7c1e-0000-4000-8000-000000000001"}"#;

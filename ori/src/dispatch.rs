@@ -1,0 +1,212 @@
+//! [`dispatch`]: what the server does with one text message, independent of
+//! the transport: parse the envelope once, answer control messages, route by
+//! `type` to a handler (or the `on_message` hook), and frame the reply.
+//!
+//! The WebSocket driver and the test [`Harness`](crate::testing::Harness)
+//! both call it, so tests exercise exactly what connections run.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tracing::Span;
+
+use crate::lifecycle::Message;
+use crate::protocol::encode;
+use crate::protocol::envelope::{self, CorrelationId, Envelope, decode_data};
+use crate::protocol::{is_reserved_topic, is_reserved_type, validate_topic};
+use crate::routing::{HandlerFuture, Reply};
+use crate::runtime::Runtime;
+use crate::{PubSubError, Socket, SocketError};
+
+/// What dispatching one message produced.
+pub(crate) enum Dispatched {
+    /// Answered at once: the frame to send, if any.
+    Done(Option<Bytes>),
+    /// A handler is running; its reply frame comes when it finishes.
+    Started(InFlight),
+}
+
+/// Where a handler's reply goes.
+#[derive(Debug)]
+struct ReplyTo {
+    message_type: Cow<'static, str>,
+    correlation_id: Option<CorrelationId>,
+}
+
+impl ReplyTo {
+    /// Frames `reply` (`None`: an acknowledgement nobody asked for).
+    fn frame(self, reply: Reply) -> Option<Bytes> {
+        let cid = self.correlation_id.as_ref();
+        Some(match reply {
+            Reply::Unit if cid.is_none() => return None,
+            Reply::Unit => encode::reply(&self.message_type, None, cid),
+            Reply::Json(data) => encode::reply(&self.message_type, Some(&data), cid),
+            Reply::Error(error) => encode::error(&self.message_type, &error, cid),
+        })
+    }
+}
+
+/// A running handler; resolves to its reply frame. A panic becomes `internal`.
+pub(crate) struct InFlight {
+    work: HandlerFuture,
+    reply_to: Option<ReplyTo>,
+    span: Span,
+}
+
+impl Future for InFlight {
+    type Output = Option<Bytes>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        let reply = match catch_unwind(AssertUnwindSafe(|| this.work.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(reply)) => reply,
+            Err(panic) => {
+                tracing::error!(panic = panic_message(&*panic), "socket handler panicked");
+                Reply::Error(SocketError::internal())
+            }
+        };
+        Poll::Ready(this.reply_to.take().expect("polled after completion").frame(reply))
+    }
+}
+
+/// The text of a panic payload, for the log.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic payload)")
+}
+
+fn error_frame(
+    message_type: &str,
+    error: &SocketError,
+    correlation_id: Option<&CorrelationId>,
+) -> Dispatched {
+    Dispatched::Done(Some(encode::error(message_type, error, correlation_id)))
+}
+
+/// Handles one text message from `socket`.
+pub(crate) fn dispatch(runtime: &Runtime, socket: &Socket, text: &str) -> Dispatched {
+    let Envelope { message_type, data, correlation_id } = match envelope::parse(text) {
+        Ok(envelope) => envelope,
+        Err(bad) => {
+            let message_type = bad.message_type.as_deref().unwrap_or("error");
+            return error_frame(message_type, &bad.error, bad.correlation_id.as_ref());
+        }
+    };
+    match &*message_type {
+        "ping" => Dispatched::Done(Some(encode::reply("pong", None, correlation_id.as_ref()))),
+        "subscribe" => subscribe(runtime, socket, data, correlation_id),
+        "unsubscribe" => unsubscribe(socket, data, correlation_id),
+        ty if is_reserved_type(ty) => {
+            error_frame(ty, &SocketError::unknown_type(ty), correlation_id.as_ref())
+        }
+        ty => {
+            if let Some(route) = runtime.routes.get(ty) {
+                let span = tracing::debug_span!("message", r#type = route.message_type);
+                let started = span.in_scope(|| {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        route.handler.call(socket.clone(), route.message_type, data)
+                    }))
+                });
+                start(
+                    started,
+                    ReplyTo { message_type: Cow::Borrowed(route.message_type), correlation_id },
+                    span,
+                )
+            } else if let Some(hook) = &runtime.lifecycle.message {
+                let span = tracing::debug_span!("message", r#type = ty);
+                let message = Message::new(ty, data, correlation_id.as_ref().map(CorrelationId::value));
+                let started =
+                    span.in_scope(|| catch_unwind(AssertUnwindSafe(|| (hook.call)(socket.clone(), message))));
+                start(started, ReplyTo { message_type: Cow::Owned(ty.to_owned()), correlation_id }, span)
+            } else {
+                error_frame(ty, &SocketError::unknown_type(ty), correlation_id.as_ref())
+            }
+        }
+    }
+}
+
+/// Running work, or the reply at once if starting it failed.
+fn start(
+    started: std::thread::Result<Result<HandlerFuture, SocketError>>,
+    reply_to: ReplyTo,
+    span: Span,
+) -> Dispatched {
+    match started {
+        Ok(Ok(work)) => Dispatched::Started(InFlight { work, reply_to: Some(reply_to), span }),
+        Ok(Err(error)) => Dispatched::Done(reply_to.frame(Reply::Error(error))),
+        Err(panic) => {
+            tracing::error!(parent: &span, panic = panic_message(&*panic), "socket handler panicked");
+            Dispatched::Done(reply_to.frame(Reply::Error(SocketError::internal())))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TopicData {
+    topic: String,
+}
+
+/// The topic of a `subscribe`/`unsubscribe`, or the error to answer.
+fn control_topic(message_type: &'static str, data: &RawValue) -> Result<String, SocketError> {
+    let TopicData { topic } = decode_data::<TopicData>(message_type, data)?;
+    validate_topic(&topic)
+        .map_err(|reason| SocketError::from(PubSubError::InvalidTopic { topic: topic.clone(), reason }))?;
+    if is_reserved_topic(&topic) {
+        return Err(PubSubError::ReservedTopic(topic).into());
+    }
+    Ok(topic)
+}
+
+fn topic_ack(topic: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "topic": topic })).expect("a string always serializes")
+}
+
+fn subscribe(
+    runtime: &Runtime,
+    socket: &Socket,
+    data: &RawValue,
+    correlation_id: Option<CorrelationId>,
+) -> Dispatched {
+    let topic = match control_topic("subscribe", data) {
+        Ok(topic) => topic,
+        Err(error) => return error_frame("subscribe", &error, correlation_id.as_ref()),
+    };
+    let socket = socket.clone();
+    let authorizer = runtime.authorizer.clone();
+    let work = async move {
+        if let Some(authorizer) = authorizer
+            && !authorizer.authorize(socket.clone(), topic.clone()).await
+        {
+            return Reply::Error(PubSubError::Forbidden(topic).into());
+        }
+        match socket.subscribe(&topic).await {
+            Ok(()) => Reply::Json(topic_ack(&topic)),
+            Err(e) => Reply::Error(e.into()),
+        }
+    };
+    let reply_to = ReplyTo { message_type: Cow::Borrowed("subscribe"), correlation_id };
+    start(Ok(Ok(work.boxed())), reply_to, Span::none())
+}
+
+fn unsubscribe(socket: &Socket, data: &RawValue, correlation_id: Option<CorrelationId>) -> Dispatched {
+    match control_topic("unsubscribe", data) {
+        Ok(topic) => {
+            socket.unsubscribe(&topic);
+            let reply_to = ReplyTo { message_type: Cow::Borrowed("unsubscribe"), correlation_id };
+            Dispatched::Done(reply_to.frame(Reply::Json(topic_ack(&topic))))
+        }
+        Err(error) => error_frame("unsubscribe", &error, correlation_id.as_ref()),
+    }
+}

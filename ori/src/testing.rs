@@ -1,0 +1,178 @@
+//! Testing routers without a network.
+//!
+//! A [`Harness`] builds an app exactly as the server does (providers, routes,
+//! guards' state checks) and runs messages through the same dispatch code the
+//! WebSocket connections use, in process: fast unit tests for handlers, and a
+//! way to benchmark dispatch without I/O. For tests over real sockets, start
+//! the app with [`Ori::bind`] on `127.0.0.1:0`.
+//!
+//! ```
+//! use ori::prelude::*;
+//! use ori::testing::Harness;
+//! use serde_json::json;
+//!
+//! #[injectable]
+//! struct MathRouter;
+//!
+//! #[socket_router]
+//! impl MathRouter {
+//!     #[on("math.double")]
+//!     async fn double(&self, n: i64) -> i64 {
+//!         n * 2
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let harness = Harness::new(Ori::create().websocket(Default::default()).socket_router::<MathRouter>()).unwrap();
+//! let connection = harness.connection().open();
+//! let reply = connection.request(json!({"type": "math.double", "data": 21, "correlationId": "1"})).await;
+//! assert_eq!(reply, Some(json!({"type": "math.double", "data": 42, "correlationId": "1"})));
+//! # }
+//! ```
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::connection::ConnectionCore;
+use crate::dispatch::{Dispatched, dispatch};
+use crate::protocol::BROADCAST_TOPIC;
+use crate::runtime::Runtime;
+use crate::state::StateMap;
+use crate::{AppContext, Error, Ori, Socket, SocketId, Subscriber};
+
+/// An app built for in-process tests: no listener, no sockets.
+#[derive(Clone)]
+pub struct Harness {
+    runtime: Arc<Runtime>,
+}
+
+impl Harness {
+    /// Builds `app` as the server would; start-up errors are the same.
+    pub fn new(app: Ori) -> Result<Harness, Error> {
+        let built = app.build()?;
+        let runtime = built.runtime.ok_or_else(|| {
+            Error::InvalidConfig(
+                "the harness serves socket routes; add `.websocket(WebSocketConfig::default())`".into(),
+            )
+        })?;
+        Ok(Harness { runtime })
+    }
+
+    /// The application context (providers, server-level pub/sub).
+    pub fn app(&self) -> &AppContext {
+        &self.runtime.app
+    }
+
+    /// Starts a connection. Guards do not run: give the connection the states
+    /// they would produce with [`TestConnectionBuilder::state`].
+    pub fn connection(&self) -> TestConnectionBuilder {
+        TestConnectionBuilder { runtime: self.runtime.clone(), states: StateMap::default() }
+    }
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness").field("app", &self.runtime.app).finish()
+    }
+}
+
+/// Builds a [`TestConnection`].
+pub struct TestConnectionBuilder {
+    runtime: Arc<Runtime>,
+    states: StateMap,
+}
+
+impl TestConnectionBuilder {
+    /// Attaches a connection state (what a guard or the upgrade handler would produce).
+    pub fn state<T: Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.states.insert(Box::new(state));
+        self
+    }
+
+    /// Opens the connection: it gets a socket id and joins `__broadcast__`,
+    /// like a real one. The `open` lifecycle handler does not run.
+    pub fn open(self) -> TestConnection {
+        let core = Arc::new(ConnectionCore::new(SocketId::new(), self.states, self.runtime.app.clone()));
+        let hub = self.runtime.app.hub();
+        hub.register(&core);
+        // The in-process provider registers synchronously; its future has nothing left to do.
+        drop(hub.provider.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone())));
+        TestConnection { socket: Socket::new(core), runtime: self.runtime }
+    }
+}
+
+impl std::fmt::Debug for TestConnectionBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestConnectionBuilder").field("states", &self.states).finish()
+    }
+}
+
+/// An in-process connection: send it messages as a client would, read what
+/// the server pushed to it. Closed when dropped.
+pub struct TestConnection {
+    socket: Socket,
+    runtime: Arc<Runtime>,
+}
+
+impl TestConnection {
+    /// The connection's socket (its id, subscriptions, state).
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// Handles one message as the server would and returns the reply text
+    /// (`None` when there is no reply, e.g. a `()` handler without correlationId).
+    pub async fn send_text(&self, text: &str) -> Option<String> {
+        let frame = match dispatch(&self.runtime, &self.socket, text) {
+            Dispatched::Done(frame) => frame,
+            Dispatched::Started(work) => work.await,
+        };
+        frame.map(|frame| payload_text(&frame))
+    }
+
+    /// [`send_text`](Self::send_text) for JSON.
+    pub async fn request(&self, message: Value) -> Option<Value> {
+        let reply = self.send_text(&message.to_string()).await?;
+        Some(serde_json::from_str(&reply).expect("the server sends JSON"))
+    }
+
+    /// Takes the messages pushed to this connection so far (publishes, direct
+    /// sends, broadcasts), oldest first.
+    pub fn received(&self) -> Vec<Value> {
+        let mut frames = VecDeque::new();
+        self.socket.core().outbox.drain(&mut frames, futures_util::task::noop_waker_ref());
+        frames
+            .iter()
+            .map(|frame| serde_json::from_str(&payload_text(frame)).expect("the server sends JSON"))
+            .collect()
+    }
+}
+
+impl Drop for TestConnection {
+    fn drop(&mut self) {
+        let core: &Arc<ConnectionCore> = self.socket.core();
+        core.leave_all();
+        core.app.hub().deregister(&core.id);
+        core.outbox.close();
+    }
+}
+
+impl std::fmt::Debug for TestConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestConnection").field("id", &self.socket.id()).finish()
+    }
+}
+
+/// The text of a server frame (the frame minus its header).
+fn payload_text(frame: &Bytes) -> String {
+    let header = match frame[1] & 0x7F {
+        126 => 4,
+        127 => 10,
+        _ => 2,
+    };
+    std::str::from_utf8(&frame[header..]).expect("the server sends UTF-8").to_owned()
+}
