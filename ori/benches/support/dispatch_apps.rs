@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// The connection state the handler reads.
 #[derive(Debug, Clone)]
-pub struct Auth {
+pub(crate) struct Auth {
     /// The user.
-    pub user: u64,
+    pub(crate) user: u64,
 }
 
 #[derive(Deserialize)]
@@ -57,12 +57,12 @@ fn app() -> Ori {
 }
 
 /// The route written with `#[socket_router]`.
-pub fn generated() -> Harness {
+pub(crate) fn generated() -> Harness {
     Harness::new(app().socket_router::<Generated>()).expect("builds")
 }
 
 /// The same route written by hand with `SocketRoutes`.
-pub fn hand_written() -> Harness {
+pub(crate) fn hand_written() -> Harness {
     let counter = Arc::new(Counter);
     let routes = SocketRoutes::named("HandWritten").route(
         "bench.heartbeat",
@@ -80,4 +80,4 @@ pub fn hand_written() -> Harness {
 }
 
 /// The message both dispatch.
-pub const MESSAGE: &str = r#"{"type":"bench.heartbeat","data":{"status":"online","battery":80},"correlationId":"5f2b7c1e-0000-4000-8000-000000000001"}"#;
+pub(crate) const MESSAGE: &str = r#"{"type":"bench.heartbeat","data":{"status":"online","battery":80},"correlationId":"5f2b7c1e-0000-4000-8000-000000000001"}"#;
