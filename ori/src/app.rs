@@ -63,6 +63,7 @@ pub struct Ori {
     lifecycle: Lifecycle,
     providers: Providers,
     shutdown_signal: Option<BoxFuture<'static, ()>>,
+    workers: Option<usize>,
 }
 
 /// A built application: the HTTP router (WebSocket endpoint included) and its context.
@@ -100,6 +101,7 @@ impl Ori {
             lifecycle: Lifecycle::default(),
             providers: Providers::default(),
             shutdown_signal: None,
+            workers: None,
         }
     }
 
@@ -281,11 +283,25 @@ impl Ori {
         self
     }
 
+    /// How many workers serve connections: each is an OS thread running a
+    /// single-threaded tokio runtime with its own listener on the shared port
+    /// (`SO_REUSEPORT`). Default: one per core available to the process.
+    /// `0` serves on the runtime that calls [`Server::serve`] instead.
+    ///
+    /// Handlers run on the worker of their connection: keep CPU-heavy work in
+    /// `tokio::task::spawn_blocking` (`block_in_place` is not available on
+    /// a single-threaded runtime).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
     /// Builds everything, then binds `addr`. Start-up errors (providers,
     /// routes, states) come before the port is bound.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
+        let workers = self.workers.unwrap_or_else(crate::server::default_workers);
         let built = self.build()?;
-        Server::bind(built, addr).await
+        Server::bind(built, addr, workers).await
     }
 
     /// Builds, binds `addr`, and serves until the shutdown signal.

@@ -1,9 +1,33 @@
 //! [`SocketId`]: the server-assigned identity of one connection.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 
-use uuid::Uuid;
+use uuid::{Builder, Uuid};
+
+/// Random bytes for 64 ids, refilled with one `getrandom` call.
+const BATCH: usize = 16 * 64;
+
+thread_local! {
+    static RANDOM: RefCell<([u8; BATCH], usize)> = const { RefCell::new(([0; BATCH], BATCH)) };
+}
+
+/// 16 bytes from the operating system's CSPRNG, fetched 64 ids at a time
+/// (a connect storm should not make one syscall per connection for its id).
+fn random_bytes() -> [u8; 16] {
+    RANDOM.with(|cell| {
+        let (buffer, used) = &mut *cell.borrow_mut();
+        if *used == BATCH {
+            getrandom::fill(buffer).expect("the operating system's random source is available");
+            *used = 0;
+        }
+        let bytes: [u8; 16] = buffer[*used..*used + 16].try_into().expect("16 bytes");
+        buffer[*used..*used + 16].fill(0);
+        *used += 16;
+        bytes
+    })
+}
 
 /// A connection's id: a random UUID v4 assigned by the server on upgrade.
 ///
@@ -16,9 +40,9 @@ use uuid::Uuid;
 pub struct SocketId(Uuid);
 
 impl SocketId {
-    /// A fresh random id.
+    /// A fresh random id (UUID v4, from the operating system's CSPRNG).
     pub fn new() -> SocketId {
-        SocketId(Uuid::new_v4())
+        SocketId(Builder::from_random_bytes(random_bytes()).into_uuid())
     }
 
     /// The underlying UUID.
@@ -56,5 +80,17 @@ impl FromStr for SocketId {
 impl From<Uuid> for SocketId {
     fn from(uuid: Uuid) -> Self {
         SocketId(uuid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_distinct_v4_uuids() {
+        let ids: std::collections::HashSet<_> = (0..1000).map(|_| SocketId::new()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.as_uuid().get_version_num() == 4));
     }
 }

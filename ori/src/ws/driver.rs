@@ -8,11 +8,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::frame::{OpCode, PeerClose, frame};
 use super::frame_io::{FrameIo, ReadEnd, ReadEvent};
+use super::transport::Transport;
+use futures_util::future::BoxFuture;
+
+use super::connection::run_hook;
 use crate::dispatch::{Dispatched, InFlight, dispatch};
+use crate::hub::Admission;
 use crate::lifecycle::CloseInfo;
 use crate::protocol::encode;
 use crate::pubsub::outbox::CloseRequest;
@@ -24,7 +28,7 @@ const MAX_ROUNDS: usize = 64;
 
 /// Why the open phase ended.
 #[derive(Debug)]
-enum End {
+pub(crate) enum End {
     /// The client sent a close frame; `reply` is the code echoed back.
     PeerClosed { code: u16, reason: String, reply: u16 },
     /// The TCP connection is gone; no close frame can be exchanged.
@@ -114,6 +118,9 @@ impl Session {
 
     /// Lets handlers still running when the connection ended finish (their replies are dropped).
     pub(crate) async fn finish_in_flight(mut self) {
+        if self.in_flight.is_empty() {
+            return;
+        }
         poll_fn(|cx| {
             self.poll_in_flight(cx);
             if self.in_flight.is_empty() { Poll::Ready(()) } else { Poll::Pending }
@@ -126,11 +133,19 @@ impl Session {
 pub(crate) struct Driver<IO> {
     frames: FrameIo<IO>,
     session: Session,
+    /// The connection's slot, released when the driver is gone.
+    _admission: Admission,
 }
 
-impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
-    pub(crate) fn new(frames: FrameIo<IO>, socket: Socket, runtime: Arc<Runtime>) -> Driver<IO> {
+impl<IO: Transport> Driver<IO> {
+    pub(crate) fn new(
+        frames: FrameIo<IO>,
+        socket: Socket,
+        runtime: Arc<Runtime>,
+        admission: Admission,
+    ) -> Driver<IO> {
         Driver {
+            _admission: admission,
             frames,
             session: Session {
                 socket,
@@ -143,45 +158,53 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
         }
     }
 
-    /// Serves the connection until it ends, runs the closing handshake, and
-    /// returns how it ended with the handlers still running.
-    pub(crate) async fn run(mut self) -> (CloseInfo, Session) {
-        let end = poll_fn(|cx| self.poll_open(cx)).await;
-        let Driver { mut frames, mut session } = self;
-        // The connection is ending: it receives nothing more from pub/sub or
-        // direct sends, even while the closing handshake takes its time.
-        let core = session.socket.core();
-        core.leave_all();
-        core.app.hub().deregister(&core.id);
-        let outbox = &core.outbox;
-        let timeout = session.runtime.config.close_timeout;
-        let info = match end {
-            End::Gone => {
-                outbox.close();
-                CloseInfo { code: 1006, reason: String::new() }
-            }
-            End::PeerClosed { code, reason, reply } => {
-                outbox.close();
-                frames.writing.extend(session.control.drain(..));
-                frames.close(reply, "", true, timeout).await;
-                CloseInfo { code, reason }
-            }
-            End::Close { code, reason, discard } => {
-                if discard {
-                    frames.discard_queued();
-                } else {
-                    outbox.drain(&mut frames.writing, futures_util::task::noop_waker_ref());
+    /// After [`poll_open`](Self::poll_open) ended the connection: leaves every
+    /// topic, runs the closing handshake, lets running handlers finish (their
+    /// replies are dropped), then runs `on_close`. Boxed: it runs once.
+    pub(crate) fn finish(self, end: End) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let Driver { mut frames, mut session, _admission } = self;
+            // The connection receives nothing more from pub/sub or direct
+            // sends, even while the closing handshake takes its time.
+            let core = session.socket.core().clone();
+            core.leave_all();
+            core.app.hub().deregister(&core.id);
+            let outbox = &core.outbox;
+            let timeout = session.runtime.config.close_timeout;
+            let info = match end {
+                End::Gone => {
+                    outbox.close();
+                    CloseInfo { code: 1006, reason: String::new() }
                 }
-                outbox.close();
-                tracing::debug!(code, %reason, "closing connection");
-                frames.close(code, &reason, false, timeout).await;
-                CloseInfo { code, reason: reason.into_owned() }
+                End::PeerClosed { code, reason, reply } => {
+                    outbox.close();
+                    frames.writing.extend(session.control.drain(..));
+                    frames.close(reply, "", true, timeout).await;
+                    CloseInfo { code, reason }
+                }
+                End::Close { code, reason, discard } => {
+                    if discard {
+                        frames.discard_queued();
+                    } else {
+                        outbox.drain(&mut frames.writing, futures_util::task::noop_waker_ref());
+                    }
+                    outbox.close();
+                    tracing::debug!(code, %reason, "closing connection");
+                    frames.close(code, &reason, false, timeout).await;
+                    CloseInfo { code, reason: reason.into_owned() }
+                }
+            };
+            tracing::debug!(code = info.code, reason = %info.reason, "connection closed");
+            let (socket, runtime) = (session.socket.clone(), session.runtime.clone());
+            session.finish_in_flight().await;
+            if let Some(close) = &runtime.lifecycle.close {
+                run_hook("on_close", || (close.call)(socket, info)).await;
             }
-        };
-        (info, session)
+        })
     }
 
-    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<End> {
+    /// Serves the open connection until it ends, and says how.
+    pub(crate) fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         let max_in_flight = self.session.runtime.config.max_in_flight;
         for _ in 0..MAX_ROUNDS {
             let mut progress = self.session.poll_in_flight(cx);

@@ -77,25 +77,27 @@ pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Re
     };
 
     let id = SocketId::new();
-    let span = tracing::info_span!("connection", socket_id = %id);
+    // Debug level: an enabled span lives as long as its connection.
+    let span = tracing::debug_span!("connection", socket_id = %id);
     let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission };
     let connection_runtime = runtime.clone();
-    tokio::spawn(
-        async move {
-            match on_upgrade.await {
-                Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
-                    Ok(parts) => {
-                        serve(parts.io.into_inner(), parts.read_buf, accepted, connection_runtime).await
-                    }
-                    Err(upgraded) => {
-                        serve(TokioIo::new(upgraded), Bytes::new(), accepted, connection_runtime).await
-                    }
-                },
-                Err(error) => tracing::debug!(%error, "upgrade failed"),
-            }
+    let connection = async move {
+        match on_upgrade.await {
+            Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
+                Ok(parts) => serve(parts.io.into_inner(), parts.read_buf, accepted, connection_runtime).await,
+                Err(upgraded) => {
+                    serve(TokioIo::new(upgraded), Bytes::new(), accepted, connection_runtime).await
+                }
+            },
+            Err(error) => tracing::debug!(%error, "upgrade failed"),
         }
-        .instrument(span),
-    );
+    };
+    // An enabled span wraps every poll of the connection; a disabled one would only cost.
+    if span.is_disabled() {
+        tokio::spawn(connection);
+    } else {
+        tokio::spawn(connection.instrument(span));
+    }
 
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

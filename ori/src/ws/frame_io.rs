@@ -14,9 +14,11 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use futures_util::future::BoxFuture;
+use tokio::io::ReadBuf;
 
 use super::frame::{ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask};
+use super::transport::Transport;
 
 /// Bytes read per syscall into the stack buffer.
 const READ_CHUNK: usize = 8 * 1024;
@@ -74,13 +76,16 @@ pub(crate) struct FrameIo<IO> {
     front_started: bool,
 }
 
-impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
+impl<IO: Transport> FrameIo<IO> {
     /// `read_ahead` holds bytes the HTTP layer read past the upgrade request.
-    pub(crate) fn new(io: IO, read_ahead: Bytes, max_message: usize) -> FrameIo<IO> {
+    pub(crate) fn new(io: IO, read_ahead: &[u8], max_message: usize) -> FrameIo<IO> {
         FrameIo {
             io,
             unparsed: !read_ahead.is_empty(),
-            partial: Vec::from(read_ahead),
+            // Copy, never adopt: hyper's leftover bytes are a view into its
+            // whole read buffer (8 KiB), which would then live as long as the
+            // connection.
+            partial: read_ahead.to_vec(),
             fragment: None,
             skip: 0,
             discard: false,
@@ -253,16 +258,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
     /// Writes queued frames until the queue is empty (then flushes) or the socket is full.
     pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.writing.is_empty() {
-            let written = if self.io.is_write_vectored() {
+            let written = if self.io.sends_vectored() {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                 let count = self.writing.len().min(MAX_IOVECS);
                 for (slot, frame) in slices.iter_mut().zip(self.writing.iter()) {
                     *slot = IoSlice::new(frame);
                 }
-                ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?
+                ready!(self.io.poll_send(cx, &slices[..count]))?
             } else {
                 self.coalesce_front();
-                ready!(Pin::new(&mut self.io).poll_write(cx, &self.writing[0]))?
+                ready!(self.io.poll_send(cx, &[IoSlice::new(&self.writing[0])]))?
             };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -316,14 +321,28 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> FrameIo<IO> {
     /// The closing handshake: writes what is queued and a close frame, then
     /// (unless the client already sent its close frame) waits for the
     /// client's close frame or EOF, discarding anything else. Bounded by `timeout`.
-    pub(crate) async fn close(mut self, code: u16, reason: &str, peer_closed: bool, timeout: Duration) {
-        self.writing.push_back(close_frame(code, reason));
+    /// Boxed: it runs once, and its timer should not enlarge every connection.
+    pub(crate) fn close(
+        self,
+        code: u16,
+        reason: &str,
+        peer_closed: bool,
+        timeout: Duration,
+    ) -> BoxFuture<'static, ()> {
+        let reason = reason.to_owned();
+        Box::pin(self.close_inner(code, reason, peer_closed, timeout))
+    }
+
+    async fn close_inner(mut self, code: u16, reason: String, peer_closed: bool, timeout: Duration) {
+        self.writing.push_back(close_frame(code, &reason));
         let handshake = async {
             std::future::poll_fn(|cx| self.poll_write(cx)).await.map_err(|_| ())?;
-            std::future::poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await.map_err(|_| ())?;
             if peer_closed {
+                // Both close frames are out: dropping the socket ends the TCP connection.
                 return Ok(());
             }
+            // Tell a client that stops reading for our close frame that we are done writing.
+            std::future::poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await.map_err(|_| ())?;
             self.start_discarding();
             let mut got_close = false;
             while !got_close {

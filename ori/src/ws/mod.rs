@@ -6,3 +6,4 @@ pub(crate) mod endpoint;
 pub(crate) mod frame;
 mod frame_io;
 mod handshake;
+mod transport;

@@ -1,0 +1,82 @@
+//! The benchmark app: `bench.echo` and `bench.publish` on a `#[socket_router]`,
+//! an upgrade handler that answers 401 without a `token`, and a connection
+//! guard that turns the token into connection state (run on every connection).
+
+use ori::prelude::*;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// What the connection guard makes of the token: an authenticated client
+/// (a stand-in for a real token lookup).
+#[derive(Debug, Clone)]
+pub struct Client;
+
+/// Turns the upgrade's token into [`Client`] state.
+#[connection_guard]
+pub struct TokenGuard;
+
+impl ConnectionGuard for TokenGuard {
+    type State = Client;
+
+    async fn check(&self, request: &UpgradeRequest) -> Result<Client, Reject> {
+        match request.query("token") {
+            Some(token) if !token.is_empty() => Ok(Client),
+            _ => Err(Reject::new("a token is required")),
+        }
+    }
+}
+
+/// `bench.publish` data.
+#[derive(Debug, Deserialize)]
+pub struct Publish {
+    /// Where to publish.
+    pub topic: String,
+    /// What subscribers receive as `data`.
+    pub payload: Box<RawValue>,
+}
+
+/// The benchmark routes.
+#[injectable]
+pub struct BenchRouter;
+
+#[socket_router(guard = TokenGuard)]
+impl BenchRouter {
+    /// Replies with `data` unchanged.
+    #[on("bench.echo")]
+    async fn echo(&self, data: Box<RawValue>) -> Box<RawValue> {
+        data
+    }
+
+    /// Publishes `{"type":"bench.message","data":payload}` to `topic`, except to the sender.
+    #[on("bench.publish")]
+    async fn publish(&self, ctx: SocketContext<Client>, data: Publish) -> Result<(), SocketError> {
+        if ori::protocol::is_reserved_topic(&data.topic) {
+            return Err(SocketError::forbidden("topics beginning with `__` are reserved"));
+        }
+        let message = ori::Outbound::json("bench.message", &data.payload)
+            .map_err(|e| SocketError::bad_request(e.to_string()))?;
+        ctx.publish(&data.topic, message)?;
+        Ok(())
+    }
+}
+
+/// The configuration from the environment.
+pub fn config_from_env() -> Result<WebSocketConfig, String> {
+    let mut config = WebSocketConfig::default();
+    if let Ok(bytes) = std::env::var("ORI_MAX_MESSAGE_BYTES") {
+        let bytes = bytes.parse().map_err(|e| format!("ORI_MAX_MESSAGE_BYTES={bytes}: {e}"))?;
+        config = config.max_message_size(bytes);
+    }
+    if let Ok(url) = std::env::var("ORI_REDIS_URL") {
+        return Err(format!("ORI_REDIS_URL={url}: the Redis provider is not built yet"));
+    }
+    Ok(config)
+}
+
+/// The benchmark application: the upgrade handler answers HTTP 401 before
+/// any WebSocket is opened when the `token` query parameter is missing or empty.
+pub fn app(config: WebSocketConfig) -> Ori {
+    Ori::create().websocket(config).upgrade_handler(|request: UpgradeRequest| async move {
+        request.query("token").is_some_and(|t| !t.is_empty()).then_some(())
+    })
+}
