@@ -48,6 +48,7 @@ impl ReplyTo {
             Reply::Unit if cid.is_none() => return None,
             Reply::Unit => encode::reply(&self.message_type, None, cid),
             Reply::Json(data) => encode::reply(&self.message_type, Some(&data), cid),
+            Reply::Encoded(started) => encode::finish_reply(started.frame, cid),
             Reply::Error(error) => encode::error(&self.message_type, &error, cid),
         })
     }
@@ -126,7 +127,7 @@ pub(crate) fn dispatch(runtime: &Runtime, socket: &Socket, text: &str) -> Dispat
                 )
             } else if let Some(hook) = &runtime.lifecycle.message {
                 let span = tracing::debug_span!("message", r#type = ty);
-                let message = Message::new(ty, data, correlation_id.as_ref().map(CorrelationId::value));
+                let message = Message::new(ty, data, correlation_id.as_ref().map(|c| c.as_str().to_owned()));
                 let started =
                     span.in_scope(|| catch_unwind(AssertUnwindSafe(|| (hook.call)(socket.clone(), message))));
                 start(started, ReplyTo { message_type: Cow::Owned(ty.to_owned()), correlation_id }, span)

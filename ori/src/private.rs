@@ -82,9 +82,9 @@ pub fn decode_handler_data<T: HandlerData>(message_type: &str, data: &RawValue) 
     decode_data(message_type, data)
 }
 
-/// The reply carrying `value` as `data` (`()` is an acknowledgement).
-pub fn reply_value<T: HandlerReply>(value: &T) -> Reply {
-    Reply::json(value)
+/// The reply to a `message_type` carrying `value` as `data` (`()` is an acknowledgement).
+pub fn reply_value<T: HandlerReply>(message_type: &str, value: &T) -> Reply {
+    Reply::json_for(message_type, value)
 }
 
 /// The error reply of a handler's `Err`.
@@ -93,8 +93,8 @@ pub fn reply_error<E: HandlerError>(error: E) -> Reply {
 }
 
 /// The reply of a `Result`-like return type as a whole.
-pub fn reply_any<R: IntoReply>(value: R) -> Reply {
-    value.into_reply()
+pub fn reply_any<R: IntoReply>(message_type: &str, value: R) -> Reply {
+    value.into_reply_for(message_type)
 }
 
 /// A router's connection guard (the bound carries the diagnostic).

@@ -152,6 +152,15 @@ impl TestConnection {
     }
 }
 
+impl TestConnection {
+    /// Discards the messages pushed so far; returns how many there were.
+    pub fn clear_received(&self) -> usize {
+        let mut frames = VecDeque::new();
+        self.socket.core().outbox.drain(&mut frames, futures_util::task::noop_waker_ref());
+        frames.len()
+    }
+}
+
 impl Drop for TestConnection {
     fn drop(&mut self) {
         let core: &Arc<ConnectionCore> = self.socket.core();

@@ -139,7 +139,7 @@ fn dispatch_fn(handler: &Handler, guard_index: &impl Fn(&syn::Path) -> usize) ->
     let reply = match &handler.output {
         Output::Unit => quote! { #call; __ori::Reply::Unit },
         Output::Result { ok: Some(ok), err: Some(err), .. } => {
-            let ok_reply = quote_spanned!(ok.span()=> __ori::reply_value::<#ok>(&__ori_ok));
+            let ok_reply = quote_spanned!(ok.span()=> __ori::reply_value::<#ok>(__ori_type, &__ori_ok));
             let err_reply = quote_spanned!(err.span()=> __ori::reply_error::<#err>(__ori_err));
             quote! {
                 match #call {
@@ -149,11 +149,11 @@ fn dispatch_fn(handler: &Handler, guard_index: &impl Fn(&syn::Path) -> usize) ->
             }
         }
         Output::Result { full, .. } => {
-            let into_reply = quote_spanned!(full.span()=> __ori::reply_any::<#full>(__ori_out));
+            let into_reply = quote_spanned!(full.span()=> __ori::reply_any::<#full>(__ori_type, __ori_out));
             quote! { let __ori_out = #call; #into_reply }
         }
         Output::Value(ty) => {
-            let value_reply = quote_spanned!(ty.span()=> __ori::reply_value::<#ty>(&__ori_out));
+            let value_reply = quote_spanned!(ty.span()=> __ori::reply_value::<#ty>(__ori_type, &__ori_out));
             quote! { let __ori_out = #call; #value_reply }
         }
     };

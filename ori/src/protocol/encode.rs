@@ -22,7 +22,7 @@ pub(crate) fn push_json_str(buf: &mut FrameBuf, s: &str) {
 fn push_correlation_id(buf: &mut FrameBuf, correlation_id: Option<&CorrelationId>) {
     if let Some(cid) = correlation_id {
         buf.push(b",\"correlationId\":");
-        buf.push(cid.json().as_bytes());
+        push_json_str(buf, cid.as_str());
     }
 }
 
@@ -33,7 +33,7 @@ pub(crate) fn reply(
     correlation_id: Option<&CorrelationId>,
 ) -> Bytes {
     let data = data_json.unwrap_or(b"null");
-    let cid_len = correlation_id.map_or(0, |c| c.json().len() + 17);
+    let cid_len = correlation_id.map_or(0, |c| c.as_str().len() + 19);
     let mut buf = FrameBuf::new(OpCode::Text, 20 + message_type.len() + data.len() + cid_len);
     buf.push(b"{\"type\":");
     push_json_str(&mut buf, message_type);
@@ -42,6 +42,13 @@ pub(crate) fn reply(
     push_correlation_id(&mut buf, correlation_id);
     buf.push(b"}");
     buf.finish().0
+}
+
+/// Completes a reply written up to its `data` ([`Reply::Encoded`](crate::Reply)).
+pub(crate) fn finish_reply(mut frame: FrameBuf, correlation_id: Option<&CorrelationId>) -> Bytes {
+    push_correlation_id(&mut frame, correlation_id);
+    frame.push(b"}");
+    frame.finish().0
 }
 
 /// `{"type":T,"error":{"code":C,"message":M},"correlationId":C}`.

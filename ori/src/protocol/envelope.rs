@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+use serde::de::{Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::names::{NameError, validate_type};
@@ -12,40 +13,177 @@ use crate::SocketError;
 /// Longest valid `correlationId`, in characters.
 pub const MAX_CORRELATION_ID_LEN: usize = 128;
 
-/// A valid `correlationId`, kept as the JSON string literal the client sent
-/// (quotes and escapes included) so it is echoed without re-encoding.
+/// A valid `correlationId`, decoded. Ids up to 38 bytes (a UUID is 36) are
+/// kept inline: most requests carry one, and it should not cost an allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CorrelationId(Box<str>);
+pub(crate) struct CorrelationId(Stored);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stored {
+    Inline { len: u8, bytes: [u8; 38] },
+    Heap(Box<str>),
+}
 
 impl CorrelationId {
-    /// The JSON literal, e.g. `"abc-123"` with its quotes.
-    pub(crate) fn json(&self) -> &str {
-        &self.0
+    fn new(value: &str) -> CorrelationId {
+        CorrelationId(match value.len() {
+            len if len <= 38 => {
+                let mut bytes = [0u8; 38];
+                bytes[..len].copy_from_slice(value.as_bytes());
+                Stored::Inline { len: len as u8, bytes }
+            }
+            _ => Stored::Heap(value.into()),
+        })
     }
 
-    /// The decoded string value.
-    pub(crate) fn value(&self) -> String {
-        serde_json::from_str(&self.0).unwrap_or_default()
-    }
-
-    fn parse(raw: &RawValue) -> Option<CorrelationId> {
-        let text = raw.get();
-        if !text.starts_with('"') {
-            return None;
+    /// The id.
+    pub(crate) fn as_str(&self) -> &str {
+        match &self.0 {
+            Stored::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")
+            }
+            Stored::Heap(value) => value,
         }
-        let value: Cow<'_, str> = serde_json::from_str(text).ok()?;
-        (value.chars().count() <= MAX_CORRELATION_ID_LEN).then(|| CorrelationId(text.into()))
     }
 }
 
-#[derive(Deserialize)]
+/// The raw parts of a message, as read in one pass.
+#[derive(Default)]
 struct RawEnvelope<'a> {
-    #[serde(rename = "type", borrow, default)]
-    message_type: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    message_type: Option<Field<'a>>,
     data: Option<&'a RawValue>,
-    #[serde(rename = "correlationId", borrow, default)]
-    correlation_id: Option<&'a RawValue>,
+    correlation_id: Option<Field<'a>>,
+}
+
+/// A `type` or `correlationId` value: a string, `null`, or anything else (invalid).
+enum Field<'a> {
+    Str(Cow<'a, str>),
+    Null,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = Field<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Field::Str(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Field::Str(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Field::Null)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Field::Other)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Field::Other)
+            }
+        }
+
+        deserializer.deserialize_any(FieldVisitor)
+    }
+}
+
+/// A key of the envelope object.
+enum Key {
+    Type,
+    Data,
+    CorrelationId,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "type" => Key::Type,
+                    "data" => Key::Data,
+                    "correlationId" => Key::CorrelationId,
+                    _ => Key::Other,
+                })
+            }
+        }
+
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawEnvelope<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvelopeVisitor;
+
+        impl<'de> Visitor<'de> for EnvelopeVisitor {
+            type Value = RawEnvelope<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a message object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let duplicate = |key| A::Error::custom(format_args!("duplicate field `{key}`"));
+                let mut envelope = RawEnvelope::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Type if envelope.message_type.is_some() => return Err(duplicate("type")),
+                        Key::Type => envelope.message_type = Some(map.next_value()?),
+                        Key::Data if envelope.data.is_some() => return Err(duplicate("data")),
+                        Key::Data => envelope.data = Some(map.next_value()?),
+                        Key::CorrelationId if envelope.correlation_id.is_some() => {
+                            return Err(duplicate("correlationId"));
+                        }
+                        Key::CorrelationId => envelope.correlation_id = Some(map.next_value()?),
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(envelope)
+            }
+        }
+
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
 }
 
 /// A well-formed client message.
@@ -67,46 +205,48 @@ pub(crate) struct Malformed<'a> {
     pub(crate) error: SocketError,
 }
 
-/// Parses one text message.
+/// Parses one text message, in one pass over it: `type` and `correlationId`
+/// are read as (borrowed) strings, `data` is kept raw for the handler.
 pub(crate) fn parse(text: &str) -> Result<Envelope<'_>, Malformed<'_>> {
     let malformed = |message: String| Malformed {
         message_type: None,
         correlation_id: None,
         error: SocketError::bad_request(message),
     };
-    // A struct also deserializes from an array; only an object is a message.
-    let is_object = text.trim_start().starts_with('{');
+    if !text.trim_start().starts_with('{') {
+        let is_json = serde_json::from_str::<IgnoredAny>(text).is_ok();
+        return Err(malformed(if is_json {
+            "message must be a JSON object".to_owned()
+        } else {
+            let e = serde_json::from_str::<IgnoredAny>(text).expect_err("not JSON");
+            format!("message is not valid JSON: {e}")
+        }));
+    }
     let raw: RawEnvelope<'_> = match serde_json::from_str(text) {
-        Ok(raw) if is_object => raw,
-        Ok(_) => return Err(malformed("message must be a JSON object".to_owned())),
-        Err(e) => {
-            let is_json = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
-            return Err(malformed(match (is_json, is_object) {
-                (true, false) => "message must be a JSON object".to_owned(),
-                (true, true) => format!("invalid message: {}", strip_position(&e.to_string())),
-                (false, _) => format!("message is not valid JSON: {e}"),
-            }));
+        Ok(raw) => raw,
+        Err(e) if serde_json::from_str::<IgnoredAny>(text).is_ok() => {
+            return Err(malformed(format!("invalid message: {}", strip_position(&e.to_string()))));
         }
+        Err(e) => return Err(malformed(format!("message is not valid JSON: {e}"))),
     };
 
     let message_type = match raw.message_type {
-        None => Err(SocketError::bad_request("message has no `type`")),
-        Some(value) => match serde_json::from_str::<Cow<'_, str>>(value.get()) {
-            Err(_) => Err(SocketError::bad_request("`type` must be a string")),
-            Ok(ty) => match validate_type(&ty) {
-                Ok(()) => Ok(ty),
-                Err(reason) => Err(invalid_type(reason)),
-            },
+        None | Some(Field::Null) => Err(SocketError::bad_request("message has no `type`")),
+        Some(Field::Other) => Err(SocketError::bad_request("`type` must be a string")),
+        Some(Field::Str(ty)) => match validate_type(&ty) {
+            Ok(()) => Ok(ty),
+            Err(reason) => Err(invalid_type(reason)),
         },
     };
 
     let correlation_id = match raw.correlation_id {
-        None => Ok(None),
-        Some(value) => CorrelationId::parse(value).map(Some).ok_or_else(|| {
-            SocketError::bad_request(format!(
-                "`correlationId` must be a string of at most {MAX_CORRELATION_ID_LEN} characters"
-            ))
-        }),
+        None | Some(Field::Null) => Ok(None),
+        Some(Field::Str(id)) if id.chars().count() <= MAX_CORRELATION_ID_LEN => {
+            Ok(Some(CorrelationId::new(&id)))
+        }
+        Some(_) => Err(SocketError::bad_request(format!(
+            "`correlationId` must be a string of at most {MAX_CORRELATION_ID_LEN} characters"
+        ))),
     };
 
     match (message_type, correlation_id) {
@@ -168,9 +308,7 @@ mod tests {
         let env = parse(r#"{"type":"a.b","data":{"x":1},"correlationId":"c\u0031","extra":true}"#).unwrap();
         assert_eq!(env.message_type, "a.b");
         assert_eq!(env.data.get(), r#"{"x":1}"#);
-        let cid = env.correlation_id.unwrap();
-        assert_eq!(cid.json(), r#""c\u0031""#);
-        assert_eq!(cid.value(), "c1");
+        assert_eq!(env.correlation_id.unwrap().as_str(), "c1");
     }
 
     #[test]
@@ -179,7 +317,7 @@ mod tests {
         assert_eq!(env.data.get(), "null");
         assert!(env.correlation_id.is_none());
         let env = parse(r#"{"type":"t","data":null,"correlationId":""}"#).unwrap();
-        assert_eq!(env.correlation_id.unwrap().json(), r#""""#);
+        assert_eq!(env.correlation_id.unwrap().as_str(), "");
     }
 
     #[test]
@@ -190,7 +328,7 @@ mod tests {
         assert_eq!(parse("42").unwrap_err().error.message(), "message must be a JSON object");
         let m = parse(r#"{"data":1,"correlationId":"k"}"#).unwrap_err();
         assert_eq!(m.error.message(), "message has no `type`");
-        assert_eq!(m.correlation_id.unwrap().json(), r#""k""#);
+        assert_eq!(m.correlation_id.unwrap().as_str(), "k");
         let m = parse(r#"{"type":5}"#).unwrap_err();
         assert_eq!(m.error.message(), "`type` must be a string");
         let m = parse(r#"{"type":"a b"}"#).unwrap_err();
@@ -202,7 +340,18 @@ mod tests {
         let long = "x".repeat(129);
         assert!(parse(&format!(r#"{{"type":"ok","correlationId":"{long}"}}"#)).is_err());
         let long = "é".repeat(128);
-        assert!(parse(&format!(r#"{{"type":"ok","correlationId":"{long}"}}"#)).is_ok());
+        let text = format!(r#"{{"type":"ok","correlationId":"{long}"}}"#);
+        let env = parse(&text).unwrap();
+        assert_eq!(env.correlation_id.unwrap().as_str(), long, "stored on the heap past 38 bytes");
+        for (text, what) in [
+            (r#"{"type":"a","data":1,"data":2}"#, "data"),
+            (r#"{"correlationId":"a","type":"b","correlationId":"c"}"#, "correlationId"),
+        ] {
+            let m = parse(text).unwrap_err();
+            assert!(m.error.message().contains(&format!("duplicate field `{what}`")), "{}", m.error);
+        }
+        let env = parse(r#"{"extra":{"deep":[1,{"x":"y"}]},"correlationId":"after","type":"t"}"#).unwrap();
+        assert_eq!((&*env.message_type, env.correlation_id.unwrap().as_str()), ("t", "after"));
         let m = parse(r#"{"type":"a","type":"b"}"#).unwrap_err();
         assert!(m.error.message().contains("duplicate field"), "{}", m.error);
     }

@@ -47,6 +47,8 @@ pub(crate) struct Outbox {
 /// What the driver finds when it drains the outbox.
 #[derive(Debug, Default)]
 pub(crate) struct Drained {
+    /// Bytes moved out of the queue.
+    pub(crate) bytes: usize,
     pub(crate) overflowed: bool,
     pub(crate) close: Option<CloseRequest>,
     pub(crate) ping: bool,
@@ -135,6 +137,7 @@ impl Outbox {
             _ => queue.waker = Some(waker.clone()),
         }
         Drained {
+            bytes: drained,
             overflowed: std::mem::take(&mut queue.overflowed),
             close: queue.close.take(),
             ping: std::mem::take(&mut queue.ping),

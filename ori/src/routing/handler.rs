@@ -73,9 +73,14 @@ where
         StateKey::of::<S>()
     }
 
-    fn call(&self, socket: Socket, _: &'static str, _: &RawValue) -> Result<HandlerFuture, SocketError> {
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        _: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
         let ctx = SocketContext::<S>::from_socket(socket)?;
-        Ok(self(ctx).map(IntoReply::into_reply).boxed())
+        Ok(self(ctx).map(move |reply| reply.into_reply_for(message_type)).boxed())
     }
 }
 
@@ -99,7 +104,7 @@ where
     ) -> Result<HandlerFuture, SocketError> {
         let data = decode_data::<T>(message_type, data)?;
         let ctx = SocketContext::<S>::from_socket(socket)?;
-        Ok(self(ctx, data).map(IntoReply::into_reply).boxed())
+        Ok(self(ctx, data).map(move |reply| reply.into_reply_for(message_type)).boxed())
     }
 }
 

@@ -5,6 +5,8 @@ use std::any::TypeId;
 use serde::Serialize;
 
 use crate::SocketError;
+use crate::protocol::encode::push_json_str;
+use crate::ws::frame::{FrameBuf, OpCode};
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.
@@ -17,7 +19,26 @@ pub enum Reply {
     Json(Vec<u8>),
     /// An error envelope; always replied.
     Error(SocketError),
+    /// A reply already written into its frame, up to the `correlationId`
+    /// (made by [`Reply::json_for`]: the reply's bytes are copied once).
+    #[doc(hidden)]
+    Encoded(EncodedReply),
 }
+
+/// The start of a reply frame: `{"type":T,"data":D` (not public API).
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct EncodedReply {
+    pub(crate) frame: FrameBuf,
+}
+
+impl PartialEq for EncodedReply {
+    fn eq(&self, other: &Self) -> bool {
+        self.frame.written() == other.frame.written()
+    }
+}
+
+impl Eq for EncodedReply {}
 
 impl Reply {
     /// Serializes `value` as the reply's `data`; `()` becomes [`Reply::Unit`].
@@ -30,12 +51,30 @@ impl Reply {
         }
         match serde_json::to_vec(value) {
             Ok(bytes) => Reply::Json(bytes),
-            Err(e) => {
-                tracing::error!(error = %e, reply = std::any::type_name::<T>(), "reply could not be serialized");
-                Reply::Error(SocketError::internal())
-            }
+            Err(e) => unserializable::<T>(&e),
         }
     }
+
+    /// Like [`Reply::json`], writing `value` straight into the reply frame
+    /// of a message of type `message_type`.
+    pub fn json_for<T: Serialize + 'static>(message_type: &str, value: &T) -> Reply {
+        if TypeId::of::<T>() == TypeId::of::<()>() {
+            return Reply::Unit;
+        }
+        let mut frame = FrameBuf::new(OpCode::Text, 96 + message_type.len());
+        frame.push(b"{\"type\":");
+        push_json_str(&mut frame, message_type);
+        frame.push(b",\"data\":");
+        match serde_json::to_writer(&mut frame, value) {
+            Ok(()) => Reply::Encoded(EncodedReply { frame }),
+            Err(e) => unserializable::<T>(&e),
+        }
+    }
+}
+
+fn unserializable<T>(error: &serde_json::Error) -> Reply {
+    tracing::error!(%error, reply = std::any::type_name::<T>(), "reply could not be serialized");
+    Reply::Error(SocketError::internal())
 }
 
 /// Types a handler may return.
@@ -52,6 +91,16 @@ impl Reply {
 pub trait IntoReply {
     /// Converts the value.
     fn into_reply(self) -> Reply;
+
+    /// Converts the value for a reply to `message_type` (lets a value be
+    /// written straight into the reply frame).
+    fn into_reply_for(self, message_type: &str) -> Reply
+    where
+        Self: Sized,
+    {
+        let _ = message_type;
+        self.into_reply()
+    }
 }
 
 impl IntoReply for () {
@@ -74,6 +123,13 @@ where
     fn into_reply(self) -> Reply {
         match self {
             Ok(value) => Reply::json(&value),
+            Err(e) => Reply::Error(e.into()),
+        }
+    }
+
+    fn into_reply_for(self, message_type: &str) -> Reply {
+        match self {
+            Ok(value) => Reply::json_for(message_type, &value),
             Err(e) => Reply::Error(e.into()),
         }
     }

@@ -52,14 +52,17 @@ pub(crate) struct Session {
     in_flight: Vec<InFlight>,
     /// Pongs to write.
     control: Vec<Bytes>,
+    /// This connection's own replies, written without a trip through the
+    /// outbox (which other connections and tasks push to).
+    replies: Vec<Bytes>,
     end: Option<End>,
     /// Graceful shutdown: read nothing more, let handlers finish.
     draining: bool,
 }
 
 impl Session {
-    fn reply_now(&self, frame: Bytes) {
-        self.socket.core().outbox.push(frame);
+    fn reply_now(&mut self, frame: Bytes) {
+        self.replies.push(frame);
     }
 
     fn on_event(&mut self, event: ReadEvent<'_>) {
@@ -102,12 +105,10 @@ impl Session {
             return false;
         }
         let mut finished = false;
-        let outbox = &self.socket.core().outbox;
+        let replies = &mut self.replies;
         self.in_flight.retain_mut(|work| match Pin::new(work).poll(cx) {
             Poll::Ready(frame) => {
-                if let Some(frame) = frame {
-                    outbox.push(frame);
-                }
+                replies.extend(frame);
                 finished = true;
                 false
             }
@@ -152,6 +153,7 @@ impl<IO: Transport> Driver<IO> {
                 runtime,
                 in_flight: Vec::new(),
                 control: Vec::new(),
+                replies: Vec::new(),
                 end: None,
                 draining: false,
             },
@@ -178,7 +180,8 @@ impl<IO: Transport> Driver<IO> {
                 }
                 End::PeerClosed { code, reason, reply } => {
                     outbox.close();
-                    frames.writing.extend(session.control.drain(..));
+                    frames.queue(session.control.drain(..));
+                    frames.queue(session.replies.drain(..));
                     frames.close(reply, "", true, timeout).await;
                     CloseInfo { code, reason }
                 }
@@ -186,7 +189,8 @@ impl<IO: Transport> Driver<IO> {
                     if discard {
                         frames.discard_queued();
                     } else {
-                        outbox.drain(&mut frames.writing, futures_util::task::noop_waker_ref());
+                        frames.queue_from(outbox, futures_util::task::noop_waker_ref());
+                        frames.queue(session.replies.drain(..));
                     }
                     outbox.close();
                     tracing::debug!(code, %reason, "closing connection");
@@ -206,20 +210,23 @@ impl<IO: Transport> Driver<IO> {
     /// Serves the open connection until it ends, and says how.
     pub(crate) fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         let max_in_flight = self.session.runtime.config.max_in_flight;
+        let max_unwritten = self.session.runtime.config.outbound_queue_bytes;
         for _ in 0..MAX_ROUNDS {
             let mut progress = self.session.poll_in_flight(cx);
             // Pongs go out first: the peer may be measuring latency with them.
-            let idle_writer = self.frames.writing.is_empty();
-            self.frames.writing.extend(self.session.control.drain(..));
-            if idle_writer {
+            self.frames.queue(self.session.control.drain(..));
+            // The outbox is drained when the writer is idle (so that its bound
+            // holds), and before this connection's own replies (so that what a
+            // handler sent goes out before its reply).
+            if self.frames.is_idle() || !self.session.replies.is_empty() {
                 let outbox = &self.session.socket.core().outbox;
-                let drained = outbox.drain(&mut self.frames.writing, cx.waker());
+                let drained = self.frames.queue_from(outbox, cx.waker());
                 if drained.overflowed {
                     let reason = Cow::Borrowed("outbound queue overflow (slow consumer)");
                     return Poll::Ready(End::Close { code: 1013, reason, discard: true });
                 }
                 if drained.ping {
-                    self.frames.writing.push_back(frame(OpCode::Ping, b""));
+                    self.frames.queue([frame(OpCode::Ping, b"")]);
                 }
                 match drained.close {
                     None => {}
@@ -232,7 +239,8 @@ impl<IO: Transport> Driver<IO> {
                     }
                 }
             }
-            let had_frames = !self.frames.writing.is_empty();
+            self.frames.queue(self.session.replies.drain(..));
+            let had_frames = !self.frames.is_idle();
             match self.frames.poll_write(cx) {
                 Poll::Ready(Err(_)) => return Poll::Ready(End::Gone),
                 // Everything written: loop to drain the outbox again, which also
@@ -244,10 +252,12 @@ impl<IO: Transport> Driver<IO> {
                 return Poll::Ready(end);
             }
             if self.session.draining {
-                if self.session.in_flight.is_empty() && self.frames.writing.is_empty() {
+                if self.session.in_flight.is_empty() && self.frames.is_idle() {
                     return Poll::Ready(End::close(1001, "server shutting down"));
                 }
-            } else if self.session.in_flight.len() < max_in_flight {
+            } else if self.session.in_flight.len() < max_in_flight && self.frames.unwritten() < max_unwritten
+            {
+                // (A client that sends faster than it reads is slowed down by TCP.)
                 let session = &mut self.session;
                 match self.frames.poll_read(cx, |event| session.on_event(event)) {
                     Poll::Ready(Ok(())) => {

@@ -1,7 +1,7 @@
 //! RFC 6455 frame codec for the server side: parses client frames (always
 //! masked) and encodes server frames (never masked).
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 /// Frame opcodes (RFC 6455 section 5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +156,7 @@ pub(crate) const MAX_HEADER: usize = 10;
 
 /// Builds one server frame in a single allocation: the payload is written after
 /// room for the header, which is filled in by [`FrameBuf::finish`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FrameBuf {
     buf: Vec<u8>,
     opcode: OpCode,
@@ -173,6 +173,11 @@ impl FrameBuf {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// The payload written so far.
+    pub(crate) fn written(&self) -> &[u8] {
+        &self.buf[MAX_HEADER..]
+    }
+
     /// Fills in the header and returns the frame and the header's length.
     pub(crate) fn finish(mut self) -> (Bytes, usize) {
         let len = self.buf.len() - MAX_HEADER;
@@ -180,8 +185,10 @@ impl FrameBuf {
         let header_len = encode_header(&mut header, self.opcode, len);
         let start = MAX_HEADER - header_len;
         self.buf[start..MAX_HEADER].copy_from_slice(&header[..header_len]);
+        // `advance`, not `slice`: slicing would turn the buffer into a
+        // separately allocated shared one.
         let mut bytes = Bytes::from(self.buf);
-        bytes = bytes.slice(start..);
+        bytes.advance(start);
         (bytes, header_len)
     }
 }

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -19,6 +19,7 @@ use tokio::io::ReadBuf;
 
 use super::frame::{ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask};
 use super::transport::Transport;
+use crate::pubsub::outbox::{Drained, Outbox};
 
 /// Bytes read per syscall into the stack buffer.
 const READ_CHUNK: usize = 8 * 1024;
@@ -72,7 +73,9 @@ pub(crate) struct FrameIo<IO> {
     want: usize,
     max_message: usize,
     /// Frames being written; the front one may be partly written.
-    pub(crate) writing: VecDeque<Bytes>,
+    writing: VecDeque<Bytes>,
+    /// Bytes in `writing`.
+    unwritten: usize,
     front_started: bool,
 }
 
@@ -92,6 +95,7 @@ impl<IO: Transport> FrameIo<IO> {
             want: 0,
             max_message,
             writing: VecDeque::new(),
+            unwritten: 0,
             front_started: false,
         }
     }
@@ -255,6 +259,31 @@ impl<IO: Transport> FrameIo<IO> {
         }
     }
 
+    /// Queues frames to write, after those already queued.
+    pub(crate) fn queue(&mut self, frames: impl IntoIterator<Item = Bytes>) {
+        for frame in frames {
+            self.unwritten += frame.len();
+            self.writing.push_back(frame);
+        }
+    }
+
+    /// Queues everything waiting in `outbox` (see [`Outbox::drain`]).
+    pub(crate) fn queue_from(&mut self, outbox: &Outbox, waker: &Waker) -> Drained {
+        let drained = outbox.drain(&mut self.writing, waker);
+        self.unwritten += drained.bytes;
+        drained
+    }
+
+    /// Nothing is waiting to be written.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.writing.is_empty()
+    }
+
+    /// Bytes queued and not yet written.
+    pub(crate) fn unwritten(&self) -> usize {
+        self.unwritten
+    }
+
     /// Writes queued frames until the queue is empty (then flushes) or the socket is full.
     pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.writing.is_empty() {
@@ -278,6 +307,7 @@ impl<IO: Transport> FrameIo<IO> {
     }
 
     fn advance(&mut self, mut written: usize) {
+        self.unwritten -= written;
         while written > 0 {
             let front = self.writing.front_mut().expect("wrote more than was queued");
             if front.len() <= written {
@@ -313,9 +343,10 @@ impl<IO: Transport> FrameIo<IO> {
 
     /// Drops queued frames, except one already partly written (which must be
     /// finished to keep the stream valid). Returns the bytes dropped.
-    pub(crate) fn discard_queued(&mut self) -> usize {
+    pub(crate) fn discard_queued(&mut self) {
         let keep = usize::from(self.front_started);
-        self.writing.drain(keep..).map(|f| f.len()).sum()
+        let dropped: usize = self.writing.drain(keep..).map(|f| f.len()).sum();
+        self.unwritten -= dropped;
     }
 
     /// The closing handshake: writes what is queued and a close frame, then
@@ -334,7 +365,7 @@ impl<IO: Transport> FrameIo<IO> {
     }
 
     async fn close_inner(mut self, code: u16, reason: String, peer_closed: bool, timeout: Duration) {
-        self.writing.push_back(close_frame(code, &reason));
+        self.queue([close_frame(code, &reason)]);
         let handshake = async {
             std::future::poll_fn(|cx| self.poll_write(cx)).await.map_err(|_| ())?;
             if peer_closed {
