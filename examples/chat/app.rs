@@ -104,10 +104,11 @@ pub struct Said {
     pub delivered: bool,
 }
 
-/// The chat application.
-pub fn app() -> Ori {
+/// The chat application, with `config` (the default, or a Redis provider to
+/// run several instances as one room).
+pub fn app(config: WebSocketConfig) -> Ori {
     Ori::create()
-        .websocket(WebSocketConfig::default())
+        .websocket(config)
         .upgrade_handler(|request: UpgradeRequest| async move {
             let name = request.query("name").unwrap_or_default();
             let name = name.trim();
@@ -141,7 +142,8 @@ pub fn app() -> Ori {
         .routes(Router::new().route("/", get(page)).route("/announce", post(announce)))
 }
 
-/// `POST /announce` with a text body: publishes a `chat.announcement` to the room.
+/// `POST /announce` with a text body: publishes a `chat.announcement` to the
+/// room (every instance); answers with the members connected to this instance.
 async fn announce(State(ctx): State<AppContext>, text: String) -> (StatusCode, Json<serde_json::Value>) {
     if text.trim().is_empty() {
         return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "empty announcement" })));

@@ -5,6 +5,14 @@
 //! # then open http://127.0.0.1:3000 in two browser tabs, or:
 //! curl -X POST --data 'hello from HTTP' http://127.0.0.1:3000/announce
 //! ```
+//!
+//! Two instances sharing a Redis are one room (a member on :3000 talks with a
+//! member on :3001):
+//!
+//! ```sh
+//! ORI_REDIS_URL=redis://127.0.0.1:6379 cargo run -p ori-examples --features redis --example chat
+//! ORI_REDIS_URL=redis://127.0.0.1:6379 ORI_ADDR=127.0.0.1:3001 cargo run -p ori-examples --features redis --example chat
+//! ```
 
 // The app's items are public for the integration tests that serve it.
 #[allow(unreachable_pub)]
@@ -12,5 +20,6 @@ mod app;
 
 #[tokio::main]
 async fn main() -> Result<(), ori::Error> {
-    ori_examples::run("chat", app::app()).await
+    let config = ori_examples::websocket_config_from_env()?;
+    ori_examples::run("chat", app::app(config)).await
 }

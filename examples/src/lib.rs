@@ -14,3 +14,24 @@ pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
     println!("{name} listening on http://{bound} (WebSocket: ws://{bound}/ws); ctrl-c to stop");
     server.serve().await
 }
+
+/// The WebSocket configuration from the environment: with `ORI_REDIS_URL` set
+/// (`redis://host:port`), pub/sub goes through that Redis, so every instance
+/// started with the same URL serves the same topics. That needs the `redis`
+/// feature (`cargo run -p ori-examples --features redis --example ...`).
+pub fn websocket_config_from_env() -> Result<ori::WebSocketConfig, ori::Error> {
+    let config = ori::WebSocketConfig::default();
+    let Ok(url) = std::env::var("ORI_REDIS_URL") else {
+        return Ok(config);
+    };
+    #[cfg(feature = "redis")]
+    {
+        Ok(config.provider(ori::RedisProvider::new(url)))
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        Err(ori::Error::InvalidConfig(format!(
+            "ORI_REDIS_URL={url} needs the Redis provider: run with `--features redis`"
+        )))
+    }
+}

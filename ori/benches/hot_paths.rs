@@ -18,8 +18,10 @@ use serde_json::json;
 const PING: &str = r#"{"type":"ping","correlationId":"5f2b7c1e-0000-4000-8000-000000000001"}"#;
 
 fn envelope(c: &mut Criterion) {
-    let harness =
-        Harness::new(Ori::create().discover(false).websocket(WebSocketConfig::default())).expect("builds");
+    let harness = Harness::new(Ori::create().discover(false).websocket(WebSocketConfig::default()))
+        .now_or_never()
+        .expect("in-process providers start at once")
+        .expect("builds");
     let connection = harness.connection().open();
     c.bench_function("envelope/ping_reply", |b| {
         b.iter(|| connection.send_text(black_box(PING)).now_or_never().flatten().expect("pong"))
@@ -39,7 +41,10 @@ fn publish(c: &mut Criterion) {
         Outbound::text(r#"{"type":"bench.message","data":{"seq":1,"ts":2,"p":"abcdefghijklmnopqrstuvwx"}}"#);
     for subscribers in [1usize, 100, 1000] {
         let config = WebSocketConfig::default().outbound_queue_bytes(1 << 30);
-        let harness = Harness::new(Ori::create().discover(false).websocket(config)).expect("builds");
+        let harness = Harness::new(Ori::create().discover(false).websocket(config))
+            .now_or_never()
+            .expect("in-process providers start at once")
+            .expect("builds");
         let connections: Vec<_> = (0..subscribers).map(|_| harness.connection().open()).collect();
         for connection in &connections {
             connection.socket().subscribe("topic").now_or_never().expect("in-process").expect("subscribes");

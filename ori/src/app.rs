@@ -77,6 +77,13 @@ pub(crate) struct Built {
 }
 
 impl Built {
+    /// Starts the pub/sub provider (e.g. connects to Redis).
+    pub(crate) async fn start_provider(&self) -> Result<(), Error> {
+        let hub = self.app.hub();
+        let context = crate::ProviderContext::new(Arc::downgrade(hub));
+        hub.provider.start(context).await.map_err(Error::Provider)
+    }
+
     /// Starts the background work a serving app needs (the idle sweeper);
     /// must run inside a tokio runtime.
     pub(crate) fn start_background(&self) {
@@ -301,6 +308,7 @@ impl Ori {
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let workers = self.workers.unwrap_or_else(crate::server::default_workers);
         let built = self.build()?;
+        built.start_provider().await?;
         Server::bind(built, addr, workers).await
     }
 
@@ -314,9 +322,10 @@ impl Ori {
     /// to give guards the peer address). Graceful shutdown is then up to the
     /// caller; [`Ori::bind`] does it for you.
     ///
-    /// Call it inside a tokio runtime (it starts the idle-timeout sweeper).
-    pub fn into_router(self) -> Result<axum::Router, Error> {
+    /// It starts the pub/sub provider and the idle-timeout sweeper.
+    pub async fn into_router(self) -> Result<axum::Router, Error> {
         let built = self.build()?;
+        built.start_provider().await?;
         built.start_background();
         Ok(built.router)
     }

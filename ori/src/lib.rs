@@ -78,7 +78,10 @@ pub use guard::{ConnectionGuard, MessageGuard, Reject};
 pub use lifecycle::{CloseInfo, Message};
 pub use message::SocketMessage;
 pub use protocol::BROADCAST_TOPIC;
-pub use pubsub::{InProcess, Outbound, PubSubProvider, Subscribed, Subscriber};
+pub use pubsub::{InProcess, Outbound, ProviderContext, PubSubProvider, Subscribed, Subscriber};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use pubsub::{RedisProvider, RedisProviderBuilder, RedisStats};
 pub use router::{DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter};
 pub use routing::{Handler, HandlerFuture, IntoReply, MessageHandler, Reply, SocketRoutes};
 pub use server::{Server, ShutdownHandle};

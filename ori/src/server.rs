@@ -194,6 +194,7 @@ impl Server {
         for done in finished {
             let _ = done.await;
         }
+        hub.provider.shutdown();
         Ok(())
     }
 }

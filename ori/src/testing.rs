@@ -24,7 +24,8 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let harness = Harness::new(Ori::create().websocket(Default::default()).socket_router::<MathRouter>()).unwrap();
+//! let app = Ori::create().websocket(Default::default()).socket_router::<MathRouter>();
+//! let harness = Harness::new(app).await.unwrap();
 //! let connection = harness.connection().open();
 //! let reply = connection.request(json!({"type": "math.double", "data": 21, "correlationId": "1"})).await;
 //! assert_eq!(reply, Some(json!({"type": "math.double", "data": 42, "correlationId": "1"})));
@@ -51,9 +52,11 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Builds `app` as the server would; start-up errors are the same.
-    pub fn new(app: Ori) -> Result<Harness, Error> {
+    /// Builds `app` as the server would (and starts its pub/sub provider);
+    /// start-up errors are the same.
+    pub async fn new(app: Ori) -> Result<Harness, Error> {
         let built = app.build()?;
+        built.start_provider().await?;
         let runtime = built.runtime.ok_or_else(|| {
             Error::InvalidConfig(
                 "the harness serves socket routes; add `.websocket(WebSocketConfig::default())`".into(),

@@ -2,6 +2,8 @@
 //! loopback port, connect real WebSocket clients, and read what arrives with
 //! timeouts (a test never hangs).
 
+pub mod redis_server;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -5,12 +5,14 @@
 #[path = "../../examples/chat/app.rs"]
 mod chat;
 
+use ori::{RedisProvider, WebSocketConfig};
+use ori_tests::redis_server::RedisServer;
 use ori_tests::{Client, ConnectError, TestServer, http};
 use serde_json::json;
 
 #[tokio::test]
 async fn the_chat_example_works_end_to_end() {
-    let server = TestServer::start(chat::app()).await;
+    let server = TestServer::start(chat::app(WebSocketConfig::default())).await;
     assert!(
         matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(401))),
         "a name is required"
@@ -49,4 +51,38 @@ async fn the_chat_example_works_end_to_end() {
     let page = http(server.addr, "GET", "/", &[], "").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("new WebSocket"));
+}
+
+/// The README's "Scaling out" commands: two instances on one Redis are one room.
+#[tokio::test]
+async fn two_chat_instances_sharing_a_redis_are_one_room() {
+    let Some(redis) = RedisServer::start() else { return };
+    let config = || WebSocketConfig::default().provider(RedisProvider::new(redis.url()));
+    let (one, two) =
+        (TestServer::start(chat::app(config())).await, TestServer::start(chat::app(config())).await);
+
+    let mut ann = Client::connect(&format!("{}?name=ann", one.url())).await;
+    assert_eq!(ann.recv().await["type"], "chat.welcome");
+    let mut bob = Client::connect(&format!("{}?name=bob", two.url())).await;
+    assert_eq!(bob.recv().await["type"], "chat.welcome");
+    assert_eq!(ann.recv().await, json!({"type": "chat.joined", "data": {"name": "bob"}}));
+
+    let ack =
+        bob.request(json!({"type": "chat.say", "data": {"text": "hi from two"}, "correlationId": "1"})).await;
+    assert_eq!(ack["data"], json!({"delivered": true}));
+    assert_eq!(
+        ann.recv().await,
+        json!({"type": "chat.message", "data": {"from": "bob", "text": "hi from two"}})
+    );
+
+    let announced = http(one.addr, "POST", "/announce", &[], "both instances").await;
+    assert_eq!((announced.status, announced.body.as_str()), (202, r#"{"members":1}"#));
+    for client in [&mut ann, &mut bob] {
+        assert_eq!(
+            client.recv().await,
+            json!({"type": "chat.announcement", "data": {"text": "both instances"}})
+        );
+    }
+    bob.close().await;
+    assert_eq!(ann.recv().await, json!({"type": "chat.left", "data": {"name": "bob"}}));
 }

@@ -58,6 +58,7 @@ async fn into_router_merges_into_an_axum_app() {
                 .route("hello", |_ctx: SocketContext| async { Ok::<_, ori::SocketError>("world") }),
         )
         .into_router()
+        .await
         .expect("builds");
     let app = Router::new().route("/health", get(|| async { "ok" })).merge(ori);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

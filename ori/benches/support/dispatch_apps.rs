@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use ori::prelude::*;
 use ori::testing::Harness;
 use serde::{Deserialize, Serialize};
@@ -58,7 +59,10 @@ fn app() -> Ori {
 
 /// The route written with `#[socket_router]`.
 pub(crate) fn generated() -> Harness {
-    Harness::new(app().socket_router::<Generated>()).expect("builds")
+    Harness::new(app().socket_router::<Generated>())
+        .now_or_never()
+        .expect("in-process providers start at once")
+        .expect("builds")
 }
 
 /// The same route written by hand with `SocketRoutes`.
@@ -76,7 +80,10 @@ pub(crate) fn hand_written() -> Harness {
             }
         },
     );
-    Harness::new(app().discover(false).socket_routes(routes)).expect("builds")
+    Harness::new(app().discover(false).socket_routes(routes))
+        .now_or_never()
+        .expect("in-process providers start at once")
+        .expect("builds")
 }
 
 /// The message both dispatch.

@@ -28,6 +28,11 @@ impl InProcess {
     pub fn topic_count(&self) -> usize {
         self.topics.topic_count()
     }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn registry(&self) -> &TopicRegistry {
+        &self.topics
+    }
 }
 
 impl PubSubProvider for InProcess {

@@ -1,8 +1,13 @@
 //! The [`PubSubProvider`] trait: where topics live and how messages reach them.
 
+use std::sync::Weak;
+
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use super::{Outbound, Subscriber};
+use crate::error::BoxError;
+use crate::hub::Hub;
 use crate::{PubSubError, SocketId};
 
 /// The future returned by [`PubSubProvider::subscribe`].
@@ -43,4 +48,35 @@ pub trait PubSubProvider: Send + Sync + 'static {
 
     /// How many connections of this instance are subscribed to `topic`.
     fn local_subscriber_count(&self, topic: &str) -> usize;
+
+    /// Starts the provider (connects, spawns its tasks) before the server
+    /// binds its port; an error stops start-up. Called once.
+    fn start(&self, context: ProviderContext) -> BoxFuture<'static, Result<(), BoxError>> {
+        let _ = context;
+        std::future::ready(Ok(())).boxed()
+    }
+
+    /// Stops the provider's tasks when the server has shut down.
+    fn shutdown(&self) {}
+}
+
+/// What a provider may ask of the server it serves.
+#[derive(Clone, Debug)]
+pub struct ProviderContext {
+    hub: Weak<Hub>,
+}
+
+impl ProviderContext {
+    pub(crate) fn new(hub: Weak<Hub>) -> ProviderContext {
+        ProviderContext { hub }
+    }
+
+    /// Queues `message` on the connection `socket` if it is connected to this
+    /// instance; returns whether it was.
+    pub fn deliver_to(&self, socket: SocketId, message: &Outbound) -> bool {
+        match self.hub.upgrade().and_then(|hub| hub.get(&socket)) {
+            Some(core) => core.outbox.push(message.frame().clone()),
+            None => false,
+        }
+    }
 }

@@ -58,26 +58,48 @@ impl TopicRegistry {
     }
 
     pub(crate) fn insert(&self, topic: &str, subscriber: &Subscriber) -> Inserted {
+        self.insert_with(topic, subscriber, |inserted| inserted)
+    }
+
+    /// Inserts, then calls `then` while the shard is still locked, so that
+    /// what `then` does for a topic happens in the order of its changes.
+    pub(crate) fn insert_with<R>(
+        &self,
+        topic: &str,
+        subscriber: &Subscriber,
+        then: impl FnOnce(Inserted) -> R,
+    ) -> R {
         let mut shard = write(self.shard(topic));
         let (first, subscribers) = match shard.get_mut(topic) {
             Some(subscribers) => (false, subscribers),
             None => (true, shard.entry(Arc::from(topic)).or_default()),
         };
         let added = subscribers.insert(subscriber.id(), subscriber.clone()).is_none();
-        Inserted { added, first }
+        then(Inserted { added, first })
     }
 
     pub(crate) fn remove(&self, topic: &str, id: SocketId) -> Removed {
+        self.remove_with(topic, id, |removed| removed)
+    }
+
+    /// Removes, then calls `then` while the shard is still locked (see [`insert_with`](Self::insert_with)).
+    pub(crate) fn remove_with<R>(&self, topic: &str, id: SocketId, then: impl FnOnce(Removed) -> R) -> R {
         let mut shard = write(self.shard(topic));
         let Some(subscribers) = shard.get_mut(topic) else {
-            return Removed { removed: false, last: false };
+            return then(Removed { removed: false, last: false });
         };
         let removed = subscribers.swap_remove(&id).is_some();
         let last = subscribers.is_empty();
         if last {
             shard.remove(topic);
         }
-        Removed { removed, last: removed && last }
+        then(Removed { removed, last: removed && last })
+    }
+
+    /// Every topic with at least one subscriber.
+    #[cfg(feature = "redis")]
+    pub(crate) fn topics(&self) -> Vec<String> {
+        self.shards.iter().flat_map(|s| read(s).keys().map(|t| t.to_string()).collect::<Vec<_>>()).collect()
     }
 
     /// Queues `message` on every subscriber of `topic` but `exclude`; returns how many.

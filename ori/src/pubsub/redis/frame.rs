@@ -1,0 +1,107 @@
+//! The frame one instance publishes on a Redis channel: a fixed header (who
+//! sent it, whom it excludes or targets) and the message text, once, as is.
+//!
+//! ```text
+//! 0      1      2              18             34
+//! | 0xC1 | kind | instance (16) | socket (16) | payload (UTF-8 JSON text) ...
+//! ```
+//! `kind` 1 is a topic publish (`socket`: the excluded sender, or zeros),
+//! 2 a direct send (`socket`: the target).
+
+use crate::SocketId;
+
+const MAGIC: u8 = 0xC1;
+const HEADER: usize = 34;
+
+/// What a frame asks of the receiving instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Deliver to the topic's local subscribers, except `socket`.
+    Publish,
+    /// Deliver to `socket` if it is connected here.
+    Direct,
+}
+
+/// A decoded frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Frame<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) instance: [u8; 16],
+    pub(crate) socket: Option<SocketId>,
+    pub(crate) payload: &'a str,
+}
+
+/// Encodes a frame.
+pub(crate) fn encode(kind: Kind, instance: &[u8; 16], socket: Option<SocketId>, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.push(MAGIC);
+    out.push(match kind {
+        Kind::Publish => 1,
+        Kind::Direct => 2,
+    });
+    out.extend_from_slice(instance);
+    out.extend_from_slice(&socket.map_or([0u8; 16], |id| *id.as_uuid().as_bytes()));
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Decodes a frame; `None` for anything else (another program's message).
+pub(crate) fn decode(bytes: &[u8]) -> Option<Frame<'_>> {
+    if bytes.len() < HEADER || bytes[0] != MAGIC {
+        return None;
+    }
+    let kind = match bytes[1] {
+        1 => Kind::Publish,
+        2 => Kind::Direct,
+        _ => return None,
+    };
+    let instance: [u8; 16] = bytes[2..18].try_into().ok()?;
+    let socket: [u8; 16] = bytes[18..34].try_into().ok()?;
+    let socket = (socket != [0; 16]).then(|| SocketId::from(uuid::Uuid::from_bytes(socket)));
+    if kind == Kind::Direct && socket.is_none() {
+        return None;
+    }
+    let payload = std::str::from_utf8(&bytes[HEADER..]).ok()?;
+    Some(Frame { kind, instance, socket, payload })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_junk() {
+        let instance = [7u8; 16];
+        let socket = SocketId::new();
+        let bytes = encode(Kind::Publish, &instance, Some(socket), br#"{"type":"x","data":1}"#);
+        assert_eq!(bytes.len(), HEADER + 21);
+        let frame = decode(&bytes).unwrap();
+        assert_eq!(
+            frame,
+            Frame {
+                kind: Kind::Publish,
+                instance,
+                socket: Some(socket),
+                payload: r#"{"type":"x","data":1}"#
+            }
+        );
+        let direct = encode(Kind::Direct, &instance, Some(socket), b"{}");
+        assert_eq!(decode(&direct).unwrap().kind, Kind::Direct);
+        let no_exclude = encode(Kind::Publish, &instance, None, b"{}");
+        assert_eq!(decode(&no_exclude).unwrap().socket, None);
+
+        assert_eq!(decode(b"hello from another program"), None);
+        assert_eq!(decode(&[]), None);
+        let mut bad_kind = bytes.clone();
+        bad_kind[1] = 9;
+        assert_eq!(decode(&bad_kind), None);
+        let mut not_utf8 = bytes.clone();
+        not_utf8.push(0xff);
+        assert_eq!(decode(&not_utf8), None);
+        assert_eq!(
+            decode(&encode(Kind::Direct, &instance, None, b"{}")),
+            None,
+            "a direct send needs a target"
+        );
+    }
+}

@@ -1,0 +1,396 @@
+//! The Redis side of a [`RedisProvider`](super::RedisProvider): a supervisor
+//! that (re)connects and reads, a subscription manager, and a publisher.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::frame::{self, Kind};
+use super::{Config, Pending, Shared};
+use crate::error::BoxError;
+use crate::sync::lock;
+use crate::{Outbound, ProviderContext};
+
+/// A change of the local subscriptions, sent in order.
+pub(crate) enum SubOp {
+    /// A connection joined the topic of `channel` (`first`: no other local one had).
+    /// `ack` is answered once messages published anywhere reach it.
+    Join { channel: String, first: bool, ack: oneshot::Sender<()> },
+    /// The last local subscriber of `channel` left.
+    Leave { channel: String },
+}
+
+/// A live pair of connections.
+#[derive(Clone)]
+struct Link {
+    sink: PubSubSink,
+    publisher: MultiplexedConnection,
+}
+
+async fn connect(client: &redis::Client, config: &Config) -> Result<(Link, PubSubStream), BoxError> {
+    let pubsub = tokio::time::timeout(config.connect_timeout, client.get_async_pubsub())
+        .await
+        .map_err(|_| "timed out connecting to Redis")??;
+    let (sink, stream) = pubsub.split();
+    let publisher = client.get_multiplexed_async_connection_with_config(&connection_settings(config)).await?;
+    Ok((Link { sink, publisher }, stream))
+}
+
+fn connection_settings(config: &Config) -> redis::AsyncConnectionConfig {
+    redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout))
+        .set_response_timeout(Some(config.response_timeout))
+}
+
+/// Connects and subscribes the direct channel: the instance is reachable.
+async fn connect_live(shared: &Shared, client: &redis::Client) -> Result<(Link, PubSubStream), BoxError> {
+    let (mut link, stream) = connect(client, &shared.config).await?;
+    if !subscribe(shared, &mut link.sink, &[shared.direct_channel()]).await {
+        return Err("Redis did not confirm the SUBSCRIBE of the direct channel".into());
+    }
+    Ok((link, stream))
+}
+
+/// Connects (or not, if allowed) and spawns the provider's tasks.
+pub(crate) async fn start(shared: Arc<Shared>, context: ProviderContext) -> Result<(), BoxError> {
+    let ops = lock(&shared.ops_rx).take().ok_or("the Redis provider was already started")?;
+    let client = redis::Client::open(shared.config.url.as_str())
+        .map_err(|e| format!("invalid Redis URL `{}`: {e}", shared.config.url))?;
+    let first = match connect_live(&shared, &client).await {
+        Ok(connected) => Some(connected),
+        Err(error) if shared.config.start_degraded => {
+            tracing::warn!(%error, url = %shared.config.url, "Redis unreachable at start-up; serving local traffic until it is");
+            None
+        }
+        Err(error) => {
+            return Err(format!(
+                "cannot connect to Redis at `{}`: {error} (start it, fix the URL, or use `start_degraded(true)`)",
+                shared.config.url
+            )
+            .into());
+        }
+    };
+    if first.is_some() {
+        shared.counters.connected.store(true, Ordering::Release);
+    }
+    let (links, link) = watch::channel(first.as_ref().map(|(link, _)| link.clone()));
+    let tasks = vec![
+        tokio::spawn(manage_subscriptions(shared.clone(), ops, link.clone())),
+        tokio::spawn(publish(shared.clone(), client.clone(), link)),
+        tokio::spawn(supervise(shared.clone(), client, context, first.map(|(_, stream)| stream), links)),
+    ];
+    lock(&shared.tasks).extend(tasks);
+    Ok(())
+}
+
+/// Keeps the connections up and reads the subscription stream.
+async fn supervise(
+    shared: Arc<Shared>,
+    client: redis::Client,
+    context: ProviderContext,
+    mut stream: Option<PubSubStream>,
+    links: watch::Sender<Option<Link>>,
+) {
+    let config = &shared.config;
+    loop {
+        let stream_now = match stream.take() {
+            Some(stream) => stream,
+            None => {
+                let lost_at = Instant::now();
+                let mut backoff = config.backoff_min;
+                let (link, stream) = loop {
+                    match connect(&client, config).await {
+                        Ok(connected) => break connected,
+                        Err(error) => {
+                            tracing::debug!(%error, ?backoff, "Redis still unreachable");
+                            tokio::time::sleep(jitter(backoff)).await;
+                            backoff = (backoff * 2).min(config.backoff_max);
+                        }
+                    }
+                };
+                shared.counters.connected.store(true, Ordering::Release);
+                shared.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    outage = ?lost_at.elapsed(),
+                    dropped = shared.counters.dropped.load(Ordering::Relaxed),
+                    "reconnected to Redis; re-subscribing"
+                );
+                links.send_replace(Some(link));
+                stream
+            }
+        };
+        read(&shared, &context, stream_now).await;
+        // The link goes first: once `connected` reads false, no task publishes on the old one.
+        links.send_replace(None);
+        shared.counters.connected.store(false, Ordering::Release);
+        tracing::warn!(url = %config.url, "lost the Redis connection; serving local traffic and reconnecting");
+    }
+}
+
+/// A wait between `backoff` and 1.5 x `backoff`.
+fn jitter(backoff: Duration) -> Duration {
+    let spread = u64::from(crate::SocketId::new().as_uuid().as_bytes()[0]);
+    backoff + backoff.mul_f64(spread as f64 / 512.0)
+}
+
+/// Delivers what other instances publish, until the connection ends.
+async fn read(shared: &Shared, context: &ProviderContext, mut stream: PubSubStream) {
+    let prefix = &shared.config.prefix;
+    let direct_channel = shared.direct_channel();
+    while let Some(message) = stream.next().await {
+        let channel = message.get_channel_name();
+        let direct = channel == direct_channel;
+        let frame = frame::decode(message.get_payload_bytes());
+        let topic = channel.strip_prefix(prefix.as_str());
+        match frame {
+            Some(frame) if frame.instance == shared.instance => {}
+            Some(frame) => match (frame.kind, frame.socket, topic) {
+                (Kind::Direct, Some(target), _) if direct => {
+                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
+                    context.deliver_to(target, &Outbound::text(frame.payload));
+                }
+                (Kind::Publish, exclude, Some(topic)) if !direct => {
+                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
+                    shared.local.registry().publish(topic, &Outbound::text(frame.payload), exclude);
+                }
+                _ => junk(shared, channel),
+            },
+            None => junk(shared, channel),
+        }
+    }
+}
+
+/// Counts (and now and then logs) a message on an ori channel that is not a valid ori frame.
+fn junk(shared: &Shared, channel: &str) {
+    let junk = shared.counters.junk.fetch_add(1, Ordering::Relaxed);
+    if junk.is_multiple_of(1000) {
+        tracing::warn!(channel, junk = junk + 1, "dropping a message that is not an ori frame");
+    }
+}
+
+/// Turns local subscription changes into `SUBSCRIBE`/`UNSUBSCRIBE`, batched,
+/// and acknowledges joins once their channel is live.
+async fn manage_subscriptions(
+    shared: Arc<Shared>,
+    mut ops: mpsc::UnboundedReceiver<SubOp>,
+    mut links: watch::Receiver<Option<Link>>,
+) {
+    let mut sink = links.borrow_and_update().as_ref().map(|l| l.sink.clone());
+    let mut live: HashSet<String> = HashSet::new();
+    let mut waiting: HashMap<String, Vec<oneshot::Sender<()>>> = HashMap::new();
+    if sink.is_some() {
+        // `start` subscribed the direct channel; no topic has subscribers yet.
+        live.insert(shared.direct_channel());
+    }
+    loop {
+        tokio::select! {
+            changed = links.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                live.clear();
+                sink = links.borrow_and_update().as_ref().map(|l| l.sink.clone());
+                if let Some(current) = sink.as_mut() {
+                    go_live(&shared, current, &mut live).await;
+                }
+                // Joins waiting on the old connection: live now, or local-only until reconnected.
+                for (_, acks) in waiting.drain() {
+                    for ack in acks {
+                        let _ = ack.send(());
+                    }
+                }
+            }
+            op = ops.recv() => {
+                let Some(op) = op else { return };
+                let mut batch = vec![op];
+                while let Ok(op) = ops.try_recv() {
+                    batch.push(op);
+                }
+                apply(&shared, sink.as_mut(), &mut live, &mut waiting, batch).await;
+            }
+        }
+    }
+}
+
+/// Subscribes a new connection to the direct channel and to every topic with
+/// local subscribers (including those joined while Redis was unreachable).
+async fn go_live(shared: &Shared, sink: &mut PubSubSink, live: &mut HashSet<String>) {
+    let mut channels: Vec<String> =
+        shared.local.registry().topics().iter().map(|t| shared.channel(t)).collect();
+    channels.push(shared.direct_channel());
+    if subscribe(shared, sink, &channels).await {
+        live.extend(channels);
+    }
+}
+
+async fn apply(
+    shared: &Shared,
+    sink: Option<&mut PubSubSink>,
+    live: &mut HashSet<String>,
+    waiting: &mut HashMap<String, Vec<oneshot::Sender<()>>>,
+    batch: Vec<SubOp>,
+) {
+    // The last change of each channel decides whether it should be subscribed.
+    let mut wanted: HashMap<String, bool> = HashMap::new();
+    let mut acks = Vec::new();
+    for op in batch {
+        match op {
+            SubOp::Join { channel, first, ack } => {
+                if first || !live.contains(&channel) {
+                    wanted.insert(channel.clone(), true);
+                }
+                acks.push((channel, ack));
+            }
+            SubOp::Leave { channel } => {
+                wanted.insert(channel, false);
+            }
+        }
+    }
+    let Some(sink) = sink else {
+        // Disconnected: local delivery now; channels are re-subscribed on reconnect.
+        for (_, ack) in acks {
+            let _ = ack.send(());
+        }
+        return;
+    };
+    let to_subscribe: Vec<String> =
+        wanted.iter().filter(|(c, w)| **w && !live.contains(*c)).map(|(c, _)| c.clone()).collect();
+    let to_unsubscribe: Vec<String> =
+        wanted.iter().filter(|(c, w)| !**w && live.contains(*c)).map(|(c, _)| c.clone()).collect();
+    if !to_unsubscribe.is_empty() {
+        for channel in &to_unsubscribe {
+            live.remove(channel);
+        }
+        let unsubscribed =
+            tokio::time::timeout(shared.config.response_timeout, sink.unsubscribe(&to_unsubscribe)).await;
+        if !matches!(unsubscribed, Ok(Ok(()))) {
+            tracing::warn!(
+                "Redis did not confirm an UNSUBSCRIBE; the connection will be replaced if it is lost"
+            );
+        }
+    }
+    if !to_subscribe.is_empty() && subscribe(shared, sink, &to_subscribe).await {
+        live.extend(to_subscribe);
+    }
+    for (channel, ack) in acks {
+        if live.contains(&channel) {
+            let _ = ack.send(());
+        } else {
+            waiting.entry(channel).or_default().push(ack);
+        }
+    }
+    // A channel that failed to subscribe stays out of `live`; its joins are
+    // answered when the connection is replaced (local delivery meanwhile).
+}
+
+/// `SUBSCRIBE`s `channels`, waiting for Redis's confirmation.
+async fn subscribe(shared: &Shared, sink: &mut PubSubSink, channels: &[String]) -> bool {
+    if channels.is_empty() {
+        return true;
+    }
+    match tokio::time::timeout(shared.config.response_timeout, sink.subscribe(channels)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "Redis refused a SUBSCRIBE");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("Redis did not confirm a SUBSCRIBE in time");
+            false
+        }
+    }
+}
+
+/// Sends queued publishes, pipelined, in order; keeps what an outage allows.
+async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::Receiver<Option<Link>>) {
+    let mut connection = links.borrow_and_update().as_ref().map(|l| l.publisher.clone());
+    loop {
+        if links.has_changed().unwrap_or(false) {
+            connection = links.borrow_and_update().as_ref().map(|l| l.publisher.clone());
+        }
+        let Some(conn) = connection.as_mut() else {
+            trim_to_outage_buffer(&shared);
+            if links.changed().await.is_err() {
+                return;
+            }
+            connection = links.borrow_and_update().as_ref().map(|l| l.publisher.clone());
+            continue;
+        };
+        let batch: Vec<Pending> = {
+            let mut queue = lock(&shared.outgoing.queue);
+            let take = queue.len().min(512);
+            queue.drain(..take).collect()
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                () = shared.outgoing.ready.notified() => {}
+                changed = links.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    connection = links.borrow_and_update().as_ref().map(|l| l.publisher.clone());
+                }
+            }
+            continue;
+        }
+        let mut pipe = redis::pipe();
+        for pending in &batch {
+            pipe.cmd("PUBLISH").arg(&pending.channel).arg(&pending.frame[..]).ignore();
+        }
+        let sent = tokio::time::timeout(shared.config.response_timeout, pipe.query_async::<()>(conn)).await;
+        if matches!(sent, Ok(Ok(()))) {
+            shared.counters.published.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            continue;
+        }
+        // Redis may have delivered part of the batch before failing: sending it
+        // again could deliver a message twice, so it is dropped (at most once).
+        let dropped = shared.counters.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        tracing::warn!(
+            lost = batch.len(),
+            dropped = dropped + batch.len() as u64,
+            "a publish to Redis failed; dropping its batch and waiting for a new connection"
+        );
+        // A new connection: the supervisor's next link (after an outage), or
+        // a fresh one of our own if only the publishing connection broke.
+        tokio::select! {
+            changed = links.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                connection = links.borrow_and_update().as_ref().map(|l| l.publisher.clone());
+            }
+            fresh = reconnect_publisher(&shared, &client) => connection = Some(fresh),
+        }
+    }
+}
+
+/// A new publishing connection, retried with backoff until it is made.
+async fn reconnect_publisher(shared: &Shared, client: &redis::Client) -> MultiplexedConnection {
+    let config = &shared.config;
+    let mut backoff = config.backoff_min;
+    loop {
+        tokio::time::sleep(jitter(backoff)).await;
+        match client.get_multiplexed_async_connection_with_config(&connection_settings(config)).await {
+            Ok(connection) => return connection,
+            Err(error) => tracing::debug!(%error, "publishing connection to Redis still down"),
+        }
+        backoff = (backoff * 2).min(config.backoff_max);
+    }
+}
+
+/// While disconnected, keeps only the oldest `outage_buffer` publishes.
+fn trim_to_outage_buffer(shared: &Shared) {
+    let mut queue = lock(&shared.outgoing.queue);
+    let keep = shared.config.outage_buffer;
+    if queue.len() > keep {
+        let dropped = queue.len() - keep;
+        queue.truncate(keep);
+        shared.counters.dropped.fetch_add(dropped as u64, Ordering::Relaxed);
+        tracing::warn!(dropped, "Redis unreachable: dropped publishes past the outage buffer");
+    }
+}

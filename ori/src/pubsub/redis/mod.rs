@@ -1,0 +1,345 @@
+//! [`RedisProvider`]: many ori instances sharing one Redis behave as one.
+//!
+//! Each instance delivers to its own connections directly and forwards what
+//! other instances need through Redis pub/sub:
+//!
+//! - a topic `t` is the Redis channel `<prefix>t` (default prefix `ori:`);
+//!   an instance is subscribed to it while it has a local subscriber of `t`
+//!   (first one: `SUBSCRIBE`; last one gone: `UNSUBSCRIBE`);
+//! - a publish is delivered locally and published once on the channel; every
+//!   instance ignores its own frames, so nobody receives a message twice;
+//! - direct sends travel on one channel, `<prefix>#direct`, and the
+//!   instance holding the socket delivers them;
+//! - one connection publishes (pipelined, in order) and one subscribes, per
+//!   instance; frames carry the message text once (see `frame.rs`).
+//!
+//! Guarantees: at most once; per publisher and topic, in order. While Redis is
+//! unreachable the instance serves local traffic, acknowledges subscribes for
+//! local delivery, keeps up to [`outage_buffer`](RedisProviderBuilder::outage_buffer)
+//! publishes and sends them on reconnect (the rest are dropped and counted in
+//! [`RedisStats`]), reconnects with backoff, and re-subscribes every topic
+//! that still has local subscribers.
+
+mod frame;
+mod link;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use self::frame::Kind;
+use self::link::SubOp;
+use super::{InProcess, Outbound, ProviderContext, PubSubProvider, Subscribed, Subscriber};
+use crate::error::BoxError;
+use crate::sync::lock;
+use crate::{PubSubError, SocketId};
+
+/// Pub/sub across every ori instance that shares a Redis.
+///
+/// ```no_run
+/// use ori::{Ori, RedisProvider, WebSocketConfig};
+///
+/// # async fn demo() -> Result<(), ori::Error> {
+/// let redis = RedisProvider::builder("redis://127.0.0.1:6379").channel_prefix("chat:").build();
+/// Ori::create()
+///     .websocket(WebSocketConfig::default().provider(redis))
+///     .listen("0.0.0.0:3000")
+///     .await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisProvider {
+    shared: Arc<Shared>,
+}
+
+/// Settings of a [`RedisProvider`].
+#[derive(Debug, Clone)]
+pub struct RedisProviderBuilder {
+    config: Config,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    url: String,
+    prefix: String,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    outage_buffer: usize,
+    max_pending: usize,
+    backoff_min: Duration,
+    backoff_max: Duration,
+    start_degraded: bool,
+}
+
+/// Counters of a [`RedisProvider`], for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedisStats {
+    /// Whether the instance is connected to Redis now.
+    pub connected: bool,
+    /// Frames published to Redis.
+    pub published: u64,
+    /// Frames from other instances delivered here.
+    pub received: u64,
+    /// Publishes dropped: past the outage buffer, or past the pending limit.
+    pub dropped: u64,
+    /// Messages on ori channels that were not ori frames (dropped).
+    pub junk: u64,
+    /// Connections re-established after a loss.
+    pub reconnects: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    connected: AtomicBool,
+    published: AtomicU64,
+    received: AtomicU64,
+    dropped: AtomicU64,
+    junk: AtomicU64,
+    reconnects: AtomicU64,
+}
+
+/// One publish waiting for the publishing connection.
+struct Pending {
+    channel: String,
+    frame: Vec<u8>,
+}
+
+/// Publishes waiting to be sent, bounded.
+#[derive(Default)]
+struct Outgoing {
+    queue: Mutex<VecDeque<Pending>>,
+    ready: Notify,
+}
+
+pub(crate) struct Shared {
+    config: Config,
+    /// This instance's id, in every frame it publishes.
+    instance: [u8; 16],
+    local: InProcess,
+    ops: mpsc::UnboundedSender<SubOp>,
+    ops_rx: Mutex<Option<mpsc::UnboundedReceiver<SubOp>>>,
+    outgoing: Outgoing,
+    counters: Counters,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl RedisProvider {
+    /// A provider for the Redis at `url` (`redis://host:port[/db]`), with defaults.
+    pub fn new(url: impl Into<String>) -> RedisProvider {
+        RedisProvider::builder(url).build()
+    }
+
+    /// Settings for the Redis at `url`.
+    pub fn builder(url: impl Into<String>) -> RedisProviderBuilder {
+        RedisProviderBuilder {
+            config: Config {
+                url: url.into(),
+                prefix: "ori:".to_owned(),
+                connect_timeout: Duration::from_secs(5),
+                response_timeout: Duration::from_secs(5),
+                outage_buffer: 1024,
+                max_pending: 100_000,
+                backoff_min: Duration::from_millis(100),
+                backoff_max: Duration::from_secs(5),
+                start_degraded: false,
+            },
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> RedisStats {
+        let c = &self.shared.counters;
+        RedisStats {
+            connected: c.connected.load(Ordering::Acquire),
+            published: c.published.load(Ordering::Relaxed),
+            received: c.received.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            junk: c.junk.load(Ordering::Relaxed),
+            reconnects: c.reconnects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The Redis channel of `topic`.
+    pub fn channel_of(&self, topic: &str) -> String {
+        self.shared.channel(topic)
+    }
+}
+
+impl RedisProviderBuilder {
+    /// Prefix of every Redis channel ori uses (default `ori:`); instances
+    /// share topics only when they share the prefix.
+    pub fn channel_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.prefix = prefix.into();
+        self
+    }
+
+    /// Time to connect to Redis (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Time Redis gets to answer a command (default 5 s); past it the
+    /// connection is treated as lost.
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.config.response_timeout = timeout;
+        self
+    }
+
+    /// Publishes kept while Redis is unreachable and sent, in order, once it is
+    /// back (default 1024); publishes past it are dropped and counted. `0`
+    /// drops everything published during an outage. Other instances receive
+    /// the replayed messages once they are re-subscribed.
+    pub fn outage_buffer(mut self, messages: usize) -> Self {
+        self.config.outage_buffer = messages;
+        self
+    }
+
+    /// Publishes waiting for Redis at most, connected or not (default
+    /// 100,000); past it, publishes are dropped and counted, so a slow Redis
+    /// never costs unbounded memory.
+    pub fn max_pending(mut self, messages: usize) -> Self {
+        self.config.max_pending = messages;
+        self
+    }
+
+    /// Reconnection backoff: first wait, then doubled up to the maximum, with
+    /// jitter (default 100 ms to 5 s).
+    pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.config.backoff_min = min;
+        self.config.backoff_max = max.max(min);
+        self
+    }
+
+    /// Start even when Redis is unreachable, serving local traffic until it
+    /// is reachable (default: an unreachable Redis is a start-up error).
+    pub fn start_degraded(mut self, start_degraded: bool) -> Self {
+        self.config.start_degraded = start_degraded;
+        self
+    }
+
+    /// The provider.
+    pub fn build(self) -> RedisProvider {
+        let (ops, ops_rx) = mpsc::unbounded_channel();
+        let instance = *crate::SocketId::new().as_uuid().as_bytes();
+        RedisProvider {
+            shared: Arc::new(Shared {
+                config: self.config,
+                instance,
+                local: InProcess::new(),
+                ops,
+                ops_rx: Mutex::new(Some(ops_rx)),
+                outgoing: Outgoing::default(),
+                counters: Counters::default(),
+                tasks: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+}
+
+impl Shared {
+    fn channel(&self, topic: &str) -> String {
+        format!("{}{topic}", self.config.prefix)
+    }
+
+    /// The channel of direct sends: `<prefix>#direct`, which no topic can
+    /// collide with (`#` is not a topic character).
+    fn direct_channel(&self) -> String {
+        format!("{}#direct", self.config.prefix)
+    }
+
+    /// Queues a frame for the publishing connection; never waits.
+    fn enqueue(&self, channel: String, frame: Vec<u8>) {
+        let mut queue = lock(&self.outgoing.queue);
+        let limit = if self.counters.connected.load(Ordering::Acquire) {
+            self.config.max_pending
+        } else {
+            self.config.outage_buffer
+        };
+        if queue.len() >= limit {
+            drop(queue);
+            let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            if dropped.is_multiple_of(1000) {
+                tracing::warn!(
+                    dropped = dropped + 1,
+                    "dropping publishes for Redis (outage buffer or pending limit full)"
+                );
+            }
+            return;
+        }
+        queue.push_back(Pending { channel, frame });
+        drop(queue);
+        self.outgoing.ready.notify_one();
+    }
+}
+
+impl std::fmt::Debug for RedisProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisProvider")
+            .field("url", &self.shared.config.url)
+            .field("prefix", &self.shared.config.prefix)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl PubSubProvider for RedisProvider {
+    fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
+        let (ack, live) = oneshot::channel();
+        let shared = &self.shared;
+        shared.local.registry().insert_with(topic, subscriber, |inserted| {
+            // Sent while the topic is locked: the manager sees joins and leaves in order.
+            let _ =
+                shared.ops.send(SubOp::Join { channel: shared.channel(topic), first: inserted.first, ack });
+        });
+        // A manager that is gone (not started, shut down) means local delivery only.
+        async move {
+            let _ = live.await;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn unsubscribe(&self, topic: &str, subscriber: SocketId) {
+        let shared = &self.shared;
+        shared.local.registry().remove_with(topic, subscriber, |removed| {
+            if removed.last {
+                let _ = shared.ops.send(SubOp::Leave { channel: shared.channel(topic) });
+            }
+        });
+    }
+
+    fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) {
+        let shared = &self.shared;
+        shared.local.registry().publish(topic, message, exclude);
+        let frame = frame::encode(Kind::Publish, &shared.instance, exclude, message.payload());
+        shared.enqueue(shared.channel(topic), frame);
+    }
+
+    fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
+        let shared = &self.shared;
+        let frame = frame::encode(Kind::Direct, &shared.instance, Some(socket), message.payload());
+        shared.enqueue(shared.direct_channel(), frame);
+        Ok(())
+    }
+
+    fn local_subscriber_count(&self, topic: &str) -> usize {
+        self.shared.local.local_subscriber_count(topic)
+    }
+
+    fn start(&self, context: ProviderContext) -> BoxFuture<'static, Result<(), BoxError>> {
+        let shared = self.shared.clone();
+        async move { link::start(shared, context).await }.boxed()
+    }
+
+    fn shutdown(&self) {
+        for task in lock(&self.shared.tasks).drain(..) {
+            task.abort();
+        }
+    }
+}

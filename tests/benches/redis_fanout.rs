@@ -1,0 +1,253 @@
+//! Cross-instance delivery through Redis, against raw Redis pub/sub in the
+//! same run: a publisher on instance A, N WebSocket subscribers on instance B,
+//! and, as the baseline, a raw redis client publishing frames of the same size
+//! to one raw subscriber.
+//!
+//! ```sh
+//! cargo bench -p ori-tests --bench redis_fanout            # 200,000 messages per case
+//! MESSAGES=50000 cargo bench -p ori-tests --bench redis_fanout
+//! ```
+//! It starts its own `redis-server` on a free port. Two measures per case:
+//! saturated (the publisher keeps at most `WINDOW` messages ahead of the
+//! slowest subscriber: messages/s, and latency under that load) and paced
+//! (5,000 messages/s: latency p50/p99). Latency is publish call to the
+//! subscriber's parse of the message.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use ori::{AppContext, Ori, RedisProvider, WebSocketConfig};
+use ori_tests::redis_server::RedisServer;
+use serde::Deserialize;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Publishes at most this many messages ahead of the slowest subscriber.
+const WINDOW: u64 = 4096;
+const PACED_RATE: u64 = 5_000;
+const PACED_SECS: u64 = 2;
+/// The ori frame header the raw baseline pads its messages with.
+const FRAME_HEADER: usize = 34;
+
+#[derive(Deserialize)]
+struct Envelope {
+    data: Stamp,
+}
+
+#[derive(Deserialize)]
+struct Stamp {
+    t: u64,
+}
+
+/// Progress of the subscribers, shared with the publisher.
+struct Progress {
+    received: Vec<AtomicU64>,
+    advanced: Notify,
+    latencies: std::sync::Mutex<Vec<u64>>,
+}
+
+impl Progress {
+    fn new(subscribers: usize) -> Arc<Progress> {
+        Arc::new(Progress {
+            received: (0..subscribers).map(|_| AtomicU64::new(0)).collect(),
+            advanced: Notify::new(),
+            latencies: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn slowest(&self) -> u64 {
+        self.received.iter().map(|r| r.load(Ordering::Acquire)).min().unwrap_or(0)
+    }
+
+    /// Records one message for subscriber `index`; one in 16 is timed.
+    fn record(&self, index: usize, base: Instant, text: &str) {
+        let count = self.received[index].fetch_add(1, Ordering::AcqRel) + 1;
+        if count.is_multiple_of(16) {
+            let envelope: Envelope = serde_json::from_str(text).expect("a bench message");
+            let now = base.elapsed().as_nanos() as u64;
+            self.latencies.lock().unwrap().push(now.saturating_sub(envelope.data.t));
+        } else {
+            // Every message is parsed, as a real client would.
+            let _: Envelope = serde_json::from_str(text).expect("a bench message");
+        }
+        if count.is_multiple_of(256) {
+            self.advanced.notify_one();
+        }
+    }
+
+    async fn wait_for(&self, count: u64) {
+        while self.slowest() < count {
+            let _ = tokio::time::timeout(Duration::from_millis(5), self.advanced.notified()).await;
+        }
+    }
+
+    fn take_latencies(&self) -> (f64, f64) {
+        let mut latencies = std::mem::take(&mut *self.latencies.lock().unwrap());
+        latencies.sort_unstable();
+        let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
+        (at(0.50) as f64 / 1e6, at(0.99) as f64 / 1e6)
+    }
+}
+
+fn message(base: Instant) -> String {
+    let t = base.elapsed().as_nanos() as u64;
+    format!(r#"{{"type":"bench.message","data":{{"t":{t},"p":"{}"}}}}"#, "x".repeat(48))
+}
+
+/// Publishes `count` messages through `publish`, `WINDOW` ahead at most.
+async fn saturate(
+    progress: &Progress,
+    base: Instant,
+    count: u64,
+    mut publish: impl AsyncFnMut(Vec<String>),
+) -> f64 {
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < count {
+        let batch = 256.min(count - sent);
+        publish((0..batch).map(|_| message(base)).collect()).await;
+        sent += batch;
+        if sent > WINDOW {
+            progress.wait_for(sent - WINDOW).await;
+        }
+    }
+    progress.wait_for(count).await;
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Publishes `PACED_RATE` messages per second for `PACED_SECS`, in 1 ms steps.
+async fn pace(progress: &Progress, base: Instant, mut publish: impl AsyncFnMut(Vec<String>)) {
+    let before = progress.slowest();
+    let total = PACED_RATE * PACED_SECS;
+    let per_tick = PACED_RATE / 1000;
+    let mut ticks = tokio::time::interval(Duration::from_millis(1));
+    for _ in 0..total / per_tick {
+        ticks.tick().await;
+        publish((0..per_tick).map(|_| message(base)).collect()).await;
+    }
+    progress.wait_for(before + total).await;
+}
+
+async fn raw_baseline(redis: &RedisServer, count: u64) -> (f64, (f64, f64), (f64, f64)) {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut subscriber = client.get_async_pubsub().await.unwrap();
+    subscriber.subscribe("raw").await.unwrap();
+    let mut publisher = client.get_multiplexed_async_connection().await.unwrap();
+    let progress = Progress::new(1);
+    let base = Instant::now();
+    let reader = {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let mut stream = subscriber.into_on_message();
+            while let Some(message) = stream.next().await {
+                let bytes = message.get_payload_bytes();
+                let text = std::str::from_utf8(&bytes[FRAME_HEADER..]).unwrap();
+                progress.record(0, base, text);
+            }
+        })
+    };
+    let mut publish = async |messages: Vec<String>| {
+        let mut pipe = redis::pipe();
+        for text in messages {
+            let mut frame = vec![0u8; FRAME_HEADER];
+            frame.extend_from_slice(text.as_bytes());
+            pipe.cmd("PUBLISH").arg("raw").arg(frame).ignore();
+        }
+        pipe.query_async::<()>(&mut publisher).await.unwrap();
+    };
+    let rate = saturate(&progress, base, count, &mut publish).await;
+    let saturated = progress.take_latencies();
+    pace(&progress, base, &mut publish).await;
+    let paced = progress.take_latencies();
+    reader.abort();
+    (rate, saturated, paced)
+}
+
+async fn instance(redis: &RedisServer) -> (ori::Server, AppContext) {
+    let provider = RedisProvider::builder(redis.url()).build();
+    let server = Ori::create()
+        .websocket(WebSocketConfig::default().provider(provider))
+        .workers(1)
+        .shutdown_signal(std::future::pending())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("instance starts");
+    let app = server.app().clone();
+    (server, app)
+}
+
+async fn ori_fanout(redis: &RedisServer, subscribers: usize, count: u64) -> (f64, (f64, f64), (f64, f64)) {
+    let (a, a_app) = instance(redis).await;
+    let (b, _) = instance(redis).await;
+    let url = format!("ws://{}/ws", b.local_addr());
+    tokio::spawn(a.serve());
+    tokio::spawn(b.serve());
+    let progress = Progress::new(subscribers);
+    let base = Instant::now();
+    let mut readers = Vec::new();
+    for index in 0..subscribers {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
+        use futures_util::SinkExt;
+        ws.send(Message::text(r#"{"type":"subscribe","data":{"topic":"bench"}}"#)).await.unwrap();
+        let ack = ws.next().await.unwrap().unwrap();
+        assert!(ack.to_text().unwrap().contains("subscribe"), "{ack}");
+        let progress = progress.clone();
+        readers.push(tokio::spawn(async move {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Text(text) = message {
+                    progress.record(index, base, &text);
+                }
+            }
+        }));
+    }
+    let sockets = a_app.sockets().clone();
+    let mut publish = async |messages: Vec<String>| {
+        for text in messages {
+            sockets.publish("bench", &text).unwrap();
+        }
+        tokio::task::yield_now().await;
+    };
+    let rate = saturate(&progress, base, count, &mut publish).await;
+    let saturated = progress.take_latencies();
+    pace(&progress, base, &mut publish).await;
+    let paced = progress.take_latencies();
+    for reader in readers {
+        reader.abort();
+    }
+    (rate, saturated, paced)
+}
+
+fn main() {
+    let count: u64 = std::env::var("MESSAGES").ok().and_then(|m| m.parse().ok()).unwrap_or(200_000);
+    let Some(redis) = RedisServer::start() else {
+        eprintln!("redis-server is needed for this benchmark");
+        std::process::exit(1);
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        println!(
+            "{count} messages of {} bytes; saturated = at most {WINDOW} in flight",
+            message(Instant::now()).len()
+        );
+        println!(
+            "{:<34} {:>12} {:>22} {:>22}",
+            "case", "messages/s", "saturated p50/p99 ms", "paced 5k/s p50/p99 ms"
+        );
+        let (raw, raw_saturated, raw_paced) = raw_baseline(&redis, count).await;
+        let row = |name: &str, rate: f64, saturated: (f64, f64), paced: (f64, f64)| {
+            println!(
+                "{name:<34} {rate:>12.0} {:>22} {:>22}",
+                format!("{:.2} / {:.2}", saturated.0, saturated.1),
+                format!("{:.2} / {:.2}", paced.0, paced.1)
+            );
+        };
+        row("raw redis, 1 subscriber", raw, raw_saturated, raw_paced);
+        for subscribers in [1, 10] {
+            let (rate, saturated, paced) = ori_fanout(&redis, subscribers, count).await;
+            row(&format!("ori A->B, {subscribers} WebSocket subscriber(s)"), rate, saturated, paced);
+            println!("{:<34} {:>11.1}%", "  vs raw (messages/s)", (rate / raw - 1.0) * 100.0);
+        }
+    });
+}
