@@ -10,6 +10,9 @@
 //! - `presence.setStatus` `{"status": "away"}` changes the sender's status and
 //!   pushes `presence.changed` to subscribers of the `presence` topic.
 //! - `presence.kick` `{"userId": "bob"}` (admins only) disconnects a user.
+//!
+//! `client = PresenceClient` also generates a typed client with one method per
+//! handler; `examples/presence_client` drives this app with it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -105,7 +108,7 @@ impl MessageGuard for AdminGuard {
 }
 
 /// One online user.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct OnlineUser {
     /// The user's id.
@@ -117,7 +120,7 @@ pub struct OnlineUser {
 }
 
 /// Pushed to the `presence` topic when a status changes.
-#[derive(Debug, Serialize, SocketMessage)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, SocketMessage)]
 #[message(type = "presence.changed")]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceChanged {
@@ -193,28 +196,28 @@ impl PresenceService {
 }
 
 /// `presence.heartbeat` data.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// The sender's status.
     pub status: String,
 }
 
 /// `presence.heartbeat` reply.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct HeartbeatAck {
     /// Heartbeats received from this user.
     pub heartbeats: u64,
 }
 
 /// `presence.setStatus` data.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SetStatus {
     /// The new status.
     pub status: String,
 }
 
 /// `presence.kick` data.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Kick {
     /// Who to disconnect.
@@ -222,7 +225,7 @@ pub struct Kick {
 }
 
 /// `presence.kick` reply.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Kicked {
     /// Connections closed.
     pub connections: usize,
@@ -234,7 +237,7 @@ pub struct PresenceRouter {
     presence: Arc<PresenceService>,
 }
 
-#[socket_router(guard = TokenGuard)]
+#[socket_router(guard = TokenGuard, client = PresenceClient)]
 impl PresenceRouter {
     /// Marks the sender online with a status.
     #[on("presence.heartbeat")]

@@ -20,6 +20,8 @@ pub(crate) struct Router {
     pub(crate) name: String,
     pub(crate) guards: Vec<syn::Path>,
     pub(crate) handlers: Vec<Handler>,
+    /// `client = Name`: the typed client stub to generate.
+    pub(crate) client: Option<syn::Ident>,
 }
 
 /// One `#[on]` method.
@@ -164,7 +166,13 @@ pub(crate) fn router(cx: &Ctxt, args: RouterArgs, item: &mut ItemImpl) -> Option
     if routes == 0 {
         cx.error_spanned_by(&item.self_ty, "this `#[socket_router]` has no `#[on(\"type\")]` handler");
     }
-    Some(Router { self_ty: (*item.self_ty).clone(), name, guards: args.guards, handlers })
+    Some(Router {
+        self_ty: (*item.self_ty).clone(),
+        name,
+        guards: args.guards,
+        handlers,
+        client: args.client,
+    })
 }
 
 /// Checks a message type literal against the protocol's rules.

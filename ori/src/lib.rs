@@ -37,6 +37,13 @@
 //! Clients join topics with the built-in `subscribe` control message
 //! (`{"type":"subscribe","data":{"topic":"room:1"}}`), check liveness with
 //! `ping`, and receive replies carrying their `correlationId`.
+//!
+//! Cargo features:
+//! - `macros` (default): `#[socket_router]`, `#[on]`, `#[injectable]`, the guards
+//!   and `#[derive(SocketMessage)]`;
+//! - `redis`: `RedisProvider`, pub/sub across instances;
+//! - `client`: `client::Client`, a reconnecting client, the typed stubs of
+//!   `#[socket_router(client = Name)]`, and `testing::TestServer`.
 
 mod app;
 mod authorizer;
@@ -67,6 +74,10 @@ pub mod testing;
 mod tracker;
 mod upgrade;
 mod ws;
+
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 
 pub use app::Ori;
 pub use authorizer::TopicAuthorizer;
@@ -111,6 +122,8 @@ pub mod prelude {
 /// Not public API. Used by generated code; may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "client")]
+    pub use crate::client;
     pub use crate::private::*;
     pub use crate::protocol::envelope::decode_data;
     pub use crate::registry::{ProviderRegistration, RouterRegistration};

@@ -121,3 +121,62 @@ pub fn check_router_injectable<T: RouterInjectable>() {}
 pub fn check_connection_guard_impl<G: ConnectionGuard>() {}
 /// Checks a `#[message_guard]` type.
 pub fn check_message_guard_impl<G: MessageGuard>() {}
+
+/// The argument of a typed client stub's method.
+#[cfg(feature = "client")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent by the typed client stub",
+    label = "`{Self}` does not implement `serde::Serialize`",
+    note = "derive `serde::Serialize` for `{Self}` as well as `Deserialize` (the stub sends what the handler receives), or drop `client = ...` from `#[socket_router]`"
+)]
+pub trait StubData: Serialize {}
+#[cfg(feature = "client")]
+impl<T: Serialize + ?Sized> StubData for T {}
+
+/// The reply of a typed client stub's method.
+#[cfg(feature = "client")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be received by the typed client stub",
+    label = "`{Self}` does not implement `serde::Deserialize`",
+    note = "derive `serde::Deserialize` for `{Self}` as well as `Serialize` (the stub receives what the handler returns), or drop `client = ...` from `#[socket_router]`"
+)]
+pub trait StubReply: DeserializeOwned {}
+#[cfg(feature = "client")]
+impl<T: DeserializeOwned> StubReply for T {}
+
+/// Serializes a stub's argument.
+#[cfg(feature = "client")]
+pub fn stub_data<D: StubData>(data: &D) -> Result<Box<RawValue>, crate::client::ClientError> {
+    serde_json::value::to_raw_value(data).map_err(|e| crate::client::ClientError::Encode(e.to_string()))
+}
+
+/// Decodes a stub's reply.
+#[cfg(feature = "client")]
+pub fn stub_reply<R: StubReply>(
+    message_type: &str,
+    reply: Result<Box<RawValue>, crate::client::ClientError>,
+) -> Result<R, crate::client::ClientError> {
+    serde_json::from_str(reply?.get()).map_err(|e| crate::client::ClientError::Decode {
+        message_type: message_type.to_owned(),
+        error: e.to_string(),
+    })
+}
+
+/// Expands to its input when ori's `client` feature is on, to nothing otherwise
+/// (the typed client stubs of `#[socket_router(client = ...)]`).
+#[cfg(feature = "client")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ori_if_client {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Expands to its input when ori's `client` feature is on, to nothing otherwise.
+#[cfg(not(feature = "client"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ori_if_client {
+    ($($item:tt)*) => {};
+}
+
+pub use crate::__ori_if_client as if_client;

@@ -31,6 +31,8 @@ use crate::{AppContext, Error};
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pending connections each listener queues.
 const BACKLOG: i32 = 1024;
+/// After the grace period, how long closing frames get before the server exits.
+const CLOSE_AFTER_GRACE: Duration = Duration::from_secs(1);
 
 /// A server bound to its address, ready to [`serve`](Server::serve).
 ///
@@ -51,6 +53,8 @@ pub struct Server {
     signal: BoxFuture<'static, ()>,
     shutdown: ShutdownHandle,
     on_caller_runtime: bool,
+    /// The WebSocket endpoint's path, when one is configured.
+    websocket_path: Option<String>,
 }
 
 /// Triggers a server's graceful shutdown from anywhere (tests, admin routes).
@@ -106,7 +110,9 @@ impl Server {
         let local_addr = listeners[0].local_addr()?;
         built.start_background();
         let signal = built.shutdown_signal.unwrap_or_else(|| default_signal().boxed());
+        let websocket_path = built.runtime.as_ref().map(|runtime| runtime.config.get_path().to_owned());
         Ok(Server {
+            websocket_path,
             listeners,
             local_addr,
             router: built.router,
@@ -121,6 +127,12 @@ impl Server {
     /// The address the server is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The WebSocket endpoint's URL, e.g. `ws://127.0.0.1:3000/ws` (`None`
+    /// without [`Ori::websocket`](crate::Ori::websocket)).
+    pub fn websocket_url(&self) -> Option<String> {
+        self.websocket_path.as_ref().map(|path| format!("ws://{}{path}", self.local_addr))
     }
 
     /// The application context (publish from outside handlers, read providers).
@@ -139,7 +151,8 @@ impl Server {
     /// handlers finish, closes every WebSocket with 1001, and returns once all
     /// connections are done or the grace period has passed.
     pub async fn serve(self) -> Result<(), Error> {
-        let Server { listeners, local_addr, router, app, grace, signal, shutdown, on_caller_runtime } = self;
+        let Server { listeners, local_addr, router, app, grace, signal, shutdown, on_caller_runtime, .. } =
+            self;
         tracing::info!(%local_addr, workers = if on_caller_runtime { 0 } else { listeners.len() }, "listening");
         let http = Arc::new(Tracker::default());
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -188,7 +201,10 @@ impl Server {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(?grace, "grace period over; dropping the remaining connections");
+            tracing::warn!(?grace, "grace period over; dropping running handlers and closing with 1001");
+            // Clients still get their close frame; a short wait, not another grace.
+            hub.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow));
+            let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, hub.all_closed()).await;
         }
         let _ = exit_tx.send(true);
         for done in finished {

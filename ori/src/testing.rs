@@ -1,4 +1,5 @@
-//! Testing routers without a network.
+//! Testing apps: in process without a network ([`Harness`]), or over a real
+//! socket with typed clients (`TestServer`, feature `client`).
 //!
 //! A [`Harness`] builds an app exactly as the server does (providers, routes,
 //! guards' state checks) and runs messages through the same dispatch code the
@@ -187,4 +188,104 @@ fn payload_text(frame: &Bytes) -> String {
         _ => 2,
     };
     std::str::from_utf8(&frame[header..]).expect("the server sends UTF-8").to_owned()
+}
+
+/// An app served on `127.0.0.1` and a free port, in process, with clients
+/// one call away: test routers over a real socket, the way a client sees them.
+///
+/// ```
+/// use ori::prelude::*;
+/// use ori::testing::TestServer;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Doubled { value: i64 }
+///
+/// #[injectable]
+/// struct MathRouter;
+///
+/// #[socket_router(client = MathClient)]
+/// impl MathRouter {
+///     /// Doubles a number.
+///     #[on("math.double")]
+///     async fn double(&self, n: i64) -> Doubled {
+///         Doubled { value: n * 2 }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = TestServer::start(Ori::create().websocket(Default::default()).socket_router::<MathRouter>())
+///     .await
+///     .unwrap();
+/// let math: MathClient = server.connect().await.unwrap();
+/// assert_eq!(math.double(21).await.unwrap().value, 42);
+/// server.shutdown().await.unwrap();
+/// # }
+/// ```
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+#[derive(Debug)]
+pub struct TestServer {
+    addr: std::net::SocketAddr,
+    url: String,
+    app: AppContext,
+    shutdown: crate::ShutdownHandle,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
+}
+
+#[cfg(feature = "client")]
+impl TestServer {
+    /// Binds `app` on `127.0.0.1:0` and serves it in a task (no signal
+    /// handlers; stop it with [`shutdown`](TestServer::shutdown)).
+    pub async fn start(app: Ori) -> Result<TestServer, Error> {
+        let server = app.shutdown_signal(std::future::pending()).bind("127.0.0.1:0").await?;
+        let url = server.websocket_url().ok_or_else(|| {
+            Error::InvalidConfig("the app serves no WebSocket: call `.websocket(...)`".to_owned())
+        })?;
+        let addr = server.local_addr();
+        let app = server.app().clone();
+        let shutdown = server.shutdown_handle();
+        let task = tokio::spawn(server.serve());
+        Ok(TestServer { addr, url, app, shutdown, task })
+    }
+
+    /// The bound address (for HTTP requests).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The WebSocket URL, e.g. `ws://127.0.0.1:41234/ws`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The application context: publish, send, read providers.
+    pub fn app(&self) -> &AppContext {
+        &self.app
+    }
+
+    /// A client builder for this server (add a token, tune reconnection).
+    pub fn client_builder(&self) -> crate::client::ClientBuilder {
+        crate::client::Client::builder(self.url.clone())
+    }
+
+    /// A connected client.
+    pub async fn client(&self) -> Result<crate::client::Client, crate::client::ClientError> {
+        self.client_builder().connect().await
+    }
+
+    /// A connected typed client stub (`#[socket_router(client = Name)]`).
+    pub async fn connect<S: From<crate::client::Client>>(&self) -> Result<S, crate::client::ClientError> {
+        Ok(S::from(self.client().await?))
+    }
+
+    /// Shuts down gracefully (connections closed with 1001) and waits for it.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.shutdown.shutdown();
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(Error::Io(std::io::Error::other(format!("the server task failed: {e}")))),
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Token generation from the validated model; nothing here fails on user input.
 
+pub(crate) mod client;
 pub(crate) mod injectable;
 pub(crate) mod message;
 pub(crate) mod router;
@@ -38,7 +39,8 @@ pub(crate) fn socket_router(args: TokenStream, input: TokenStream) -> TokenStrea
     match (cx.check(), router) {
         (Ok(()), Some(router)) => {
             let generated = router::expand(&paths, &router);
-            quote!(#item #generated)
+            let stub = router.client.as_ref().map(|name| client::expand(&paths, &router, name));
+            quote!(#item #generated #stub)
         }
         (Err(errors), _) => {
             let errors = errors.to_compile_error();

@@ -1,4 +1,4 @@
-//! `#[socket_router(guard = G, crate = path)]`.
+//! `#[socket_router(guard = G, client = Name, crate = path)]`.
 
 use syn::parse::{Parse, ParseStream};
 
@@ -9,15 +9,19 @@ use super::args::{duplicate, parse_pairs};
 pub(crate) struct RouterArgs {
     /// Connection guards, in order.
     pub(crate) guards: Vec<syn::Path>,
+    /// The name of the typed client stub to generate, if any.
+    pub(crate) client: Option<syn::Ident>,
     pub(crate) krate: Option<syn::Path>,
 }
 
 impl Parse for RouterArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = RouterArgs::default();
-        parse_pairs(input, "socket_router", &["guard", "crate"], |key, input| {
+        parse_pairs(input, "socket_router", &["guard", "client", "crate"], |key, input| {
             match key.to_string().as_str() {
                 "guard" => args.guards.push(input.parse()?),
+                "client" if args.client.is_some() => return Err(duplicate(key)),
+                "client" => args.client = Some(input.parse()?),
                 "crate" if args.krate.is_some() => return Err(duplicate(key)),
                 "crate" => args.krate = Some(input.parse()?),
                 _ => return Ok(false),

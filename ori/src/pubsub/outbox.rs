@@ -17,6 +17,8 @@ use crate::sync::lock;
 pub(crate) enum CloseRequest {
     /// Graceful shutdown: finish in-flight handlers, flush, close with 1001.
     Shutdown,
+    /// The shutdown grace is over: drop in-flight handlers, close with 1001 now.
+    ShutdownNow,
     /// Nothing received for the idle timeout: close with 1000.
     Idle,
     /// The application closed the connection.

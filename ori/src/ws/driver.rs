@@ -231,6 +231,9 @@ impl<IO: Transport> Driver<IO> {
                 match drained.close {
                     None => {}
                     Some(CloseRequest::Shutdown) => self.session.draining = true,
+                    Some(CloseRequest::ShutdownNow) => {
+                        return Poll::Ready(End::close(1001, "server shutting down"));
+                    }
                     Some(CloseRequest::Idle) => {
                         return Poll::Ready(End::close(1000, "idle timeout"));
                     }

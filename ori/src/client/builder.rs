@@ -1,0 +1,134 @@
+//! [`ClientBuilder`]: where to connect and how to behave when the connection drops.
+
+use std::time::Duration;
+
+use super::{Client, ClientError};
+
+/// Settings of a [`Client`]; [`connect`](ClientBuilder::connect) opens it.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// # async fn demo() -> Result<(), ori::client::ClientError> {
+/// let client = ori::client::Client::builder("ws://127.0.0.1:3000/ws")
+///     .query("token", "secret")
+///     .reconnect_delay(Duration::from_millis(200))
+///     .max_reconnect_attempts(10)
+///     .connect()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    pub(crate) config: Config,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) url: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) reconnect: bool,
+    pub(crate) reconnect_delay: Duration,
+    pub(crate) max_reconnect_delay: Duration,
+    pub(crate) max_reconnect_attempts: Option<u32>,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_queued: usize,
+    pub(crate) keepalive: Duration,
+    pub(crate) event_capacity: usize,
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            config: Config {
+                url: url.into(),
+                headers: Vec::new(),
+                query: Vec::new(),
+                reconnect: true,
+                reconnect_delay: Duration::from_millis(250),
+                max_reconnect_delay: Duration::from_secs(10),
+                max_reconnect_attempts: None,
+                request_timeout: Duration::from_secs(10),
+                max_queued: 1024,
+                keepalive: Duration::from_secs(30),
+                event_capacity: 1024,
+            },
+        }
+    }
+
+    /// Adds a header to the upgrade request (e.g. `authorization`).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a query parameter to the URL (e.g. a `token`), percent-encoded.
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Whether to reconnect after the connection drops (default `true`).
+    pub fn reconnect(mut self, reconnect: bool) -> Self {
+        self.config.reconnect = reconnect;
+        self
+    }
+
+    /// First wait before reconnecting (default 250 ms); doubled after each
+    /// failed attempt up to [`max_reconnect_delay`](Self::max_reconnect_delay),
+    /// each wait drawn between half and all of it (jitter).
+    pub fn reconnect_delay(mut self, delay: Duration) -> Self {
+        self.config.reconnect_delay = delay;
+        self
+    }
+
+    /// Longest wait between attempts (default 10 s).
+    pub fn max_reconnect_delay(mut self, delay: Duration) -> Self {
+        self.config.max_reconnect_delay = delay;
+        self
+    }
+
+    /// Failed attempts in a row after which the client gives up and closes
+    /// (default: never gives up).
+    pub fn max_reconnect_attempts(mut self, attempts: u32) -> Self {
+        self.config.max_reconnect_attempts = Some(attempts);
+        self
+    }
+
+    /// Time a request waits for its reply, queueing included (default 10 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    /// Messages waiting to be written at most (default 1024): while
+    /// disconnected they wait for the next connection; past the bound, sends
+    /// fail with [`ClientError::QueueFull`].
+    pub fn max_queued(mut self, messages: usize) -> Self {
+        self.config.max_queued = messages;
+        self
+    }
+
+    /// Interval of the client's own `ping` (default 30 s); a connection silent
+    /// for two intervals is considered dead and replaced.
+    pub fn keepalive(mut self, interval: Duration) -> Self {
+        self.config.keepalive = interval;
+        self
+    }
+
+    /// Events and pushes buffered per listener (default 1024); a listener
+    /// further behind misses the oldest and is told how many.
+    pub fn event_capacity(mut self, events: usize) -> Self {
+        self.config.event_capacity = events.max(1);
+        self
+    }
+
+    /// Connects: one attempt, succeeding once the server has accepted the
+    /// connection (upgrade handler and connection guards passed). A refusal is
+    /// [`ClientError::Refused`] or [`ClientError::Rejected`]; an unreachable
+    /// server is [`ClientError::Connect`]. Reconnection applies afterwards.
+    pub async fn connect(self) -> Result<Client, ClientError> {
+        Client::start(self.config).await
+    }
+}

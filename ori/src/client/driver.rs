@@ -1,0 +1,389 @@
+//! The connection task of a [`Client`](super::Client): open (and prove the
+//! server accepted us), serve (read, write, keep alive), reconnect.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::{ClientError, ClientEvent, ConnectionState, Push, Shared, encode};
+use crate::sync::lock;
+
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Correlation ids the client uses for itself (user requests are numbers).
+const OPEN_ID: &str = "~open";
+const KEEPALIVE_ID: &str = "~keepalive";
+const REJOIN_PREFIX: &str = "~rejoin:";
+
+/// An incoming message, as much as the client needs to route it.
+#[derive(Deserialize)]
+struct Incoming {
+    #[serde(rename = "type")]
+    message_type: String,
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
+    #[serde(default)]
+    error: Option<ErrorBody>,
+    #[serde(rename = "correlationId", default)]
+    correlation_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+impl Incoming {
+    fn result(self) -> Result<Box<RawValue>, ClientError> {
+        match self.error {
+            Some(error) => Err(ClientError::Server { code: error.code, message: error.message }),
+            None => Ok(self.data.unwrap_or_else(null)),
+        }
+    }
+}
+
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("`null` is JSON")
+}
+
+/// How a connection ended.
+enum End {
+    /// [`Client::close`](super::Client::close) (or the last clone dropped).
+    ByClient,
+    /// The connection dropped.
+    Dropped { code: Option<u16>, reason: String },
+}
+
+/// Opens a connection and waits for the server to accept it: a `ping` is
+/// only answered once the upgrade handler and the connection guards passed.
+pub(crate) async fn open(shared: &Shared) -> Result<Ws, ClientError> {
+    let config = &shared.config;
+    let request = upgrade_request(shared)?;
+    let connecting = tokio_tungstenite::connect_async(request);
+    let (mut ws, _) = match tokio::time::timeout(config.request_timeout, connecting).await {
+        Err(_) => return Err(ClientError::Connect(format!("no answer from {} in time", config.url))),
+        Ok(Err(tungstenite::Error::Http(response))) => {
+            return Err(ClientError::Refused { status: response.status().as_u16() });
+        }
+        Ok(Err(tungstenite::Error::Url(error))) => {
+            return Err(ClientError::Connect(format!("`{}`: {error}", config.url)));
+        }
+        Ok(Err(error)) => return Err(ClientError::Connect(format!("{}: {error}", config.url))),
+        Ok(Ok(connected)) => connected,
+    };
+    let ping = encode("ping", &(), Some(OPEN_ID))?;
+    ws.send(Message::text(ping)).await.map_err(|e| ClientError::Connect(e.to_string()))?;
+    let deadline = tokio::time::Instant::now() + config.request_timeout;
+    loop {
+        let next = tokio::time::timeout_at(deadline, ws.next()).await.map_err(|_| {
+            ClientError::Connect(
+                "the server did not accept the connection in time (guards still running?)".into(),
+            )
+        })?;
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                let Ok(incoming) = serde_json::from_str::<Incoming>(&text) else { continue };
+                if incoming.correlation_id.as_deref() == Some(OPEN_ID) {
+                    return Ok(ws);
+                }
+                // What the server pushes on open (e.g. a welcome) is delivered.
+                deliver(shared, incoming, &mut Vec::new());
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let (code, reason) = close_parts(frame);
+                return Err(ClientError::Rejected { code: code.unwrap_or(1005), reason });
+            }
+            Some(Ok(_)) => {}
+            Some(Err(error)) => return Err(ClientError::Connect(error.to_string())),
+            None => {
+                return Err(ClientError::Connect("the server ended the connection while opening it".into()));
+            }
+        }
+    }
+}
+
+fn upgrade_request(shared: &Shared) -> Result<tungstenite::handshake::client::Request, ClientError> {
+    let config = &shared.config;
+    let mut url = config.url.clone();
+    if !config.query.is_empty() {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &config.query {
+            query.append_pair(name, value);
+        }
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&query.finish());
+    }
+    let mut request =
+        url.into_client_request().map_err(|e| ClientError::Connect(format!("`{}`: {e}", config.url)))?;
+    for (name, value) in &config.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| ClientError::Connect(format!("header `{name}`: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| ClientError::Connect(format!("header `{name}`: {e}")))?;
+        request.headers_mut().append(name, value);
+    }
+    Ok(request)
+}
+
+/// The connection task: serves each connection (the first one already
+/// open), reconnects between them.
+pub(crate) async fn run(shared: Arc<Shared>, ws: Ws) {
+    let mut ws = ws;
+    loop {
+        let end = serve(&shared, ws).await;
+        fail_written_requests(&shared);
+        let (code, reason) = match end {
+            End::ByClient => return finish(&shared, Some(1000), "closed by the client".to_owned()),
+            End::Dropped { code, reason } => (code, reason),
+        };
+        if code == Some(1008) {
+            return finish(&shared, code, format!("refused by the server: {reason}"));
+        }
+        if !shared.config.reconnect {
+            return finish(&shared, code, reason);
+        }
+        shared.emit(ClientEvent::Disconnected { code, reason });
+        match reconnect(&shared).await {
+            Ok(next) => {
+                ws = next;
+                shared.state.send_replace(ConnectionState::Open);
+                shared.emit(ClientEvent::Open { reconnected: true });
+            }
+            Err((code, reason)) => return finish(&shared, code, reason),
+        }
+    }
+}
+
+/// Closed for good: fail whatever waits, tell the listeners.
+fn finish(shared: &Shared, code: Option<u16>, reason: String) {
+    shared.closing.store(true, Ordering::Release);
+    lock(&shared.outbox).clear();
+    for (_, waiter) in lock(&shared.pending).drain() {
+        let _ = waiter.reply.send(Err(ClientError::Closed));
+    }
+    shared.state.send_replace(ConnectionState::Closed);
+    tracing::debug!(url = %shared.config.url, ?code, %reason, "client closed");
+    shared.emit(ClientEvent::Closed { code, reason });
+}
+
+/// Requests written to a connection that dropped cannot be known to have run
+/// or not: they fail (never sent twice).
+fn fail_written_requests(shared: &Shared) {
+    lock(&shared.pending).retain(|_, waiter| {
+        if waiter.sent {
+            let reply = std::mem::replace(&mut waiter.reply, oneshot_closed());
+            let _ = reply.send(Err(ClientError::Disconnected));
+            false
+        } else {
+            true
+        }
+    });
+}
+
+fn oneshot_closed() -> tokio::sync::oneshot::Sender<Result<Box<RawValue>, ClientError>> {
+    tokio::sync::oneshot::channel().0
+}
+
+/// Attempts to connect again with backoff; `Err` ends the client.
+async fn reconnect(shared: &Shared) -> Result<Ws, (Option<u16>, String)> {
+    let config = &shared.config;
+    let mut last_error = String::new();
+    for attempt in 1.. {
+        if config.max_reconnect_attempts.is_some_and(|max| attempt > max) {
+            return Err((None, format!("gave up after {} attempts: {last_error}", attempt - 1)));
+        }
+        let delay = backoff(config.reconnect_delay, config.max_reconnect_delay, attempt);
+        shared.state.send_replace(ConnectionState::Reconnecting { attempt });
+        shared.emit(ClientEvent::Reconnecting { attempt, delay });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = closed(shared) => return Err((Some(1000), "closed by the client".to_owned())),
+        }
+        match open(shared).await {
+            Ok(ws) => return Ok(ws),
+            Err(error) if error.is_refusal() => {
+                let code = match &error {
+                    ClientError::Rejected { code, .. } => Some(*code),
+                    _ => None,
+                };
+                return Err((code, format!("refused by the server: {error}")));
+            }
+            Err(error) => {
+                tracing::debug!(attempt, %error, "reconnection failed");
+                last_error = error.to_string();
+            }
+        }
+        if shared.closing.load(Ordering::Acquire) {
+            return Err((Some(1000), "closed by the client".to_owned()));
+        }
+    }
+    unreachable!("the attempts never run out")
+}
+
+/// Resolves once a close is requested.
+async fn closed(shared: &Shared) {
+    while !shared.closing.load(Ordering::Acquire) {
+        shared.wake.notified().await;
+    }
+    // Leave a permit for whoever else waits on `wake`.
+    shared.wake.notify_one();
+}
+
+/// The wait before attempt `attempt` (from 1): `first x 2^(attempt-1)`, at most
+/// `max`, drawn between half and all of it.
+pub(crate) fn backoff(first: Duration, max: Duration, attempt: u32) -> Duration {
+    let full = first.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1))).min(max.max(first));
+    let spread = f64::from(crate::SocketId::new().as_uuid().as_bytes()[0]) / 255.0;
+    full / 2 + (full / 2).mul_f64(spread)
+}
+
+/// Serves one open connection until it ends.
+async fn serve(shared: &Shared, mut ws: Ws) -> End {
+    let keepalive = shared.config.keepalive;
+    let mut last_heard = Instant::now();
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+    // Join the topics again before anything queued is written.
+    let mut rejoining = Vec::new();
+    let rejoin_deadline = tokio::time::Instant::now() + shared.config.request_timeout;
+    let topics = lock(&shared.topics).clone();
+    for topic in topics {
+        let id = format!("{REJOIN_PREFIX}{topic}");
+        let Ok(text) = encode("subscribe", &serde_json::json!({ "topic": topic }), Some(&id)) else {
+            continue;
+        };
+        if let Err(error) = ws.feed(Message::text(text)).await {
+            return End::Dropped { code: None, reason: error.to_string() };
+        }
+        rejoining.push(topic);
+    }
+    loop {
+        if shared.closing.load(Ordering::Acquire) {
+            return close(&mut ws).await;
+        }
+        if rejoining.is_empty()
+            && let Err(error) = write_queued(shared, &mut ws).await
+        {
+            return End::Dropped { code: None, reason: error.to_string() };
+        }
+        if let Err(error) = ws.flush().await {
+            return End::Dropped { code: None, reason: error.to_string() };
+        }
+        tokio::select! {
+            next = ws.next() => {
+                last_heard = Instant::now();
+                match next {
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<Incoming>(&text) {
+                        Ok(incoming) => deliver(shared, incoming, &mut rejoining),
+                        Err(error) => tracing::warn!(%error, "ignoring a message that is not an ori envelope"),
+                    },
+                    Some(Ok(Message::Close(frame))) => {
+                        let (code, reason) = close_parts(frame);
+                        // Answer the close (tungstenite queues the reply); the connection ends.
+                        let _ = ws.flush().await;
+                        return End::Dropped { code, reason };
+                    }
+                    Some(Ok(_)) => {} // pings are answered by tungstenite on the next flush
+                    Some(Err(error)) => return End::Dropped { code: None, reason: error.to_string() },
+                    None => return End::Dropped { code: None, reason: "the connection ended".to_owned() },
+                }
+            }
+            () = shared.wake.notified() => {}
+            () = tokio::time::sleep_until(rejoin_deadline), if !rejoining.is_empty() => {
+                // Unanswered: write the queue anyway rather than hold it forever.
+                tracing::warn!(topics = ?rejoining, "no answer to re-subscribing; sending the queued messages");
+                rejoining.clear();
+            }
+            _ = ticks.tick() => {
+                if last_heard.elapsed() >= keepalive * 2 {
+                    return End::Dropped { code: None, reason: "the server stopped answering (keepalive)".to_owned() };
+                }
+                if let Ok(ping) = encode("ping", &(), Some(KEEPALIVE_ID))
+                    && let Err(error) = ws.feed(Message::text(ping)).await
+                {
+                    return End::Dropped { code: None, reason: error.to_string() };
+                }
+            }
+        }
+    }
+}
+
+/// Writes everything queued, marking requests as written.
+async fn write_queued(shared: &Shared, ws: &mut Ws) -> Result<(), tungstenite::Error> {
+    loop {
+        let Some(outgoing) = lock(&shared.outbox).pop_front() else { return Ok(()) };
+        if let Some(id) = outgoing.request {
+            match lock(&shared.pending).get_mut(&id) {
+                Some(waiter) => waiter.sent = true,
+                None => continue, // timed out while queued: not sent at all
+            }
+        }
+        ws.feed(Message::text(outgoing.text)).await?;
+    }
+}
+
+/// Closes with 1000 and waits (briefly) for the server's close frame.
+async fn close(ws: &mut Ws) -> End {
+    let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+    let _ = ws.close(Some(frame)).await;
+    let _ =
+        tokio::time::timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.next().await {} })
+            .await;
+    End::ByClient
+}
+
+/// Routes one incoming message: a reply to its waiter, a push to the listeners.
+fn deliver(shared: &Shared, incoming: Incoming, rejoining: &mut Vec<String>) {
+    let Some(id) = incoming.correlation_id.clone() else {
+        if incoming.message_type == "pong" {
+            return;
+        }
+        let data = match incoming.error {
+            // An error without a correlationId (e.g. a binary frame refused) is pushed as is.
+            Some(error) => RawValue::from_string(
+                serde_json::json!({ "code": error.code, "message": error.message }).to_string(),
+            )
+            .unwrap_or_else(|_| null()),
+            None => incoming.data.unwrap_or_else(null),
+        };
+        shared.emit(ClientEvent::Message(Push::new(incoming.message_type, data)));
+        return;
+    };
+    if let Some(topic) = id.strip_prefix(REJOIN_PREFIX) {
+        rejoining.retain(|t| t != topic);
+        if let Err(error) = incoming.result() {
+            lock(&shared.topics).retain(|t| t != topic);
+            shared.emit(ClientEvent::SubscriptionLost { topic: topic.to_owned(), error });
+        }
+        return;
+    }
+    if id.starts_with('~') {
+        return; // keepalive or a late open ping
+    }
+    let waiter = id.parse::<u64>().ok().and_then(|id| lock(&shared.pending).remove(&id));
+    match waiter {
+        Some(waiter) => {
+            let _ = waiter.reply.send(incoming.result());
+        }
+        None => tracing::debug!(correlation_id = %id, "a reply nobody waits for (timed out?)"),
+    }
+}
+
+fn close_parts(frame: Option<CloseFrame>) -> (Option<u16>, String) {
+    match frame {
+        Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
+        None => (None, String::new()),
+    }
+}

@@ -1,0 +1,111 @@
+//! [`ClientError`]: why a client call failed, and what to do about it.
+
+use std::fmt;
+
+/// Why a [`Client`](super::Client) call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server refused the WebSocket upgrade with this HTTP status (401:
+    /// the upgrade handler said no, e.g. a missing token). Not retried.
+    Refused {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The server closed the connection while opening it (1008: a connection
+    /// guard said no). Not retried.
+    Rejected {
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
+    /// The server could not be reached, or the WebSocket handshake failed.
+    Connect(String),
+    /// The server answered with an error envelope.
+    Server {
+        /// The error code (`bad_request`, `forbidden`, or the application's own).
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// No reply within the request timeout.
+    Timeout,
+    /// The connection dropped after the request was sent; it is not sent
+    /// again (it may or may not have run).
+    Disconnected,
+    /// The outgoing queue is full (the client is disconnected, or the server
+    /// reads slower than the application sends).
+    QueueFull {
+        /// The configured bound.
+        limit: usize,
+    },
+    /// The client is closed: [`Client::close`](super::Client::close) was
+    /// called, or reconnecting gave up.
+    Closed,
+    /// The request's data could not be serialized.
+    Encode(String),
+    /// A listener fell more than the event capacity behind and missed messages.
+    Lagged {
+        /// How many it missed.
+        missed: u64,
+    },
+    /// A reply or message did not match the expected type.
+    Decode {
+        /// The message type.
+        message_type: String,
+        /// What serde said.
+        error: String,
+    },
+}
+
+impl ClientError {
+    /// Whether the server refused this client (HTTP refusal or guard): trying
+    /// again with the same credentials will not help.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ClientError::Refused { .. } | ClientError::Rejected { code: 1008, .. })
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Refused { status: 401 } => f.write_str(
+                "the server refused the upgrade with HTTP 401: check the credentials (token, headers)",
+            ),
+            ClientError::Refused { status } => write!(f, "the server refused the upgrade with HTTP {status}"),
+            ClientError::Rejected { code, reason } => {
+                write!(f, "the server closed the connection while opening it ({code}")?;
+                if !reason.is_empty() {
+                    write!(f, ": {reason}")?;
+                }
+                f.write_str(")")?;
+                if *code == 1008 {
+                    f.write_str("; a connection guard refused these credentials")?;
+                }
+                Ok(())
+            }
+            ClientError::Connect(error) => write!(f, "cannot connect: {error}"),
+            ClientError::Server { code, message } => write!(f, "server error `{code}`: {message}"),
+            ClientError::Timeout => f.write_str("no reply within the request timeout"),
+            ClientError::Disconnected => {
+                f.write_str("the connection dropped after the request was sent; it may or may not have run")
+            }
+            ClientError::QueueFull { limit } => write!(
+                f,
+                "the outgoing queue is full ({limit} messages): wait for the connection, or raise `max_queued`"
+            ),
+            ClientError::Closed => f.write_str("the client is closed"),
+            ClientError::Lagged { missed } => write!(
+                f,
+                "this listener fell behind and missed {missed} messages: read faster, or raise `event_capacity`"
+            ),
+            ClientError::Encode(error) => write!(f, "the data could not be serialized: {error}"),
+            ClientError::Decode { message_type, error } => {
+                write!(f, "`{message_type}` did not match the expected type: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}

@@ -1,0 +1,311 @@
+//! [`Client`]: a reconnecting WebSocket client speaking ori's protocol, for
+//! Rust services and tests (feature `client`).
+//!
+//! ```no_run
+//! use ori::client::{Client, ClientEvent};
+//!
+//! # async fn demo() -> Result<(), ori::client::ClientError> {
+//! let client = Client::builder("ws://127.0.0.1:3000/ws").query("token", "secret").connect().await?;
+//! let mut events = client.events();
+//! client.subscribe("room:1").await?;
+//! let pong: serde_json::Value = client.request("ping", &()).await?;
+//! while let Some(Ok(event)) = events.recv().await {
+//!     if let ClientEvent::Message(push) = event {
+//!         println!("{}: {}", push.message_type(), push.raw_data());
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Behaviour, in short:
+//! - [`connect`](ClientBuilder::connect) succeeds once the server has
+//!   accepted the connection (upgrade handler and connection guards passed:
+//!   the client pings and waits for the pong); a refusal is an error, never
+//!   retried.
+//! - After a drop the client reconnects with exponential backoff and jitter,
+//!   joins again every topic it subscribed to, and only then writes what was
+//!   queued meanwhile, in order. A refusal (HTTP 401/403, close 1008) ends it.
+//! - Requests carry a generated `correlationId`. A request already written
+//!   when the connection drops fails with [`ClientError::Disconnected`] (it is
+//!   not sent twice: it may have run); one still queued is sent after the
+//!   reconnection. Either way the request timeout bounds the wait.
+//! - The first listener made ([`events`](Client::events) or [`on`](Client::on))
+//!   sees everything since the connection opened, including what the server
+//!   pushes on open; later listeners see what happens after they are made.
+
+mod builder;
+mod driver;
+mod error;
+mod event;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio::sync::{Notify, broadcast, oneshot, watch};
+
+pub use self::builder::ClientBuilder;
+use self::builder::Config;
+pub use self::error::ClientError;
+pub use self::event::{ClientEvent, ConnectionState, Events, Push, Subscription};
+use crate::SocketMessage;
+use crate::sync::lock;
+
+/// A connection to an ori server that survives drops. Cheap to clone; the
+/// connection closes when the last clone is dropped or [`close`](Client::close)
+/// is called.
+#[derive(Clone, Debug)]
+pub struct Client {
+    handle: Arc<Handle>,
+}
+
+/// Owned by the clones of one client; closes the connection when dropped.
+#[derive(Debug)]
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.request_close();
+    }
+}
+
+/// What the client's callers and its connection task share.
+pub(crate) struct Shared {
+    config: Config,
+    /// Messages waiting to be written, in order.
+    outbox: Mutex<VecDeque<Outgoing>>,
+    /// Wakes the connection task: something to write, or a close.
+    wake: Notify,
+    /// Requests waiting for their reply, by correlation id.
+    pending: Mutex<HashMap<u64, Waiter>>,
+    /// Topics joined through this client, in order, joined again on reconnect.
+    topics: Mutex<Vec<String>>,
+    state: watch::Sender<ConnectionState>,
+    events: broadcast::Sender<ClientEvent>,
+    /// The listener made before the connection opened, for the first caller.
+    first_listener: Mutex<Option<broadcast::Receiver<ClientEvent>>>,
+    next_id: AtomicU64,
+    closing: AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.config.url)
+            .field("state", &*self.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One message to write.
+pub(crate) struct Outgoing {
+    text: String,
+    /// The request it belongs to, if any.
+    request: Option<u64>,
+}
+
+/// A request's reply slot.
+struct Waiter {
+    reply: oneshot::Sender<Result<Box<RawValue>, ClientError>>,
+    /// Written to the connection (fails with `Disconnected` if it drops).
+    sent: bool,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, D: ?Sized> {
+    #[serde(rename = "type")]
+    message_type: &'a str,
+    data: &'a D,
+    #[serde(rename = "correlationId", skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<&'a str>,
+}
+
+fn encode<D: Serialize + ?Sized>(
+    message_type: &str,
+    data: &D,
+    correlation_id: Option<&str>,
+) -> Result<String, ClientError> {
+    serde_json::to_string(&Envelope { message_type, data, correlation_id })
+        .map_err(|e| ClientError::Encode(e.to_string()))
+}
+
+impl Client {
+    /// Settings for a client of `url` (`ws://host:port/ws`).
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    /// Connects to `url` with the default settings (see [`ClientBuilder::connect`]).
+    pub async fn connect(url: impl Into<String>) -> Result<Client, ClientError> {
+        Client::builder(url).connect().await
+    }
+
+    pub(crate) async fn start(config: Config) -> Result<Client, ClientError> {
+        let (events, first) = broadcast::channel(config.event_capacity);
+        let shared = Arc::new(Shared {
+            outbox: Mutex::new(VecDeque::new()),
+            wake: Notify::new(),
+            pending: Mutex::new(HashMap::new()),
+            topics: Mutex::new(Vec::new()),
+            state: watch::Sender::new(ConnectionState::Connecting),
+            events,
+            first_listener: Mutex::new(Some(first)),
+            next_id: AtomicU64::new(1),
+            closing: AtomicBool::new(false),
+            config,
+        });
+        let ws = driver::open(&shared).await?;
+        shared.state.send_replace(ConnectionState::Open);
+        shared.emit(ClientEvent::Open { reconnected: false });
+        tokio::spawn(driver::run(shared.clone(), ws));
+        Ok(Client { handle: Arc::new(Handle { shared }) })
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.handle.shared
+    }
+
+    /// Where the connection stands now.
+    pub fn state(&self) -> ConnectionState {
+        *self.shared().state.borrow()
+    }
+
+    /// A receiver of every state change, to wait for one.
+    pub fn state_changes(&self) -> watch::Receiver<ConnectionState> {
+        self.shared().state.subscribe()
+    }
+
+    /// A listener of this client's events (see the module docs for which
+    /// events a listener sees).
+    pub fn events(&self) -> Events {
+        let first = lock(&self.shared().first_listener).take();
+        Events::new(first.unwrap_or_else(|| self.shared().events.subscribe()))
+    }
+
+    /// Typed pushes of `M` (`M::TYPE` messages, `data` decoded as `M`).
+    ///
+    /// ```no_run
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Serialize, Deserialize, ori::SocketMessage)]
+    /// #[message(type = "monitor.statusChanged")]
+    /// struct StatusChanged { id: u32, status: String }
+    ///
+    /// # async fn demo(client: ori::client::Client) {
+    /// let mut changes = client.on::<StatusChanged>();
+    /// while let Some(Ok(change)) = changes.recv().await {
+    ///     println!("{} is {}", change.id, change.status);
+    /// }
+    /// # }
+    /// ```
+    pub fn on<M: SocketMessage + DeserializeOwned>(&self) -> Subscription<M> {
+        Subscription::new(self.events())
+    }
+
+    /// Sends `{"type": message_type, "data": data}` without waiting for a
+    /// reply (queued while disconnected).
+    pub fn send<D: Serialize + ?Sized>(&self, message_type: &str, data: &D) -> Result<(), ClientError> {
+        let text = encode(message_type, data, None)?;
+        self.shared().enqueue(Outgoing { text, request: None })
+    }
+
+    /// Sends a request and waits for its reply's `data` as `R`; an error
+    /// envelope is [`ClientError::Server`].
+    pub async fn request<D, R>(&self, message_type: &str, data: &D) -> Result<R, ClientError>
+    where
+        D: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let raw = self.request_raw(message_type, data).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| ClientError::Decode { message_type: message_type.to_owned(), error: e.to_string() })
+    }
+
+    /// Like [`request`](Client::request), returning the reply's `data` as JSON text.
+    pub async fn request_raw<D: Serialize + ?Sized>(
+        &self,
+        message_type: &str,
+        data: &D,
+    ) -> Result<Box<RawValue>, ClientError> {
+        let shared = self.shared();
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let text = encode(message_type, data, Some(&id.to_string()))?;
+        let (reply, receiver) = oneshot::channel();
+        lock(&shared.pending).insert(id, Waiter { reply, sent: false });
+        if let Err(error) = shared.enqueue(Outgoing { text, request: Some(id) }) {
+            lock(&shared.pending).remove(&id);
+            return Err(error);
+        }
+        match tokio::time::timeout(shared.config.request_timeout, receiver).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(ClientError::Closed),
+            Err(_) => {
+                lock(&shared.pending).remove(&id);
+                Err(ClientError::Timeout)
+            }
+        }
+    }
+
+    /// Joins `topic`; once this returns, messages published to it arrive as
+    /// pushes. The client joins it again after every reconnection.
+    pub async fn subscribe(&self, topic: &str) -> Result<(), ClientError> {
+        let _: serde_json::Value = self.request("subscribe", &serde_json::json!({ "topic": topic })).await?;
+        let mut topics = lock(&self.shared().topics);
+        if !topics.iter().any(|t| t == topic) {
+            topics.push(topic.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Leaves `topic` (and stops joining it on reconnection).
+    pub async fn unsubscribe(&self, topic: &str) -> Result<(), ClientError> {
+        lock(&self.shared().topics).retain(|t| t != topic);
+        let _: serde_json::Value =
+            self.request("unsubscribe", &serde_json::json!({ "topic": topic })).await?;
+        Ok(())
+    }
+
+    /// The topics this client has joined (and joins again on reconnection).
+    pub fn topics(&self) -> Vec<String> {
+        lock(&self.shared().topics).clone()
+    }
+
+    /// Closes with 1000 and stops reconnecting; waits until closed. Pending
+    /// requests fail with [`ClientError::Closed`].
+    pub async fn close(&self) {
+        self.shared().request_close();
+        let mut state = self.shared().state.subscribe();
+        let _ = state.wait_for(|s| *s == ConnectionState::Closed).await;
+    }
+}
+
+impl Shared {
+    /// Queues a message for the connection task.
+    fn enqueue(&self, outgoing: Outgoing) -> Result<(), ClientError> {
+        if self.closing.load(Ordering::Acquire) || *self.state.borrow() == ConnectionState::Closed {
+            return Err(ClientError::Closed);
+        }
+        let mut outbox = lock(&self.outbox);
+        if outbox.len() >= self.config.max_queued {
+            return Err(ClientError::QueueFull { limit: self.config.max_queued });
+        }
+        outbox.push_back(outgoing);
+        drop(outbox);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    fn request_close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    fn emit(&self, event: ClientEvent) {
+        // No listener is fine: events are for whoever listens.
+        let _ = self.events.send(event);
+    }
+}
