@@ -417,3 +417,30 @@ async fn a_killed_publishing_connection_is_replaced() {
     while next_in_order(&mut remote, &mut last).await < n {}
     remote.assert_silent().await;
 }
+
+#[tokio::test]
+async fn a_redis_that_stops_answering_is_detected_and_the_connection_replaced() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (server, provider) = instance(
+        RedisProvider::builder(redis.url())
+            .health_check_interval(Duration::from_millis(100))
+            .response_timeout(Duration::from_millis(300))
+            .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(50)),
+    )
+    .await;
+    let (other, _) = instance(RedisProvider::builder(redis.url())).await;
+    let mut client = server.connect().await;
+    client.subscribe("room").await;
+    // Answered health checks change nothing.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(provider.stats().reconnects, 0);
+
+    // Redis stops answering (the connection stays open): only a health check notices.
+    let _: () =
+        redis::cmd("CLIENT").arg("PAUSE").arg(1500).arg("ALL").query(&mut redis.connection()).unwrap();
+    eventually("the silent connection is replaced", || provider.stats().reconnects >= 1).await;
+    eventually("and live again", || provider.stats().connected).await;
+    eventually("re-subscribed", || redis.channels().contains(&"ori:room".to_owned())).await;
+    other.app.sockets().publish("room", r#"{"type":"x","data":"after"}"#).unwrap();
+    assert_eq!(client.recv().await, json!({"type": "x", "data": "after"}));
+}

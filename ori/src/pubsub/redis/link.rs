@@ -124,11 +124,37 @@ async fn supervise(
                 stream
             }
         };
-        read(&shared, &context, stream_now).await;
+        let sink = links.borrow().as_ref().map(|link| link.sink.clone());
+        tokio::select! {
+            () = read(&shared, &context, stream_now) => {}
+            () = check_health(&shared, sink) => {}
+        }
         // The link goes first: once `connected` reads false, no task publishes on the old one.
         links.send_replace(None);
         shared.counters.connected.store(false, Ordering::Release);
         tracing::warn!(url = %config.url, "lost the Redis connection; serving local traffic and reconnecting");
+    }
+}
+
+/// Pings Redis on the subscription connection every `health_check_interval`;
+/// returns when a ping goes unanswered (a half-open connection, e.g. dropped
+/// by a NAT or a load balancer, reads as silence, not as an error).
+async fn check_health(shared: &Shared, sink: Option<PubSubSink>) {
+    let Some(mut sink) = sink else { return };
+    let config = &shared.config;
+    loop {
+        tokio::time::sleep(config.health_check_interval).await;
+        match tokio::time::timeout(config.response_timeout, sink.ping::<redis::Value>()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "Redis health check failed; reconnecting");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?config.response_timeout, "Redis did not answer a health check; reconnecting");
+                return;
+            }
+        }
     }
 }
 

@@ -69,6 +69,7 @@ struct Config {
     prefix: String,
     connect_timeout: Duration,
     response_timeout: Duration,
+    health_check_interval: Duration,
     outage_buffer: usize,
     max_pending: usize,
     backoff_min: Duration,
@@ -142,6 +143,7 @@ impl RedisProvider {
                 prefix: "ori:".to_owned(),
                 connect_timeout: Duration::from_secs(5),
                 response_timeout: Duration::from_secs(5),
+                health_check_interval: Duration::from_secs(15),
                 outage_buffer: 1024,
                 max_pending: 100_000,
                 backoff_min: Duration::from_millis(100),
@@ -188,6 +190,14 @@ impl RedisProviderBuilder {
     /// connection is treated as lost.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.config.response_timeout = timeout;
+        self
+    }
+
+    /// Interval of the `PING` on the subscription connection (default 15 s);
+    /// one unanswered within the response timeout counts as a lost
+    /// connection, so a silently dropped connection is replaced.
+    pub fn health_check_interval(mut self, interval: Duration) -> Self {
+        self.config.health_check_interval = interval;
         self
     }
 
