@@ -61,6 +61,17 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// With nothing running and nothing to send, gives back the buffers of
+    /// the last burst (called for connections silent for half the idle
+    /// timeout; busy ones keep their buffers, allocating them costs time).
+    fn release_if_quiet(&mut self) {
+        if self.in_flight.is_empty() && self.replies.is_empty() && self.control.is_empty() {
+            self.in_flight = Vec::new();
+            self.replies = Vec::new();
+            self.control = Vec::new();
+        }
+    }
+
     fn reply_now(&mut self, frame: Bytes) {
         self.replies.push(frame);
     }
@@ -226,6 +237,9 @@ impl<IO: Transport> Driver<IO> {
                     return Poll::Ready(End::Close { code: 1013, reason, discard: true });
                 }
                 if drained.ping {
+                    // Silent for half the idle timeout: give back the buffers of its last burst.
+                    self.session.release_if_quiet();
+                    self.frames.release_if_idle();
                     self.frames.queue([frame(OpCode::Ping, b"")]);
                 }
                 match drained.close {

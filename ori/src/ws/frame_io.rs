@@ -274,6 +274,13 @@ impl<IO: Transport> FrameIo<IO> {
         drained
     }
 
+    /// Frees the write queue's buffer if nothing is queued.
+    pub(crate) fn release_if_idle(&mut self) {
+        if self.writing.is_empty() {
+            self.writing = VecDeque::new();
+        }
+    }
+
     /// Nothing is waiting to be written.
     pub(crate) fn is_idle(&self) -> bool {
         self.writing.is_empty()
