@@ -47,6 +47,8 @@
 
 mod app;
 mod authorizer;
+#[cfg(any(feature = "redis", feature = "client"))]
+mod backoff;
 mod config;
 mod connection;
 mod context;

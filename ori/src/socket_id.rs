@@ -15,7 +15,7 @@ thread_local! {
 
 /// 16 bytes from the operating system's CSPRNG, fetched 64 ids at a time
 /// (a connect storm should not make one syscall per connection for its id).
-fn random_bytes() -> [u8; 16] {
+pub(crate) fn random_bytes() -> [u8; 16] {
     RANDOM.with(|cell| {
         let (buffer, used) = &mut *cell.borrow_mut();
         if *used == BATCH {

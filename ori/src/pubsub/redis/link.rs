@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::frame::{self, Kind};
 use super::{Config, Pending, Shared};
+use crate::backoff::{Backoff, retry};
 use crate::error::BoxError;
 use crate::sync::lock;
 use crate::{Outbound, ProviderContext};
@@ -47,10 +48,11 @@ fn connection_settings(config: &Config) -> redis::AsyncConnectionConfig {
         .set_response_timeout(Some(config.response_timeout))
 }
 
-/// Connects and subscribes the direct channel: the instance is reachable.
+/// Connects and subscribes the direct channel: the instance is reachable (at
+/// start-up and on every reconnection; topics are the manager's).
 async fn connect_live(shared: &Shared, client: &redis::Client) -> Result<(Link, PubSubStream), BoxError> {
     let (mut link, stream) = connect(client, &shared.config).await?;
-    if !subscribe(shared, &mut link.sink, &[shared.direct_channel()]).await {
+    if !subscribe(shared, &mut link.sink, std::slice::from_ref(&shared.direct_channel)).await {
         return Err("Redis did not confirm the SUBSCRIBE of the direct channel".into());
     }
     Ok((link, stream))
@@ -102,17 +104,9 @@ async fn supervise(
             Some(stream) => stream,
             None => {
                 let lost_at = Instant::now();
-                let mut backoff = config.backoff_min;
-                let (link, stream) = loop {
-                    match connect(&client, config).await {
-                        Ok(connected) => break connected,
-                        Err(error) => {
-                            tracing::debug!(%error, ?backoff, "Redis still unreachable");
-                            tokio::time::sleep(jitter(backoff)).await;
-                            backoff = (backoff * 2).min(config.backoff_max);
-                        }
-                    }
-                };
+                let backoff = Backoff::new(config.backoff_min, config.backoff_max);
+                let (link, stream) =
+                    retry(backoff, "Redis still unreachable", || connect_live(&shared, &client)).await;
                 shared.counters.connected.store(true, Ordering::Release);
                 shared.counters.reconnects.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
@@ -158,16 +152,10 @@ async fn check_health(shared: &Shared, sink: Option<PubSubSink>) {
     }
 }
 
-/// A wait between `backoff` and 1.5 x `backoff`.
-fn jitter(backoff: Duration) -> Duration {
-    let spread = u64::from(crate::SocketId::new().as_uuid().as_bytes()[0]);
-    backoff + backoff.mul_f64(spread as f64 / 512.0)
-}
-
 /// Delivers what other instances publish, until the connection ends.
 async fn read(shared: &Shared, context: &ProviderContext, mut stream: PubSubStream) {
     let prefix = &shared.config.prefix;
-    let direct_channel = shared.direct_channel();
+    let direct_channel = shared.direct_channel.as_str();
     while let Some(message) = stream.next().await {
         let channel = message.get_channel_name();
         let direct = channel == direct_channel;
@@ -209,10 +197,6 @@ async fn manage_subscriptions(
     let mut sink = links.borrow_and_update().as_ref().map(|l| l.sink.clone());
     let mut live: HashSet<String> = HashSet::new();
     let mut waiting: HashMap<String, Vec<oneshot::Sender<()>>> = HashMap::new();
-    if sink.is_some() {
-        // `start` subscribed the direct channel; no topic has subscribers yet.
-        live.insert(shared.direct_channel());
-    }
     loop {
         tokio::select! {
             changed = links.changed() => {
@@ -243,12 +227,10 @@ async fn manage_subscriptions(
     }
 }
 
-/// Subscribes a new connection to the direct channel and to every topic with
-/// local subscribers (including those joined while Redis was unreachable).
+/// Subscribes a new connection to every topic with local subscribers
+/// (including those joined while Redis was unreachable).
 async fn go_live(shared: &Shared, sink: &mut PubSubSink, live: &mut HashSet<String>) {
-    let mut channels: Vec<String> =
-        shared.local.registry().topics().iter().map(|t| shared.channel(t)).collect();
-    channels.push(shared.direct_channel());
+    let channels: Vec<String> = shared.local.registry().topics().iter().map(|t| shared.channel(t)).collect();
     if subscribe(shared, sink, &channels).await {
         live.extend(channels);
     }
@@ -398,15 +380,12 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
 /// A new publishing connection, retried with backoff until it is made.
 async fn reconnect_publisher(shared: &Shared, client: &redis::Client) -> MultiplexedConnection {
     let config = &shared.config;
-    let mut backoff = config.backoff_min;
-    loop {
-        tokio::time::sleep(jitter(backoff)).await;
-        match client.get_multiplexed_async_connection_with_config(&connection_settings(config)).await {
-            Ok(connection) => return connection,
-            Err(error) => tracing::debug!(%error, "publishing connection to Redis still down"),
-        }
-        backoff = (backoff * 2).min(config.backoff_max);
-    }
+    let backoff = Backoff::new(config.backoff_min, config.backoff_max);
+    let settings = connection_settings(config);
+    retry(backoff, "publishing connection to Redis still down", || {
+        client.get_multiplexed_async_connection_with_config(&settings)
+    })
+    .await
 }
 
 /// While disconnected, keeps only the oldest `outage_buffer` publishes.

@@ -121,6 +121,9 @@ pub(crate) struct Shared {
     config: Config,
     /// This instance's id, in every frame it publishes.
     instance: [u8; 16],
+    /// The channel of direct sends: `<prefix>#direct`, which no topic can
+    /// collide with (`#` is not a topic character).
+    direct_channel: String,
     local: InProcess,
     ops: mpsc::UnboundedSender<SubOp>,
     ops_rx: Mutex<Option<mpsc::UnboundedReceiver<SubOp>>>,
@@ -218,8 +221,8 @@ impl RedisProviderBuilder {
         self
     }
 
-    /// Reconnection backoff: first wait, then doubled up to the maximum, with
-    /// jitter (default 100 ms to 5 s).
+    /// Reconnection backoff: first wait, then doubled up to the maximum, each
+    /// wait drawn between half and all of it (default 100 ms to 5 s).
     pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.config.backoff_min = min;
         self.config.backoff_max = max.max(min);
@@ -236,11 +239,13 @@ impl RedisProviderBuilder {
     /// The provider.
     pub fn build(self) -> RedisProvider {
         let (ops, ops_rx) = mpsc::unbounded_channel();
-        let instance = *crate::SocketId::new().as_uuid().as_bytes();
+        let instance = crate::socket_id::random_bytes();
+        let direct_channel = format!("{}#direct", self.config.prefix);
         RedisProvider {
             shared: Arc::new(Shared {
                 config: self.config,
                 instance,
+                direct_channel,
                 local: InProcess::new(),
                 ops,
                 ops_rx: Mutex::new(Some(ops_rx)),
@@ -255,12 +260,6 @@ impl RedisProviderBuilder {
 impl Shared {
     fn channel(&self, topic: &str) -> String {
         format!("{}{topic}", self.config.prefix)
-    }
-
-    /// The channel of direct sends: `<prefix>#direct`, which no topic can
-    /// collide with (`#` is not a topic character).
-    fn direct_channel(&self) -> String {
-        format!("{}#direct", self.config.prefix)
     }
 
     /// Queues a frame for the publishing connection; never waits.
@@ -334,7 +333,7 @@ impl PubSubProvider for RedisProvider {
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
         let frame = frame::encode(Kind::Direct, &shared.instance, Some(socket), message.payload());
-        shared.enqueue(shared.direct_channel(), frame);
+        shared.enqueue(shared.direct_channel.clone(), frame);
         Ok(())
     }
 
