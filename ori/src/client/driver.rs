@@ -2,7 +2,6 @@
 //! server accepted us), serve (read, write, keep alive), reconnect.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -17,6 +16,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::{ClientError, ClientEvent, ConnectionState, Push, Shared, encode};
+use crate::backoff::Backoff;
 use crate::sync::lock;
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -169,7 +169,7 @@ pub(crate) async fn run(shared: Arc<Shared>, ws: Ws) {
 
 /// Closed for good: fail whatever waits, tell the listeners.
 fn finish(shared: &Shared, code: Option<u16>, reason: String) {
-    shared.closing.store(true, Ordering::Release);
+    shared.closing.send_replace(true);
     lock(&shared.outbox).clear();
     for (_, waiter) in lock(&shared.pending).drain() {
         let _ = waiter.reply.send(Err(ClientError::Closed));
@@ -182,30 +182,25 @@ fn finish(shared: &Shared, code: Option<u16>, reason: String) {
 /// Requests written to a connection that dropped cannot be known to have run
 /// or not: they fail (never sent twice).
 fn fail_written_requests(shared: &Shared) {
-    lock(&shared.pending).retain(|_, waiter| {
-        if waiter.sent {
-            let reply = std::mem::replace(&mut waiter.reply, oneshot_closed());
-            let _ = reply.send(Err(ClientError::Disconnected));
-            false
-        } else {
-            true
-        }
-    });
-}
-
-fn oneshot_closed() -> tokio::sync::oneshot::Sender<Result<Box<RawValue>, ClientError>> {
-    tokio::sync::oneshot::channel().0
+    let written: Vec<_> = lock(&shared.pending).extract_if(|_, waiter| waiter.sent).collect();
+    for (_, waiter) in written {
+        let _ = waiter.reply.send(Err(ClientError::Disconnected));
+    }
 }
 
 /// Attempts to connect again with backoff; `Err` ends the client.
 async fn reconnect(shared: &Shared) -> Result<Ws, (Option<u16>, String)> {
     let config = &shared.config;
     let mut last_error = String::new();
-    for attempt in 1.. {
-        if config.max_reconnect_attempts.is_some_and(|max| attempt > max) {
-            return Err((None, format!("gave up after {} attempts: {last_error}", attempt - 1)));
+    let mut backoff = Backoff::new(config.reconnect_delay, config.max_reconnect_delay);
+    loop {
+        if let Some(max) = config.max_reconnect_attempts
+            && backoff.attempt() >= max
+        {
+            return Err((None, format!("gave up after {max} attempts: {last_error}")));
         }
-        let delay = backoff(config.reconnect_delay, config.max_reconnect_delay, attempt);
+        let delay = backoff.next_delay();
+        let attempt = backoff.attempt();
         shared.state.send_replace(ConnectionState::Reconnecting { attempt });
         shared.emit(ClientEvent::Reconnecting { attempt, delay });
         tokio::select! {
@@ -226,28 +221,15 @@ async fn reconnect(shared: &Shared) -> Result<Ws, (Option<u16>, String)> {
                 last_error = error.to_string();
             }
         }
-        if shared.closing.load(Ordering::Acquire) {
+        if shared.is_closing() {
             return Err((Some(1000), "closed by the client".to_owned()));
         }
     }
-    unreachable!("the attempts never run out")
 }
 
 /// Resolves once a close is requested.
 async fn closed(shared: &Shared) {
-    while !shared.closing.load(Ordering::Acquire) {
-        shared.wake.notified().await;
-    }
-    // Leave a permit for whoever else waits on `wake`.
-    shared.wake.notify_one();
-}
-
-/// The wait before attempt `attempt` (from 1): `first x 2^(attempt-1)`, at most
-/// `max`, drawn between half and all of it.
-pub(crate) fn backoff(first: Duration, max: Duration, attempt: u32) -> Duration {
-    let full = first.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1))).min(max.max(first));
-    let spread = f64::from(crate::SocketId::new().as_uuid().as_bytes()[0]) / 255.0;
-    full / 2 + (full / 2).mul_f64(spread)
+    let _ = shared.closing.subscribe().wait_for(|closing| *closing).await;
 }
 
 /// Serves one open connection until it ends.
@@ -270,7 +252,7 @@ async fn serve(shared: &Shared, mut ws: Ws) -> End {
         rejoining.push(topic);
     }
     loop {
-        if shared.closing.load(Ordering::Acquire) {
+        if shared.is_closing() {
             return close(&mut ws).await;
         }
         if rejoining.is_empty()
@@ -345,8 +327,8 @@ async fn close(ws: &mut Ws) -> End {
 }
 
 /// Routes one incoming message: a reply to its waiter, a push to the listeners.
-fn deliver(shared: &Shared, incoming: Incoming, rejoining: &mut Vec<String>) {
-    let Some(id) = incoming.correlation_id.clone() else {
+fn deliver(shared: &Shared, mut incoming: Incoming, rejoining: &mut Vec<String>) {
+    let Some(id) = incoming.correlation_id.take() else {
         if incoming.message_type == "pong" {
             return;
         }

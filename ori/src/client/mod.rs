@@ -39,7 +39,7 @@ mod error;
 mod event;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -90,7 +90,8 @@ pub(crate) struct Shared {
     /// The listener made before the connection opened, for the first caller.
     first_listener: Mutex<Option<broadcast::Receiver<ClientEvent>>>,
     next_id: AtomicU64,
-    closing: AtomicBool,
+    /// A close was requested (or the client gave up): no new work.
+    closing: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -156,7 +157,7 @@ impl Client {
             events,
             first_listener: Mutex::new(Some(first)),
             next_id: AtomicU64::new(1),
-            closing: AtomicBool::new(false),
+            closing: watch::Sender::new(false),
             config,
         });
         let ws = driver::open(&shared).await?;
@@ -286,7 +287,7 @@ impl Client {
 impl Shared {
     /// Queues a message for the connection task.
     fn enqueue(&self, outgoing: Outgoing) -> Result<(), ClientError> {
-        if self.closing.load(Ordering::Acquire) || *self.state.borrow() == ConnectionState::Closed {
+        if self.is_closing() || *self.state.borrow() == ConnectionState::Closed {
             return Err(ClientError::Closed);
         }
         let mut outbox = lock(&self.outbox);
@@ -299,8 +300,12 @@ impl Shared {
         Ok(())
     }
 
+    fn is_closing(&self) -> bool {
+        *self.closing.borrow()
+    }
+
     fn request_close(&self) {
-        self.closing.store(true, Ordering::Release);
+        self.closing.send_replace(true);
         self.wake.notify_one();
     }
 
