@@ -1,13 +1,12 @@
 //! [`Backoff`]: the waits between reconnection attempts, shared by the Redis
 //! provider and the client.
 
-use std::fmt::Display;
-use std::future::Future;
 use std::time::Duration;
 
-/// Exponential backoff with "equal jitter": the wait before attempt `n` (from
-/// 1) is `first x 2^(n-1)`, capped at `max`, drawn between half and all of it,
-/// so that many instances or clients losing one server do not retry in step.
+/// Exponential backoff with "equal jitter": the wait before attempt `n`
+/// (counted from one) is `first x 2^(n-1)`, capped at `max`, drawn between half
+/// and all of it, so that many instances or clients losing one server do not
+/// retry in step.
 #[derive(Debug, Clone)]
 pub(crate) struct Backoff {
     first: Duration,
@@ -36,10 +35,11 @@ impl Backoff {
 
 /// Waits, then runs `attempt`, until it succeeds; failures are logged at
 /// debug level as `what`.
+#[cfg(feature = "redis")]
 pub(crate) async fn retry<T, E, F>(mut backoff: Backoff, what: &str, mut attempt: impl FnMut() -> F) -> T
 where
-    E: Display,
-    F: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+    F: std::future::Future<Output = Result<T, E>>,
 {
     loop {
         tokio::time::sleep(backoff.next_delay()).await;
