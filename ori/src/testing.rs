@@ -1,11 +1,11 @@
 //! Testing apps: in process without a network ([`Harness`]), or over a real
-//! socket with typed clients (`TestServer`, feature `client`).
+//! socket ([`TestServer`], with typed clients under the feature `client`).
 //!
 //! A [`Harness`] builds an app exactly as the server does (providers, routes,
 //! guards' state checks) and runs messages through the same dispatch code the
 //! WebSocket connections use, in process: fast unit tests for handlers, and a
-//! way to benchmark dispatch without I/O. For tests over real sockets, start
-//! the app with [`Ori::bind`] on `127.0.0.1:0`.
+//! way to benchmark dispatch without I/O. For tests over real sockets, serve
+//! the app with [`TestServer`].
 //!
 //! ```
 //! use ori::prelude::*;
@@ -190,59 +190,42 @@ fn payload_text(frame: &Bytes) -> String {
     std::str::from_utf8(&frame[header..]).expect("the server sends UTF-8").to_owned()
 }
 
-/// An app served on `127.0.0.1` and a free port, in process, with clients
-/// one call away: test routers over a real socket, the way a client sees them.
+/// An app served on `127.0.0.1` and a free port, in process: test routers
+/// over a real socket, the way a client sees them. With the `client` feature,
+/// clients and typed stubs are one call away ([`connect`](TestServer::connect)).
 ///
-/// ```
-/// use ori::prelude::*;
-/// use ori::testing::TestServer;
-/// use serde::{Deserialize, Serialize};
-///
-/// #[derive(Serialize, Deserialize)]
-/// struct Doubled { value: i64 }
-///
-/// #[injectable]
-/// struct MathRouter;
-///
-/// #[socket_router(client = MathClient)]
-/// impl MathRouter {
-///     /// Doubles a number.
-///     #[on("math.double")]
-///     async fn double(&self, n: i64) -> Doubled {
-///         Doubled { value: n * 2 }
-///     }
-/// }
-///
+/// ```standalone_crate
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let server = TestServer::start(Ori::create().websocket(Default::default()).socket_router::<MathRouter>())
-///     .await
-///     .unwrap();
-/// let math: MathClient = server.connect().await.unwrap();
-/// assert_eq!(math.double(21).await.unwrap().value, 42);
+/// use ori::prelude::*;
+///
+/// let server = ori::testing::TestServer::start(Ori::create().websocket(Default::default())).await.unwrap();
+/// assert!(server.url().starts_with("ws://127.0.0.1:"));
 /// server.shutdown().await.unwrap();
 /// # }
 /// ```
-#[cfg(feature = "client")]
-#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 #[derive(Debug)]
 pub struct TestServer {
     addr: std::net::SocketAddr,
-    url: String,
+    /// `None` for an app without a WebSocket endpoint (HTTP routes only).
+    url: Option<String>,
     app: AppContext,
     shutdown: crate::ShutdownHandle,
     task: tokio::task::JoinHandle<Result<(), Error>>,
 }
 
-#[cfg(feature = "client")]
 impl TestServer {
     /// Binds `app` on `127.0.0.1:0` and serves it in a task (no signal
     /// handlers; stop it with [`shutdown`](TestServer::shutdown)).
     pub async fn start(app: Ori) -> Result<TestServer, Error> {
-        let server = app.shutdown_signal(std::future::pending()).bind("127.0.0.1:0").await?;
-        let url = server.websocket_url().ok_or_else(|| {
-            Error::InvalidConfig("the app serves no WebSocket: call `.websocket(...)`".to_owned())
-        })?;
+        TestServer::start_at(app, "127.0.0.1:0".parse().expect("an address")).await
+    }
+
+    /// Like [`start`](TestServer::start), on `addr` (e.g. the address of a
+    /// server stopped earlier, to test what clients do across a restart).
+    pub async fn start_at(app: Ori, addr: std::net::SocketAddr) -> Result<TestServer, Error> {
+        let server = app.shutdown_signal(std::future::pending()).bind(addr).await?;
+        let url = server.websocket_url();
         let addr = server.local_addr();
         let app = server.app().clone();
         let shutdown = server.shutdown_handle();
@@ -256,8 +239,11 @@ impl TestServer {
     }
 
     /// The WebSocket URL, e.g. `ws://127.0.0.1:41234/ws`.
+    ///
+    /// # Panics
+    /// If the app serves no WebSocket (no [`Ori::websocket`]).
     pub fn url(&self) -> &str {
-        &self.url
+        self.url.as_deref().expect("the app serves no WebSocket: call `.websocket(...)`")
     }
 
     /// The application context: publish, send, read providers.
@@ -265,27 +251,72 @@ impl TestServer {
         &self.app
     }
 
-    /// A client builder for this server (add a token, tune reconnection).
-    pub fn client_builder(&self) -> crate::client::ClientBuilder {
-        crate::client::Client::builder(self.url.clone())
-    }
-
-    /// A connected client.
-    pub async fn client(&self) -> Result<crate::client::Client, crate::client::ClientError> {
-        self.client_builder().connect().await
-    }
-
-    /// A connected typed client stub (`#[socket_router(client = Name)]`).
-    pub async fn connect<S: From<crate::client::Client>>(&self) -> Result<S, crate::client::ClientError> {
-        Ok(S::from(self.client().await?))
+    /// A handle that starts the graceful shutdown without waiting for it
+    /// (see [`stopped`](TestServer::stopped)).
+    pub fn shutdown_handle(&self) -> crate::ShutdownHandle {
+        self.shutdown.clone()
     }
 
     /// Shuts down gracefully (connections closed with 1001) and waits for it.
     pub async fn shutdown(self) -> Result<(), Error> {
         self.shutdown.shutdown();
+        self.stopped().await
+    }
+
+    /// Waits for the server to stop after a shutdown started elsewhere.
+    pub async fn stopped(self) -> Result<(), Error> {
         match self.task.await {
             Ok(result) => result,
             Err(e) => Err(Error::Io(std::io::Error::other(format!("the server task failed: {e}")))),
         }
+    }
+
+    /// A client builder for this server (add a token, tune reconnection).
+    #[cfg(feature = "client")]
+    pub fn client_builder(&self) -> crate::client::ClientBuilder {
+        crate::client::Client::builder(self.url())
+    }
+
+    /// A connected client.
+    #[cfg(feature = "client")]
+    pub async fn client(&self) -> Result<crate::client::Client, crate::client::ClientError> {
+        self.client_builder().connect().await
+    }
+
+    /// A connected typed client stub (`#[socket_router(client = Name)]`).
+    ///
+    /// ```
+    /// use ori::prelude::*;
+    /// use ori::testing::TestServer;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Doubled { value: i64 }
+    ///
+    /// #[injectable]
+    /// struct MathRouter;
+    ///
+    /// #[socket_router(client = MathClient)]
+    /// impl MathRouter {
+    ///     /// Doubles a number.
+    ///     #[on("math.double")]
+    ///     async fn double(&self, n: i64) -> Doubled {
+    ///         Doubled { value: n * 2 }
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = TestServer::start(Ori::create().websocket(Default::default()).socket_router::<MathRouter>())
+    ///     .await
+    ///     .unwrap();
+    /// let math: MathClient = server.connect().await.unwrap();
+    /// assert_eq!(math.double(21).await.unwrap().value, 42);
+    /// server.shutdown().await.unwrap();
+    /// # }
+    /// ```
+    #[cfg(feature = "client")]
+    pub async fn connect<S: From<crate::client::Client>>(&self) -> Result<S, crate::client::ClientError> {
+        Ok(S::from(self.client().await?))
     }
 }

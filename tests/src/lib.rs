@@ -12,7 +12,6 @@ use ori::{AppContext, Ori, ShutdownHandle};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -22,30 +21,25 @@ pub const WAIT: Duration = Duration::from_secs(5);
 /// How long a test waits to be sure nothing arrives.
 pub const QUIET: Duration = Duration::from_millis(200);
 
-/// A server running in the test process on 127.0.0.1 and a free port.
+/// A server running in the test process on 127.0.0.1 and a free port:
+/// [`ori::testing::TestServer`] with the project's raw-protocol [`Client`].
 #[derive(Debug)]
 pub struct TestServer {
     /// The bound address.
     pub addr: SocketAddr,
     /// The application context, to publish from the test.
     pub app: AppContext,
-    shutdown: ShutdownHandle,
-    task: JoinHandle<Result<(), ori::Error>>,
+    inner: ori::testing::TestServer,
 }
 
 impl TestServer {
     /// Binds `app` on 127.0.0.1:0 and serves it in a task (no signal handlers).
     pub async fn start(app: Ori) -> TestServer {
-        let server =
-            app.shutdown_signal(std::future::pending()).bind("127.0.0.1:0").await.expect("server starts");
-        let addr = server.local_addr();
-        let app = server.app().clone();
-        let shutdown = server.shutdown_handle();
-        let task = tokio::spawn(server.serve());
-        TestServer { addr, app, shutdown, task }
+        let inner = ori::testing::TestServer::start(app).await.expect("server starts");
+        TestServer { addr: inner.addr(), app: inner.app().clone(), inner }
     }
 
-    /// `ws://127.0.0.1:PORT/ws`.
+    /// `ws://127.0.0.1:PORT/ws` (the default path, whatever the app configured).
     pub fn url(&self) -> String {
         self.url_at("/ws")
     }
@@ -62,24 +56,21 @@ impl TestServer {
 
     /// Starts the graceful shutdown and waits for `serve()` to return.
     pub async fn shutdown(self) -> Result<(), ori::Error> {
-        self.shutdown.shutdown();
-        tokio::time::timeout(Duration::from_secs(30), self.task)
+        tokio::time::timeout(Duration::from_secs(30), self.inner.shutdown())
             .await
             .expect("server stops within 30 s")
-            .expect("server task does not panic")
     }
 
     /// The shutdown handle, to start a shutdown without waiting.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shutdown.clone()
+        self.inner.shutdown_handle()
     }
 
     /// Waits for `serve()` to return after a shutdown started elsewhere.
     pub async fn stopped(self) -> Result<(), ori::Error> {
-        tokio::time::timeout(Duration::from_secs(30), self.task)
+        tokio::time::timeout(Duration::from_secs(30), self.inner.stopped())
             .await
             .expect("server stops within 30 s")
-            .expect("server task does not panic")
     }
 }
 

@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ori::CloseInfo;
 use ori::client::{Client, ClientBuilder, ClientError, ClientEvent, ConnectionState, Events};
 use ori::prelude::*;
-use ori::{CloseInfo, ShutdownHandle};
+use ori::testing::TestServer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -86,7 +87,7 @@ struct Restartable {
     addr: SocketAddr,
     journal: Arc<Journal>,
     config: WebSocketConfig,
-    running: Option<(ShutdownHandle, tokio::task::JoinHandle<Result<(), ori::Error>>)>,
+    running: Option<TestServer>,
 }
 
 impl Restartable {
@@ -98,20 +99,15 @@ impl Restartable {
     }
 
     async fn resume(&mut self) {
-        let bound = app(self.journal.clone(), self.config.clone())
-            .shutdown_signal(std::future::pending())
-            .bind(self.addr)
-            .await
-            .expect("binds");
-        self.addr = bound.local_addr();
-        let handle = bound.shutdown_handle();
-        self.running = Some((handle, tokio::spawn(bound.serve())));
+        let app = app(self.journal.clone(), self.config.clone());
+        let running = TestServer::start_at(app, self.addr).await.expect("binds");
+        self.addr = running.addr();
+        self.running = Some(running);
     }
 
     async fn stop(&mut self) {
-        let (handle, task) = self.running.take().expect("running");
-        handle.shutdown();
-        tokio::time::timeout(WAIT, task).await.expect("stops").unwrap().unwrap();
+        let running = self.running.take().expect("running");
+        tokio::time::timeout(WAIT, running.shutdown()).await.expect("stops").unwrap();
     }
 
     fn url(&self) -> String {
@@ -225,7 +221,7 @@ async fn a_guard_refusal_is_rejected_with_its_close_code() {
         async fn x(&self) {}
     }
     let app = Ori::create().discover(false).websocket(WebSocketConfig::default()).socket_router::<Guarded>();
-    let server = ori::testing::TestServer::start(app).await.unwrap();
+    let server = TestServer::start(app).await.unwrap();
     let rejected = server.client().await.unwrap_err();
     assert_eq!(rejected, ClientError::Rejected { code: 1008, reason: "nobody gets in".into() });
     assert!(rejected.is_refusal());
