@@ -33,7 +33,16 @@ pub(crate) fn parse_pairs(
     Ok(())
 }
 
-/// The error for a key given twice, spanned on the second.
-pub(crate) fn duplicate(key: &Ident) -> syn::Error {
-    syn::Error::new(key.span(), format!("`{key}` specified more than once"))
+/// Parses the value of `key` into `slot`; a key given twice is an error
+/// spanned on the second.
+pub(crate) fn set_once<T: syn::parse::Parse>(
+    slot: &mut Option<T>,
+    key: &Ident,
+    input: ParseStream<'_>,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(syn::Error::new(key.span(), format!("`{key}` specified more than once")));
+    }
+    *slot = Some(input.parse()?);
+    Ok(())
 }

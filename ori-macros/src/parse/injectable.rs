@@ -2,7 +2,7 @@
 
 use syn::parse::{Parse, ParseStream};
 
-use super::args::{duplicate, parse_pairs};
+use super::args::{parse_pairs, set_once};
 use super::kw;
 
 /// The arguments of `#[injectable]` (also `#[connection_guard]`, `#[message_guard]`).
@@ -19,10 +19,7 @@ impl InjectableArgs {
                 if key != "crate" {
                     return Ok(false);
                 }
-                if args.krate.is_some() {
-                    return Err(duplicate(key));
-                }
-                args.krate = Some(input.parse()?);
+                set_once(&mut args.krate, key, input)?;
                 Ok(true)
             })?;
             Ok(args)

@@ -3,7 +3,7 @@
 use syn::LitStr;
 use syn::parse::{Parse, ParseStream};
 
-use super::args::{duplicate, parse_pairs};
+use super::args::{parse_pairs, set_once};
 
 /// The arguments of `#[message]`.
 #[derive(Default)]
@@ -17,10 +17,8 @@ impl Parse for MessageArgs {
         let mut args = MessageArgs::default();
         parse_pairs(input, "message", &["type", "crate"], |key, input| {
             match key.to_string().as_str() {
-                "type" if args.message_type.is_some() => return Err(duplicate(key)),
-                "type" => args.message_type = Some(input.parse()?),
-                "crate" if args.krate.is_some() => return Err(duplicate(key)),
-                "crate" => args.krate = Some(input.parse()?),
+                "type" => set_once(&mut args.message_type, key, input)?,
+                "crate" => set_once(&mut args.krate, key, input)?,
                 _ => return Ok(false),
             }
             Ok(true)

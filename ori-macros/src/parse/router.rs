@@ -2,7 +2,7 @@
 
 use syn::parse::{Parse, ParseStream};
 
-use super::args::{duplicate, parse_pairs};
+use super::args::{parse_pairs, set_once};
 
 /// The arguments of `#[socket_router]`.
 #[derive(Default)]
@@ -20,10 +20,8 @@ impl Parse for RouterArgs {
         parse_pairs(input, "socket_router", &["guard", "client", "crate"], |key, input| {
             match key.to_string().as_str() {
                 "guard" => args.guards.push(input.parse()?),
-                "client" if args.client.is_some() => return Err(duplicate(key)),
-                "client" => args.client = Some(input.parse()?),
-                "crate" if args.krate.is_some() => return Err(duplicate(key)),
-                "crate" => args.krate = Some(input.parse()?),
+                "client" => set_once(&mut args.client, key, input)?,
+                "crate" => set_once(&mut args.krate, key, input)?,
                 _ => return Ok(false),
             }
             Ok(true)
