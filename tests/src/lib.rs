@@ -3,6 +3,7 @@
 //! timeouts (a test never hangs).
 
 pub mod redis_server;
+pub mod routes;
 
 use std::net::SocketAddr;
 use std::time::Duration;

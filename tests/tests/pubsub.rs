@@ -7,20 +7,10 @@ use std::time::Duration;
 use ori::{
     Ori, PubSubError, SocketContext, SocketError, SocketId, SocketMessage, SocketRoutes, WebSocketConfig,
 };
+use ori_tests::routes::{id, say};
 use ori_tests::{RawClient, TestServer};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
-
-#[derive(Deserialize)]
-struct Say {
-    topic: String,
-    text: String,
-}
-
-async fn say(ctx: SocketContext, data: Say) -> Result<(), SocketError> {
-    ctx.publish(&data.topic, &json!({"type": "room.message", "data": data.text}))?;
-    Ok(())
-}
 
 #[derive(Serialize)]
 struct StatusChanged {
@@ -35,10 +25,6 @@ impl SocketMessage for StatusChanged {
 async fn join(ctx: SocketContext, topic: String) -> Result<Vec<String>, SocketError> {
     ctx.subscribe(&topic).await?;
     Ok(ctx.topics())
-}
-
-async fn id(ctx: SocketContext) -> Result<String, SocketError> {
-    Ok(ctx.id().to_string())
 }
 
 fn app(config: WebSocketConfig) -> Ori {

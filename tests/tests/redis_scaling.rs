@@ -4,28 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use ori::{
-    Ori, RedisProvider, RedisProviderBuilder, SocketContext, SocketError, SocketRoutes, WebSocketConfig,
-};
+use ori::{Ori, RedisProvider, RedisProviderBuilder, SocketRoutes, WebSocketConfig};
 use ori_tests::redis_server::RedisServer;
+use ori_tests::routes::{id, say};
 use ori_tests::{Client, TestServer, WAIT};
-use serde::Deserialize;
 use serde_json::{Value, json};
-
-#[derive(Deserialize)]
-struct Say {
-    topic: String,
-    text: String,
-}
-
-async fn say(ctx: SocketContext, data: Say) -> Result<(), SocketError> {
-    ctx.publish(&data.topic, &json!({"type": "room.message", "data": data.text}))?;
-    Ok(())
-}
-
-async fn id(ctx: SocketContext) -> Result<String, SocketError> {
-    Ok(ctx.id().to_string())
-}
 
 /// One instance on `redis`, returning its provider to read the counters.
 async fn instance(builder: RedisProviderBuilder) -> (TestServer, RedisProvider) {
