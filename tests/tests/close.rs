@@ -168,8 +168,11 @@ async fn silent_connections_are_pinged_then_closed_with_1000() {
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(400) && elapsed < Duration::from_secs(2), "{elapsed:?}");
 
-    // A client that answers pings (tungstenite does when it reads) stays connected.
+    // A client that answers pings (tungstenite does when it reads) stays connected,
+    // and is served as before once the server has pinged it (and released the
+    // buffers of its earlier traffic).
     let mut live = server.connect().await;
+    assert_eq!(live.request(json!({"type": "ping", "correlationId": "before"})).await["type"], "pong");
     let reader = tokio::spawn(async move {
         let ws = live.inner();
         let end = tokio::time::Instant::now() + Duration::from_millis(1500);

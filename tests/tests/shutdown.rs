@@ -46,6 +46,8 @@ async fn the_grace_period_bounds_the_wait() {
     server.shutdown().await.expect("serve returns Ok");
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "{took:?}");
+    // The handler still running was dropped, and the close frame was sent all the same.
+    assert_eq!(stuck.expect_close().await, (1001, "server shutting down".to_owned()));
 }
 
 #[tokio::test]
