@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Waker;
 
 use bytes::Bytes;
@@ -28,6 +27,8 @@ pub(crate) enum CloseRequest {
 #[derive(Debug, Default)]
 struct Queue {
     frames: VecDeque<Bytes>,
+    /// Bytes in `frames`: pushed, not yet taken by the driver.
+    bytes: usize,
     waker: Option<Waker>,
     /// No more frames are accepted.
     closed: bool,
@@ -37,12 +38,17 @@ struct Queue {
     ping: bool,
 }
 
+impl Queue {
+    fn discard(&mut self) {
+        self.frames.clear();
+        self.bytes = 0;
+    }
+}
+
 /// Outbound frames of one connection.
 #[derive(Debug)]
 pub(crate) struct Outbox {
     queue: Mutex<Queue>,
-    /// Bytes pushed and not yet written to the socket.
-    pending_bytes: AtomicUsize,
     limit: usize,
 }
 
@@ -58,7 +64,7 @@ pub(crate) struct Drained {
 
 impl Outbox {
     pub(crate) fn new(limit: usize) -> Outbox {
-        Outbox { queue: Mutex::new(Queue::default()), pending_bytes: AtomicUsize::new(0), limit }
+        Outbox { queue: Mutex::new(Queue::default()), limit }
     }
 
     /// Queues a frame. Returns `false` if the connection is closing, or if this
@@ -74,16 +80,14 @@ impl Outbox {
             if queue.closed {
                 return false;
             }
-            let pending = self.pending_bytes.load(Ordering::Relaxed);
-            if pending > 0 && pending + len > self.limit {
+            if queue.bytes > 0 && queue.bytes + len > self.limit {
                 queue.closed = true;
                 queue.overflowed = true;
-                let discarded: usize = queue.frames.drain(..).map(|f| f.len()).sum();
-                self.pending_bytes.fetch_sub(discarded, Ordering::Relaxed);
+                queue.discard();
                 waker = queue.waker.take();
                 accepted = false;
             } else {
-                self.pending_bytes.fetch_add(len, Ordering::Relaxed);
+                queue.bytes += len;
                 queue.frames.push_back(frame);
                 waker = if queue.frames.len() == 1 { queue.waker.take() } else { None };
                 accepted = true;
@@ -127,8 +131,7 @@ impl Outbox {
     /// takes pending requests, and stores `waker` to be woken by the next push.
     pub(crate) fn drain(&self, into: &mut VecDeque<Bytes>, waker: &Waker) -> Drained {
         let mut queue = lock(&self.queue);
-        let drained: usize = queue.frames.iter().map(Bytes::len).sum();
-        self.pending_bytes.fetch_sub(drained, Ordering::Relaxed);
+        let drained = std::mem::take(&mut queue.bytes);
         if into.is_empty() {
             std::mem::swap(into, &mut queue.frames);
         } else {
@@ -150,8 +153,7 @@ impl Outbox {
     pub(crate) fn close(&self) {
         let mut queue = lock(&self.queue);
         queue.closed = true;
-        let discarded: usize = queue.frames.drain(..).map(|f| f.len()).sum();
-        self.pending_bytes.fetch_sub(discarded, Ordering::Relaxed);
+        queue.discard();
         queue.waker = None;
     }
 
@@ -170,10 +172,10 @@ mod tests {
         assert!(outbox.push(Bytes::from_static(b"123456")));
         assert!(!outbox.push(Bytes::from_static(b"123456")));
         assert!(outbox.is_closed());
-        assert_eq!(outbox.pending_bytes.load(Ordering::Relaxed), 0);
         let mut into = VecDeque::new();
         let drained = outbox.drain(&mut into, futures_util::task::noop_waker_ref());
         assert!(drained.overflowed);
+        assert_eq!(drained.bytes, 0);
         assert!(into.is_empty());
         assert!(!outbox.push(Bytes::from_static(b"1")));
     }
