@@ -229,7 +229,8 @@ impl<IO: Transport> Driver<IO> {
             // The outbox is drained when the writer is idle (so that its bound
             // holds), and before this connection's own replies (so that what a
             // handler sent goes out before its reply).
-            if self.frames.is_idle() || !self.session.replies.is_empty() {
+            let drain = self.frames.is_idle() || !self.session.replies.is_empty();
+            if drain {
                 let outbox = &self.session.socket.core().outbox;
                 let drained = self.frames.queue_from(outbox, cx.waker());
                 if drained.overflowed {
@@ -260,9 +261,11 @@ impl<IO: Transport> Driver<IO> {
             let had_frames = !self.frames.is_idle();
             match self.frames.poll_write(cx) {
                 Poll::Ready(Err(_)) => return Poll::Ready(End::Gone),
-                // Everything written: loop to drain the outbox again, which also
-                // registers for the next push (nothing else would wake us for it).
-                Poll::Ready(Ok(())) => progress |= had_frames,
+                // Everything written. If the outbox was not drained this round
+                // (the writer was busy), loop to drain it: that also registers
+                // for the next push, and nothing else would wake us for it.
+                // (A drain registered us; what was pushed since wakes us.)
+                Poll::Ready(Ok(())) => progress |= had_frames && !drain,
                 Poll::Pending => {}
             }
             if let Some(end) = self.session.end.take() {
