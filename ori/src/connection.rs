@@ -1,17 +1,19 @@
 //! [`ConnectionCore`]: what every handle to one connection shares.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use foldhash::fast::RandomState;
 
 use crate::SocketId;
 use crate::context::AppContext;
 use crate::protocol::BROADCAST_TOPIC;
-use crate::pubsub::outbox::Outbox;
+use crate::pubsub::outbox::{Outbox, Pushed};
 use crate::state::StateMap;
 use crate::sync::lock;
+use crate::ws::direct;
 
 /// The topics one connection has joined (server-internal topics excluded).
 #[derive(Debug, Default)]
@@ -33,6 +35,10 @@ pub(crate) struct ConnectionCore {
     seen: AtomicBool,
     /// Sweeps in a row that found the connection silent.
     silent_sweeps: AtomicU8,
+    /// The worker thread that runs the connection (see `ws::direct`).
+    home: usize,
+    /// The driver has frames of its own not yet written: no direct writes.
+    writer_busy: AtomicBool,
 }
 
 impl ConnectionCore {
@@ -46,7 +52,32 @@ impl ConnectionCore {
             app,
             seen: AtomicBool::new(true),
             silent_sweeps: AtomicU8::new(0),
+            home: direct::thread_token(),
+            writer_busy: AtomicBool::new(false),
         }
+    }
+
+    /// Queues `frame` and sees that it gets written; `false` if it was refused
+    /// (the connection is closing, or its queue overflowed).
+    pub(crate) fn push(self: &Arc<Self>, frame: Bytes) -> bool {
+        let pushed = self.outbox.push(frame);
+        if pushed == Pushed::First {
+            direct::schedule(self);
+        }
+        pushed.accepted()
+    }
+
+    pub(crate) fn home(&self) -> usize {
+        self.home
+    }
+
+    pub(crate) fn writer_busy(&self) -> bool {
+        self.writer_busy.load(Ordering::Relaxed)
+    }
+
+    /// Called by the driver at the end of each poll.
+    pub(crate) fn set_writer_busy(&self, busy: bool) {
+        self.writer_busy.store(busy, Ordering::Relaxed);
     }
 
     /// Records that the client sent something.

@@ -53,7 +53,7 @@ impl Sockets {
         let message = message.into();
         match self.hub.get(&socket) {
             Some(core) => {
-                core.outbox.push(message.frame().clone());
+                core.push(message.frame().clone());
                 Ok(())
             }
             None => self.hub.provider.send_to_remote(socket, &message),

@@ -1,15 +1,19 @@
 //! The per-connection outbound queue, bounded in bytes.
 //!
-//! Publishers push shared frames; the connection's driver drains everything
-//! queued in one go and writes it with as few syscalls as the socket allows.
+//! Publishers push shared frames. The connection's driver drains everything
+//! queued in one go and writes it with as few syscalls as the socket allows;
+//! or, when the driver has nothing of its own being written, pushes made on
+//! the connection's own worker thread are written directly ([`Outbox::write_direct`],
+//! see `ws::direct`), without waking the driver.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::task::Waker;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 use crate::sync::lock;
+use crate::ws::transport::DirectWriter;
 
 /// A request, from outside the driver, to end the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +40,8 @@ struct Queue {
     overflowed: bool,
     close: Option<CloseRequest>,
     ping: bool,
+    /// The socket's sending side while direct writes are allowed.
+    direct: Option<DirectWriter>,
 }
 
 impl Queue {
@@ -50,6 +56,23 @@ impl Queue {
 pub(crate) struct Outbox {
     queue: Mutex<Queue>,
     limit: usize,
+}
+
+/// What [`Outbox::push`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Queued behind frames that someone is already going to write.
+    Queued,
+    /// Queued into an empty queue: the caller sees that it gets written.
+    First,
+    /// Not queued: the connection is closing, or this frame overflowed the queue.
+    Refused,
+}
+
+impl Pushed {
+    pub(crate) fn accepted(self) -> bool {
+        self != Pushed::Refused
+    }
 }
 
 /// What the driver finds when it drains the outbox.
@@ -67,36 +90,93 @@ impl Outbox {
         Outbox { queue: Mutex::new(Queue::default()), limit }
     }
 
-    /// Queues a frame. Returns `false` if the connection is closing, or if this
-    /// frame overflowed the queue (which then discards everything queued).
+    /// Queues a frame. Someone must then write it: on [`Pushed::First`] the
+    /// caller either wakes the driver ([`wake`](Self::wake)) or writes the
+    /// queue directly ([`write_direct`](Self::write_direct)).
     ///
     /// A frame always fits in an empty queue, so one message larger than the
-    /// bound still reaches a client that keeps up.
-    pub(crate) fn push(&self, frame: Bytes) -> bool {
+    /// bound still reaches a client that keeps up. A frame that overflows the
+    /// queue discards everything queued and closes the connection (1013).
+    pub(crate) fn push(&self, frame: Bytes) -> Pushed {
         let len = frame.len();
-        let (accepted, waker);
-        {
+        let waker = {
             let mut queue = lock(&self.queue);
             if queue.closed {
-                return false;
+                return Pushed::Refused;
             }
-            if queue.bytes > 0 && queue.bytes + len > self.limit {
-                queue.closed = true;
-                queue.overflowed = true;
-                queue.discard();
-                waker = queue.waker.take();
-                accepted = false;
-            } else {
+            if queue.bytes == 0 || queue.bytes + len <= self.limit {
                 queue.bytes += len;
                 queue.frames.push_back(frame);
-                waker = if queue.frames.len() == 1 { queue.waker.take() } else { None };
-                accepted = true;
+                return if queue.frames.len() == 1 { Pushed::First } else { Pushed::Queued };
             }
-        }
+            queue.closed = true;
+            queue.overflowed = true;
+            queue.discard();
+            queue.waker.take()
+        };
         if let Some(waker) = waker {
             waker.wake();
         }
-        accepted
+        Pushed::Refused
+    }
+
+    /// Wakes the driver to write what is queued.
+    pub(crate) fn wake(&self) {
+        let waker = lock(&self.queue).waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Allows direct writes through `writer` (`None`: no more direct writes).
+    pub(crate) fn set_direct(&self, writer: Option<DirectWriter>) {
+        lock(&self.queue).direct = writer;
+    }
+
+    /// Writes everything queued straight to the socket, with one `send`
+    /// through `scratch`, if direct writes are allowed and it all fits in
+    /// `max` bytes. Whatever is not written (the socket was full, or the
+    /// queue too large) stays queued, in order, and the driver is woken.
+    ///
+    /// Only for the connection's own worker thread while its driver has
+    /// nothing of its own being written: the driver cannot run meanwhile,
+    /// so nothing else writes to the socket.
+    pub(crate) fn write_direct(&self, scratch: &mut Vec<u8>, max: usize) {
+        let waker = {
+            let mut queue = lock(&self.queue);
+            if queue.frames.is_empty() {
+                return;
+            }
+            match &queue.direct {
+                Some(writer) if queue.bytes <= max && queue.close.is_none() && !queue.ping => {
+                    scratch.clear();
+                    for frame in &queue.frames {
+                        scratch.extend_from_slice(frame);
+                    }
+                    let written = writer.try_send(scratch).unwrap_or(0);
+                    if written == scratch.len() {
+                        queue.discard();
+                        return;
+                    }
+                    // Keep what is left: drop the written frames, trim the first unwritten one.
+                    let mut skip = written;
+                    while let Some(front) = queue.frames.front_mut() {
+                        if front.len() > skip {
+                            front.advance(skip);
+                            break;
+                        }
+                        skip -= front.len();
+                        queue.frames.pop_front();
+                    }
+                    queue.bytes -= written;
+                }
+                _ => {}
+            }
+            queue.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Asks the driver to close the connection (first request wins).
@@ -169,23 +249,23 @@ mod tests {
     #[test]
     fn overflow_discards_and_closes() {
         let outbox = Outbox::new(10);
-        assert!(outbox.push(Bytes::from_static(b"123456")));
-        assert!(!outbox.push(Bytes::from_static(b"123456")));
+        assert_eq!(outbox.push(Bytes::from_static(b"123456")), Pushed::First);
+        assert_eq!(outbox.push(Bytes::from_static(b"123456")), Pushed::Refused);
         assert!(outbox.is_closed());
         let mut into = VecDeque::new();
         let drained = outbox.drain(&mut into, futures_util::task::noop_waker_ref());
         assert!(drained.overflowed);
         assert_eq!(drained.bytes, 0);
         assert!(into.is_empty());
-        assert!(!outbox.push(Bytes::from_static(b"1")));
+        assert!(!outbox.push(Bytes::from_static(b"1")).accepted());
     }
 
     #[test]
     fn a_large_frame_fits_an_empty_queue() {
         let outbox = Outbox::new(10);
-        assert!(outbox.push(Bytes::from(vec![0u8; 100])));
+        assert_eq!(outbox.push(Bytes::from(vec![0u8; 100])), Pushed::First);
         let mut into = VecDeque::new();
         outbox.drain(&mut into, futures_util::task::noop_waker_ref());
-        assert!(outbox.push(Bytes::from(vec![0u8; 100])));
+        assert_eq!(outbox.push(Bytes::from(vec![0u8; 100])), Pushed::First);
     }
 }

@@ -75,7 +75,7 @@ impl ProviderContext {
     /// instance; returns whether it was.
     pub fn deliver_to(&self, socket: SocketId, message: &Outbound) -> bool {
         match self.hub.upgrade().and_then(|hub| hub.get(&socket)) {
-            Some(core) => core.outbox.push(message.frame().clone()),
+            Some(core) => core.push(message.frame().clone()),
             None => false,
         }
     }

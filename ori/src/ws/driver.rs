@@ -9,12 +9,14 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
+use super::direct::PollScope;
 use super::frame::{OpCode, PeerClose, frame};
 use super::frame_io::{FrameIo, ReadEnd, ReadEvent};
-use super::transport::Transport;
+use super::transport::{DirectWriter, Transport};
 use futures_util::future::BoxFuture;
 
 use super::connection::run_hook;
+use crate::connection::ConnectionCore;
 use crate::dispatch::{Dispatched, InFlight, dispatch};
 use crate::hub::Admission;
 use crate::lifecycle::CloseInfo;
@@ -141,8 +143,27 @@ impl Session {
     }
 }
 
+/// Allows direct writes to the connection (`ws::direct`) while it lives.
+/// Dropping it takes the socket's sending side back from the outbox, so that
+/// the socket closes with the driver however the driver ends.
+struct DirectWrites(Arc<ConnectionCore>);
+
+impl DirectWrites {
+    fn allow(core: &Arc<ConnectionCore>, writer: Option<DirectWriter>) -> DirectWrites {
+        core.outbox.set_direct(writer);
+        DirectWrites(core.clone())
+    }
+}
+
+impl Drop for DirectWrites {
+    fn drop(&mut self) {
+        self.0.outbox.set_direct(None);
+    }
+}
+
 /// One open connection: frames on one side, handlers on the other.
 pub(crate) struct Driver<IO> {
+    direct: DirectWrites,
     frames: FrameIo<IO>,
     session: Session,
     /// The connection's slot, released when the driver is gone.
@@ -157,6 +178,7 @@ impl<IO: Transport> Driver<IO> {
         admission: Admission,
     ) -> Driver<IO> {
         Driver {
+            direct: DirectWrites::allow(socket.core(), frames.direct_writer()),
             _admission: admission,
             frames,
             session: Session {
@@ -176,7 +198,8 @@ impl<IO: Transport> Driver<IO> {
     /// replies are dropped), then runs `on_close`. Boxed: it runs once.
     pub(crate) fn finish(self, end: End) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            let Driver { mut frames, mut session, _admission } = self;
+            let Driver { direct, mut frames, mut session, _admission } = self;
+            drop(direct);
             // The connection receives nothing more from pub/sub or direct
             // sends, even while the closing handshake takes its time.
             let core = session.socket.core().clone();
@@ -218,8 +241,22 @@ impl<IO: Transport> Driver<IO> {
         })
     }
 
-    /// Serves the open connection until it ends, and says how.
+    /// Serves the open connection until it ends, and says how. Frames that
+    /// this poll pushed to connections of this thread are written when it
+    /// returns (`ws::direct`).
     pub(crate) fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<End> {
+        let scope = PollScope::enter();
+        let result = self.serve(cx);
+        if result.is_pending() {
+            self.direct.0.set_writer_busy(!self.frames.is_idle());
+        } else {
+            self.direct.0.outbox.set_direct(None);
+        }
+        drop(scope);
+        result
+    }
+
+    fn serve(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         let max_in_flight = self.session.runtime.config.max_in_flight;
         let max_unwritten = self.session.runtime.config.outbound_queue_bytes;
         for _ in 0..MAX_ROUNDS {

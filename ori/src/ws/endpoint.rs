@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use super::connection::{Accepted, serve};
 use super::handshake::{self, HandshakeError};
+use super::transport::TcpTransport;
 use crate::dispatch::panic_message;
 use crate::runtime::Runtime;
 use crate::{SocketId, UpgradeRequest};
@@ -84,7 +85,10 @@ pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Re
     let connection = async move {
         match on_upgrade.await {
             Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
-                Ok(parts) => serve(parts.io.into_inner(), parts.read_buf, accepted, connection_runtime).await,
+                Ok(parts) => {
+                    let io = TcpTransport::new(parts.io.into_inner());
+                    serve(io, parts.read_buf, accepted, connection_runtime).await
+                }
                 Err(upgraded) => {
                     serve(TokioIo::new(upgraded), Bytes::new(), accepted, connection_runtime).await
                 }

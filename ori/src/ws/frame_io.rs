@@ -287,6 +287,11 @@ impl<IO: Transport> FrameIo<IO> {
         }
     }
 
+    /// The socket's shared sending side, if it allows direct writes.
+    pub(crate) fn direct_writer(&self) -> Option<super::transport::DirectWriter> {
+        self.io.direct_writer()
+    }
+
     /// Nothing is waiting to be written.
     pub(crate) fn is_idle(&self) -> bool {
         self.writing.is_empty()
@@ -427,6 +432,7 @@ impl<IO: Transport> FrameIo<IO> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ws::transport::TcpTransport;
     use tokio::io::AsyncReadExt;
     use tokio::net::{TcpListener, TcpStream};
 
@@ -465,7 +471,7 @@ mod tests {
             assert!(received == expected, "bytes differ from the queued frames");
         });
 
-        let mut io = FrameIo::new(server, &[], 1 << 20);
+        let mut io = FrameIo::new(TcpTransport::new(server), &[], 1 << 20);
         for batch in frames.chunks(250) {
             io.queue(batch.iter().cloned());
             std::future::poll_fn(|cx| io.poll_write(cx)).await.unwrap();

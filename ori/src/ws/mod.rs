@@ -1,9 +1,10 @@
 //! The WebSocket transport: handshake, frame codec, per-connection driver.
 
 mod connection;
+pub(crate) mod direct;
 mod driver;
 pub(crate) mod endpoint;
 pub(crate) mod frame;
 mod frame_io;
 mod handshake;
-mod transport;
+pub(crate) mod transport;

@@ -1,18 +1,23 @@
 //! [`Transport`]: the socket under a WebSocket connection.
 //!
-//! Any tokio `AsyncRead + AsyncWrite` works; a `TcpStream` (what ori's own
-//! server hands over) sends with `send`/`sendmsg`, which skip the VFS layer
-//! that `write`/`writev` go through: measurably cheaper when one publish
-//! means a write to each of thousands of sockets.
+//! Any tokio `AsyncRead + AsyncWrite` works. A TCP connection accepted by
+//! ori's own server becomes a [`TcpTransport`]: it sends with `send`/`sendmsg`,
+//! which skip the VFS layer that `write`/`writev` go through (measurably
+//! cheaper when one publish means a write to each of thousands of sockets),
+//! and it shares its sending side ([`DirectWriter`]) so that pushed frames can
+//! be written without a trip through the connection's task (`ws::direct`).
 
 use std::io::{self, IoSlice};
+use std::net::Shutdown;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, Interest};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 /// The byte stream of one connection.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
@@ -21,14 +26,76 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
 
     /// Whether [`poll_send`](Self::poll_send) takes several buffers at once.
     fn sends_vectored(&self) -> bool;
+
+    /// The sending side, shared, if this transport allows direct writes.
+    fn direct_writer(&self) -> Option<DirectWriter> {
+        None
+    }
 }
 
-impl Transport for TcpStream {
+/// The sending side of a TCP connection, shared by its driver and the
+/// direct writes of pushed frames. The socket closes when the last holder
+/// lets go: the driver takes it back from the outbox when the connection ends.
+#[derive(Debug, Clone)]
+pub(crate) struct DirectWriter(Arc<OwnedWriteHalf>);
+
+impl DirectWriter {
+    fn stream(&self) -> &TcpStream {
+        (*self.0).as_ref()
+    }
+
+    /// One non-blocking `send`; `WouldBlock` when the socket buffer is full.
+    pub(crate) fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        let stream = self.stream();
+        stream.try_io(Interest::WRITABLE, || socket2::SockRef::from(stream).send(buf))
+    }
+}
+
+/// A TCP connection accepted by ori's server.
+#[derive(Debug)]
+pub(crate) struct TcpTransport {
+    read: OwnedReadHalf,
+    write: DirectWriter,
+}
+
+impl TcpTransport {
+    pub(crate) fn new(stream: TcpStream) -> TcpTransport {
+        let (read, write) = stream.into_split();
+        TcpTransport { read, write: DirectWriter(Arc::new(write)) }
+    }
+}
+
+impl AsyncRead for TcpTransport {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TcpTransport {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(socket2::SockRef::from(self.write.stream()).shutdown(Shutdown::Write))
+    }
+}
+
+impl Transport for TcpTransport {
     fn poll_send(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let stream = self.write.stream();
         loop {
-            ready!(self.poll_write_ready(cx))?;
-            let sent = self.try_io(Interest::WRITABLE, || {
-                let socket = socket2::SockRef::from(&*self);
+            ready!(stream.poll_write_ready(cx))?;
+            let sent = stream.try_io(Interest::WRITABLE, || {
+                let socket = socket2::SockRef::from(stream);
                 match bufs {
                     [one] => socket.send(one),
                     many => socket.send_vectored(many),
@@ -43,6 +110,10 @@ impl Transport for TcpStream {
 
     fn sends_vectored(&self) -> bool {
         true
+    }
+
+    fn direct_writer(&self) -> Option<DirectWriter> {
+        Some(self.write.clone())
     }
 }
 
