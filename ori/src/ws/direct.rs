@@ -16,17 +16,14 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
+use super::transport::{GATHER, with_gather_buffer};
 use crate::connection::ConnectionCore;
-
-/// The most bytes written directly at once; larger queues go to the driver.
-const MAX_DIRECT: usize = 16 * 1024;
 
 thread_local! {
     /// A driver's poll is running on this thread.
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     /// Connections whose queue became non-empty during that poll.
     static PENDING: RefCell<Vec<Arc<ConnectionCore>>> = const { RefCell::new(Vec::new()) };
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static THREAD: u8 = const { 0 };
 }
 
@@ -67,16 +64,14 @@ impl Drop for PollScope {
         if pending.is_empty() {
             return;
         }
-        SCRATCH.with_borrow_mut(|scratch| {
+        with_gather_buffer(|buffer| {
             for core in pending.drain(..) {
                 if core.writer_busy() {
                     core.outbox.wake();
                 } else {
-                    core.outbox.write_direct(scratch, MAX_DIRECT);
+                    // Larger queues are left to the driver, which writes them uncopied.
+                    core.outbox.write_direct(buffer, GATHER);
                 }
-            }
-            if scratch.capacity() > MAX_DIRECT {
-                *scratch = Vec::new();
             }
         });
         // Keep the list's allocation for the next poll.

@@ -9,7 +9,6 @@
 //! contiguous buffer faster than many small iovecs), large ones go out
 //! uncopied in one vectored write.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
@@ -22,15 +21,13 @@ use futures_util::future::BoxFuture;
 use tokio::io::ReadBuf;
 
 use super::frame::{ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask};
-use super::transport::Transport;
+use super::transport::{GATHER, Transport, with_gather_buffer};
 use crate::pubsub::outbox::{Drained, Outbox};
 
 /// Bytes read per syscall into the stack buffer.
 const READ_CHUNK: usize = 8 * 1024;
 /// Frames handed to one vectored write.
 const MAX_IOVECS: usize = 64;
-/// Bytes of small frames copied into one buffer per write.
-const GATHER: usize = 16 * 1024;
 /// Bytes gathered into one write when the socket has no vectored writes.
 const COALESCE: usize = 64 * 1024;
 
@@ -326,23 +323,17 @@ impl<IO: Transport> FrameIo<IO> {
         Pin::new(&mut self.io).poll_flush(cx)
     }
 
-    /// Copies the small frames at the front into one buffer and sends it:
-    /// the kernel handles one contiguous buffer faster than many small
-    /// iovecs, and a copy of a few KiB costs less than the difference.
-    /// The buffer belongs to the thread, not the connection.
+    /// Copies the small frames at the front into this thread's gather
+    /// buffer and sends them with one `send` (see [`GATHER`]).
     fn send_gathered(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        thread_local! {
-            static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(GATHER));
-        }
-        SCRATCH.with_borrow_mut(|scratch| {
-            scratch.clear();
+        with_gather_buffer(|buffer| {
             for frame in &self.writing {
-                if !scratch.is_empty() && scratch.len() + frame.len() > GATHER {
+                if !buffer.is_empty() && buffer.len() + frame.len() > GATHER {
                     break;
                 }
-                scratch.extend_from_slice(frame);
+                buffer.extend_from_slice(frame);
             }
-            self.io.poll_send(cx, &[IoSlice::new(scratch)])
+            self.io.poll_send(cx, &[IoSlice::new(buffer)])
         })
     }
 
