@@ -60,9 +60,10 @@ impl ConnectionCore {
     /// Queues `frame` and sees that it gets written; `false` if it was refused
     /// (the connection is closing, or its queue overflowed).
     pub(crate) fn push(self: &Arc<Self>, frame: Bytes) -> bool {
-        let pushed = self.outbox.push(frame);
-        if pushed == Pushed::First {
-            direct::schedule(self);
+        let defer = direct::may_defer(self);
+        let pushed = self.outbox.push(frame, !defer);
+        if defer && pushed == Pushed::First {
+            direct::defer(self);
         }
         pushed.accepted()
     }

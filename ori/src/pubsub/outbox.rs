@@ -90,16 +90,17 @@ impl Outbox {
         Outbox { queue: Mutex::new(Queue::default()), limit }
     }
 
-    /// Queues a frame. Someone must then write it: on [`Pushed::First`] the
-    /// caller either wakes the driver ([`wake`](Self::wake)) or writes the
-    /// queue directly ([`write_direct`](Self::write_direct)).
+    /// Queues a frame. Someone must then write it: with `wake`, a push into
+    /// an empty queue wakes the driver; without, the caller writes the queue
+    /// ([`write_direct`](Self::write_direct)) or wakes the driver itself on
+    /// [`Pushed::First`].
     ///
     /// A frame always fits in an empty queue, so one message larger than the
     /// bound still reaches a client that keeps up. A frame that overflows the
     /// queue discards everything queued and closes the connection (1013).
-    pub(crate) fn push(&self, frame: Bytes) -> Pushed {
+    pub(crate) fn push(&self, frame: Bytes, wake: bool) -> Pushed {
         let len = frame.len();
-        let waker = {
+        let (pushed, waker) = {
             let mut queue = lock(&self.queue);
             if queue.closed {
                 return Pushed::Refused;
@@ -107,17 +108,21 @@ impl Outbox {
             if queue.bytes == 0 || queue.bytes + len <= self.limit {
                 queue.bytes += len;
                 queue.frames.push_back(frame);
-                return if queue.frames.len() == 1 { Pushed::First } else { Pushed::Queued };
+                if queue.frames.len() > 1 {
+                    return Pushed::Queued;
+                }
+                (Pushed::First, if wake { queue.waker.take() } else { None })
+            } else {
+                queue.closed = true;
+                queue.overflowed = true;
+                queue.discard();
+                (Pushed::Refused, queue.waker.take())
             }
-            queue.closed = true;
-            queue.overflowed = true;
-            queue.discard();
-            queue.waker.take()
         };
         if let Some(waker) = waker {
             waker.wake();
         }
-        Pushed::Refused
+        pushed
     }
 
     /// Wakes the driver to write what is queued.
@@ -249,23 +254,23 @@ mod tests {
     #[test]
     fn overflow_discards_and_closes() {
         let outbox = Outbox::new(10);
-        assert_eq!(outbox.push(Bytes::from_static(b"123456")), Pushed::First);
-        assert_eq!(outbox.push(Bytes::from_static(b"123456")), Pushed::Refused);
+        assert_eq!(outbox.push(Bytes::from_static(b"123456"), true), Pushed::First);
+        assert_eq!(outbox.push(Bytes::from_static(b"123456"), true), Pushed::Refused);
         assert!(outbox.is_closed());
         let mut into = VecDeque::new();
         let drained = outbox.drain(&mut into, futures_util::task::noop_waker_ref());
         assert!(drained.overflowed);
         assert_eq!(drained.bytes, 0);
         assert!(into.is_empty());
-        assert!(!outbox.push(Bytes::from_static(b"1")).accepted());
+        assert!(!outbox.push(Bytes::from_static(b"1"), true).accepted());
     }
 
     #[test]
     fn a_large_frame_fits_an_empty_queue() {
         let outbox = Outbox::new(10);
-        assert_eq!(outbox.push(Bytes::from(vec![0u8; 100])), Pushed::First);
+        assert_eq!(outbox.push(Bytes::from(vec![0u8; 100]), true), Pushed::First);
         let mut into = VecDeque::new();
         outbox.drain(&mut into, futures_util::task::noop_waker_ref());
-        assert_eq!(outbox.push(Bytes::from(vec![0u8; 100])), Pushed::First);
+        assert_eq!(outbox.push(Bytes::from(vec![0u8; 100]), true), Pushed::First);
     }
 }

@@ -32,14 +32,16 @@ pub(crate) fn thread_token() -> usize {
     THREAD.with(|marker| std::ptr::from_ref(marker) as usize)
 }
 
-/// `core`'s queue just became non-empty: write it when the running poll
-/// ends, or wake its driver.
-pub(crate) fn schedule(core: &Arc<ConnectionCore>) {
-    if ACTIVE.get() && core.home() == thread_token() {
-        PENDING.with_borrow_mut(|pending| pending.push(core.clone()));
-    } else {
-        core.outbox.wake();
-    }
+/// Whether a push to `core` now may leave the write to the end of the
+/// running poll: a driver's poll is running on `core`'s own thread.
+pub(crate) fn may_defer(core: &ConnectionCore) -> bool {
+    ACTIVE.get() && core.home() == thread_token()
+}
+
+/// `core`'s queue became non-empty during the running poll: write it when
+/// the poll ends (see [`may_defer`]).
+pub(crate) fn defer(core: &Arc<ConnectionCore>) {
+    PENDING.with_borrow_mut(|pending| pending.push(core.clone()));
 }
 
 /// Marks a driver's poll; dropping it writes what the poll pushed.
