@@ -10,7 +10,7 @@ use foldhash::fast::RandomState;
 use crate::SocketId;
 use crate::context::AppContext;
 use crate::protocol::BROADCAST_TOPIC;
-use crate::pubsub::outbox::{Outbox, Pushed};
+use crate::pubsub::outbox::Outbox;
 use crate::state::StateMap;
 use crate::sync::lock;
 use crate::ws::direct;
@@ -60,12 +60,16 @@ impl ConnectionCore {
     /// Queues `frame` and sees that it gets written; `false` if it was refused
     /// (the connection is closing, or its queue overflowed).
     pub(crate) fn push(self: &Arc<Self>, frame: Bytes) -> bool {
-        let defer = direct::may_defer(self);
-        let pushed = self.outbox.push(frame, !defer);
-        if defer && pushed == Pushed::First {
+        // Only a push into an empty queue has to see that the queue gets written.
+        let mut defer = false;
+        let accepted = self.outbox.push(frame, || {
+            defer = direct::may_defer(self);
+            !defer
+        });
+        if defer {
             direct::defer(self);
         }
-        pushed.accepted()
+        accepted
     }
 
     pub(crate) fn home(&self) -> usize {

@@ -58,23 +58,6 @@ pub(crate) struct Outbox {
     limit: usize,
 }
 
-/// What [`Outbox::push`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pushed {
-    /// Queued behind frames that someone is already going to write.
-    Queued,
-    /// Queued into an empty queue: the caller sees that it gets written.
-    First,
-    /// Not queued: the connection is closing, or this frame overflowed the queue.
-    Refused,
-}
-
-impl Pushed {
-    pub(crate) fn accepted(self) -> bool {
-        self != Pushed::Refused
-    }
-}
-
 /// What the driver finds when it drains the outbox.
 #[derive(Debug, Default)]
 pub(crate) struct Drained {
@@ -90,39 +73,41 @@ impl Outbox {
         Outbox { queue: Mutex::new(Queue::default()), limit }
     }
 
-    /// Queues a frame. Someone must then write it: with `wake`, a push into
-    /// an empty queue wakes the driver; without, the caller writes the queue
-    /// ([`write_direct`](Self::write_direct)) or wakes the driver itself on
-    /// [`Pushed::First`].
+    /// Queues a frame. Someone must then write it: when the frame is the
+    /// first in the queue, `wake_driver` is asked (under the lock) whether to
+    /// wake the driver; if not, the caller writes the queue itself
+    /// ([`write_direct`](Self::write_direct)) or wakes the driver later.
     ///
-    /// A frame always fits in an empty queue, so one message larger than the
-    /// bound still reaches a client that keeps up. A frame that overflows the
-    /// queue discards everything queued and closes the connection (1013).
-    pub(crate) fn push(&self, frame: Bytes, wake: bool) -> Pushed {
+    /// Returns `false` if the frame was refused: the connection is closing,
+    /// or this frame overflowed the queue, which then discards everything
+    /// queued and closes the connection (1013). A frame always fits in an
+    /// empty queue, so one message larger than the bound still reaches a
+    /// client that keeps up.
+    pub(crate) fn push(&self, frame: Bytes, wake_driver: impl FnOnce() -> bool) -> bool {
         let len = frame.len();
-        let (pushed, waker) = {
+        let (accepted, waker) = {
             let mut queue = lock(&self.queue);
             if queue.closed {
-                return Pushed::Refused;
+                return false;
             }
             if queue.bytes == 0 || queue.bytes + len <= self.limit {
                 queue.bytes += len;
                 queue.frames.push_back(frame);
                 if queue.frames.len() > 1 {
-                    return Pushed::Queued;
+                    return true;
                 }
-                (Pushed::First, if wake { queue.waker.take() } else { None })
+                (true, if wake_driver() { queue.waker.take() } else { None })
             } else {
                 queue.closed = true;
                 queue.overflowed = true;
                 queue.discard();
-                (Pushed::Refused, queue.waker.take())
+                (false, queue.waker.take())
             }
         };
         if let Some(waker) = waker {
             waker.wake();
         }
-        pushed
+        accepted
     }
 
     /// Wakes the driver to write what is queued.
@@ -254,23 +239,23 @@ mod tests {
     #[test]
     fn overflow_discards_and_closes() {
         let outbox = Outbox::new(10);
-        assert_eq!(outbox.push(Bytes::from_static(b"123456"), true), Pushed::First);
-        assert_eq!(outbox.push(Bytes::from_static(b"123456"), true), Pushed::Refused);
+        assert!(outbox.push(Bytes::from_static(b"123456"), || true));
+        assert!(!outbox.push(Bytes::from_static(b"123456"), || true));
         assert!(outbox.is_closed());
         let mut into = VecDeque::new();
         let drained = outbox.drain(&mut into, futures_util::task::noop_waker_ref());
         assert!(drained.overflowed);
         assert_eq!(drained.bytes, 0);
         assert!(into.is_empty());
-        assert!(!outbox.push(Bytes::from_static(b"1"), true).accepted());
+        assert!(!outbox.push(Bytes::from_static(b"1"), || true));
     }
 
     #[test]
     fn a_large_frame_fits_an_empty_queue() {
         let outbox = Outbox::new(10);
-        assert_eq!(outbox.push(Bytes::from(vec![0u8; 100]), true), Pushed::First);
+        assert!(outbox.push(Bytes::from(vec![0u8; 100]), || true));
         let mut into = VecDeque::new();
         outbox.drain(&mut into, futures_util::task::noop_waker_ref());
-        assert_eq!(outbox.push(Bytes::from(vec![0u8; 100]), true), Pushed::First);
+        assert!(outbox.push(Bytes::from(vec![0u8; 100]), || true));
     }
 }
