@@ -7,11 +7,12 @@
 //! a driver's poll on the subscriber's own worker thread defers the
 //! subscriber to this thread's pending list; when the poll ends, one loop
 //! writes each pending queue with one `send`. That is the same batching (every
-//! frame a poll queued goes out in one write) at about a third less work per
-//! delivery. The subscriber's driver is woken only when it must act: it has
-//! frames of its own being written, the socket is full, the queue is large,
-//! or a close or ping is pending. Pushes from elsewhere (another worker, a
-//! spawned task, an HTTP route) wake the driver as before.
+//! frame a poll queued goes out in one write) at about a third fewer
+//! instructions per delivery (BENCHMARKS.md). The subscriber's driver is
+//! woken only when it must act: it has frames of its own being written, the
+//! socket is full, the queue is large, or a close or ping is pending. Pushes
+//! from elsewhere (another worker, a spawned task, an HTTP route) wake the
+//! driver as before.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
