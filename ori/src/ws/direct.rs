@@ -63,10 +63,10 @@ impl Drop for PollScope {
             return;
         }
         ACTIVE.set(false);
-        let mut pending = PENDING.take();
-        if pending.is_empty() {
+        if PENDING.with_borrow(Vec::is_empty) {
             return;
         }
+        let mut pending = PENDING.take();
         with_gather_buffer(|buffer| {
             for core in pending.drain(..) {
                 if core.writer_busy() {
