@@ -1,6 +1,8 @@
 //! Encoding of server messages as complete WebSocket text frames, written once
 //! and shared by every recipient.
 
+use std::cell::RefCell;
+
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -75,13 +77,26 @@ pub(crate) fn message<T: Serialize + ?Sized>(
     message_type: &str,
     data: &T,
 ) -> Result<(Bytes, usize), serde_json::Error> {
-    let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len());
-    buf.push(b"{\"type\":");
-    push_json_str(&mut buf, message_type);
-    buf.push(b",\"data\":");
-    serde_json::to_writer(&mut buf, data)?;
-    buf.push(b"}");
-    Ok(buf.finish())
+    thread_local! {
+        static DATA: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    // `data` is serialized into a per-thread buffer first, so that the frame
+    // is allocated once at its exact size: it is shared by every recipient
+    // for as long as the slowest one takes, and growing it would copy it.
+    DATA.with_borrow_mut(|json| {
+        json.clear();
+        serde_json::to_writer(&mut *json, data)?;
+        let mut buf = FrameBuf::new(OpCode::Text, 20 + message_type.len() + json.len());
+        buf.push(b"{\"type\":");
+        push_json_str(&mut buf, message_type);
+        buf.push(b",\"data\":");
+        buf.push(json);
+        buf.push(b"}");
+        if json.capacity() > 64 * 1024 {
+            *json = Vec::new();
+        }
+        Ok(buf.finish())
+    })
 }
 
 #[cfg(test)]
