@@ -7,13 +7,14 @@
 //! see `ws::direct`), without waking the driver.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::Mutex;
 use std::task::Waker;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 
 use crate::sync::lock;
-use crate::ws::transport::DirectWriter;
+use crate::ws::transport::{DirectWriter, GATHER, consume_written, gather};
 
 /// A request, from outside the driver, to end the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,41 +125,33 @@ impl Outbox {
     }
 
     /// Writes everything queued straight to the socket, with one `send`
-    /// through `scratch`, if direct writes are allowed and it all fits in
-    /// `max` bytes. Whatever is not written (the socket was full, or the
-    /// queue too large) stays queued, in order, and the driver is woken.
+    /// through `buffer` (the thread's gather buffer), if direct writes are
+    /// allowed and it all fits in [`GATHER`] bytes (larger queues are left
+    /// to the driver, which writes them uncopied). Whatever is not written
+    /// (the socket was full, or the queue too large) stays queued, in order,
+    /// and the driver is woken.
     ///
     /// Only for the connection's own worker thread while its driver has
     /// nothing of its own being written: the driver cannot run meanwhile,
     /// so nothing else writes to the socket.
-    pub(crate) fn write_direct(&self, scratch: &mut Vec<u8>, max: usize) {
+    pub(crate) fn write_direct(&self, buffer: &mut Vec<u8>) {
         let waker = {
             let mut queue = lock(&self.queue);
             if queue.frames.is_empty() {
                 return;
             }
             match &queue.direct {
-                Some(writer) if queue.bytes <= max && queue.close.is_none() && !queue.ping => {
-                    scratch.clear();
-                    for frame in &queue.frames {
-                        scratch.extend_from_slice(frame);
-                    }
-                    let written = writer.try_send(scratch).unwrap_or(0);
-                    if written == scratch.len() {
-                        queue.discard();
+                Some(writer) if queue.bytes <= GATHER && queue.close.is_none() && !queue.ping => {
+                    // Everything fits: one gather takes the whole queue.
+                    buffer.clear();
+                    gather(&queue.frames, buffer);
+                    let written = writer.try_send(&[IoSlice::new(buffer)]).unwrap_or(0);
+                    // What the socket did not take stays queued, in order.
+                    consume_written(&mut queue.frames, written);
+                    queue.bytes -= written;
+                    if queue.frames.is_empty() {
                         return;
                     }
-                    // Keep what is left: drop the written frames, trim the first unwritten one.
-                    let mut skip = written;
-                    while let Some(front) = queue.frames.front_mut() {
-                        if front.len() > skip {
-                            front.advance(skip);
-                            break;
-                        }
-                        skip -= front.len();
-                        queue.frames.pop_front();
-                    }
-                    queue.bytes -= written;
                 }
                 _ => {}
             }

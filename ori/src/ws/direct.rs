@@ -17,7 +17,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
-use super::transport::{GATHER, with_gather_buffer};
+use super::transport::with_gather_buffer;
 use crate::connection::ConnectionCore;
 
 thread_local! {
@@ -72,8 +72,7 @@ impl Drop for PollScope {
                 if core.writer_busy() {
                     core.outbox.wake();
                 } else {
-                    // Larger queues are left to the driver, which writes them uncopied.
-                    core.outbox.write_direct(buffer, GATHER);
+                    core.outbox.write_direct(buffer);
                 }
             }
         });

@@ -16,12 +16,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use tokio::io::ReadBuf;
 
 use super::frame::{ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask};
-use super::transport::{GATHER, Transport, with_gather_buffer};
+use super::transport::{GATHER, Transport, consume_written, gather, with_gather_buffer};
 use crate::pubsub::outbox::{Drained, Outbox};
 
 /// Bytes read per syscall into the stack buffer.
@@ -327,30 +327,14 @@ impl<IO: Transport> FrameIo<IO> {
     /// buffer and sends them with one `send` (see [`GATHER`]).
     fn send_gathered(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         with_gather_buffer(|buffer| {
-            for frame in &self.writing {
-                if !buffer.is_empty() && buffer.len() + frame.len() > GATHER {
-                    break;
-                }
-                buffer.extend_from_slice(frame);
-            }
+            gather(&self.writing, buffer);
             self.io.poll_send(cx, &[IoSlice::new(buffer)])
         })
     }
 
-    fn advance(&mut self, mut written: usize) {
+    fn advance(&mut self, written: usize) {
         self.unwritten -= written;
-        while written > 0 {
-            let front = self.writing.front_mut().expect("wrote more than was queued");
-            if front.len() <= written {
-                written -= front.len();
-                self.writing.pop_front();
-                self.front_started = false;
-            } else {
-                front.advance(written);
-                self.front_started = true;
-                written = 0;
-            }
-        }
+        self.front_started = consume_written(&mut self.writing, written);
         if self.writing.is_empty() && self.writing.capacity() > 64 {
             self.writing = VecDeque::new();
         }

@@ -8,12 +8,14 @@
 //! be written without a trip through the connection's task (`ws::direct`).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
+use bytes::{Buf, Bytes};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
@@ -42,6 +44,36 @@ pub(crate) fn with_gather_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     })
 }
 
+/// Copies frames from the front of `frames` into `buffer` while they fit in
+/// [`GATHER`] bytes (the first one always); returns how many it took.
+pub(crate) fn gather(frames: &VecDeque<Bytes>, buffer: &mut Vec<u8>) -> usize {
+    let mut taken = 0;
+    for frame in frames {
+        if taken > 0 && buffer.len() + frame.len() > GATHER {
+            break;
+        }
+        buffer.extend_from_slice(frame);
+        taken += 1;
+    }
+    taken
+}
+
+/// Removes `written` bytes from the front of `frames`: the frames written
+/// whole, and the written part of the next one. Returns whether a frame is
+/// now partly written.
+pub(crate) fn consume_written(frames: &mut VecDeque<Bytes>, mut written: usize) -> bool {
+    while written > 0 {
+        let front = frames.front_mut().expect("wrote more than was queued");
+        if front.len() > written {
+            front.advance(written);
+            return true;
+        }
+        written -= front.len();
+        frames.pop_front();
+    }
+    false
+}
+
 /// The byte stream of one connection.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     /// Writes a prefix of `bufs`; returns how many bytes were taken.
@@ -67,10 +99,17 @@ impl DirectWriter {
         (*self.0).as_ref()
     }
 
-    /// One non-blocking `send`; `WouldBlock` when the socket buffer is full.
-    pub(crate) fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+    /// One non-blocking `send` (`sendmsg` for several buffers); `WouldBlock`
+    /// when the socket buffer is full.
+    pub(crate) fn try_send(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let stream = self.stream();
-        stream.try_io(Interest::WRITABLE, || socket2::SockRef::from(stream).send(buf))
+        stream.try_io(Interest::WRITABLE, || {
+            let socket = socket2::SockRef::from(stream);
+            match bufs {
+                [one] => socket.send(one),
+                many => socket.send_vectored(many),
+            }
+        })
     }
 }
 
@@ -114,17 +153,9 @@ impl AsyncWrite for TcpTransport {
 
 impl Transport for TcpTransport {
     fn poll_send(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let stream = self.write.stream();
         loop {
-            ready!(stream.poll_write_ready(cx))?;
-            let sent = stream.try_io(Interest::WRITABLE, || {
-                let socket = socket2::SockRef::from(stream);
-                match bufs {
-                    [one] => socket.send(one),
-                    many => socket.send_vectored(many),
-                }
-            });
-            match sent {
+            ready!(self.write.stream().poll_write_ready(cx))?;
+            match self.write.try_send(bufs) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 result => return Poll::Ready(result),
             }
