@@ -348,7 +348,7 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
         }
         let mut pipe = redis::pipe();
         for pending in &batch {
-            pipe.cmd("PUBLISH").arg(&pending.channel).arg(&pending.frame[..]).ignore();
+            pipe.cmd("PUBLISH").arg(shared.channel_of_pending(pending)).arg(&pending.frame[..]).ignore();
         }
         let sent = tokio::time::timeout(shared.config.response_timeout, pipe.query_async::<()>(conn)).await;
         if matches!(sent, Ok(Ok(()))) {

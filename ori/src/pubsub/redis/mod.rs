@@ -106,9 +106,12 @@ struct Counters {
 
 /// One publish waiting for the publishing connection.
 struct Pending {
-    channel: String,
+    /// The topic's channel; `None` for the instance-wide direct channel
+    /// (built once, not per direct send).
+    channel: Option<String>,
     frame: Vec<u8>,
 }
+
 
 /// Publishes waiting to be sent, bounded.
 #[derive(Default)]
@@ -262,8 +265,13 @@ impl Shared {
         format!("{}{topic}", self.config.prefix)
     }
 
+    /// The channel `pending` goes to.
+    fn channel_of_pending<'a>(&'a self, pending: &'a Pending) -> &'a str {
+        pending.channel.as_deref().unwrap_or(&self.direct_channel)
+    }
+
     /// Queues a frame for the publishing connection; never waits.
-    fn enqueue(&self, channel: String, frame: Vec<u8>) {
+    fn enqueue(&self, channel: Option<String>, frame: Vec<u8>) {
         let mut queue = lock(&self.outgoing.queue);
         let limit = if self.counters.connected.load(Ordering::Acquire) {
             self.config.max_pending
@@ -327,13 +335,13 @@ impl PubSubProvider for RedisProvider {
         let shared = &self.shared;
         shared.local.registry().publish(topic, message, exclude);
         let frame = frame::encode(Kind::Publish, &shared.instance, exclude, message.payload());
-        shared.enqueue(shared.channel(topic), frame);
+        shared.enqueue(Some(shared.channel(topic)), frame);
     }
 
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
         let frame = frame::encode(Kind::Direct, &shared.instance, Some(socket), message.payload());
-        shared.enqueue(shared.direct_channel.clone(), frame);
+        shared.enqueue(None, frame);
         Ok(())
     }
 
