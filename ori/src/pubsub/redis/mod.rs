@@ -112,7 +112,6 @@ struct Pending {
     frame: Vec<u8>,
 }
 
-
 /// Publishes waiting to be sent, bounded.
 #[derive(Default)]
 struct Outgoing {
