@@ -257,3 +257,41 @@ async fn handler_publishes_reach_subscribers_on_every_worker_in_order() {
         }
     }
 }
+
+/// The outbound bound holds for frames written directly too: a subscriber
+/// that stops reading while a handler publishes to it is closed with 1013,
+/// and the others get everything, in order.
+#[tokio::test]
+async fn a_slow_consumer_of_handler_publishes_is_cut_at_the_bound() {
+    let config =
+        WebSocketConfig::default().outbound_queue_bytes(256 * 1024).close_timeout(Duration::from_secs(30));
+    // One worker: every connection on the publisher's thread, so writes are direct.
+    let server = TestServer::start(app(config).workers(1)).await;
+    let mut slow = RawClient::connect_with_recv_buffer(server.addr, "/ws", 4096).await;
+    slow.send_frame(true, 1, br#"{"type":"subscribe","data":{"topic":"firehose"}}"#).await;
+    assert_eq!(slow.recv().await["type"], "subscribe");
+    let mut fast = server.connect().await;
+    fast.subscribe("firehose").await;
+    let mut publisher = server.connect().await;
+
+    // 8 MB in all: more than the socket buffers and the bound take.
+    let filler = "z".repeat(8000);
+    let total = 1000;
+    let send = async {
+        for i in 0..total {
+            let data = json!({"topic": "firehose", "text": format!("{i}:{filler}")});
+            let ack =
+                publisher.request(json!({"type": "room.say", "data": data, "correlationId": "p"})).await;
+            assert_eq!(ack["correlationId"], "p");
+        }
+    };
+    let read = async {
+        for i in 0..total {
+            let text = fast.recv().await["data"].as_str().expect("text").to_owned();
+            assert!(text.starts_with(&format!("{i}:")), "fast subscriber: expected message {i}");
+        }
+    };
+    tokio::join!(send, read);
+    assert_eq!(slow.expect_close().await, 1013);
+    assert_eq!(server.app.sockets().subscriber_count("firehose"), 1);
+}
