@@ -66,6 +66,7 @@ mod registry;
 mod router;
 mod routing;
 mod runtime;
+mod scratch;
 mod server;
 mod socket;
 mod socket_id;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::envelope::CorrelationId;
 use crate::SocketError;
+use crate::scratch::with_scratch;
 use crate::ws::frame::{FrameBuf, OpCode};
 
 /// Writes `s` as a JSON string literal.
@@ -83,8 +84,7 @@ pub(crate) fn message<T: Serialize + ?Sized>(
     // `data` is serialized into a per-thread buffer first, so that the frame
     // is allocated once at its exact size: it is shared by every recipient
     // for as long as the slowest one takes, and growing it would copy it.
-    DATA.with_borrow_mut(|json| {
-        json.clear();
+    with_scratch(&DATA, 64 * 1024, |json| {
         serde_json::to_writer(&mut *json, data)?;
         let mut buf = FrameBuf::new(OpCode::Text, 20 + message_type.len() + json.len());
         buf.push(b"{\"type\":");
@@ -92,9 +92,6 @@ pub(crate) fn message<T: Serialize + ?Sized>(
         buf.push(b",\"data\":");
         buf.push(json);
         buf.push(b"}");
-        if json.capacity() > 64 * 1024 {
-            *json = Vec::new();
-        }
         Ok(buf.finish())
     })
 }

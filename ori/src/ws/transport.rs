@@ -22,6 +22,8 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
+use crate::scratch::with_scratch;
+
 /// Bytes of small frames copied into one buffer for one `send`: the kernel
 /// takes one contiguous buffer faster than many small iovecs, and copying a
 /// few KiB costs less than the difference.
@@ -31,17 +33,9 @@ thread_local! {
     static GATHER_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with this worker thread's gather buffer (empty, up to [`GATHER`]
-/// bytes of capacity kept): memory per thread, not per connection.
+/// Runs `f` with this worker thread's gather buffer, empty.
 pub(crate) fn with_gather_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    GATHER_BUFFER.with_borrow_mut(|buffer| {
-        buffer.clear();
-        let result = f(buffer);
-        if buffer.capacity() > GATHER {
-            *buffer = Vec::new();
-        }
-        result
-    })
+    with_scratch(&GATHER_BUFFER, GATHER, f)
 }
 
 /// Copies frames from the front of `frames` into `buffer` while they fit in
