@@ -117,36 +117,14 @@ impl<'de> Deserialize<'de> for Field<'de> {
 }
 
 /// A key of the envelope object.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
 enum Key {
     Type,
     Data,
     CorrelationId,
+    #[serde(other)]
     Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a key")
-            }
-
-            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
-                Ok(match v {
-                    "type" => Key::Type,
-                    "data" => Key::Data,
-                    "correlationId" => Key::CorrelationId,
-                    _ => Key::Other,
-                })
-            }
-        }
-
-        deserializer.deserialize_identifier(KeyVisitor)
-    }
 }
 
 impl<'de> Deserialize<'de> for RawEnvelope<'de> {
