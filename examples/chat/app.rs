@@ -14,7 +14,8 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ori::{
-    AppContext, Message, Ori, SocketContext, SocketError, SocketMessage, UpgradeRequest, WebSocketConfig,
+    AppContext, Ori, SocketContext, SocketError, SocketMessage, UnroutedMessage, UpgradeRequest,
+    WebSocketConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -121,7 +122,7 @@ pub fn app(config: WebSocketConfig) -> Ori {
                 let _ = ws.emit(ROOM, &Joined { name: ws.state().name.clone() });
             }
         })
-        .on_message(|ws: SocketContext<Member>, message: Message| async move {
+        .on_message(|ws: SocketContext<Member>, message: UnroutedMessage| async move {
             match message.message_type() {
                 "chat.say" => {
                     let Say { text } = message.data()?;

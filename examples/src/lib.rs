@@ -26,7 +26,7 @@ pub fn websocket_config_from_env() -> Result<ori::WebSocketConfig, ori::Error> {
     };
     #[cfg(feature = "redis")]
     {
-        Ok(config.provider(ori::RedisProvider::new(url)))
+        Ok(config.pubsub(ori::pubsub::RedisBackend::new(url)))
     }
     #[cfg(not(feature = "redis"))]
     {

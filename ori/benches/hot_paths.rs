@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
+use ori::pubsub::Outbound;
 use ori::testing::Harness;
-use ori::{Ori, Outbound, WebSocketConfig};
+use ori::{Ori, WebSocketConfig};
 use serde_json::json;
 
 const PING: &str = r#"{"type":"ping","correlationId":"5f2b7c1e-0000-4000-8000-000000000001"}"#;

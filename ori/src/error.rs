@@ -103,8 +103,8 @@ pub enum PubSubError {
     UnknownSocket(crate::SocketId),
     /// A message could not be serialized.
     Serialize(String),
-    /// The pub/sub provider failed (e.g. Redis unreachable).
-    Provider(String),
+    /// The pub/sub backend failed (e.g. Redis unreachable).
+    Backend(String),
 }
 
 impl fmt::Display for PubSubError {
@@ -124,7 +124,7 @@ impl fmt::Display for PubSubError {
             PubSubError::Closed => f.write_str("the connection is closed"),
             PubSubError::UnknownSocket(id) => write!(f, "no connection with socket id {id}"),
             PubSubError::Serialize(e) => write!(f, "could not serialize the message: {e}"),
-            PubSubError::Provider(e) => write!(f, "pub/sub provider failed: {e}"),
+            PubSubError::Backend(e) => write!(f, "the pub/sub backend failed: {e}"),
         }
     }
 }
@@ -141,7 +141,7 @@ impl From<PubSubError> for SocketError {
             PubSubError::Closed
             | PubSubError::UnknownSocket(_)
             | PubSubError::Serialize(_)
-            | PubSubError::Provider(_) => SocketError::internal(),
+            | PubSubError::Backend(_) => SocketError::internal(),
         }
     }
 }
@@ -166,13 +166,6 @@ pub enum Error {
     DependencyCycle(Vec<&'static str>),
     /// Two providers were registered for one type.
     DuplicateProvider(&'static str),
-    /// A provider's constructor failed.
-    ProviderFailed {
-        /// The provider.
-        provider: &'static str,
-        /// What went wrong.
-        error: BoxError,
-    },
     /// Two routes take the same message type.
     DuplicateMessageType {
         /// The message type.
@@ -205,8 +198,9 @@ pub enum Error {
     },
     /// The configuration is unusable.
     InvalidConfig(String),
-    /// The pub/sub provider could not start.
-    Provider(BoxError),
+    /// The pub/sub backend could not start (e.g. Redis unreachable; see
+    /// `RedisBackendBuilder::start_degraded`).
+    PubSubStart(BoxError),
 }
 
 impl fmt::Display for Error {
@@ -223,9 +217,6 @@ impl fmt::Display for Error {
             }
             Error::DuplicateProvider(ty) => {
                 write!(f, "`{ty}` is provided twice; keep one, or replace it with `.override_provider(..)`")
-            }
-            Error::ProviderFailed { provider, error } => {
-                write!(f, "building `{provider}` failed: {error}")
             }
             Error::DuplicateMessageType { message_type, first, second } => write!(
                 f,
@@ -246,7 +237,7 @@ impl fmt::Display for Error {
                  each state type must have one producer"
             ),
             Error::InvalidConfig(msg) => write!(f, "invalid configuration: {msg}"),
-            Error::Provider(e) => write!(f, "pub/sub provider failed to start: {e}"),
+            Error::PubSubStart(e) => write!(f, "the pub/sub backend failed to start: {e}"),
         }
     }
 }
@@ -255,7 +246,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
-            Error::ProviderFailed { error, .. } | Error::Provider(error) => Some(error.as_ref()),
+            Error::PubSubStart(error) => Some(error.as_ref()),
             _ => None,
         }
     }

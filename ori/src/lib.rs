@@ -41,68 +41,38 @@
 //! Cargo features:
 //! - `macros` (default): `#[socket_router]`, `#[on]`, `#[injectable]`, the guards
 //!   and `#[derive(SocketMessage)]`;
-//! - `redis`: `RedisProvider`, pub/sub across instances;
+//! - `redis`: `RedisBackend`, pub/sub across instances;
 //! - `client`: `client::Client`, a reconnecting client, the typed stubs of
 //!   `#[socket_router(client = Name)]`, and `testing::TestServer`.
 
 mod app;
-mod authorizer;
-#[cfg(any(feature = "redis", feature = "client"))]
-mod backoff;
-mod config;
-mod connection;
-mod context;
-mod di;
-mod dispatch;
-mod error;
-mod guard;
-mod hub;
-mod lifecycle;
-mod message;
-mod private;
-pub mod protocol;
-mod pubsub;
-mod registry;
-mod router;
-mod routing;
-mod runtime;
-mod scratch;
-mod server;
-mod socket;
-mod socket_id;
-mod sockets;
-mod state;
-mod sync;
-pub mod testing;
-mod tracker;
-mod upgrade;
-mod ws;
-
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+mod connection;
+pub mod di;
+mod endpoint;
+mod error;
+mod hooks;
+mod private;
+pub mod protocol;
+pub mod pubsub;
+pub mod routing;
+mod server;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+mod util;
+mod ws;
 
 pub use app::Ori;
-pub use authorizer::TopicAuthorizer;
-pub use config::WebSocketConfig;
-pub use context::AppContext;
-pub use di::{Constructor, Dep, Dependency, Injectable, Resolver};
+pub use connection::{AppContext, Socket, SocketContext, SocketId, Sockets};
+pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError, SocketError};
-pub use guard::{ConnectionGuard, MessageGuard, Reject};
-pub use lifecycle::{CloseInfo, Message};
-pub use message::SocketMessage;
-pub use protocol::BROADCAST_TOPIC;
-pub use pubsub::{InProcess, Outbound, ProviderContext, PubSubProvider, Subscribed, Subscriber};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use pubsub::{RedisProvider, RedisProviderBuilder, RedisStats};
-pub use router::{DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter};
-pub use routing::{Handler, HandlerFuture, IntoReply, MessageHandler, Reply, SocketRoutes};
+pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
+pub use protocol::SocketMessage;
+pub use routing::{CloseInfo, IntoReply, SocketRoutes, UnroutedMessage};
 pub use server::{Server, ShutdownHandle};
-pub use socket::{Socket, SocketContext};
-pub use socket_id::SocketId;
-pub use sockets::Sockets;
-pub use upgrade::{IntoUpgradeOutcome, UpgradeRequest};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]
@@ -112,11 +82,12 @@ pub use ori_macros::{SocketMessage, connection_guard, injectable, message_guard,
 #[allow(unused_extern_crates)]
 extern crate self as ori;
 
-/// The names most applications use.
+/// The names most applications use: `use ori::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AppContext, ConnectionGuard, MessageGuard, Ori, Reject, Socket, SocketContext, SocketError,
-        SocketMessage, SocketRoutes, UpgradeRequest, WebSocketConfig,
+        AppContext, CloseInfo, ConnectionGuard, MessageGuard, Ori, Reject, Socket, SocketContext,
+        SocketError, SocketId, SocketMessage, SocketRoutes, Sockets, UnroutedMessage, UpgradeRequest,
+        WebSocketConfig,
     };
     #[cfg(feature = "macros")]
     pub use crate::{connection_guard, injectable, message_guard, on, socket_router};
@@ -127,15 +98,18 @@ pub mod prelude {
 pub mod __private {
     #[cfg(feature = "client")]
     pub use crate::client;
+    pub use crate::connection::StateKey;
+    pub use crate::di::registration::ProviderRegistration;
+    pub use crate::di::{Dep, Dependency, Injectable, Resolver};
     pub use crate::private::*;
     pub use crate::protocol::envelope::decode_data;
-    pub use crate::registry::{ProviderRegistration, RouterRegistration};
-    pub use crate::routing::guard_refusal;
-    pub use crate::state::StateKey;
+    pub use crate::routing::handler::{HandlerFuture, MessageHandler, guard_refusal};
+    pub use crate::routing::registration::RouterRegistration;
+    pub use crate::routing::reply::Reply;
+    pub use crate::routing::router::{DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter};
     pub use crate::{
-        ConnectionGuard, Dep, Dependency, GuardRef, HandlerFuture, Injectable, IntoReply, MessageGuard,
-        Reply, Resolver, RouteDef, RouteInfo, Socket, SocketContext, SocketError, SocketMessage,
-        SocketRouter, SocketRoutes,
+        ConnectionGuard, IntoReply, MessageGuard, Socket, SocketContext, SocketError, SocketMessage,
+        SocketRoutes,
     };
     pub use ::inventory;
     pub use ::serde;

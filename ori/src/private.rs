@@ -9,7 +9,9 @@ use serde_json::value::RawValue;
 
 use crate::di::Injectable;
 use crate::protocol::envelope::decode_data;
-use crate::{ConnectionGuard, GuardRef, IntoReply, MessageGuard, Reject, Reply, Socket, SocketError};
+use crate::routing::reply::Reply;
+use crate::routing::router::GuardRef;
+use crate::{ConnectionGuard, IntoReply, MessageGuard, Reject, Socket, SocketError};
 
 /// The `data` argument of a handler.
 #[diagnostic::on_unimplemented(

@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use ori::{AppContext, Ori, RedisProvider, WebSocketConfig};
+use ori::pubsub::RedisBackend;
+use ori::{AppContext, Ori, WebSocketConfig};
 use ori_tests::redis_server::RedisServer;
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -166,9 +167,9 @@ async fn raw_baseline(redis: &RedisServer, count: u64) -> (f64, (f64, f64), (f64
 }
 
 async fn instance(redis: &RedisServer) -> (ori::Server, AppContext) {
-    let provider = RedisProvider::builder(redis.url()).build();
+    let provider = RedisBackend::builder(redis.url()).build();
     let server = Ori::create()
-        .websocket(WebSocketConfig::default().provider(provider))
+        .websocket(WebSocketConfig::default().pubsub(provider))
         .workers(1)
         .shutdown_signal(std::future::pending())
         .bind("127.0.0.1:0")

@@ -220,7 +220,8 @@ async fn a_guard_refusal_is_rejected_with_its_close_code() {
         #[on("guarded.x")]
         async fn x(&self) {}
     }
-    let app = Ori::create().discover(false).websocket(WebSocketConfig::default()).socket_router::<Guarded>();
+    let app =
+        Ori::create().discover(false).websocket(WebSocketConfig::default()).only_socket_router::<Guarded>();
     let server = TestServer::start(app).await.unwrap();
     let rejected = server.client().await.unwrap_err();
     assert_eq!(rejected, ClientError::Rejected { code: 1008, reason: "nobody gets in".into() });

@@ -97,7 +97,7 @@ impl FormsRouter {
 }
 
 fn app() -> Ori {
-    Ori::create().discover(false).websocket(WebSocketConfig::default()).socket_router::<FormsRouter>()
+    Ori::create().discover(false).websocket(WebSocketConfig::default()).only_socket_router::<FormsRouter>()
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 #[path = "../../examples/chat/app.rs"]
 mod chat;
 
-use ori::{RedisProvider, WebSocketConfig};
+use ori::WebSocketConfig;
+use ori::pubsub::RedisBackend;
 use ori_tests::redis_server::RedisServer;
 use ori_tests::{Client, ConnectError, TestServer, http};
 use serde_json::json;
@@ -57,7 +58,7 @@ async fn the_chat_example_works_end_to_end() {
 #[tokio::test]
 async fn two_chat_instances_sharing_a_redis_are_one_room() {
     let Some(redis) = RedisServer::start() else { return };
-    let config = || WebSocketConfig::default().provider(RedisProvider::new(redis.url()));
+    let config = || WebSocketConfig::default().pubsub(RedisBackend::new(redis.url()));
     let (one, two) =
         (TestServer::start(chat::app(config())).await, TestServer::start(chat::app(config())).await);
 

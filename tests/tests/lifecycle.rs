@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ori::{
-    CloseInfo, Message, Ori, SocketContext, SocketError, SocketRoutes, UpgradeRequest, WebSocketConfig,
+    CloseInfo, Ori, SocketContext, SocketError, SocketRoutes, UnroutedMessage, UpgradeRequest,
+    WebSocketConfig,
 };
 use ori_tests::TestServer;
 use serde::Deserialize;
@@ -42,7 +43,7 @@ fn app(log: Log) -> Ori {
                 log.lock().unwrap().push(format!("open {}", ws.state().0));
             }
         })
-        .on_message(move |ws: SocketContext<Nick>, message: Message| {
+        .on_message(move |ws: SocketContext<Nick>, message: UnroutedMessage| {
             let log = message_log.clone();
             async move {
                 log.lock().unwrap().push(format!("message {}", message.message_type()));
@@ -115,7 +116,7 @@ async fn replies_of_on_message_follow_the_reply_rules() {
     let server = TestServer::start(
         Ori::create()
             .websocket(WebSocketConfig::default())
-            .on_message(|_ws: SocketContext, _m: Message| async {}),
+            .on_message(|_ws: SocketContext, _m: UnroutedMessage| async {}),
     )
     .await;
     let mut c = server.connect().await;

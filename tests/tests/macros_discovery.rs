@@ -60,9 +60,10 @@ async fn every_router_and_provider_in_the_binary_is_mounted() {
 
 #[tokio::test]
 async fn explicit_mode_mounts_only_the_named_router_and_what_it_needs() {
-    let server =
-        TestServer::start(Ori::create().websocket(WebSocketConfig::default()).socket_router::<MathRouter>())
-            .await;
+    let server = TestServer::start(
+        Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<MathRouter>(),
+    )
+    .await;
     let mut c = server.connect().await;
     assert_eq!(c.request(json!({"type": "math.double", "data": 2})).await["data"], 4);
     assert_eq!(c.request(json!({"type": "text.upper", "data": "hi"})).await["error"]["code"], "unknown_type");

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use ori::AppContext;
 use ori::prelude::*;
-use ori::{AppContext, SocketRouter};
+use ori::routing::SocketRouter;
 use ori_tests::{Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -133,8 +134,10 @@ impl PresenceRouter {
 }
 
 async fn server() -> TestServer {
-    TestServer::start(Ori::create().websocket(WebSocketConfig::default()).socket_router::<PresenceRouter>())
-        .await
+    TestServer::start(
+        Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<PresenceRouter>(),
+    )
+    .await
 }
 
 #[tokio::test]

@@ -61,8 +61,8 @@ async fn start_error(app: Ori) -> Error {
 async fn a_message_type_in_two_routers_names_both() {
     let app = Ori::create()
         .websocket(WebSocketConfig::default())
-        .socket_router::<Presence>()
-        .socket_router::<LegacyPresence>();
+        .only_socket_router::<Presence>()
+        .only_socket_router::<LegacyPresence>();
     let message = start_error(app).await.to_string();
     assert_eq!(
         message,
@@ -88,7 +88,7 @@ async fn discovery_reports_the_first_problem_of_the_binary() {
 
 #[tokio::test]
 async fn a_missing_provider_names_the_router() {
-    let app = Ori::create().websocket(WebSocketConfig::default()).socket_router::<Notifications>();
+    let app = Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<Notifications>();
     let message = start_error(app).await.to_string();
     assert!(
         message.starts_with("`macros_startup::Notifications` needs `macros_startup::Mailer`"),
@@ -98,7 +98,7 @@ async fn a_missing_provider_names_the_router() {
 
 #[tokio::test]
 async fn a_state_no_guard_produces_is_refused() {
-    let app = Ori::create().websocket(WebSocketConfig::default()).socket_router::<Accounts>();
+    let app = Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<Accounts>();
     let message = start_error(app).await.to_string();
     assert!(
         message.contains("`handler of `account.get` in `Accounts``") && message.contains("Account`"),

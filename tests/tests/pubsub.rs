@@ -89,7 +89,7 @@ async fn broadcast_reaches_every_connection() {
     for c in &mut clients {
         assert_eq!(c.recv().await, json!({"type": "server.notice", "data": "maintenance"}));
     }
-    assert_eq!(server.app.sockets().subscriber_count(ori::BROADCAST_TOPIC), 3);
+    assert_eq!(server.app.sockets().subscriber_count(ori::protocol::BROADCAST_TOPIC), 3);
 }
 
 #[tokio::test]
@@ -147,7 +147,7 @@ async fn closing_removes_every_subscription() {
     c.close().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while sockets.connection_count() > 0
-        || ["a", "b", "c", ori::BROADCAST_TOPIC].iter().any(|t| sockets.subscriber_count(t) > 0)
+        || ["a", "b", "c", ori::protocol::BROADCAST_TOPIC].iter().any(|t| sockets.subscriber_count(t) > 0)
     {
         assert!(tokio::time::Instant::now() < deadline, "subscriptions left behind");
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -4,17 +4,18 @@
 
 use std::time::{Duration, Instant};
 
-use ori::{Ori, RedisProvider, RedisProviderBuilder, SocketRoutes, WebSocketConfig};
+use ori::pubsub::{RedisBackend, RedisBackendBuilder};
+use ori::{Ori, SocketRoutes, WebSocketConfig};
 use ori_tests::redis_server::RedisServer;
 use ori_tests::routes::{id, say};
 use ori_tests::{Client, TestServer, WAIT};
 use serde_json::{Value, json};
 
 /// One instance on `redis`, returning its provider to read the counters.
-async fn instance(builder: RedisProviderBuilder) -> (TestServer, RedisProvider) {
+async fn instance(builder: RedisBackendBuilder) -> (TestServer, RedisBackend) {
     let provider = builder.build();
     let app = Ori::create()
-        .websocket(WebSocketConfig::default().provider(provider.clone()))
+        .websocket(WebSocketConfig::default().pubsub(provider.clone()))
         .socket_routes(SocketRoutes::new().route("room.say", say).route("id", id));
     (TestServer::start(app).await, provider)
 }
@@ -22,7 +23,7 @@ async fn instance(builder: RedisProviderBuilder) -> (TestServer, RedisProvider) 
 async fn instances(redis: &RedisServer, count: usize) -> Vec<TestServer> {
     let mut servers = Vec::new();
     for _ in 0..count {
-        servers.push(instance(RedisProvider::builder(redis.url())).await.0);
+        servers.push(instance(RedisBackend::builder(redis.url())).await.0);
     }
     servers
 }
@@ -105,7 +106,7 @@ async fn server_publish_broadcast_and_direct_sends_cross_instances() {
 #[tokio::test]
 async fn an_instance_holds_a_redis_channel_exactly_while_it_has_local_subscribers() {
     let Some(redis) = RedisServer::start() else { return };
-    let (server, provider) = instance(RedisProvider::builder(redis.url()).channel_prefix("app:")).await;
+    let (server, provider) = instance(RedisBackend::builder(redis.url()).channel_prefix("app:")).await;
     assert_eq!(provider.channel_of("room:1"), "app:room:1");
     let base = redis.channels();
     assert!(base.contains(&"app:#direct".to_owned()), "direct channel subscribed: {base:?}");
@@ -171,11 +172,11 @@ async fn an_outage_keeps_local_traffic_and_replays_buffered_publishes() {
     // The publishing instance reconnects slowly, so the other one is
     // re-subscribed before the buffered publishes are replayed.
     let (publisher, publisher_redis) = instance(
-        RedisProvider::builder(redis.url()).reconnect_backoff(Duration::from_secs(1), Duration::from_secs(1)),
+        RedisBackend::builder(redis.url()).reconnect_backoff(Duration::from_secs(1), Duration::from_secs(1)),
     )
     .await;
     let (receiver, receiver_redis) = instance(
-        RedisProvider::builder(redis.url())
+        RedisBackend::builder(redis.url())
             .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(20)),
     )
     .await;
@@ -223,13 +224,13 @@ async fn an_outage_keeps_local_traffic_and_replays_buffered_publishes() {
 async fn publishes_past_the_outage_buffer_are_dropped_and_counted() {
     let Some(mut redis) = RedisServer::start() else { return };
     let (publisher, publisher_redis) = instance(
-        RedisProvider::builder(redis.url())
+        RedisBackend::builder(redis.url())
             .outage_buffer(2)
             .reconnect_backoff(Duration::from_millis(500), Duration::from_millis(500)),
     )
     .await;
     let (receiver, receiver_redis) = instance(
-        RedisProvider::builder(redis.url())
+        RedisBackend::builder(redis.url())
             .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(20)),
     )
     .await;
@@ -260,7 +261,7 @@ async fn publishes_past_the_outage_buffer_are_dropped_and_counted() {
 #[tokio::test]
 async fn foreign_messages_on_ori_channels_are_ignored() {
     let Some(redis) = RedisServer::start() else { return };
-    let (server, provider) = instance(RedisProvider::builder(redis.url())).await;
+    let (server, provider) = instance(RedisBackend::builder(redis.url())).await;
     let mut client = server.connect().await;
     client.subscribe("room").await;
 
@@ -279,8 +280,8 @@ async fn foreign_messages_on_ori_channels_are_ignored() {
 #[tokio::test]
 async fn instances_with_different_prefixes_do_not_share_topics() {
     let Some(redis) = RedisServer::start() else { return };
-    let (one, _) = instance(RedisProvider::builder(redis.url()).channel_prefix("one:")).await;
-    let (two, _) = instance(RedisProvider::builder(redis.url()).channel_prefix("two:")).await;
+    let (one, _) = instance(RedisBackend::builder(redis.url()).channel_prefix("one:")).await;
+    let (two, _) = instance(RedisBackend::builder(redis.url()).channel_prefix("two:")).await;
     let mut client = two.connect().await;
     client.subscribe("room").await;
     one.app.sockets().publish("room", r#"{"type":"x","data":null}"#).unwrap();
@@ -292,14 +293,14 @@ async fn an_unreachable_redis_fails_start_up_unless_degraded_start_is_allowed() 
     let Some(mut redis) = RedisServer::reserve() else { return };
     let app = Ori::create().websocket(
         WebSocketConfig::default()
-            .provider(RedisProvider::builder(redis.url()).connect_timeout(Duration::from_secs(1)).build()),
+            .pubsub(RedisBackend::builder(redis.url()).connect_timeout(Duration::from_secs(1)).build()),
     );
     let error = app.bind("127.0.0.1:0").await.expect_err("Redis is down");
     let text = error.to_string();
     assert!(text.contains(&redis.url()) && text.contains("start_degraded"), "{text}");
 
     let (degraded, degraded_redis) = instance(
-        RedisProvider::builder(redis.url())
+        RedisBackend::builder(redis.url())
             .start_degraded(true)
             .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(50)),
     )
@@ -313,7 +314,7 @@ async fn an_unreachable_redis_fails_start_up_unless_degraded_start_is_allowed() 
     redis.resume();
     eventually("the degraded instance connects", || degraded_redis.stats().connected).await;
     eventually("its subscriptions are made", || redis.channels().contains(&"ori:room".to_owned())).await;
-    let (other, _) = instance(RedisProvider::builder(redis.url())).await;
+    let (other, _) = instance(RedisBackend::builder(redis.url())).await;
     other.app.sockets().publish("room", r#"{"type":"x","data":"remote"}"#).unwrap();
     assert_eq!(b.recv().await, json!({"type": "x", "data": "remote"}));
 }
@@ -331,7 +332,7 @@ async fn next_in_order(client: &mut Client, last: &mut Option<u64>) -> u64 {
 async fn traffic_resumes_without_duplicates_when_redis_restarts_mid_stream() {
     let Some(mut redis) = RedisServer::start() else { return };
     let fast = || {
-        RedisProvider::builder(redis.url())
+        RedisBackend::builder(redis.url())
             .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(50))
     };
     let (publisher, publisher_redis) = instance(fast()).await;
@@ -405,13 +406,13 @@ async fn a_killed_publishing_connection_is_replaced() {
 async fn a_redis_that_stops_answering_is_detected_and_the_connection_replaced() {
     let Some(redis) = RedisServer::start() else { return };
     let (server, provider) = instance(
-        RedisProvider::builder(redis.url())
+        RedisBackend::builder(redis.url())
             .health_check_interval(Duration::from_millis(100))
             .response_timeout(Duration::from_millis(300))
             .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(50)),
     )
     .await;
-    let (other, _) = instance(RedisProvider::builder(redis.url())).await;
+    let (other, _) = instance(RedisBackend::builder(redis.url())).await;
     let mut client = server.connect().await;
     client.subscribe("room").await;
     // Answered health checks change nothing.

@@ -59,7 +59,7 @@ fn app() -> Ori {
 
 /// The route written with `#[socket_router]`.
 pub(crate) fn generated() -> Harness {
-    Harness::new(app().socket_router::<Generated>())
+    Harness::new(app().only_socket_router::<Generated>())
         .now_or_never()
         .expect("in-process providers start at once")
         .expect("builds")

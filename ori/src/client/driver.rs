@@ -15,9 +15,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::{ClientError, ClientEvent, ConnectionState, Push, Shared, encode};
-use crate::backoff::Backoff;
-use crate::sync::lock;
+use super::{ClientError, ClientEvent, ConnectionState, ServerPush, Shared, encode};
+use crate::util::backoff::Backoff;
+use crate::util::sync::lock;
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -340,7 +340,7 @@ fn deliver(shared: &Shared, mut incoming: Incoming, rejoining: &mut Vec<String>)
             .unwrap_or_else(|_| null()),
             None => incoming.data.unwrap_or_else(null),
         };
-        shared.emit(ClientEvent::Message(Push::new(incoming.message_type, data)));
+        shared.emit(ClientEvent::Message(ServerPush::new(incoming.message_type, data)));
         return;
     };
     if let Some(topic) = id.strip_prefix(REJOIN_PREFIX) {

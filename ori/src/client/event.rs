@@ -31,14 +31,14 @@ pub enum ConnectionState {
 /// A message the server pushed (published, emitted, or sent directly): no
 /// `correlationId`.
 #[derive(Debug, Clone)]
-pub struct Push {
+pub struct ServerPush {
     message_type: String,
     data: Box<RawValue>,
 }
 
-impl Push {
-    pub(crate) fn new(message_type: String, data: Box<RawValue>) -> Push {
-        Push { message_type, data }
+impl ServerPush {
+    pub(crate) fn new(message_type: String, data: Box<RawValue>) -> ServerPush {
+        ServerPush { message_type, data }
     }
 
     /// The message's `type`.
@@ -70,7 +70,7 @@ pub enum ClientEvent {
         reconnected: bool,
     },
     /// The server pushed a message.
-    Message(Push),
+    Message(ServerPush),
     /// The connection dropped; the client will reconnect.
     Disconnected {
         /// The close code, if the server sent one.

@@ -50,9 +50,9 @@ use tokio::sync::{Notify, broadcast, oneshot, watch};
 pub use self::builder::ClientBuilder;
 use self::builder::Config;
 pub use self::error::ClientError;
-pub use self::event::{ClientEvent, ConnectionState, Events, Push, Subscription};
+pub use self::event::{ClientEvent, ConnectionState, Events, ServerPush, Subscription};
 use crate::SocketMessage;
-use crate::sync::lock;
+use crate::util::sync::lock;
 
 /// A connection to an ori server that survives drops. Cheap to clone; the
 /// connection closes when the last clone is dropped or [`close`](Client::close)

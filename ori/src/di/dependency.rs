@@ -4,7 +4,7 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use crate::AppContext;
-use crate::context::ProviderMap;
+use crate::connection::context::ProviderMap;
 
 /// The identity of a provided type, for ordering and error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::envelope::CorrelationId;
 use crate::SocketError;
-use crate::scratch::with_scratch;
-use crate::ws::frame::{FrameBuf, OpCode};
+use crate::protocol::frame_buf::{FrameBuf, OpCode};
+use crate::util::scratch::with_scratch;
 
 /// Writes `s` as a JSON string literal.
 pub(crate) fn push_json_str(buf: &mut FrameBuf, s: &str) {

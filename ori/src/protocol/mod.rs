@@ -1,11 +1,15 @@
-//! The wire protocol (PROTOCOL.md): name rules, message parsing and encoding.
+//! The wire protocol (PROTOCOL.md): name rules, envelope parsing, every
+//! encoding of an outgoing message, and the frame buffer encoders write into.
 
 pub(crate) mod encode;
 pub(crate) mod envelope;
+pub(crate) mod frame_buf;
 mod names;
+mod push;
 
 pub use envelope::MAX_CORRELATION_ID_LEN;
 pub use names::{
     BROADCAST_TOPIC, MAX_TOPIC_LEN, MAX_TYPE_LEN, NameError, is_reserved_topic, is_reserved_type,
     validate_handler_type, validate_topic, validate_type,
 };
+pub use push::SocketMessage;

@@ -3,7 +3,7 @@
 use futures_util::FutureExt;
 
 use super::topics::TopicRegistry;
-use super::{Outbound, PubSubProvider, Subscribed, Subscriber};
+use super::{Outbound, PubSubBackend, Subscribed, Subscriber};
 use crate::SocketId;
 
 /// Pub/sub within one process: topics map to local subscribers, and a publish
@@ -11,7 +11,7 @@ use crate::SocketId;
 ///
 /// ```
 /// use ori::{InProcess, WebSocketConfig};
-/// let config = WebSocketConfig::default().provider(InProcess::new());
+/// let config = WebSocketConfig::default().pubsub(InProcess::new());
 /// ```
 #[derive(Debug, Default)]
 pub struct InProcess {
@@ -35,7 +35,7 @@ impl InProcess {
     }
 }
 
-impl PubSubProvider for InProcess {
+impl PubSubBackend for InProcess {
     fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
         self.topics.insert(topic, subscriber);
         std::future::ready(Ok(())).boxed()

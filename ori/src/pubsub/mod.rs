@@ -1,18 +1,19 @@
-//! Topic pub/sub: the provider trait, the in-process provider, and the
-//! per-connection outbound queue.
+//! Topic pub/sub: the backend trait ([`PubSubBackend`], the SPI a backend
+//! implements), the in-process backend, the shared frames a publish
+//! delivers, and the Redis backend (feature `redis`).
 
+mod backend;
 mod in_process;
 mod outbound;
-pub(crate) mod outbox;
-mod provider;
 #[cfg(feature = "redis")]
 mod redis;
 mod subscriber;
 pub(crate) mod topics;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisProvider, RedisProviderBuilder, RedisStats};
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
+pub use backend::{BackendContext, PubSubBackend, Subscribed};
 pub use in_process::InProcess;
 pub use outbound::Outbound;
-pub use provider::{ProviderContext, PubSubProvider, Subscribed};
 pub use subscriber::Subscriber;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::SocketMessage;
 use crate::protocol::encode;
-use crate::ws::frame::{FrameBuf, OpCode};
+use crate::protocol::frame_buf::{FrameBuf, OpCode};
 
 /// A text message ready to be written to any number of connections.
 ///
@@ -14,7 +14,7 @@ use crate::ws::frame::{FrameBuf, OpCode};
 /// publishing to N subscribers copies nothing per subscriber.
 ///
 /// ```
-/// let m = ori::Outbound::text(r#"{"type":"chat.message","data":"hi"}"#);
+/// let m = ori::pubsub::Outbound::text(r#"{"type":"chat.message","data":"hi"}"#);
 /// assert_eq!(m.payload(), br#"{"type":"chat.message","data":"hi"}"#);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -54,6 +54,12 @@ impl Outbound {
     /// The message text (the frame without its WebSocket header).
     pub fn payload(&self) -> &[u8] {
         &self.frame[usize::from(self.header_len)..]
+    }
+
+    /// `{"type": M::TYPE, "data": message}`, with the pub/sub error a failed
+    /// serialization is.
+    pub(crate) fn typed<M: SocketMessage>(message: &M) -> Result<Outbound, crate::PubSubError> {
+        Outbound::message(message).map_err(|e| crate::PubSubError::Serialize(e.to_string()))
     }
 
     /// The whole encoded frame.

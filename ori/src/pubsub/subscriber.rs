@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::Outbound;
 use crate::SocketId;
-use crate::connection::ConnectionCore;
+use crate::connection::core::ConnectionCore;
 
-/// A local connection as seen by a [`PubSubProvider`](crate::PubSubProvider):
+/// A local connection as seen by a [`PubSubBackend`](crate::PubSubBackend):
 /// an id and a way to queue a message on it.
 #[derive(Clone)]
 pub struct Subscriber {

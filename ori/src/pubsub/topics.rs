@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 
 use super::{Outbound, Subscriber};
 use crate::SocketId;
-use crate::sync::{read, write};
+use crate::util::sync::{read, write};
 
 const SHARDS: usize = 64;
 

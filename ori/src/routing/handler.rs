@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::reply::{IntoReply, Reply};
-use crate::guard::MessageGuard;
+use crate::connection::state::StateKey;
+use crate::hooks::guard::MessageGuard;
 use crate::protocol::envelope::decode_data;
-use crate::state::StateKey;
 use crate::{Socket, SocketContext, SocketError};
 
 /// The future of one handled message.

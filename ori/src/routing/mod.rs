@@ -1,9 +1,17 @@
-//! Message routing: the route table, handlers and replies.
+//! Message routing: the [`SocketRouter`] trait and route metadata that
+//! `#[socket_router]` generates, the route table ([`SocketRoutes`]),
+//! handlers, replies, the lifecycle handlers of apps without routers, and
+//! the routers' `inventory` registrations.
 
 pub(crate) mod handler;
-mod reply;
+pub(crate) mod lifecycle;
+pub(crate) mod registration;
+pub(crate) mod reply;
+pub(crate) mod router;
 pub(crate) mod table;
 
-pub use handler::{Handler, HandlerFuture, MessageHandler, guard_refusal};
-pub use reply::{IntoReply, Reply};
+pub use handler::Handler;
+pub use lifecycle::{CloseInfo, UnroutedMessage};
+pub use reply::IntoReply;
+pub use router::{RouteInfo, SocketRouter};
 pub use table::SocketRoutes;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::SocketError;
 use crate::protocol::encode::push_json_str;
-use crate::ws::frame::{FrameBuf, OpCode};
+use crate::protocol::frame_buf::{FrameBuf, OpCode};
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 
 use super::handler::{FnHandler, Guarded, Handler, MessageHandler};
+use crate::connection::state::StateKey;
 use crate::error::Error;
-use crate::guard::MessageGuard;
+use crate::hooks::guard::MessageGuard;
 use crate::protocol::validate_handler_type;
-use crate::state::StateKey;
 
 /// One registered route.
 #[derive(Clone)]

@@ -9,20 +9,22 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use super::direct::PollScope;
-use super::frame::{OpCode, PeerClose, frame};
+use super::frame::PeerClose;
 use super::frame_io::{FrameIo, ReadEnd, ReadEvent};
-use super::transport::{DirectWriter, Transport};
+use super::transport::Transport;
+use crate::connection::direct::PollScope;
+use crate::connection::write::DirectWriter;
+use crate::protocol::frame_buf::{OpCode, frame};
 use futures_util::future::BoxFuture;
 
-use super::connection::run_hook;
-use crate::connection::ConnectionCore;
-use crate::dispatch::{Dispatched, InFlight, dispatch};
-use crate::hub::Admission;
-use crate::lifecycle::CloseInfo;
+use crate::connection::core::ConnectionCore;
+use crate::connection::outbox::CloseRequest;
+use crate::connection::registry::Admission;
+use crate::endpoint::Endpoint;
+use crate::endpoint::dispatch::{Dispatched, InFlight, dispatch};
+use crate::endpoint::session::{self, run_hook};
 use crate::protocol::encode;
-use crate::pubsub::outbox::CloseRequest;
-use crate::runtime::Runtime;
+use crate::routing::lifecycle::CloseInfo;
 use crate::{Socket, SocketError};
 
 /// Loop rounds per poll before yielding to other tasks.
@@ -48,7 +50,7 @@ impl End {
 /// Message handling state of one connection.
 pub(crate) struct Session {
     socket: Socket,
-    runtime: Arc<Runtime>,
+    endpoint: Arc<Endpoint>,
     /// Running handlers, in arrival order. All are polled on each wake-up:
     /// there are few, and the first poll happens right after dispatch.
     in_flight: Vec<InFlight>,
@@ -83,7 +85,7 @@ impl Session {
             return;
         }
         match event {
-            ReadEvent::Text(text) => match dispatch(&self.runtime, &self.socket, text) {
+            ReadEvent::Text(text) => match dispatch(&self.endpoint, &self.socket, text) {
                 Dispatched::Done(Some(frame)) => self.reply_now(frame),
                 Dispatched::Done(None) => {}
                 Dispatched::Started(work) => self.in_flight.push(work),
@@ -174,7 +176,7 @@ impl<IO: Transport> Driver<IO> {
     pub(crate) fn new(
         frames: FrameIo<IO>,
         socket: Socket,
-        runtime: Arc<Runtime>,
+        endpoint: Arc<Endpoint>,
         admission: Admission,
     ) -> Driver<IO> {
         Driver {
@@ -183,7 +185,7 @@ impl<IO: Transport> Driver<IO> {
             frames,
             session: Session {
                 socket,
-                runtime,
+                endpoint,
                 in_flight: Vec::new(),
                 control: Vec::new(),
                 replies: Vec::new(),
@@ -203,10 +205,9 @@ impl<IO: Transport> Driver<IO> {
             // The connection receives nothing more from pub/sub or direct
             // sends, even while the closing handshake takes its time.
             let core = session.socket.core().clone();
-            core.leave_all();
-            core.app.hub().deregister(&core.id);
+            session::detach(&core);
             let outbox = &core.outbox;
-            let timeout = session.runtime.config.close_timeout;
+            let timeout = session.endpoint.config.close_timeout;
             let info = match end {
                 End::Gone => {
                     outbox.close();
@@ -233,9 +234,9 @@ impl<IO: Transport> Driver<IO> {
                 }
             };
             tracing::debug!(code = info.code, reason = %info.reason, "connection closed");
-            let (socket, runtime) = (session.socket.clone(), session.runtime.clone());
+            let (socket, endpoint) = (session.socket.clone(), session.endpoint.clone());
             session.finish_in_flight().await;
-            if let Some(close) = &runtime.lifecycle.close {
+            if let Some(close) = &endpoint.lifecycle.close {
                 run_hook("on_close", || (close.call)(socket, info)).await;
             }
         })
@@ -257,8 +258,8 @@ impl<IO: Transport> Driver<IO> {
     }
 
     fn serve(&mut self, cx: &mut Context<'_>) -> Poll<End> {
-        let max_in_flight = self.session.runtime.config.max_in_flight;
-        let max_unwritten = self.session.runtime.config.outbound_queue_bytes;
+        let max_in_flight = self.session.endpoint.config.max_in_flight;
+        let max_unwritten = self.session.endpoint.config.outbound_queue_bytes;
         for _ in 0..MAX_ROUNDS {
             let mut progress = self.session.poll_in_flight(cx);
             // Pongs go out first: the peer may be measuring latency with them.

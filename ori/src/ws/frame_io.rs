@@ -20,9 +20,11 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use tokio::io::ReadBuf;
 
-use super::frame::{ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask};
-use super::transport::{GATHER, Transport, consume_written, gather, with_gather_buffer};
-use crate::pubsub::outbox::{Drained, Outbox};
+use super::frame::{ClosePayloadError, PeerClose, close_frame, parse_close, parse_header, unmask};
+use super::transport::Transport;
+use crate::connection::outbox::{Drained, Outbox};
+use crate::connection::write::{GATHER, consume_written, gather, with_gather_buffer};
+use crate::protocol::frame_buf::OpCode;
 
 /// Bytes read per syscall into the stack buffer.
 const READ_CHUNK: usize = 8 * 1024;
@@ -285,7 +287,7 @@ impl<IO: Transport> FrameIo<IO> {
     }
 
     /// The socket's shared sending side, if it allows direct writes.
-    pub(crate) fn direct_writer(&self) -> Option<super::transport::DirectWriter> {
+    pub(crate) fn direct_writer(&self) -> Option<crate::connection::write::DirectWriter> {
         self.io.direct_writer()
     }
 

@@ -1,10 +1,10 @@
-//! The WebSocket transport: handshake, frame codec, per-connection driver.
+//! The WebSocket transport (RFC 6455): handshake, frame codec, the
+//! per-connection driver, and the axum upgrade endpoint.
 
-mod connection;
-pub(crate) mod direct;
 mod driver;
-pub(crate) mod endpoint;
 pub(crate) mod frame;
 mod frame_io;
 mod handshake;
+mod serve;
 pub(crate) mod transport;
+pub(crate) mod upgrade;

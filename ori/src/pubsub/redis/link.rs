@@ -1,4 +1,4 @@
-//! The Redis side of a [`RedisProvider`](super::RedisProvider): a supervisor
+//! The Redis side of a [`RedisBackend`](super::RedisBackend): a supervisor
 //! that (re)connects and reads, a subscription manager, and a publisher.
 
 use std::collections::{HashMap, HashSet};
@@ -12,10 +12,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::frame::{self, Kind};
 use super::{Config, Pending, Shared};
-use crate::backoff::{Backoff, retry};
 use crate::error::BoxError;
-use crate::sync::lock;
-use crate::{Outbound, ProviderContext};
+use crate::pubsub::{BackendContext, Outbound};
+use crate::util::backoff::{Backoff, retry};
+use crate::util::sync::lock;
 
 /// A change of the local subscriptions, sent in order.
 pub(crate) enum SubOp {
@@ -59,7 +59,7 @@ async fn connect_live(shared: &Shared, client: &redis::Client) -> Result<(Link, 
 }
 
 /// Connects (or not, if allowed) and spawns the provider's tasks.
-pub(crate) async fn start(shared: Arc<Shared>, context: ProviderContext) -> Result<(), BoxError> {
+pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Result<(), BoxError> {
     let ops = lock(&shared.ops_rx).take().ok_or("the Redis provider was already started")?;
     let client = redis::Client::open(shared.config.url.as_str())
         .map_err(|e| format!("invalid Redis URL `{}`: {e}", shared.config.url))?;
@@ -94,7 +94,7 @@ pub(crate) async fn start(shared: Arc<Shared>, context: ProviderContext) -> Resu
 async fn supervise(
     shared: Arc<Shared>,
     client: redis::Client,
-    context: ProviderContext,
+    context: BackendContext,
     mut stream: Option<PubSubStream>,
     links: watch::Sender<Option<Link>>,
 ) {
@@ -153,7 +153,7 @@ async fn check_health(shared: &Shared, sink: Option<PubSubSink>) {
 }
 
 /// Delivers what other instances publish, until the connection ends.
-async fn read(shared: &Shared, context: &ProviderContext, mut stream: PubSubStream) {
+async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStream) {
     let prefix = &shared.config.prefix;
     let direct_channel = shared.direct_channel.as_str();
     while let Some(message) = stream.next().await {

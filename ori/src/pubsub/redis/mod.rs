@@ -1,4 +1,4 @@
-//! [`RedisProvider`]: many ori instances sharing one Redis behave as one.
+//! [`RedisBackend`]: many ori instances sharing one Redis behave as one.
 //!
 //! Each instance delivers to its own connections directly and forwards what
 //! other instances need through Redis pub/sub:
@@ -15,7 +15,7 @@
 //!
 //! Guarantees: at most once; per publisher and topic, in order. While Redis is
 //! unreachable the instance serves local traffic, acknowledges subscribes for
-//! local delivery, keeps up to [`outage_buffer`](RedisProviderBuilder::outage_buffer)
+//! local delivery, keeps up to [`outage_buffer`](RedisBackendBuilder::outage_buffer)
 //! publishes and sends them on reconnect (the rest are dropped and counted in
 //! [`RedisStats`]), reconnects with backoff, and re-subscribes every topic
 //! that still has local subscribers.
@@ -34,32 +34,32 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use self::frame::Kind;
 use self::link::SubOp;
-use super::{InProcess, Outbound, ProviderContext, PubSubProvider, Subscribed, Subscriber};
+use super::{BackendContext, InProcess, Outbound, PubSubBackend, Subscribed, Subscriber};
 use crate::error::BoxError;
-use crate::sync::lock;
+use crate::util::sync::lock;
 use crate::{PubSubError, SocketId};
 
 /// Pub/sub across every ori instance that shares a Redis.
 ///
 /// ```no_run
-/// use ori::{Ori, RedisProvider, WebSocketConfig};
+/// use ori::{Ori, RedisBackend, WebSocketConfig};
 ///
 /// # async fn demo() -> Result<(), ori::Error> {
-/// let redis = RedisProvider::builder("redis://127.0.0.1:6379").channel_prefix("chat:").build();
+/// let redis = RedisBackend::builder("redis://127.0.0.1:6379").channel_prefix("chat:").build();
 /// Ori::create()
-///     .websocket(WebSocketConfig::default().provider(redis))
+///     .websocket(WebSocketConfig::default().pubsub(redis))
 ///     .listen("0.0.0.0:3000")
 ///     .await
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct RedisProvider {
+pub struct RedisBackend {
     shared: Arc<Shared>,
 }
 
-/// Settings of a [`RedisProvider`].
+/// Settings of a [`RedisBackend`].
 #[derive(Debug, Clone)]
-pub struct RedisProviderBuilder {
+pub struct RedisBackendBuilder {
     config: Config,
 }
 
@@ -77,7 +77,7 @@ struct Config {
     start_degraded: bool,
 }
 
-/// Counters of a [`RedisProvider`], for logs and tests.
+/// Counters of a [`RedisBackend`], for logs and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RedisStats {
     /// Whether the instance is connected to Redis now.
@@ -134,15 +134,15 @@ pub(crate) struct Shared {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
-impl RedisProvider {
+impl RedisBackend {
     /// A provider for the Redis at `url` (`redis://host:port[/db]`), with defaults.
-    pub fn new(url: impl Into<String>) -> RedisProvider {
-        RedisProvider::builder(url).build()
+    pub fn new(url: impl Into<String>) -> RedisBackend {
+        RedisBackend::builder(url).build()
     }
 
     /// Settings for the Redis at `url`.
-    pub fn builder(url: impl Into<String>) -> RedisProviderBuilder {
-        RedisProviderBuilder {
+    pub fn builder(url: impl Into<String>) -> RedisBackendBuilder {
+        RedisBackendBuilder {
             config: Config {
                 url: url.into(),
                 prefix: "ori:".to_owned(),
@@ -177,7 +177,7 @@ impl RedisProvider {
     }
 }
 
-impl RedisProviderBuilder {
+impl RedisBackendBuilder {
     /// Prefix of every Redis channel ori uses (default `ori:`); instances
     /// share topics only when they share the prefix.
     pub fn channel_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -239,11 +239,11 @@ impl RedisProviderBuilder {
     }
 
     /// The provider.
-    pub fn build(self) -> RedisProvider {
+    pub fn build(self) -> RedisBackend {
         let (ops, ops_rx) = mpsc::unbounded_channel();
-        let instance = crate::socket_id::random_bytes();
+        let instance = crate::util::random::random_bytes();
         let direct_channel = format!("{}#direct", self.config.prefix);
-        RedisProvider {
+        RedisBackend {
             shared: Arc::new(Shared {
                 config: self.config,
                 instance,
@@ -294,9 +294,9 @@ impl Shared {
     }
 }
 
-impl std::fmt::Debug for RedisProvider {
+impl std::fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisProvider")
+        f.debug_struct("RedisBackend")
             .field("url", &self.shared.config.url)
             .field("prefix", &self.shared.config.prefix)
             .field("stats", &self.stats())
@@ -304,7 +304,7 @@ impl std::fmt::Debug for RedisProvider {
     }
 }
 
-impl PubSubProvider for RedisProvider {
+impl PubSubBackend for RedisBackend {
     fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
         let (ack, live) = oneshot::channel();
         let shared = &self.shared;
@@ -348,7 +348,7 @@ impl PubSubProvider for RedisProvider {
         self.shared.local.local_subscriber_count(topic)
     }
 
-    fn start(&self, context: ProviderContext) -> BoxFuture<'static, Result<(), BoxError>> {
+    fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {
         let shared = self.shared.clone();
         async move { link::start(shared, context).await }.boxed()
     }

@@ -136,5 +136,5 @@ impl Guarded {
 
 fn main() {
     let _ = Guarded.helper();
-    let _ = <Forms as ori::SocketRouter>::routes();
+    let _ = <Forms as ori::routing::SocketRouter>::routes();
 }

@@ -17,12 +17,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tracing::Span;
 
-use crate::lifecycle::Message;
+use crate::endpoint::Endpoint;
 use crate::protocol::encode;
 use crate::protocol::envelope::{self, CorrelationId, Envelope, decode_data};
 use crate::protocol::{is_reserved_topic, is_reserved_type, validate_topic};
-use crate::routing::{HandlerFuture, Reply};
-use crate::runtime::Runtime;
+use crate::routing::handler::HandlerFuture;
+use crate::routing::lifecycle::UnroutedMessage;
+use crate::routing::reply::Reply;
 use crate::{PubSubError, Socket, SocketError};
 
 /// What dispatching one message produced.
@@ -97,7 +98,7 @@ fn error_frame(
 }
 
 /// Handles one text message from `socket`.
-pub(crate) fn dispatch(runtime: &Runtime, socket: &Socket, text: &str) -> Dispatched {
+pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Dispatched {
     let Envelope { message_type, data, correlation_id } = match envelope::parse(text) {
         Ok(envelope) => envelope,
         Err(bad) => {
@@ -107,13 +108,13 @@ pub(crate) fn dispatch(runtime: &Runtime, socket: &Socket, text: &str) -> Dispat
     };
     match &*message_type {
         "ping" => Dispatched::Done(Some(encode::reply("pong", None, correlation_id.as_ref()))),
-        "subscribe" => subscribe(runtime, socket, data, correlation_id),
+        "subscribe" => subscribe(endpoint, socket, data, correlation_id),
         "unsubscribe" => unsubscribe(socket, data, correlation_id),
         ty if is_reserved_type(ty) => {
             error_frame(ty, &SocketError::unknown_type(ty), correlation_id.as_ref())
         }
         ty => {
-            if let Some(route) = runtime.routes.get(ty) {
+            if let Some(route) = endpoint.routes.get(ty) {
                 let span = tracing::debug_span!("message", r#type = route.message_type);
                 let started = span.in_scope(|| {
                     catch_unwind(AssertUnwindSafe(|| {
@@ -125,9 +126,10 @@ pub(crate) fn dispatch(runtime: &Runtime, socket: &Socket, text: &str) -> Dispat
                     ReplyTo { message_type: Cow::Borrowed(route.message_type), correlation_id },
                     span,
                 )
-            } else if let Some(hook) = &runtime.lifecycle.message {
+            } else if let Some(hook) = &endpoint.lifecycle.message {
                 let span = tracing::debug_span!("message", r#type = ty);
-                let message = Message::new(ty, data, correlation_id.as_ref().map(|c| c.as_str().to_owned()));
+                let message =
+                    UnroutedMessage::new(ty, data, correlation_id.as_ref().map(|c| c.as_str().to_owned()));
                 let started =
                     span.in_scope(|| catch_unwind(AssertUnwindSafe(|| (hook.call)(socket.clone(), message))));
                 start(started, ReplyTo { message_type: Cow::Owned(ty.to_owned()), correlation_id }, span)
@@ -175,7 +177,7 @@ fn topic_ack(topic: &str) -> Vec<u8> {
 }
 
 fn subscribe(
-    runtime: &Runtime,
+    endpoint: &Endpoint,
     socket: &Socket,
     data: &RawValue,
     correlation_id: Option<CorrelationId>,
@@ -185,7 +187,7 @@ fn subscribe(
         Err(error) => return error_frame("subscribe", &error, correlation_id.as_ref()),
     };
     let socket = socket.clone();
-    let authorizer = runtime.authorizer.clone();
+    let authorizer = endpoint.authorizer.clone();
     let work = async move {
         if let Some(authorizer) = authorizer
             && !authorizer.authorize(socket.clone(), topic.clone()).await

@@ -10,20 +10,20 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::net::ToSocketAddrs;
 
-use crate::authorizer::ErasedAuthorizer;
+use crate::connection::outbox::CloseRequest;
+use crate::connection::registry::{Connections, Limits};
+use crate::connection::state::StateKey;
 use crate::di::{Constructor, Dep, Discovery, ProviderEntry, Providers, Resolver};
-use crate::guard::ErasedConnectionGuard;
-use crate::hub::{Hub, Limits};
-use crate::lifecycle::{CloseInfo, Lifecycle, Message};
-use crate::pubsub::outbox::CloseRequest;
-use crate::registry::{self, RouterRegistration};
-use crate::router::SocketRouter;
+use crate::endpoint::Endpoint;
+use crate::hooks::authorizer::ErasedAuthorizer;
+use crate::hooks::guard::ErasedConnectionGuard;
+use crate::hooks::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
 use crate::routing::IntoReply;
+use crate::routing::lifecycle::{CloseInfo, Lifecycle, UnroutedMessage};
+use crate::routing::registration::{self, RouterRegistration};
+use crate::routing::router::SocketRouter;
 use crate::routing::table::RouteTable;
-use crate::runtime::Runtime;
 use crate::server::Server;
-use crate::state::StateKey;
-use crate::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
 use crate::{
     AppContext, ConnectionGuard, Error, SocketContext, SocketRoutes, TopicAuthorizer, UpgradeRequest,
     WebSocketConfig,
@@ -53,7 +53,7 @@ pub struct Ori {
     websocket: Option<WebSocketConfig>,
     http: axum::Router<AppContext>,
     socket_routes: Vec<SocketRoutes>,
-    /// Routers named with `.socket_router::<R>()`.
+    /// Routers named with `.only_socket_router::<R>()`.
     routers: Vec<RouterRegistration>,
     /// Mount every `#[socket_router]` (and build every `#[injectable]`) of the binary.
     discover: bool,
@@ -71,24 +71,24 @@ pub(crate) struct Built {
     pub(crate) router: axum::Router,
     pub(crate) app: AppContext,
     /// The WebSocket side, when configured.
-    pub(crate) runtime: Option<Arc<Runtime>>,
+    pub(crate) endpoint: Option<Arc<Endpoint>>,
     pub(crate) grace: Duration,
     pub(crate) shutdown_signal: Option<BoxFuture<'static, ()>>,
 }
 
 impl Built {
     /// Starts the pub/sub provider (e.g. connects to Redis).
-    pub(crate) async fn start_provider(&self) -> Result<(), Error> {
-        let hub = self.app.hub();
-        let context = crate::ProviderContext::new(Arc::downgrade(hub));
-        hub.provider.start(context).await.map_err(Error::Provider)
+    pub(crate) async fn start_pubsub(&self) -> Result<(), Error> {
+        let connections = self.app.connections();
+        let context = crate::pubsub::BackendContext::new(Arc::downgrade(connections));
+        connections.pubsub.start(context).await.map_err(Error::PubSubStart)
     }
 
     /// Starts the background work a serving app needs (the idle sweeper);
-    /// must run inside a tokio runtime.
+    /// must run inside a tokio endpoint.
     pub(crate) fn start_background(&self) {
-        if let Some(runtime) = &self.runtime {
-            spawn_idle_sweeper(runtime.app.hub(), runtime.config.idle_timeout);
+        if let Some(endpoint) = &self.endpoint {
+            spawn_idle_sweeper(endpoint.app.connections(), endpoint.config.idle_timeout);
         }
     }
 }
@@ -153,7 +153,7 @@ impl Ori {
     /// named this way: without it, every `#[socket_router]` in the binary is
     /// mounted. Use it for tests that need isolation. Only the registered
     /// providers these routers (and explicit providers) need are built.
-    pub fn socket_router<R: SocketRouter>(mut self) -> Self {
+    pub fn only_socket_router<R: SocketRouter>(mut self) -> Self {
         self.discover = false;
         let registration = RouterRegistration::of::<R>();
         if !self.routers.iter().any(|r| (r.type_id)() == (registration.type_id)()) {
@@ -164,7 +164,7 @@ impl Ori {
 
     /// Whether to mount every `#[socket_router]` and build every
     /// `#[injectable]` of the binary (default `true`; naming a router with
-    /// [`socket_router`](Self::socket_router) turns it off). With `false`,
+    /// [`only_socket_router`](Self::only_socket_router) turns it off). With `false`,
     /// only explicit routes, routers and providers — and what they need — are used.
     pub fn discover(mut self, discover: bool) -> Self {
         self.discover = discover;
@@ -225,7 +225,7 @@ impl Ori {
     pub fn on_message<S, F, Fut, R>(mut self, handler: F) -> Self
     where
         S: Send + Sync + 'static,
-        F: Fn(SocketContext<S>, Message) -> Fut + Send + Sync + 'static,
+        F: Fn(SocketContext<S>, UnroutedMessage) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoReply + 'static,
     {
@@ -291,13 +291,13 @@ impl Ori {
     }
 
     /// How many workers serve connections: each is an OS thread running a
-    /// single-threaded tokio runtime with its own listener on the shared port
+    /// single-threaded tokio endpoint with its own listener on the shared port
     /// (`SO_REUSEPORT`). Default: one per core available to the process.
-    /// `0` serves on the runtime that calls [`Server::serve`] instead.
+    /// `0` serves on the endpoint that calls [`Server::serve`] instead.
     ///
     /// Handlers run on the worker of their connection: keep CPU-heavy work in
     /// `tokio::task::spawn_blocking` (`block_in_place` is not available on
-    /// a single-threaded runtime).
+    /// a single-threaded endpoint).
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = Some(workers);
         self
@@ -308,7 +308,7 @@ impl Ori {
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let workers = self.workers.unwrap_or_else(crate::server::default_workers);
         let built = self.build()?;
-        built.start_provider().await?;
+        built.start_pubsub().await?;
         Server::bind(built, addr, workers).await
     }
 
@@ -325,7 +325,7 @@ impl Ori {
     /// It starts the pub/sub provider and the idle-timeout sweeper.
     pub async fn into_router(self) -> Result<axum::Router, Error> {
         let built = self.build()?;
-        built.start_provider().await?;
+        built.start_pubsub().await?;
         built.start_background();
         Ok(built.router)
     }
@@ -334,7 +334,7 @@ impl Ori {
     pub(crate) fn build(self) -> Result<Built, Error> {
         let (discovery, routers) = if self.discover {
             let mut routers = self.routers;
-            for registered in registry::routers() {
+            for registered in registration::routers() {
                 if !routers.iter().any(|r| (r.type_id)() == (registered.type_id)()) {
                     routers.push(registered);
                 }
@@ -363,10 +363,10 @@ impl Ori {
             max_subscriptions: config.max_subscriptions,
             outbound_queue_bytes: config.outbound_queue_bytes,
         };
-        let hub = Arc::new(Hub::new(config.provider.clone(), limits));
-        let app = AppContext::new(hub);
+        let connections = Arc::new(Connections::new(config.pubsub.clone(), limits));
+        let app = AppContext::new(connections);
 
-        let mut registered: Vec<_> = registry::providers().collect();
+        let mut registered: Vec<_> = crate::di::registration::providers().collect();
         registered.sort_by_key(|r| (r.provides)().name());
         let roots: Vec<(Dep, &'static str)> =
             routers.iter().flat_map(|r| (r.dependencies)().into_iter().map(|dep| (dep, r.name))).collect();
@@ -397,7 +397,7 @@ impl Ori {
         let mut websocket = None;
         if let Some(config) = self.websocket {
             let path = config.path.clone();
-            let runtime = Arc::new(Runtime {
+            let endpoint = Arc::new(Endpoint {
                 config,
                 routes,
                 lifecycle: self.lifecycle,
@@ -406,17 +406,17 @@ impl Ori {
                 authorizer: self.authorizer,
                 app: app.clone(),
             });
-            let endpoint = axum::Router::new()
-                .route(&path, any(crate::ws::endpoint::upgrade))
-                .with_state(runtime.clone());
-            router = router.merge(endpoint);
-            websocket = Some(runtime);
+            let upgrade = axum::Router::new()
+                .route(&path, any(crate::ws::upgrade::upgrade))
+                .with_state(endpoint.clone());
+            router = router.merge(upgrade);
+            websocket = Some(endpoint);
         }
         let router = router.layer(Extension(app.clone()));
         Ok(Built {
             router,
             app,
-            runtime: websocket,
+            endpoint: websocket,
             grace: config.shutdown_grace,
             shutdown_signal: self.shutdown_signal,
         })
@@ -463,16 +463,16 @@ fn check_states(
 }
 
 /// Pings silent connections and closes those silent for the idle timeout.
-fn spawn_idle_sweeper(hub: &Arc<Hub>, idle_timeout: Duration) {
-    let hub = Arc::downgrade(hub);
+fn spawn_idle_sweeper(connections: &Arc<Connections>, idle_timeout: Duration) {
+    let connections = Arc::downgrade(connections);
     let period = idle_timeout / 2;
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let Some(hub) = hub.upgrade() else { return };
-            hub.for_each(|core| match core.sweep() {
+            let Some(connections) = connections.upgrade() else { return };
+            connections.for_each(|core| match core.sweep() {
                 0 => {}
                 1 => core.outbox.request_ping(),
                 _ => core.outbox.request_close(CloseRequest::Idle),

@@ -1,4 +1,4 @@
-//! The [`PubSubProvider`] trait: where topics live and how messages reach them.
+//! The [`PubSubBackend`] trait: where topics live and how messages reach them.
 
 use std::sync::Weak;
 
@@ -6,11 +6,11 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use super::{Outbound, Subscriber};
+use crate::connection::registry::Connections;
 use crate::error::BoxError;
-use crate::hub::Hub;
 use crate::{PubSubError, SocketId};
 
-/// The future returned by [`PubSubProvider::subscribe`].
+/// The future returned by [`PubSubBackend::subscribe`].
 pub type Subscribed = BoxFuture<'static, Result<(), PubSubError>>;
 
 /// Carries pub/sub traffic: keeps each topic's subscribers and delivers
@@ -22,7 +22,7 @@ pub type Subscribed = BoxFuture<'static, Result<(), PubSubError>>;
 ///
 /// Topic names given to a provider are always valid (PROTOCOL.md rules); the
 /// server validates them first.
-pub trait PubSubProvider: Send + Sync + 'static {
+pub trait PubSubBackend: Send + Sync + 'static {
     /// Subscribes `subscriber` to `topic`.
     ///
     /// Local registration happens before this returns, so messages published
@@ -51,7 +51,7 @@ pub trait PubSubProvider: Send + Sync + 'static {
 
     /// Starts the provider (connects, spawns its tasks) before the server
     /// binds its port; an error stops start-up. Called once.
-    fn start(&self, context: ProviderContext) -> BoxFuture<'static, Result<(), BoxError>> {
+    fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {
         let _ = context;
         std::future::ready(Ok(())).boxed()
     }
@@ -62,19 +62,19 @@ pub trait PubSubProvider: Send + Sync + 'static {
 
 /// What a provider may ask of the server it serves.
 #[derive(Clone, Debug)]
-pub struct ProviderContext {
-    hub: Weak<Hub>,
+pub struct BackendContext {
+    connections: Weak<Connections>,
 }
 
-impl ProviderContext {
-    pub(crate) fn new(hub: Weak<Hub>) -> ProviderContext {
-        ProviderContext { hub }
+impl BackendContext {
+    pub(crate) fn new(connections: Weak<Connections>) -> BackendContext {
+        BackendContext { connections }
     }
 
     /// Queues `message` on the connection `socket` if it is connected to this
     /// instance; returns whether it was.
     pub fn deliver_to(&self, socket: SocketId, message: &Outbound) -> bool {
-        match self.hub.upgrade().and_then(|hub| hub.get(&socket)) {
+        match self.connections.upgrade().and_then(|connections| connections.get(&socket)) {
             Some(core) => core.push(message.frame().clone()),
             None => false,
         }

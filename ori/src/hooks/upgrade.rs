@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, Uri, request::Parts};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use crate::connection::state::{AnyState, StateKey};
 use crate::error::BoxError;
-use crate::state::{AnyState, StateKey};
 
 /// The HTTP request that asked for the WebSocket upgrade. Cheap to clone.
 #[derive(Clone)]

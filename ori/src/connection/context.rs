@@ -4,8 +4,8 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::hub::Hub;
-use crate::sockets::Sockets;
+use crate::connection::registry::Connections;
+use crate::connection::sockets::Sockets;
 
 pub(crate) type ProviderMap = HashMap<TypeId, Arc<dyn Any + Send + Sync>>;
 
@@ -26,8 +26,10 @@ struct Inner {
 }
 
 impl AppContext {
-    pub(crate) fn new(hub: Arc<Hub>) -> AppContext {
-        AppContext { inner: Arc::new(Inner { sockets: Sockets::new(hub), providers: OnceLock::new() }) }
+    pub(crate) fn new(connections: Arc<Connections>) -> AppContext {
+        AppContext {
+            inner: Arc::new(Inner { sockets: Sockets::new(connections), providers: OnceLock::new() }),
+        }
     }
 
     /// Server-level pub/sub: publish, broadcast, send to one socket.
@@ -45,8 +47,8 @@ impl AppContext {
         any.downcast::<T>().ok()
     }
 
-    pub(crate) fn hub(&self) -> &Arc<Hub> {
-        self.inner.sockets.hub()
+    pub(crate) fn connections(&self) -> &Arc<Connections> {
+        self.inner.sockets.connections()
     }
 
     pub(crate) fn set_providers(&self, providers: ProviderMap) {

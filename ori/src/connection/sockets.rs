@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::hub::Hub;
+use crate::connection::registry::Connections;
 use crate::protocol::{BROADCAST_TOPIC, validate_topic};
-use crate::{Outbound, PubSubError, Socket, SocketId, SocketMessage};
+use crate::pubsub::Outbound;
+use crate::{PubSubError, Socket, SocketId, SocketMessage};
 
 /// Server-level pub/sub: reaches every subscriber (no sender to exclude).
 ///
@@ -20,65 +21,66 @@ use crate::{Outbound, PubSubError, Socket, SocketId, SocketMessage};
 /// ```
 #[derive(Clone)]
 pub struct Sockets {
-    hub: Arc<Hub>,
+    connections: Arc<Connections>,
 }
 
 impl Sockets {
-    pub(crate) fn new(hub: Arc<Hub>) -> Sockets {
-        Sockets { hub }
+    pub(crate) fn new(connections: Arc<Connections>) -> Sockets {
+        Sockets { connections }
     }
 
-    pub(crate) fn hub(&self) -> &Arc<Hub> {
-        &self.hub
+    pub(crate) fn connections(&self) -> &Arc<Connections> {
+        &self.connections
     }
 
     /// Publishes `message` as-is to every subscriber of `topic`.
     pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
-        publish(&self.hub, topic, &message.into(), None)
+        publish(&self.connections, topic, &message.into(), None)
     }
 
     /// Publishes `{"type": M::TYPE, "data": message}` to every subscriber of `topic`.
     pub fn emit<M: SocketMessage>(&self, topic: &str, message: &M) -> Result<(), PubSubError> {
-        let outbound = Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
-        publish(&self.hub, topic, &outbound, None)
+        let outbound = Outbound::typed(message)?;
+        publish(&self.connections, topic, &outbound, None)
     }
 
     /// Sends `message` to every connection (the `__broadcast__` topic).
     pub fn broadcast(&self, message: impl Into<Outbound>) {
-        self.hub.provider.publish(BROADCAST_TOPIC, &message.into(), None);
+        self.connections.pubsub.publish(BROADCAST_TOPIC, &message.into(), None);
     }
 
     /// Sends `message` to one connection, wherever it is connected.
+    ///
+    /// A connection of this instance that is closing (or was just closed for
+    /// a full queue) answers [`PubSubError::Closed`]: nothing was queued.
     pub fn send_to(&self, socket: SocketId, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         let message = message.into();
-        match self.hub.get(&socket) {
-            Some(core) => {
-                core.push(message.frame().clone());
-                Ok(())
-            }
-            None => self.hub.provider.send_to_remote(socket, &message),
+        match self.connections.get(&socket) {
+            Some(core) if core.push(message.frame().clone()) => Ok(()),
+            Some(_) => Err(PubSubError::Closed),
+            None => self.connections.pubsub.send_to_remote(socket, &message),
         }
     }
 
     /// Sends `{"type": M::TYPE, "data": message}` to one connection.
     pub fn emit_to<M: SocketMessage>(&self, socket: SocketId, message: &M) -> Result<(), PubSubError> {
-        let outbound = Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        let outbound = Outbound::typed(message)?;
         self.send_to(socket, outbound)
     }
 
     /// A handle to a connection of this instance, if it is open.
     pub fn get(&self, socket: SocketId) -> Option<Socket> {
-        self.hub.get(&socket).map(Socket::new)
+        self.connections.get(&socket).map(Socket::new)
     }
 
     /// Open connections on this instance.
     pub fn connection_count(&self) -> usize {
-        self.hub.connection_count()
+        self.connections.connection_count()
     }
 
     /// Connections of this instance subscribed to `topic`.
     pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.hub.provider.local_subscriber_count(topic)
+        self.connections.pubsub.local_subscriber_count(topic)
     }
 }
 
@@ -89,13 +91,13 @@ impl std::fmt::Debug for Sockets {
 }
 
 pub(crate) fn publish(
-    hub: &Hub,
+    connections: &Connections,
     topic: &str,
     message: &Outbound,
     exclude: Option<SocketId>,
 ) -> Result<(), PubSubError> {
     validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
-    hub.provider.publish(topic, message, exclude);
+    connections.pubsub.publish(topic, message, exclude);
     Ok(())
 }
 

@@ -13,11 +13,11 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
-use super::connection::{Accepted, serve};
 use super::handshake::{self, HandshakeError};
+use super::serve::{Accepted, serve};
 use super::transport::TcpTransport;
-use crate::dispatch::panic_message;
-use crate::runtime::Runtime;
+use crate::endpoint::Endpoint;
+use crate::endpoint::dispatch::panic_message;
 use crate::{SocketId, UpgradeRequest};
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {
@@ -26,8 +26,8 @@ fn refuse(status: StatusCode, message: &'static str) -> Response {
 
 /// Validates the request, runs the upgrade handler, answers `101 Switching
 /// Protocols`, and spawns the connection's task.
-pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Request) -> Response {
-    let config = &runtime.config;
+pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> Response {
+    let config = &endpoint.config;
     if let (Some(allowed), Some(origin)) = (&config.allowed_origins, request.headers().get(header::ORIGIN))
         && !allowed.iter().any(|a| a.as_bytes() == origin.as_bytes())
     {
@@ -45,16 +45,17 @@ pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Re
             return refuse(StatusCode::BAD_REQUEST, "invalid Sec-WebSocket-Key");
         }
     };
-    let hub = runtime.app.hub();
-    let Some(admission) = hub.try_admit(config.max_connections) else {
-        let message = if hub.is_shutting_down() { "server shutting down" } else { "too many connections" };
+    let connections = endpoint.app.connections();
+    let Some(admission) = connections.try_admit(config.max_connections) else {
+        let message =
+            if connections.is_shutting_down() { "server shutting down" } else { "too many connections" };
         return refuse(StatusCode::SERVICE_UNAVAILABLE, message);
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _body) = request.into_parts();
     let upgrade_request = UpgradeRequest::new(parts);
 
-    let upgrade_data = match &runtime.upgrade {
+    let upgrade_data = match &endpoint.upgrade {
         None => None,
         Some(handler) => {
             let handled = AssertUnwindSafe(handler.call(upgrade_request.clone())).catch_unwind();
@@ -81,16 +82,16 @@ pub(crate) async fn upgrade(State(runtime): State<Arc<Runtime>>, mut request: Re
     // Debug level: an enabled span lives as long as its connection.
     let span = tracing::debug_span!("connection", socket_id = %id);
     let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission };
-    let connection_runtime = runtime.clone();
+    let connection_endpoint = endpoint.clone();
     let connection = async move {
         match on_upgrade.await {
             Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
                 Ok(parts) => {
                     let io = TcpTransport::new(parts.io.into_inner());
-                    serve(io, parts.read_buf, accepted, connection_runtime).await
+                    serve(io, parts.read_buf, accepted, connection_endpoint).await
                 }
                 Err(upgraded) => {
-                    serve(TokioIo::new(upgraded), Bytes::new(), accepted, connection_runtime).await
+                    serve(TokioIo::new(upgraded), Bytes::new(), accepted, connection_endpoint).await
                 }
             },
             Err(error) => tracing::debug!(%error, "upgrade failed"),

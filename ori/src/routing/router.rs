@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
+use crate::connection::state::StateKey;
 use crate::di::{Dep, Injectable, Resolver};
-use crate::guard::ErasedConnectionGuard;
-use crate::routing::{HandlerFuture, MessageHandler, SocketRoutes};
-use crate::state::StateKey;
+use crate::hooks::guard::ErasedConnectionGuard;
+use crate::routing::SocketRoutes;
+use crate::routing::handler::{HandlerFuture, MessageHandler};
 use crate::{ConnectionGuard, Socket, SocketError};
 
 /// Dispatches one message with the router (and its message guards) in `B`.

@@ -8,23 +8,28 @@ use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use crate::connection::state::StateKey;
 use crate::protocol::envelope::decode_data;
-use crate::routing::{HandlerFuture, IntoReply};
-use crate::state::StateKey;
+use crate::routing::handler::HandlerFuture;
+use crate::routing::reply::IntoReply;
 use crate::{Socket, SocketContext, SocketError};
 
 /// A client message that no route handles, given to the `message` lifecycle
 /// handler ([`Ori::on_message`](crate::Ori::on_message)).
 #[derive(Debug, Clone)]
-pub struct Message {
+pub struct UnroutedMessage {
     message_type: String,
     data: Box<RawValue>,
     correlation_id: Option<String>,
 }
 
-impl Message {
-    pub(crate) fn new(message_type: &str, data: &RawValue, correlation_id: Option<String>) -> Message {
-        Message { message_type: message_type.to_owned(), data: data.to_owned(), correlation_id }
+impl UnroutedMessage {
+    pub(crate) fn new(
+        message_type: &str,
+        data: &RawValue,
+        correlation_id: Option<String>,
+    ) -> UnroutedMessage {
+        UnroutedMessage { message_type: message_type.to_owned(), data: data.to_owned(), correlation_id }
     }
 
     /// The message's `type`.
@@ -59,7 +64,7 @@ pub struct CloseInfo {
 }
 
 type OpenFn = dyn Fn(Socket) -> Result<BoxFuture<'static, ()>, SocketError> + Send + Sync;
-type MessageFn = dyn Fn(Socket, Message) -> Result<HandlerFuture, SocketError> + Send + Sync;
+type MessageFn = dyn Fn(Socket, UnroutedMessage) -> Result<HandlerFuture, SocketError> + Send + Sync;
 type CloseFn = dyn Fn(Socket, CloseInfo) -> Result<BoxFuture<'static, ()>, SocketError> + Send + Sync;
 
 /// A lifecycle handler with the state it needs.
@@ -98,7 +103,7 @@ impl Lifecycle {
     pub(crate) fn set_message<S, F, Fut, R>(&mut self, f: F)
     where
         S: Send + Sync + 'static,
-        F: Fn(SocketContext<S>, Message) -> Fut + Send + Sync + 'static,
+        F: Fn(SocketContext<S>, UnroutedMessage) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoReply + 'static,
     {

@@ -1,33 +1,11 @@
 //! [`SocketId`]: the server-assigned identity of one connection.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 
 use uuid::{Builder, Uuid};
 
-/// Random bytes for 64 ids, refilled with one `getrandom` call.
-const BATCH: usize = 16 * 64;
-
-thread_local! {
-    static RANDOM: RefCell<([u8; BATCH], usize)> = const { RefCell::new(([0; BATCH], BATCH)) };
-}
-
-/// 16 bytes from the operating system's CSPRNG, fetched 64 ids at a time
-/// (a connect storm should not make one syscall per connection for its id).
-pub(crate) fn random_bytes() -> [u8; 16] {
-    RANDOM.with(|cell| {
-        let (buffer, used) = &mut *cell.borrow_mut();
-        if *used == BATCH {
-            getrandom::fill(buffer).expect("the operating system's random source is available");
-            *used = 0;
-        }
-        let bytes: [u8; 16] = buffer[*used..*used + 16].try_into().expect("16 bytes");
-        buffer[*used..*used + 16].fill(0);
-        *used += 16;
-        bytes
-    })
-}
+use crate::util::random::random_bytes;
 
 /// A connection's id: a random UUID v4 assigned by the server on upgrade.
 ///

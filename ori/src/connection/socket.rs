@@ -5,12 +5,13 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::connection::ConnectionCore;
+use crate::connection::core::ConnectionCore;
+use crate::connection::outbox::CloseRequest;
+use crate::connection::sockets::publish;
 use crate::protocol::validate_topic;
-use crate::pubsub::outbox::CloseRequest;
-use crate::sockets::publish;
-use crate::sync::lock;
-use crate::{AppContext, Outbound, PubSubError, SocketError, SocketId, SocketMessage, Sockets, Subscriber};
+use crate::pubsub::{Outbound, Subscriber};
+use crate::util::sync::lock;
+use crate::{AppContext, PubSubError, SocketError, SocketId, SocketMessage, Sockets};
 
 /// A handle to one connection. Cheap to clone; stays valid after the
 /// connection closes (operations then fail with [`PubSubError::Closed`]).
@@ -58,7 +59,7 @@ impl Socket {
     pub async fn subscribe(&self, topic: &str) -> Result<(), PubSubError> {
         validate_topic(topic)
             .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
-        let hub = self.core.app.hub();
+        let connections = self.core.app.connections();
         let live = {
             let mut subs = lock(&self.core.subscriptions);
             if subs.closed {
@@ -67,11 +68,13 @@ impl Socket {
             if subs.topics.contains(topic) {
                 return Ok(());
             }
-            if subs.topics.len() >= hub.limits.max_subscriptions {
-                return Err(PubSubError::TooManySubscriptions { limit: hub.limits.max_subscriptions });
+            if subs.topics.len() >= connections.limits.max_subscriptions {
+                return Err(PubSubError::TooManySubscriptions {
+                    limit: connections.limits.max_subscriptions,
+                });
             }
             subs.topics.insert(topic.into());
-            hub.provider.subscribe(topic, &Subscriber::new(self.core.clone()))
+            connections.pubsub.subscribe(topic, &Subscriber::new(self.core.clone()))
         };
         if let Err(e) = live.await {
             self.unsubscribe(topic);
@@ -85,7 +88,7 @@ impl Socket {
         let mut subs = lock(&self.core.subscriptions);
         let removed = subs.topics.remove(topic);
         if removed {
-            self.core.app.hub().provider.unsubscribe(topic, self.core.id);
+            self.core.app.connections().pubsub.unsubscribe(topic, self.core.id);
         }
         removed
     }
@@ -97,12 +100,12 @@ impl Socket {
 
     /// Publishes `message` as-is to every subscriber of `topic` except this connection.
     pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
-        publish(self.core.app.hub(), topic, &message.into(), Some(self.core.id))
+        publish(self.core.app.connections(), topic, &message.into(), Some(self.core.id))
     }
 
     /// Publishes `{"type": M::TYPE, "data": message}` to `topic`, except this connection.
     pub fn emit<M: SocketMessage>(&self, topic: &str, message: &M) -> Result<(), PubSubError> {
-        let outbound = Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        let outbound = Outbound::typed(message)?;
         self.publish(topic, outbound)
     }
 
@@ -114,7 +117,7 @@ impl Socket {
 
     /// Sends `{"type": M::TYPE, "data": message}` to this connection.
     pub fn send_message<M: SocketMessage>(&self, message: &M) -> Result<(), PubSubError> {
-        let outbound = Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        let outbound = Outbound::typed(message)?;
         self.send(outbound)
     }
 

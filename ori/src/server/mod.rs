@@ -23,8 +23,8 @@ use tokio::sync::{oneshot, watch};
 use tower_service::Service;
 
 use crate::app::Built;
-use crate::pubsub::outbox::CloseRequest;
-use crate::tracker::Tracker;
+use crate::connection::outbox::CloseRequest;
+use crate::util::tracker::Tracker;
 use crate::{AppContext, Error};
 
 /// Time a client gets to send its request headers.
@@ -110,7 +110,7 @@ impl Server {
         let local_addr = listeners[0].local_addr()?;
         built.start_background();
         let signal = built.shutdown_signal.unwrap_or_else(|| default_signal().boxed());
-        let websocket_path = built.runtime.as_ref().map(|runtime| runtime.config.get_path().to_owned());
+        let websocket_path = built.endpoint.as_ref().map(|endpoint| endpoint.config.path.clone());
         Ok(Server {
             websocket_path,
             listeners,
@@ -191,26 +191,26 @@ impl Server {
             () = stop => {}
         }
         tracing::info!("shutting down");
-        let hub = app.hub();
-        hub.begin_shutdown();
+        let connections = app.connections();
+        connections.begin_shutdown();
         let _ = stop_tx.send(true);
-        hub.for_each(|core| core.outbox.request_close(CloseRequest::Shutdown));
+        connections.for_each(|core| core.outbox.request_close(CloseRequest::Shutdown));
         let drained = tokio::time::timeout(grace, async {
-            hub.all_closed().await;
+            connections.all_closed().await;
             http.idle().await;
         })
         .await;
         if drained.is_err() {
             tracing::warn!(?grace, "grace period over; dropping running handlers and closing with 1001");
             // Clients still get their close frame; a short wait, not another grace.
-            hub.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow));
-            let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, hub.all_closed()).await;
+            connections.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow));
+            let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, connections.all_closed()).await;
         }
         let _ = exit_tx.send(true);
         for done in finished {
             let _ = done.await;
         }
-        hub.provider.shutdown();
+        connections.pubsub.shutdown();
         Ok(())
     }
 }

@@ -1,9 +1,9 @@
-//! [`WebSocketConfig`]: the WebSocket endpoint's path, limits and pub/sub provider.
+//! [`WebSocketConfig`]: the WebSocket endpoint's path, limits and pub/sub backend.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{InProcess, PubSubProvider};
+use crate::pubsub::{InProcess, PubSubBackend};
 
 /// Settings of the WebSocket endpoint. Every limit has a default suited to
 /// production; change what your application needs.
@@ -32,7 +32,6 @@ use crate::{InProcess, PubSubProvider};
 ///     .max_message_size(256 * 1024)
 ///     .idle_timeout(Duration::from_secs(60))
 ///     .allowed_origins(["https://app.example.com"]);
-/// assert_eq!(config.get_path(), "/realtime");
 /// ```
 #[derive(Clone)]
 pub struct WebSocketConfig {
@@ -48,7 +47,7 @@ pub struct WebSocketConfig {
     pub(crate) guard_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
-    pub(crate) provider: Arc<dyn PubSubProvider>,
+    pub(crate) pubsub: Arc<dyn PubSubBackend>,
 }
 
 impl Default for WebSocketConfig {
@@ -66,7 +65,7 @@ impl Default for WebSocketConfig {
             guard_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
-            provider: Arc::new(InProcess::new()),
+            pubsub: Arc::new(InProcess::new()),
         }
     }
 }
@@ -162,15 +161,12 @@ impl WebSocketConfig {
         self
     }
 
-    /// The pub/sub provider (default [`InProcess`]).
-    pub fn provider(mut self, provider: impl PubSubProvider) -> Self {
-        self.provider = Arc::new(provider);
+    /// The pub/sub backend that carries topics (default [`InProcess`]: this
+    /// instance only; [`RedisBackend`](crate::pubsub::RedisBackend) with the
+    /// feature `redis` for many instances).
+    pub fn pubsub(mut self, backend: impl PubSubBackend) -> Self {
+        self.pubsub = Arc::new(backend);
         self
-    }
-
-    /// The endpoint's path.
-    pub fn get_path(&self) -> &str {
-        &self.path
     }
 
     pub(crate) fn validate(&self) -> Result<(), crate::Error> {

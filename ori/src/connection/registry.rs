@@ -1,4 +1,4 @@
-//! [`Hub`]: the server-wide registry of live connections and the pub/sub provider.
+//! [`Connections`]: the server-wide registry of live connections and the pub/sub backend.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -8,10 +8,10 @@ use std::sync::{Arc, RwLock};
 use foldhash::fast::RandomState;
 
 use crate::SocketId;
-use crate::connection::ConnectionCore;
-use crate::pubsub::PubSubProvider;
-use crate::sync::{read, write};
-use crate::tracker::{Tracked, Tracker};
+use crate::connection::core::ConnectionCore;
+use crate::pubsub::PubSubBackend;
+use crate::util::sync::{read, write};
+use crate::util::tracker::{Tracked, Tracker};
 
 const SHARDS: usize = 16;
 
@@ -25,31 +25,31 @@ pub(crate) struct Limits {
 }
 
 /// Live connections and pub/sub, shared by every handle of a server.
-pub(crate) struct Hub {
-    pub(crate) provider: Arc<dyn PubSubProvider>,
+pub(crate) struct Connections {
+    pub(crate) pubsub: Arc<dyn PubSubBackend>,
     pub(crate) limits: Limits,
-    connections: Box<[ConnectionShard]>,
+    shards: Box<[ConnectionShard]>,
     hasher: RandomState,
     /// Connections from accepted upgrade to the end of their task.
     live: Arc<Tracker>,
     shutting_down: AtomicBool,
 }
 
-impl std::fmt::Debug for Hub {
+impl std::fmt::Debug for Connections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub")
+        f.debug_struct("Connections")
             .field("live", &self.live.count())
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
-impl Hub {
-    pub(crate) fn new(provider: Arc<dyn PubSubProvider>, limits: Limits) -> Hub {
-        Hub {
-            provider,
+impl Connections {
+    pub(crate) fn new(pubsub: Arc<dyn PubSubBackend>, limits: Limits) -> Connections {
+        Connections {
+            pubsub,
             limits,
-            connections: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             hasher: RandomState::default(),
             live: Arc::default(),
             shutting_down: AtomicBool::new(false),
@@ -57,7 +57,7 @@ impl Hub {
     }
 
     fn shard(&self, id: &SocketId) -> &ConnectionShard {
-        &self.connections[self.hasher.hash_one(id) as usize % SHARDS]
+        &self.shards[self.hasher.hash_one(id) as usize % SHARDS]
     }
 
     pub(crate) fn register(&self, core: &Arc<ConnectionCore>) {
@@ -74,12 +74,12 @@ impl Hub {
 
     /// Registered (open) connections.
     pub(crate) fn connection_count(&self) -> usize {
-        self.connections.iter().map(|s| read(s).len()).sum()
+        self.shards.iter().map(|s| read(s).len()).sum()
     }
 
     /// Calls `f` on every registered connection (shard by shard, no lock held during `f`).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<ConnectionCore>)) {
-        for shard in self.connections.iter() {
+        for shard in self.shards.iter() {
             let cores: Vec<_> = read(shard).values().cloned().collect();
             cores.iter().for_each(&mut f);
         }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use crate::connection::state::{AnyState, StateKey};
 use crate::error::BoxError;
-use crate::state::{AnyState, StateKey};
 use crate::{Socket, UpgradeRequest};
 
 /// A guard's "no": the connection is closed with 1008 (connection guards), or

@@ -13,8 +13,8 @@ use std::task::Waker;
 
 use bytes::Bytes;
 
-use crate::sync::lock;
-use crate::ws::transport::{DirectWriter, GATHER, consume_written, gather};
+use crate::connection::write::{DirectWriter, GATHER, consume_written, gather};
+use crate::util::sync::lock;
 
 /// A request, from outside the driver, to end the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]

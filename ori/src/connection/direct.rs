@@ -17,8 +17,8 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
-use super::transport::with_gather_buffer;
-use crate::connection::ConnectionCore;
+use super::core::ConnectionCore;
+use super::write::with_gather_buffer;
 
 thread_local! {
     /// A driver's poll is running on this thread.

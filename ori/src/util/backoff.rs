@@ -23,7 +23,7 @@ impl Backoff {
     pub(crate) fn next_delay(&mut self) -> Duration {
         self.attempt = self.attempt.saturating_add(1);
         let full = self.first.saturating_mul(2u32.saturating_pow(self.attempt - 1)).min(self.max);
-        let spread = f64::from(crate::socket_id::random_bytes()[0]) / 255.0;
+        let spread = f64::from(crate::util::random::random_bytes()[0]) / 255.0;
         full / 2 + (full / 2).mul_f64(spread)
     }
 

@@ -8,12 +8,10 @@ use bytes::Bytes;
 use foldhash::fast::RandomState;
 
 use crate::SocketId;
-use crate::context::AppContext;
-use crate::protocol::BROADCAST_TOPIC;
-use crate::pubsub::outbox::Outbox;
-use crate::state::StateMap;
-use crate::sync::lock;
-use crate::ws::direct;
+use crate::connection::context::AppContext;
+use crate::connection::direct;
+use crate::connection::outbox::Outbox;
+use crate::connection::state::StateMap;
 
 /// The topics one connection has joined (server-internal topics excluded).
 #[derive(Debug, Default)]
@@ -43,7 +41,7 @@ pub(crate) struct ConnectionCore {
 
 impl ConnectionCore {
     pub(crate) fn new(id: SocketId, states: StateMap, app: AppContext) -> ConnectionCore {
-        let limit = app.hub().limits.outbound_queue_bytes;
+        let limit = app.connections().limits.outbound_queue_bytes;
         ConnectionCore {
             id,
             outbox: Outbox::new(limit),
@@ -100,20 +98,5 @@ impl ConnectionCore {
         } else {
             self.silent_sweeps.fetch_add(1, Ordering::Relaxed).saturating_add(1)
         }
-    }
-
-    /// Marks the connection's subscriptions closed and leaves every topic,
-    /// the server's `__broadcast__` included.
-    pub(crate) fn leave_all(&self) {
-        let provider = &self.app.hub().provider;
-        let mut subs = lock(&self.subscriptions);
-        if subs.closed {
-            return;
-        }
-        subs.closed = true;
-        for topic in subs.topics.drain() {
-            provider.unsubscribe(&topic, self.id);
-        }
-        provider.unsubscribe(BROADCAST_TOPIC, self.id);
     }
 }

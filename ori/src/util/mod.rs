@@ -1,0 +1,8 @@
+//! Small utilities with no knowledge of WebSockets or of ori's protocol.
+
+#[cfg(any(feature = "redis", feature = "client"))]
+pub(crate) mod backoff;
+pub(crate) mod random;
+pub(crate) mod scratch;
+pub(crate) mod sync;
+pub(crate) mod tracker;

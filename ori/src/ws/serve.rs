@@ -1,0 +1,62 @@
+//! The task of one accepted WebSocket: open it through the endpoint's
+//! session (guards, `on_open`), drive it until it ends, then close it.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use super::driver::Driver;
+use super::frame_io::FrameIo;
+use super::transport::Transport;
+use crate::connection::registry::Admission;
+use crate::connection::state::AnyState;
+use crate::endpoint::{Endpoint, session};
+use crate::{SocketId, UpgradeRequest};
+
+/// What the upgrade endpoint hands to the connection task.
+pub(crate) struct Accepted {
+    pub(crate) id: SocketId,
+    pub(crate) request: UpgradeRequest,
+    pub(crate) upgrade_data: Option<AnyState>,
+    pub(crate) admission: Admission,
+}
+
+/// Serves one upgraded connection to its end. While the connection is open,
+/// this future holds one [`Driver`] and nothing else.
+pub(crate) async fn serve<IO>(io: IO, read_ahead: Bytes, accepted: Accepted, endpoint: Arc<Endpoint>)
+where
+    IO: Transport,
+{
+    let Some(mut driver) = open(io, read_ahead, accepted, endpoint).await else { return };
+    let end = std::future::poll_fn(|cx| driver.poll_open(cx)).await;
+    driver.finish(end).await;
+}
+
+/// Opens the connection ([`session::open`]); `None` when it was refused, after
+/// the close frame saying why.
+fn open<IO>(
+    io: IO,
+    read_ahead: Bytes,
+    accepted: Accepted,
+    endpoint: Arc<Endpoint>,
+) -> BoxFuture<'static, Option<Driver<IO>>>
+where
+    IO: Transport,
+{
+    async move {
+        let Accepted { id, request, upgrade_data, admission } = accepted;
+        let config = &endpoint.config;
+        let frames = FrameIo::new(io, &read_ahead, config.max_message_size);
+        drop(read_ahead);
+        match session::open(endpoint.clone(), id, request, upgrade_data).await {
+            Ok(socket) => Some(Driver::new(frames, socket, endpoint, admission)),
+            Err(refusal) => {
+                frames.close(refusal.code, &refusal.reason, false, config.close_timeout).await;
+                None
+            }
+        }
+    }
+    .boxed()
+}
