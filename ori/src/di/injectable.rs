@@ -10,7 +10,7 @@ use super::{Dep, Resolver};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use ori::{Dep, Injectable, Resolver};
+/// use ori::di::{Dep, Injectable, Resolver};
 ///
 /// struct Store;
 /// struct Presence { store: Arc<Store> }

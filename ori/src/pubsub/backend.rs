@@ -16,7 +16,7 @@ pub type Subscribed = BoxFuture<'static, Result<(), PubSubError>>;
 /// Carries pub/sub traffic: keeps each topic's subscribers and delivers
 /// published messages to them.
 ///
-/// The default, [`InProcess`](crate::InProcess), serves one server instance.
+/// The default, [`InProcess`](crate::pubsub::InProcess), serves one server instance.
 /// A provider for many instances (Redis) delivers to local subscribers itself
 /// and forwards what other instances need.
 ///

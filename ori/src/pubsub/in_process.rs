@@ -10,7 +10,8 @@ use crate::SocketId;
 /// queues one shared frame on each of them. Needs nothing installed.
 ///
 /// ```
-/// use ori::{InProcess, WebSocketConfig};
+/// use ori::WebSocketConfig;
+/// use ori::pubsub::InProcess;
 /// let config = WebSocketConfig::default().pubsub(InProcess::new());
 /// ```
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@ use super::Outbound;
 use crate::SocketId;
 use crate::connection::core::ConnectionCore;
 
-/// A local connection as seen by a [`PubSubBackend`](crate::PubSubBackend):
+/// A local connection as seen by a [`PubSubBackend`](crate::pubsub::PubSubBackend):
 /// an id and a way to queue a message on it.
 #[derive(Clone)]
 pub struct Subscriber {

@@ -119,7 +119,7 @@ impl TestServer {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let server = TestServer::start(Ori::create().websocket(Default::default()).socket_router::<MathRouter>())
+    /// let server = TestServer::start(Ori::create().websocket(Default::default()).only_socket_router::<MathRouter>())
     ///     .await
     ///     .unwrap();
     /// let math: MathClient = server.connect().await.unwrap();

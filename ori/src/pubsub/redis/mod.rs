@@ -42,7 +42,8 @@ use crate::{PubSubError, SocketId};
 /// Pub/sub across every ori instance that shares a Redis.
 ///
 /// ```no_run
-/// use ori::{Ori, RedisBackend, WebSocketConfig};
+/// use ori::pubsub::RedisBackend;
+/// use ori::{Ori, WebSocketConfig};
 ///
 /// # async fn demo() -> Result<(), ori::Error> {
 /// let redis = RedisBackend::builder("redis://127.0.0.1:6379").channel_prefix("chat:").build();
