@@ -2,14 +2,18 @@
 //! crate (`use ori::prelude::*` or `ori::socket_router`); generated code names
 //! the runtime only as `::ori::__private` (or the path given with `crate = ..`).
 //!
-//! The crate is organised parse → model → expand: `parse/` reads the
-//! attributes' grammar with spans, `model.rs` checks every rule that needs no
-//! types and collects all errors (`ctxt.rs`), and `expand/` only emits tokens.
+//! The crate is organised parse → model → expand, one file per macro in each
+//! (`entry.rs` runs the pipeline): `parse/` reads the attributes' grammar
+//! with spans, `model/` checks every rule that needs no types and collects
+//! all errors (`ctxt.rs`), and `expand/` only emits tokens.
 //! Set `ORI_MACROS_DEBUG=1` to print every expansion to stderr.
 
 use proc_macro::TokenStream;
 
+use crate::model::injectable::Kind;
+
 mod ctxt;
+mod entry;
 mod expand;
 mod model;
 mod names;
@@ -27,7 +31,7 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 ///
 /// The router's struct is built by the container: mark it `#[injectable]`
 /// (its fields are its dependencies). Every `#[socket_router]` in the binary
-/// is mounted by `Ori::create()`; `.socket_router::<R>()` mounts only `R`.
+/// is mounted by `Ori::create()`; `.only_socket_router::<R>()` mounts only `R`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -73,7 +77,10 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 /// ```
 ///
 /// Arguments: `guard = G` (repeatable; connection guards, run in order, each a
-/// `#[connection_guard]`), `crate = path` (where `ori` is, if renamed).
+/// `#[connection_guard]`), `client = Name` (a typed client stub with one async
+/// method per handler, when ori's `client` feature is on; handlers may not be
+/// named `new`, `connect` or `client`), `crate = path` (where `ori` is, if
+/// renamed).
 ///
 /// Handler forms: `async fn(&self [, ctx: SocketContext<S>] [, data: T]) -> R`
 /// where `T: Deserialize`, `R` is `()`, any `Serialize`, or `Result<T, E>`
@@ -97,7 +104,7 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn socket_router(args: TokenStream, input: TokenStream) -> TokenStream {
-    debug("socket_router", expand::socket_router(args.into(), input.into()))
+    debug("socket_router", entry::socket_router(args.into(), input.into()))
 }
 
 /// Marks a method of a `#[socket_router]` impl as the handler of a message
@@ -105,7 +112,7 @@ pub fn socket_router(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Anywhere else it is a compile error.
 #[proc_macro_attribute]
 pub fn on(_args: TokenStream, input: TokenStream) -> TokenStream {
-    expand::stray_on(input.into()).into()
+    entry::stray_on(input.into()).into()
 }
 
 /// Makes a struct buildable by the container and registers it as a provider:
@@ -138,26 +145,21 @@ pub fn on(_args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn injectable(args: TokenStream, input: TokenStream) -> TokenStream {
-    debug(
-        "injectable",
-        expand::injectable::expand(expand::injectable::Kind::Injectable, args.into(), input.into()),
-    )
+    debug("injectable", entry::injectable(Kind::Injectable, args.into(), input.into()))
 }
 
 /// `#[injectable]` for a type that implements `ConnectionGuard`, so routers
 /// can name it with `#[socket_router(guard = ..)]`.
 #[proc_macro_attribute]
 pub fn connection_guard(args: TokenStream, input: TokenStream) -> TokenStream {
-    let kind = expand::injectable::Kind::ConnectionGuard;
-    debug("connection_guard", expand::injectable::expand(kind, args.into(), input.into()))
+    debug("connection_guard", entry::injectable(Kind::ConnectionGuard, args.into(), input.into()))
 }
 
 /// `#[injectable]` for a type that implements `MessageGuard`, so routes can
 /// name it with `#[on("type", guard = ..)]`.
 #[proc_macro_attribute]
 pub fn message_guard(args: TokenStream, input: TokenStream) -> TokenStream {
-    let kind = expand::injectable::Kind::MessageGuard;
-    debug("message_guard", expand::injectable::expand(kind, args.into(), input.into()))
+    debug("message_guard", entry::injectable(Kind::MessageGuard, args.into(), input.into()))
 }
 
 /// Implements `ori::SocketMessage` from `#[message(type = "...")]`, for
@@ -170,5 +172,5 @@ pub fn message_guard(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_derive(SocketMessage, attributes(message))]
 pub fn derive_socket_message(input: TokenStream) -> TokenStream {
-    debug("derive(SocketMessage)", expand::message::expand(input.into()))
+    debug("derive(SocketMessage)", entry::socket_message(input.into()))
 }

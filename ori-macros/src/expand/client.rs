@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Handler, Output, Router};
+use crate::model::router::{Handler, Output, Router};
 use crate::paths::Paths;
 
 /// The stub named `name` for `router`.

@@ -1,94 +1,23 @@
 //! `#[injectable]`, `#[connection_guard]`, `#[message_guard]`: the struct as
 //! written (minus `#[inject]`), an `Injectable` impl building every field from
-//! the container, and the inventory registration.
+//! the container, the inventory registration, and for guards a spanned check
+//! that the guard trait is implemented.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
+use syn::Fields;
 use syn::spanned::Spanned;
-use syn::{Fields, Item};
 
-use crate::ctxt::Ctxt;
-use crate::parse::injectable::{FieldSource, InjectableArgs};
+use crate::model::injectable::{Injectable, Kind};
+use crate::parse::injectable::FieldSource;
 use crate::paths::Paths;
 
-/// Which attribute is expanding.
-#[derive(Clone, Copy)]
-pub(crate) enum Kind {
-    Injectable,
-    ConnectionGuard,
-    MessageGuard,
-}
-
-impl Kind {
-    fn attribute(self) -> &'static str {
-        match self {
-            Kind::Injectable => "injectable",
-            Kind::ConnectionGuard => "connection_guard",
-            Kind::MessageGuard => "message_guard",
-        }
-    }
-}
-
-pub(crate) fn expand(kind: Kind, args: TokenStream, input: TokenStream) -> TokenStream {
-    let cx = Ctxt::new();
-    let args = match syn::parse::Parser::parse2(InjectableArgs::parser(kind.attribute()), args) {
-        Ok(args) => args,
-        Err(e) => {
-            cx.push(e);
-            InjectableArgs::default()
-        }
-    };
-    let mut item: Item = match syn::parse2(input.clone()) {
-        Ok(item) => item,
-        Err(e) => {
-            cx.push(e);
-            return with_errors(input, cx);
-        }
-    };
-    let attribute = kind.attribute();
-    let Item::Struct(strukt) = &mut item else {
-        match &item {
-            Item::Enum(e) => cx.error_spanned_by(
-                e.enum_token,
-                format!("`#[{attribute}]` goes on a struct (whose fields are its dependencies), not an enum"),
-            ),
-            other => cx.error_spanned_by(other, format!("`#[{attribute}]` goes on a struct")),
-        }
-        return with_errors(input, cx);
-    };
-    if !strukt.generics.params.is_empty() {
-        cx.error_spanned_by(&strukt.generics, format!("`#[{attribute}]` types cannot be generic"));
-    }
-
-    let mut sources = Vec::new();
-    for field in strukt.fields.iter_mut() {
-        let mut source = FieldSource::Dependency;
-        let mut seen = false;
-        for attr in field.attrs.iter().filter(|a| a.path().is_ident("inject")) {
-            if seen {
-                cx.error_spanned_by(attr, "a field takes one `#[inject(..)]`");
-            }
-            seen = true;
-            match attr.parse_args::<FieldSource>() {
-                Ok(s) => source = s,
-                Err(e) => {
-                    cx.push(syn::Error::new(e.span(), "expected `#[inject(default)]` or `#[inject(value)]`"))
-                }
-            }
-        }
-        field.attrs.retain(|a| !a.path().is_ident("inject"));
-        sources.push(source);
-    }
-    if let Err(errors) = cx.check() {
-        let mut tokens = quote!(#item);
-        tokens.extend(errors.to_compile_error());
-        return tokens;
-    }
-
-    let Item::Struct(strukt) = &item else { unreachable!("matched above") };
-    let p = Paths::new(args.krate).private();
+/// Expands a validated injectable struct.
+pub(crate) fn expand(injectable: &Injectable) -> TokenStream {
+    let Injectable { kind, strukt, sources, krate } = injectable;
+    let p = Paths::new(krate.clone()).private();
     let name = &strukt.ident;
-    let fields: Vec<_> = strukt.fields.iter().zip(&sources).collect();
+    let fields: Vec<_> = strukt.fields.iter().zip(sources).collect();
     let deps = fields.iter().map(|(field, source)| {
         let ty = &field.ty;
         match source {
@@ -126,7 +55,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, input: TokenStream) -> Token
         Kind::MessageGuard => quote_spanned!(name.span()=> __ori::check_message_guard_impl::<#name>();),
     };
     quote! {
-        #item
+        #strukt
 
         #[doc(hidden)]
         #[allow(non_snake_case, dead_code, clippy::all)]
@@ -155,13 +84,4 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, input: TokenStream) -> Token
             }
         };
     }
-}
-
-/// The input unchanged (so IDEs and later errors stay sane) plus the errors.
-pub(crate) fn with_errors(input: TokenStream, cx: Ctxt) -> TokenStream {
-    let mut tokens = input;
-    if let Err(errors) = cx.check() {
-        tokens.extend(errors.to_compile_error());
-    }
-    tokens
 }

@@ -6,14 +6,14 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Handler, Output, Router, span_of, type_name};
+use crate::model::router::{Handler, Output, Router};
+use crate::model::type_name;
 use crate::paths::Paths;
 
 /// Expands a validated router.
 pub(crate) fn expand(paths: &Paths, router: &Router) -> TokenStream {
     let p = paths.private();
     let self_ty = &router.self_ty;
-    let name = &router.name;
 
     // The bound tuple: the router, then each distinct message guard.
     let mut guard_types: Vec<&syn::Path> = Vec::new();
@@ -26,8 +26,6 @@ pub(crate) fn expand(paths: &Paths, router: &Router) -> TokenStream {
     }
     let bound_items = std::iter::once(quote!(__ori::Arc<#self_ty>))
         .chain(guard_types.iter().map(|g| quote!(__ori::Arc<#g>)));
-    let bind_items = std::iter::once(quote!(__ori_resolver.provider::<#self_ty>()))
-        .chain(guard_types.iter().map(|g| quote!(__ori_resolver.provider::<#g>())));
     let guard_index = |guard: &syn::Path| {
         1 + guard_types
             .iter()
@@ -37,10 +35,8 @@ pub(crate) fn expand(paths: &Paths, router: &Router) -> TokenStream {
 
     let dispatch_fns = router.handlers.iter().map(|h| dispatch_fn(h, &guard_index));
     let table = router.handlers.iter().map(route_def);
+    let router_impl = socket_router_impl(router, &guard_types);
     let checks = checks(router);
-    let guard_refs = router.guards.iter().map(|g| quote_spanned!(span_of(g)=> __ori::guard_ref::<#g>()));
-    let message_guard_deps = guard_types.iter().map(|g| quote!(__ori::Dep::of::<#g>()));
-    let connection_guard_deps = router.guards.iter().map(|g| quote!(__ori::Dep::of::<#g>()));
 
     quote! {
         #[doc(hidden)]
@@ -54,35 +50,50 @@ pub(crate) fn expand(paths: &Paths, router: &Router) -> TokenStream {
 
             static __ORI_ROUTES: &[__ori::RouteDef<__OriBound>] = &[#(#table),*];
 
-            #[automatically_derived]
-            impl __ori::SocketRouter for #self_ty {
-                const NAME: &'static str = #name;
-
-                fn routes() -> __ori::Vec<__ori::RouteInfo> {
-                    __ori::Iterator::collect(__ori::Iterator::map(__ORI_ROUTES.iter(), |route| route.info))
-                }
-
-                fn connection_guards() -> __ori::Vec<__ori::GuardRef> {
-                    __ori::From::from([#(#guard_refs),*])
-                }
-
-                fn dependencies() -> __ori::Vec<__ori::Dep> {
-                    __ori::From::from([
-                        __ori::Dep::of::<#self_ty>(),
-                        #(#message_guard_deps,)*
-                        #(#connection_guard_deps,)*
-                    ])
-                }
-
-                fn bind(__ori_resolver: &__ori::Resolver<'_>) -> __ori::SocketRoutes {
-                    __ori::SocketRoutes::from_table(#name, (#(#bind_items,)*), __ORI_ROUTES)
-                }
-            }
+            #router_impl
 
             __ori::inventory::submit! { __ori::RouterRegistration::of::<#self_ty>() }
 
             #checks
         };
+    }
+}
+
+/// `impl SocketRouter`: metadata, dependencies, and `bind`, which resolves
+/// the router and its message guards into the bound tuple of the table.
+fn socket_router_impl(router: &Router, guard_types: &[&syn::Path]) -> TokenStream {
+    let self_ty = &router.self_ty;
+    let name = &router.name;
+    let bind_items = std::iter::once(quote!(__ori_resolver.provider::<#self_ty>()))
+        .chain(guard_types.iter().map(|g| quote!(__ori_resolver.provider::<#g>())));
+    let guard_refs = router.guards.iter().map(|g| quote_spanned!(g.span()=> __ori::guard_ref::<#g>()));
+    let message_guard_deps = guard_types.iter().map(|g| quote!(__ori::Dep::of::<#g>()));
+    let connection_guard_deps = router.guards.iter().map(|g| quote!(__ori::Dep::of::<#g>()));
+    quote! {
+        #[automatically_derived]
+        impl __ori::SocketRouter for #self_ty {
+            const NAME: &'static str = #name;
+
+            fn routes() -> __ori::Vec<__ori::RouteInfo> {
+                __ori::Iterator::collect(__ori::Iterator::map(__ORI_ROUTES.iter(), |route| route.info))
+            }
+
+            fn connection_guards() -> __ori::Vec<__ori::GuardRef> {
+                __ori::From::from([#(#guard_refs),*])
+            }
+
+            fn dependencies() -> __ori::Vec<__ori::Dep> {
+                __ori::From::from([
+                    __ori::Dep::of::<#self_ty>(),
+                    #(#message_guard_deps,)*
+                    #(#connection_guard_deps,)*
+                ])
+            }
+
+            fn bind(__ori_resolver: &__ori::Resolver<'_>) -> __ori::SocketRoutes {
+                __ori::SocketRoutes::from_table(#name, (#(#bind_items,)*), __ORI_ROUTES)
+            }
+        }
     }
 }
 
@@ -121,8 +132,8 @@ fn dispatch_fn(handler: &Handler, guard_index: &impl Fn(&syn::Path) -> usize) ->
     });
     let guard_checks = handler.guards.iter().enumerate().map(|(i, guard)| {
         let local = format_ident!("__ori_guard_{}", i);
-        quote_spanned! {span_of(guard)=>
-            if let __ori::Err(__ori_reject) = __ori::run_message_guard(&*#local, #socket_ref, __ori_type).await {
+        quote_spanned! {guard.span()=>
+            if let __ori::Err(__ori_reject) = __ori::run_message_guard::<#guard>(&*#local, #socket_ref, __ori_type).await {
                 return __ori::Reply::Error(__ori::guard_refusal(__ori_type, &__ori_reject));
             }
         }

@@ -1,15 +1,12 @@
-//! The validated model of a `#[socket_router]` impl: what the expansion reads.
-//! Building it checks every rule that needs no type information and records
-//! each violation, spanned on the offending token.
+//! The model of a `#[socket_router]` impl: its type, connection guards, and
+//! one [`Handler`] per `#[on]` method.
 
 use std::collections::HashMap;
 
-use quote::ToTokens;
-use syn::spanned::Spanned;
-use syn::{FnArg, ImplItem, ItemImpl, LitStr, PathArguments, ReturnType, Type};
+use syn::{FnArg, ImplItem, ItemImpl, LitStr, ReturnType, Type};
 
+use super::{check_message_type, docs, generic_types, is_on, last_segment, type_name};
 use crate::ctxt::Ctxt;
-use crate::names::validate_handler_type;
 use crate::parse::on::OnArgs;
 use crate::parse::router::RouterArgs;
 
@@ -51,50 +48,6 @@ pub(crate) enum Output {
     Result { full: Box<Type>, ok: Option<Box<Type>>, err: Option<Box<Type>> },
     /// Any other type: always replied as `data`.
     Value(Box<Type>),
-}
-
-/// The last segment of a path type, e.g. `SocketContext` for `ori::SocketContext<S>`.
-fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
-    match ty {
-        Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
-        _ => None,
-    }
-}
-
-fn generic_types(segment: &syn::PathSegment) -> Vec<Type> {
-    match &segment.arguments {
-        PathArguments::AngleBracketed(args) => args
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                syn::GenericArgument::Type(ty) => Some(ty.clone()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn is_on(attr: &syn::Attribute) -> bool {
-    attr.path().segments.last().is_some_and(|s| s.ident == "on")
-}
-
-/// The doc comment of an item, one line per `///` line.
-pub(crate) fn docs(attrs: &[syn::Attribute]) -> String {
-    attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .filter_map(|a| match &a.meta {
-            syn::Meta::NameValue(nv) => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => {
-                    Some(s.value().trim().to_owned())
-                }
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Reads the impl (removing the `#[on]` attributes it consumes) into a model.
@@ -163,6 +116,9 @@ pub(crate) fn router(cx: &Ctxt, args: RouterArgs, item: &mut ItemImpl) -> Option
             handlers.push(handler);
         }
     }
+    if let Some(client) = &args.client {
+        check_stub_names(cx, client, &handlers);
+    }
     if routes == 0 {
         cx.error_spanned_by(&item.self_ty, "this `#[socket_router]` has no `#[on(\"type\")]` handler");
     }
@@ -175,18 +131,26 @@ pub(crate) fn router(cx: &Ctxt, args: RouterArgs, item: &mut ItemImpl) -> Option
     })
 }
 
-/// Checks a message type literal against the protocol's rules.
-pub(crate) fn check_message_type(cx: &Ctxt, lit: &LitStr) {
-    let value = lit.value();
-    if let Err(reason) = validate_handler_type(&value) {
-        let hint = if reason.to_string().contains("reserved") {
-            " (`ping`, `pong`, `subscribe`, `unsubscribe`, `error` and `__*`); choose another name"
-        } else {
-            ", e.g. `presence.heartbeat`"
-        };
-        cx.error_spanned_by(lit, format!("invalid message type `{value}`: a message type {reason}{hint}"));
+/// The typed client stub has `new`, `connect` and `client` of its own; a
+/// handler of the same name would collide with them inside generated code.
+fn check_stub_names(cx: &Ctxt, client: &syn::Ident, handlers: &[Handler]) {
+    for handler in handlers {
+        let method = handler.method.to_string();
+        if STUB_METHODS.contains(&method.as_str()) {
+            cx.error_spanned_by(
+                &handler.method,
+                format!(
+                    "the handler `{method}` collides with `{client}::{method}`, which the client stub \
+                     `{client}` defines; rename the method (its message type stays `{}`)",
+                    handler.message_type.value()
+                ),
+            );
+        }
     }
 }
+
+/// The methods every client stub defines besides the handlers'.
+const STUB_METHODS: [&str; 3] = ["new", "connect", "client"];
 
 fn handler(cx: &Ctxt, method: &syn::ImplItemFn, args: OnArgs) -> Option<Handler> {
     let sig = &method.sig;
@@ -273,24 +237,6 @@ fn handler(cx: &Ctxt, method: &syn::ImplItemFn, args: OnArgs) -> Option<Handler>
     })
 }
 
-/// A type as the user wrote it, for metadata (`Vec<u8>`, not `Vec < u8 >`).
-pub(crate) fn type_name(ty: &Type) -> String {
-    let mut text = ty.to_token_stream().to_string();
-    for (from, to) in [
-        (" < ", "<"),
-        ("< ", "<"),
-        (" <", "<"),
-        (" >", ">"),
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" ,", ","),
-        ("& ", "&"),
-    ] {
-        text = text.replace(from, to);
-    }
-    text
-}
-
 impl Handler {
     pub(crate) fn span(&self) -> proc_macro2::Span {
         self.method.span()
@@ -303,11 +249,6 @@ impl Handler {
             Output::Value(ty) => type_name(ty),
         }
     }
-}
-
-/// Spans of paths, for spanned checks.
-pub(crate) fn span_of(path: &syn::Path) -> proc_macro2::Span {
-    path.span()
 }
 
 #[cfg(test)]
@@ -377,13 +318,5 @@ mod tests {
             5,
             "reserved, not async, duplicate (+ first), by-value self"
         );
-    }
-
-    #[test]
-    fn type_names_read_like_source() {
-        let ty: Type = parse_quote!(std::result::Result<Vec<(u8, String)>, my::Error>);
-        assert_eq!(type_name(&ty), "std::result::Result<Vec<(u8, String)>, my::Error>");
-        let ty: Type = parse_quote!(&'static str);
-        assert_eq!(type_name(&ty), "&'static str");
     }
 }
