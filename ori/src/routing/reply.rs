@@ -5,8 +5,8 @@ use std::any::TypeId;
 use serde::Serialize;
 
 use crate::SocketError;
-use crate::protocol::encode::push_json_str;
-use crate::protocol::frame_buf::{FrameBuf, OpCode};
+use crate::protocol::encode;
+use crate::protocol::frame_buf::FrameBuf;
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.
@@ -61,10 +61,7 @@ impl Reply {
         if TypeId::of::<T>() == TypeId::of::<()>() {
             return Reply::Unit;
         }
-        let mut frame = FrameBuf::new(OpCode::Text, 96 + message_type.len());
-        frame.push(b"{\"type\":");
-        push_json_str(&mut frame, message_type);
-        frame.push(b",\"data\":");
+        let mut frame = encode::data_start(message_type, 76);
         match serde_json::to_writer(&mut frame, value) {
             Ok(()) => Reply::Encoded(EncodedReply { frame }),
             Err(e) => unserializable::<T>(&e),
