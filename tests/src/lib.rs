@@ -2,6 +2,7 @@
 //! loopback port, connect real WebSocket clients, and read what arrives with
 //! timeouts (a test never hangs).
 
+pub mod client_app;
 pub mod redis_server;
 pub mod routes;
 
@@ -23,9 +24,11 @@ pub const WAIT: Duration = Duration::from_secs(5);
 pub const QUIET: Duration = Duration::from_millis(200);
 
 /// A server running in the test process on 127.0.0.1 and a free port:
-/// [`ori::testing::TestServer`] with the project's raw-protocol [`Client`].
+/// [`ori::testing::TestServer`] with the project's raw-protocol [`WsClient`].
+/// Named apart from ori's own `TestServer` and `client::Client`, which
+/// the same test files may import.
 #[derive(Debug)]
-pub struct TestServer {
+pub struct LiveServer {
     /// The bound address.
     pub addr: SocketAddr,
     /// The application context, to publish from the test.
@@ -33,11 +36,11 @@ pub struct TestServer {
     inner: ori::testing::TestServer,
 }
 
-impl TestServer {
+impl LiveServer {
     /// Binds `app` on 127.0.0.1:0 and serves it in a task (no signal handlers).
-    pub async fn start(app: Ori) -> TestServer {
+    pub async fn start(app: Ori) -> LiveServer {
         let inner = ori::testing::TestServer::start(app).await.expect("server starts");
-        TestServer { addr: inner.addr(), app: inner.app().clone(), inner }
+        LiveServer { addr: inner.addr(), app: inner.app().clone(), inner }
     }
 
     /// `ws://127.0.0.1:PORT/ws` (the default path, whatever the app configured).
@@ -51,8 +54,8 @@ impl TestServer {
     }
 
     /// Connects a client to `/ws`.
-    pub async fn connect(&self) -> Client {
-        Client::connect(&self.url()).await
+    pub async fn connect(&self) -> WsClient {
+        WsClient::connect(&self.url()).await
     }
 
     /// Starts the graceful shutdown and waits for `serve()` to return.
@@ -77,9 +80,10 @@ impl TestServer {
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A WebSocket client (tokio-tungstenite) with JSON helpers.
+/// A plain WebSocket client (tokio-tungstenite) with JSON helpers: it speaks
+/// the wire protocol by hand, unlike `ori::client::Client`.
 #[derive(Debug)]
-pub struct Client {
+pub struct WsClient {
     ws: Ws,
 }
 
@@ -92,19 +96,19 @@ pub enum ConnectError {
     Other(String),
 }
 
-impl Client {
+impl WsClient {
     /// Connects, panicking with the reason on failure.
-    pub async fn connect(url: &str) -> Client {
-        Client::try_connect(url).await.unwrap_or_else(|e| panic!("connect to {url}: {e:?}"))
+    pub async fn connect(url: &str) -> WsClient {
+        WsClient::try_connect(url).await.unwrap_or_else(|e| panic!("connect to {url}: {e:?}"))
     }
 
     /// Connects; an HTTP refusal is reported with its status.
-    pub async fn try_connect(url: &str) -> Result<Client, ConnectError> {
-        Client::try_connect_request(url, &[]).await
+    pub async fn try_connect(url: &str) -> Result<WsClient, ConnectError> {
+        WsClient::try_connect_request(url, &[]).await
     }
 
     /// Connects with extra request headers.
-    pub async fn try_connect_request(url: &str, headers: &[(&str, &str)]) -> Result<Client, ConnectError> {
+    pub async fn try_connect_request(url: &str, headers: &[(&str, &str)]) -> Result<WsClient, ConnectError> {
         use tungstenite::client::IntoClientRequest;
         let mut request = url.into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
         for (name, value) in headers {
@@ -115,7 +119,7 @@ impl Client {
         }
         match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request)).await {
             Err(_) => Err(ConnectError::Other("timed out".into())),
-            Ok(Ok((ws, _))) => Ok(Client { ws }),
+            Ok(Ok((ws, _))) => Ok(WsClient { ws }),
             Ok(Err(tungstenite::Error::Http(response))) => {
                 Err(ConnectError::Status(response.status().as_u16()))
             }

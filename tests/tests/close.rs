@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ori::{CloseInfo, Ori, SocketContext, SocketError, SocketRoutes, WebSocketConfig};
-use ori_tests::{Client, RawClient, TestServer};
+use ori_tests::{LiveServer, RawClient, WsClient};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -40,7 +40,7 @@ async fn closes_eventually(closes: &Arc<Mutex<Vec<CloseInfo>>>, count: usize) ->
 #[tokio::test]
 async fn a_client_close_is_echoed_and_reported() {
     let closes = Arc::new(Mutex::new(Vec::new()));
-    let server = TestServer::start(app(WebSocketConfig::default(), closes.clone())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default(), closes.clone())).await;
     let mut c = server.connect().await;
     let frame = CloseFrame { code: CloseCode::Library(4001), reason: "done here".into() };
     c.inner().close(Some(frame)).await.unwrap();
@@ -57,7 +57,7 @@ async fn a_client_close_is_echoed_and_reported() {
 #[tokio::test]
 async fn a_dropped_connection_reports_1006() {
     let closes = Arc::new(Mutex::new(Vec::new()));
-    let server = TestServer::start(app(WebSocketConfig::default(), closes.clone())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default(), closes.clone())).await;
     let raw = RawClient::connect(server.addr, "/ws").await;
     drop(raw);
     assert_eq!(closes_eventually(&closes, 1).await[0].code, 1006);
@@ -66,7 +66,7 @@ async fn a_dropped_connection_reports_1006() {
 #[tokio::test]
 async fn the_application_can_close_after_its_reply() {
     let closes = Arc::new(Mutex::new(Vec::new()));
-    let server = TestServer::start(app(WebSocketConfig::default(), closes.clone())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default(), closes.clone())).await;
     let mut c = server.connect().await;
     assert_eq!(c.request(json!({"type": "goodbye", "correlationId": "g"})).await["data"], "bye");
     assert_eq!(c.expect_close().await, (4000, "see you".to_owned()));
@@ -77,7 +77,7 @@ async fn the_application_can_close_after_its_reply() {
 async fn an_oversized_message_closes_with_1009_after_flushing_the_close_frame() {
     let closes = Arc::new(Mutex::new(Vec::new()));
     let config = WebSocketConfig::default().max_message_size(1024).close_timeout(Duration::from_millis(300));
-    let server = TestServer::start(app(config, closes.clone())).await;
+    let server = LiveServer::start(app(config, closes.clone())).await;
     let mut c = server.connect().await;
     // At the limit is fine.
     let at_limit = format!(r#"{{"type":"ping","data":"{}"}}"#, "x".repeat(1024 - 25));
@@ -110,7 +110,7 @@ async fn an_oversized_message_closes_with_1009_after_flushing_the_close_frame() 
 
 #[tokio::test]
 async fn invalid_utf8_closes_with_1007() {
-    let server = TestServer::start(app(WebSocketConfig::default(), Arc::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default(), Arc::default())).await;
     let mut raw = RawClient::connect(server.addr, "/ws").await;
     raw.send_frame(true, 1, &[b'{', 0xff, 0xfe, b'}']).await;
     assert_eq!(raw.expect_close().await, 1007);
@@ -118,7 +118,7 @@ async fn invalid_utf8_closes_with_1007() {
 
 #[tokio::test]
 async fn frames_that_break_rfc_6455_close_with_1002() {
-    let server = TestServer::start(app(WebSocketConfig::default(), Arc::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default(), Arc::default())).await;
     let cases: Vec<Vec<u8>> = vec![
         RawClient::encode(true, 1, br#"{"type":"ping"}"#, None), // unmasked
         RawClient::encode(true, 3, b"", Some([1, 1, 1, 1])),     // reserved opcode
@@ -144,7 +144,7 @@ async fn frames_that_break_rfc_6455_close_with_1002() {
 
 #[tokio::test]
 async fn fragmented_messages_are_reassembled_and_pings_answered_in_between() {
-    let server = TestServer::start(app(WebSocketConfig::default(), Arc::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default(), Arc::default())).await;
     let mut raw = RawClient::connect(server.addr, "/ws").await;
     raw.send_frame(false, 1, br#"{"type":"pi"#).await;
     raw.send_frame(true, 9, b"beat").await; // a ping between fragments
@@ -158,7 +158,7 @@ async fn fragmented_messages_are_reassembled_and_pings_answered_in_between() {
 #[tokio::test]
 async fn silent_connections_are_pinged_then_closed_with_1000() {
     let config = WebSocketConfig::default().idle_timeout(Duration::from_millis(400));
-    let server = TestServer::start(app(config, Arc::default())).await;
+    let server = LiveServer::start(app(config, Arc::default())).await;
     let mut silent = RawClient::connect(server.addr, "/ws").await;
     let started = tokio::time::Instant::now();
     let ping = silent.read_frame().await.unwrap();
@@ -187,7 +187,7 @@ async fn silent_connections_are_pinged_then_closed_with_1000() {
 
 #[tokio::test]
 async fn ping_frames_get_pong_frames_with_the_same_payload() {
-    let server = TestServer::start(app(WebSocketConfig::default(), Arc::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default(), Arc::default())).await;
     let mut raw = RawClient::connect(server.addr, "/ws").await;
     raw.send_frame(true, 9, b"are you there").await;
     let pong = raw.read_frame().await.unwrap();
@@ -196,5 +196,5 @@ async fn ping_frames_get_pong_frames_with_the_same_payload() {
     raw.send_frame(true, 10, b"").await;
     raw.send_frame(true, 1, br#"{"type":"ping"}"#).await;
     assert_eq!(raw.recv().await["type"], "pong");
-    let _ = Client::connect; // the tungstenite client is used by the other tests
+    let _ = WsClient::connect; // the tungstenite client is used by the other tests
 }

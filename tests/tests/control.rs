@@ -2,11 +2,11 @@
 //! the topic authorizer, and the subscription limit.
 
 use ori::{Ori, Socket, WebSocketConfig};
-use ori_tests::TestServer;
+use ori_tests::LiveServer;
 use serde_json::{Value, json};
 
-async fn server(config: WebSocketConfig) -> TestServer {
-    TestServer::start(Ori::create().websocket(config)).await
+async fn server(config: WebSocketConfig) -> LiveServer {
+    LiveServer::start(Ori::create().websocket(config)).await
 }
 
 fn error_code(reply: &Value) -> &str {
@@ -83,7 +83,7 @@ async fn invalid_topics_are_bad_request_and_reserved_ones_forbidden() {
 
 #[tokio::test]
 async fn the_topic_authorizer_decides_who_joins() {
-    let server = TestServer::start(
+    let server = LiveServer::start(
         Ori::create()
             .websocket(WebSocketConfig::default())
             .topic_authorizer(|_socket: &Socket, topic: &str| topic.starts_with("public.")),

@@ -6,23 +6,23 @@
 mod bench;
 
 use ori::WebSocketConfig;
-use ori_tests::{Client, ConnectError, TestServer};
+use ori_tests::{ConnectError, LiveServer, WsClient};
 use serde_json::json;
 
-async fn server() -> TestServer {
-    TestServer::start(bench::app(WebSocketConfig::default())).await
+async fn server() -> LiveServer {
+    LiveServer::start(bench::app(WebSocketConfig::default())).await
 }
 
 #[tokio::test]
 async fn the_upgrade_needs_a_non_empty_token() {
     let server = server().await;
     for query in ["", "?token="] {
-        match Client::try_connect(&format!("{}{query}", server.url())).await {
+        match WsClient::try_connect(&format!("{}{query}", server.url())).await {
             Err(ConnectError::Status(401)) => {}
             other => panic!("{query:?}: expected HTTP 401, got {other:?}"),
         }
     }
-    let mut c = Client::connect(&format!("{}?token=bench", server.url())).await;
+    let mut c = WsClient::connect(&format!("{}?token=bench", server.url())).await;
     let pong = c.request(json!({"type": "ping", "correlationId": "p"})).await;
     assert_eq!(pong["type"], "pong");
 }
@@ -30,7 +30,7 @@ async fn the_upgrade_needs_a_non_empty_token() {
 #[tokio::test]
 async fn echo_returns_data_unchanged() {
     let server = server().await;
-    let mut c = Client::connect(&format!("{}?token=bench", server.url())).await;
+    let mut c = WsClient::connect(&format!("{}?token=bench", server.url())).await;
     let data = json!({"seq": 7, "p": "abc", "nested": [1, {"x": null}]});
     let reply = c.request(json!({"type": "bench.echo", "data": data, "correlationId": "e"})).await;
     assert_eq!(reply, json!({"type": "bench.echo", "data": data, "correlationId": "e"}));
@@ -40,7 +40,7 @@ async fn echo_returns_data_unchanged() {
 async fn publish_reaches_other_subscribers_not_the_sender_and_checks_the_topic() {
     let server = server().await;
     let url = format!("{}?token=bench", server.url());
-    let (mut sender, mut other) = (Client::connect(&url).await, Client::connect(&url).await);
+    let (mut sender, mut other) = (WsClient::connect(&url).await, WsClient::connect(&url).await);
     sender.subscribe("t1").await;
     other.subscribe("t1").await;
 

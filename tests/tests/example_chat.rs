@@ -8,23 +8,23 @@ mod chat;
 use ori::WebSocketConfig;
 use ori::pubsub::RedisBackend;
 use ori_tests::redis_server::RedisServer;
-use ori_tests::{Client, ConnectError, TestServer, http};
+use ori_tests::{ConnectError, LiveServer, WsClient, http};
 use serde_json::json;
 
 #[tokio::test]
 async fn the_chat_example_works_end_to_end() {
-    let server = TestServer::start(chat::app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(chat::app(WebSocketConfig::default())).await;
     assert!(
-        matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(401))),
+        matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(401))),
         "a name is required"
     );
 
-    let mut ann = Client::connect(&format!("{}?name=ann", server.url())).await;
+    let mut ann = WsClient::connect(&format!("{}?name=ann", server.url())).await;
     let welcome = ann.recv().await;
     assert_eq!(welcome["type"], "chat.welcome");
     assert_eq!(welcome["data"]["room"], chat::ROOM);
 
-    let mut bob = Client::connect(&format!("{}?name=bob", server.url())).await;
+    let mut bob = WsClient::connect(&format!("{}?name=bob", server.url())).await;
     assert_eq!(bob.recv().await["type"], "chat.welcome");
     assert_eq!(ann.recv().await, json!({"type": "chat.joined", "data": {"name": "bob"}}));
 
@@ -60,11 +60,11 @@ async fn two_chat_instances_sharing_a_redis_are_one_room() {
     let Some(redis) = RedisServer::start() else { return };
     let config = || WebSocketConfig::default().pubsub(RedisBackend::new(redis.url()));
     let (one, two) =
-        (TestServer::start(chat::app(config())).await, TestServer::start(chat::app(config())).await);
+        (LiveServer::start(chat::app(config())).await, LiveServer::start(chat::app(config())).await);
 
-    let mut ann = Client::connect(&format!("{}?name=ann", one.url())).await;
+    let mut ann = WsClient::connect(&format!("{}?name=ann", one.url())).await;
     assert_eq!(ann.recv().await["type"], "chat.welcome");
-    let mut bob = Client::connect(&format!("{}?name=bob", two.url())).await;
+    let mut bob = WsClient::connect(&format!("{}?name=bob", two.url())).await;
     assert_eq!(bob.recv().await["type"], "chat.welcome");
     assert_eq!(ann.recv().await, json!({"type": "chat.joined", "data": {"name": "bob"}}));
 

@@ -5,12 +5,12 @@
 #[path = "../../examples/monitor/app.rs"]
 mod monitor;
 
-use ori_tests::{TestServer, http};
+use ori_tests::{LiveServer, http};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn http_reports_reach_the_subscribers_of_that_monitor() {
-    let server = TestServer::start(monitor::app()).await;
+    let server = LiveServer::start(monitor::app()).await;
     let (mut watcher, mut other) = (server.connect().await, server.connect().await);
     watcher.subscribe("monitor:7").await;
     other.subscribe("monitor:8").await;

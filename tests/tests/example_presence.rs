@@ -5,17 +5,17 @@
 #[path = "../../examples/presence/app.rs"]
 mod presence;
 
-use ori_tests::{Client, TestServer};
+use ori_tests::{LiveServer, WsClient};
 use presence::{AuthState, Role, UserDirectory};
 use serde_json::json;
 
-async fn connect(server: &TestServer, token: &str) -> Client {
-    Client::connect(&format!("{}?token={token}", server.url())).await
+async fn connect(server: &LiveServer, token: &str) -> WsClient {
+    WsClient::connect(&format!("{}?token={token}", server.url())).await
 }
 
 #[tokio::test]
 async fn members_heartbeat_list_and_change_status() {
-    let server = TestServer::start(presence::app()).await;
+    let server = LiveServer::start(presence::app()).await;
     let mut alice = connect(&server, "alice-token").await;
     let mut bob = connect(&server, "bob-token").await;
     bob.subscribe(presence::TOPIC).await;
@@ -50,7 +50,7 @@ async fn members_heartbeat_list_and_change_status() {
 
 #[tokio::test]
 async fn the_token_guard_and_the_admin_guard_hold() {
-    let server = TestServer::start(presence::app()).await;
+    let server = LiveServer::start(presence::app()).await;
     let mut stranger = connect(&server, "forged").await;
     assert_eq!(stranger.expect_close().await, (1008, "invalid or missing token".to_owned()));
 
@@ -62,10 +62,10 @@ async fn the_token_guard_and_the_admin_guard_hold() {
         .await;
     assert_eq!(refused["error"], json!({"code": "forbidden", "message": "admin role required"}));
 
-    let mut admin = Client::connect(&server.url()).await; // no query token...
+    let mut admin = WsClient::connect(&server.url()).await; // no query token...
     assert_eq!(admin.expect_close().await.0, 1008);
     let mut admin =
-        ori_tests::Client::try_connect_request(&server.url(), &[("authorization", "Bearer admin-token")])
+        ori_tests::WsClient::try_connect_request(&server.url(), &[("authorization", "Bearer admin-token")])
             .await
             .expect("a bearer token works too");
     let kicked = admin.request(json!({"type": "presence.kick", "data": {"userId": "bob"}})).await;
@@ -79,7 +79,7 @@ async fn the_token_guard_and_the_admin_guard_hold() {
 async fn tests_can_swap_the_user_directory() {
     let users =
         UserDirectory::with_users([("t0ken", AuthState { user_id: "carol".into(), role: Role::Admin })]);
-    let server = TestServer::start(presence::app().override_value(users)).await;
+    let server = LiveServer::start(presence::app().override_value(users)).await;
     assert_eq!(connect(&server, "alice-token").await.expect_close().await.0, 1008);
     let mut carol = connect(&server, "t0ken").await;
     carol.request(json!({"type": "presence.heartbeat", "data": {"status": "online"}})).await;

@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use ori::{AppContext, Ori, SocketContext, SocketRoutes, WebSocketConfig};
-use ori_tests::{Client, TestServer, http};
+use ori_tests::{LiveServer, WsClient, http};
 use serde_json::json;
 
 async fn publish(State(ctx): State<AppContext>, Path(topic): Path<String>, body: String) -> String {
@@ -35,7 +35,7 @@ fn routes() -> Router<AppContext> {
 #[tokio::test]
 async fn http_routes_share_the_port_and_reach_the_app_context() {
     let server =
-        TestServer::start(Ori::create().websocket(WebSocketConfig::default()).routes(routes())).await;
+        LiveServer::start(Ori::create().websocket(WebSocketConfig::default()).routes(routes())).await;
     let mut c = server.connect().await;
     c.subscribe("monitor:1").await;
     let response =
@@ -67,7 +67,7 @@ async fn into_router_merges_into_an_axum_app() {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
     assert_eq!(http(addr, "GET", "/health", &[], "").await.body, "ok");
-    let mut c = Client::connect(&format!("ws://{addr}/ws")).await;
+    let mut c = WsClient::connect(&format!("ws://{addr}/ws")).await;
     assert_eq!(c.request(json!({"type": "hello", "correlationId": "1"})).await["data"], "world");
     c.subscribe("t").await;
 }

@@ -7,7 +7,7 @@ use ori::{
     CloseInfo, Ori, SocketContext, SocketError, SocketRoutes, UnroutedMessage, UpgradeRequest,
     WebSocketConfig,
 };
-use ori_tests::TestServer;
+use ori_tests::LiveServer;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -68,8 +68,8 @@ fn app(log: Log) -> Ori {
 #[tokio::test]
 async fn open_runs_before_any_message_and_message_takes_what_routes_do_not() {
     let log = Log::default();
-    let server = TestServer::start(app(log.clone())).await;
-    let mut c = ori_tests::Client::connect(&format!("{}?nick=ann", server.url())).await;
+    let server = LiveServer::start(app(log.clone())).await;
+    let mut c = ori_tests::WsClient::connect(&format!("{}?nick=ann", server.url())).await;
     // Sent at once: it is handled only after `open` subscribed to the lobby.
     let reply = c.request(json!({"type": "shout", "data": {"text": "hi"}, "correlationId": "1"})).await;
     assert_eq!(
@@ -95,8 +95,8 @@ async fn open_runs_before_any_message_and_message_takes_what_routes_do_not() {
 #[tokio::test]
 async fn close_runs_once_after_running_handlers_finish() {
     let log = Log::default();
-    let server = TestServer::start(app(log.clone())).await;
-    let mut c = ori_tests::Client::connect(&format!("{}?nick=bo", server.url())).await;
+    let server = LiveServer::start(app(log.clone())).await;
+    let mut c = ori_tests::WsClient::connect(&format!("{}?nick=bo", server.url())).await;
     c.send(json!({"type": "slow", "correlationId": "s"})).await;
     c.request(json!({"type": "ping"})).await; // the slow handler is now running
     c.close().await;
@@ -113,7 +113,7 @@ async fn close_runs_once_after_running_handlers_finish() {
 
 #[tokio::test]
 async fn replies_of_on_message_follow_the_reply_rules() {
-    let server = TestServer::start(
+    let server = LiveServer::start(
         Ori::create()
             .websocket(WebSocketConfig::default())
             .on_message(|_ws: SocketContext, _m: UnroutedMessage| async {}),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ori::prelude::*;
-use ori_tests::TestServer;
+use ori_tests::LiveServer;
 use serde_json::json;
 
 #[injectable]
@@ -49,7 +49,7 @@ struct Settings;
 
 #[tokio::test]
 async fn every_router_and_provider_in_the_binary_is_mounted() {
-    let server = TestServer::start(Ori::create().websocket(WebSocketConfig::default())).await;
+    let server = LiveServer::start(Ori::create().websocket(WebSocketConfig::default())).await;
     let mut c = server.connect().await;
     assert_eq!(c.request(json!({"type": "math.double", "data": 21})).await["data"], 42);
     assert_eq!(c.request(json!({"type": "text.upper", "data": "hi"})).await["data"], "HI");
@@ -60,7 +60,7 @@ async fn every_router_and_provider_in_the_binary_is_mounted() {
 
 #[tokio::test]
 async fn explicit_mode_mounts_only_the_named_router_and_what_it_needs() {
-    let server = TestServer::start(
+    let server = LiveServer::start(
         Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<MathRouter>(),
     )
     .await;
@@ -76,7 +76,7 @@ async fn tests_can_override_an_injectable_provider() {
     let app = Ori::create()
         .websocket(WebSocketConfig::default())
         .override_value(Counter { hits: AtomicUsize::new(100) });
-    let server = TestServer::start(app).await;
+    let server = LiveServer::start(app).await;
     let mut c = server.connect().await;
     c.request(json!({"type": "math.double", "data": 1})).await;
     assert_eq!(server.app.get::<Counter>().unwrap().hits.load(Ordering::SeqCst), 101);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use ori::AppContext;
 use ori::prelude::*;
 use ori::routing::SocketRouter;
-use ori_tests::{Client, TestServer};
+use ori_tests::{LiveServer, WsClient};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -133,8 +133,8 @@ impl PresenceRouter {
     }
 }
 
-async fn server() -> TestServer {
-    TestServer::start(
+async fn server() -> LiveServer {
+    LiveServer::start(
         Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<PresenceRouter>(),
     )
     .await
@@ -143,7 +143,7 @@ async fn server() -> TestServer {
 #[tokio::test]
 async fn generated_routes_dispatch_typed_data_and_replies() {
     let server = server().await;
-    let mut c = Client::connect(&format!("{}?token=ann", server.url())).await;
+    let mut c = WsClient::connect(&format!("{}?token=ann", server.url())).await;
     let reply = c.request(json!({"type": "presence.heartbeat", "data": {"status": "away", "battery": 5}, "correlationId": "h1"})).await;
     assert_eq!(reply, json!({"type": "presence.heartbeat", "data": {"ok": true}, "correlationId": "h1"}));
     c.send(json!({"type": "presence.setStatus", "data": "busy"})).await; // unit, no correlationId: no reply
@@ -158,7 +158,7 @@ async fn generated_routes_dispatch_typed_data_and_replies() {
 #[tokio::test]
 async fn data_errors_name_the_field() {
     let server = server().await;
-    let mut c = Client::connect(&format!("{}?token=ann", server.url())).await;
+    let mut c = WsClient::connect(&format!("{}?token=ann", server.url())).await;
     let reply = c.request(json!({"type": "presence.heartbeat", "data": {"status": "x", "battery": 300}, "correlationId": "e"})).await;
     assert_eq!(reply["correlationId"], "e");
     assert_eq!(reply["error"]["code"], "bad_request");
@@ -172,7 +172,7 @@ async fn connection_guard_and_message_guard_apply() {
     let mut refused = server.connect().await;
     assert_eq!(refused.expect_close().await, (1008, "token required".to_owned()));
 
-    let mut user = Client::connect(&format!("{}?token=ann", server.url())).await;
+    let mut user = WsClient::connect(&format!("{}?token=ann", server.url())).await;
     let reply =
         user.request(json!({"type": "presence.kick", "data": {"user": "bob"}, "correlationId": "k"})).await;
     assert_eq!(
@@ -180,7 +180,7 @@ async fn connection_guard_and_message_guard_apply() {
         json!({"type": "presence.kick", "error": {"code": "forbidden", "message": "admin role required"}, "correlationId": "k"})
     );
 
-    let mut admin = Client::connect(&format!("{}?token=admin", server.url())).await;
+    let mut admin = WsClient::connect(&format!("{}?token=admin", server.url())).await;
     assert_eq!(
         admin.request(json!({"type": "presence.kick", "data": {"user": "bob"}})).await["data"],
         "kicked bob"

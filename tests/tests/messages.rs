@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ori::{MessageGuard, Ori, Reject, Socket, SocketContext, SocketError, SocketRoutes, WebSocketConfig};
-use ori_tests::TestServer;
+use ori_tests::LiveServer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -77,7 +77,7 @@ impl MessageGuard for Allow {
     }
 }
 
-async fn server() -> TestServer {
+async fn server() -> LiveServer {
     let routes = SocketRoutes::named("TestRoutes")
         .route("presence.heartbeat", heartbeat)
         .route("test.echo", echo)
@@ -91,7 +91,7 @@ async fn server() -> TestServer {
         .guarded_route("admin.broken", Broken, touch)
         .guarded_route("admin.both", (Allow, Deny), touch)
         .guarded_route("admin.allowed", (Allow, Allow), now);
-    TestServer::start(Ori::create().websocket(WebSocketConfig::default()).socket_routes(routes)).await
+    LiveServer::start(Ori::create().websocket(WebSocketConfig::default()).socket_routes(routes)).await
 }
 
 fn error_of(reply: &Value) -> (&str, &str) {

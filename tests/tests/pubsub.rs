@@ -8,7 +8,7 @@ use ori::{
     Ori, PubSubError, SocketContext, SocketError, SocketId, SocketMessage, SocketRoutes, WebSocketConfig,
 };
 use ori_tests::routes::{id, say};
-use ori_tests::{RawClient, TestServer};
+use ori_tests::{LiveServer, RawClient};
 use serde::Serialize;
 use serde_json::json;
 
@@ -35,7 +35,7 @@ fn app(config: WebSocketConfig) -> Ori {
 
 #[tokio::test]
 async fn connection_publish_reaches_other_subscribers_but_not_the_sender() {
-    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default())).await;
     let (mut a, mut b, mut outsider) =
         (server.connect().await, server.connect().await, server.connect().await);
     a.subscribe("room:1").await;
@@ -54,7 +54,7 @@ async fn connection_publish_reaches_other_subscribers_but_not_the_sender() {
 
 #[tokio::test]
 async fn server_publish_reaches_every_subscriber() {
-    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default())).await;
     let (mut a, mut b, mut outsider) =
         (server.connect().await, server.connect().await, server.connect().await);
     a.subscribe("news").await;
@@ -69,7 +69,7 @@ async fn server_publish_reaches_every_subscriber() {
 
 #[tokio::test]
 async fn typed_emit_sends_type_and_data_without_correlation_id() {
-    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default())).await;
     let mut c = server.connect().await;
     c.subscribe("monitor:7").await;
     server.app.sockets().emit("monitor:7", &StatusChanged { id: 7, status: "down" }).unwrap();
@@ -78,7 +78,7 @@ async fn typed_emit_sends_type_and_data_without_correlation_id() {
 
 #[tokio::test]
 async fn broadcast_reaches_every_connection() {
-    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default())).await;
     let mut clients = Vec::new();
     for _ in 0..3 {
         clients.push(server.connect().await);
@@ -94,7 +94,7 @@ async fn broadcast_reaches_every_connection() {
 
 #[tokio::test]
 async fn send_to_reaches_exactly_one_socket() {
-    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default())).await;
     let (mut a, mut b) = (server.connect().await, server.connect().await);
     let id: SocketId = a.request(json!({"type": "id"})).await["data"].as_str().unwrap().parse().unwrap();
     server.app.sockets().send_to(id, r#"{"type":"direct","data":1}"#).unwrap();
@@ -108,7 +108,7 @@ async fn send_to_reaches_exactly_one_socket() {
 
 #[tokio::test]
 async fn messages_from_one_publisher_arrive_in_order() {
-    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default())).await;
     let mut c = server.connect().await;
     c.subscribe("seq").await;
     let sockets = server.app.sockets().clone();
@@ -127,7 +127,7 @@ async fn messages_from_one_publisher_arrive_in_order() {
 
 #[tokio::test]
 async fn server_code_may_subscribe_a_connection() {
-    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default())).await;
     let mut c = server.connect().await;
     let topics = c.request(json!({"type": "room.join", "data": "room:9"})).await;
     assert_eq!(topics["data"], json!(["room:9"]));
@@ -137,7 +137,7 @@ async fn server_code_may_subscribe_a_connection() {
 
 #[tokio::test]
 async fn closing_removes_every_subscription() {
-    let server = TestServer::start(app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(app(WebSocketConfig::default())).await;
     let mut c = server.connect().await;
     for topic in ["a", "b", "c"] {
         c.subscribe(topic).await;
@@ -159,7 +159,7 @@ async fn a_slow_consumer_is_cut_at_the_bound_while_others_keep_going() {
     // The slow client must still be there to read its close frame when the test gets to it.
     let config =
         WebSocketConfig::default().outbound_queue_bytes(256 * 1024).close_timeout(Duration::from_secs(30));
-    let server = TestServer::start(app(config)).await;
+    let server = LiveServer::start(app(config)).await;
     // A client with a tiny receive buffer that stops reading after subscribing.
     let mut slow = RawClient::connect_with_recv_buffer(server.addr, "/ws", 4096).await;
     slow.send_frame(true, 1, br#"{"type":"subscribe","data":{"topic":"firehose"}}"#).await;
@@ -202,7 +202,7 @@ async fn a_slow_consumer_is_cut_at_the_bound_while_others_keep_going() {
 async fn handler_publishes_reach_a_paused_subscriber_whole_and_in_order() {
     let config = WebSocketConfig::default().outbound_queue_bytes(16 * 1024 * 1024);
     // One worker: every connection on the publisher's thread.
-    let server = TestServer::start(app(config).workers(1)).await;
+    let server = LiveServer::start(app(config).workers(1)).await;
     let mut paused = RawClient::connect_with_recv_buffer(server.addr, "/ws", 4096).await;
     paused.send_frame(true, 1, br#"{"type":"subscribe","data":{"topic":"burst"}}"#).await;
     assert_eq!(paused.recv().await["type"], "subscribe");
@@ -239,7 +239,7 @@ async fn handler_publishes_reach_a_paused_subscriber_whole_and_in_order() {
 /// directly) and on the other one (woken): all get every message, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_publishes_reach_subscribers_on_every_worker_in_order() {
-    let server = TestServer::start(app(WebSocketConfig::default()).workers(2)).await;
+    let server = LiveServer::start(app(WebSocketConfig::default()).workers(2)).await;
     let mut subscribers = Vec::new();
     for _ in 0..8 {
         let mut c = server.connect().await;
@@ -266,7 +266,7 @@ async fn a_slow_consumer_of_handler_publishes_is_cut_at_the_bound() {
     let config =
         WebSocketConfig::default().outbound_queue_bytes(256 * 1024).close_timeout(Duration::from_secs(30));
     // One worker: every connection on the publisher's thread, so writes are direct.
-    let server = TestServer::start(app(config).workers(1)).await;
+    let server = LiveServer::start(app(config).workers(1)).await;
     let mut slow = RawClient::connect_with_recv_buffer(server.addr, "/ws", 4096).await;
     slow.send_frame(true, 1, br#"{"type":"subscribe","data":{"topic":"firehose"}}"#).await;
     assert_eq!(slow.recv().await["type"], "subscribe");

@@ -8,19 +8,19 @@ use ori::pubsub::{RedisBackend, RedisBackendBuilder};
 use ori::{Ori, SocketRoutes, WebSocketConfig};
 use ori_tests::redis_server::RedisServer;
 use ori_tests::routes::{id, say};
-use ori_tests::{Client, TestServer, WAIT};
+use ori_tests::{LiveServer, WAIT, WsClient};
 use serde_json::{Value, json};
 
 /// One instance on `redis`, returning its provider to read the counters.
-async fn instance(builder: RedisBackendBuilder) -> (TestServer, RedisBackend) {
+async fn instance(builder: RedisBackendBuilder) -> (LiveServer, RedisBackend) {
     let provider = builder.build();
     let app = Ori::create()
         .websocket(WebSocketConfig::default().pubsub(provider.clone()))
         .socket_routes(SocketRoutes::new().route("room.say", say).route("id", id));
-    (TestServer::start(app).await, provider)
+    (LiveServer::start(app).await, provider)
 }
 
-async fn instances(redis: &RedisServer, count: usize) -> Vec<TestServer> {
+async fn instances(redis: &RedisServer, count: usize) -> Vec<LiveServer> {
     let mut servers = Vec::new();
     for _ in 0..count {
         servers.push(instance(RedisBackend::builder(redis.url())).await.0);
@@ -32,14 +32,14 @@ fn message(text: &str) -> Value {
     json!({"type": "room.message", "data": text})
 }
 
-async fn say_on(client: &mut Client, topic: &str, text: &str) {
+async fn say_on(client: &mut WsClient, topic: &str, text: &str) {
     let ack = client
         .request(json!({"type": "room.say", "data": {"topic": topic, "text": text}, "correlationId": "s"}))
         .await;
     assert_eq!(ack, json!({"type": "room.say", "data": null, "correlationId": "s"}));
 }
 
-async fn socket_id(client: &mut Client) -> ori::SocketId {
+async fn socket_id(client: &mut WsClient) -> ori::SocketId {
     let reply = client.request(json!({"type": "id", "correlationId": "id"})).await;
     reply["data"].as_str().expect("an id").parse().expect("a socket id")
 }
@@ -320,7 +320,7 @@ async fn an_unreachable_redis_fails_start_up_unless_degraded_start_is_allowed() 
 }
 
 /// Reads `{"type":"n","data":N}` messages, checking each is newer than the last.
-async fn next_in_order(client: &mut Client, last: &mut Option<u64>) -> u64 {
+async fn next_in_order(client: &mut WsClient, last: &mut Option<u64>) -> u64 {
     let received = client.recv().await;
     let n = received["data"].as_u64().unwrap_or_else(|| panic!("a sequence number: {received}"));
     assert!(last.is_none_or(|last| n > last), "{n} arrived after {last:?}: duplicated or reordered");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ori::{Ori, SocketContext, SocketError, SocketRoutes, WebSocketConfig};
-use ori_tests::{Client, TestServer};
+use ori_tests::{LiveServer, WsClient};
 use serde_json::json;
 
 async fn slow(_ctx: SocketContext, millis: u64) -> Result<u64, SocketError> {
@@ -20,7 +20,7 @@ fn app(grace: Duration) -> Ori {
 
 #[tokio::test]
 async fn running_handlers_finish_then_every_connection_gets_1001() {
-    let server = TestServer::start(app(Duration::from_secs(10))).await;
+    let server = LiveServer::start(app(Duration::from_secs(10))).await;
     let url = server.url();
     let (mut busy, mut idle) = (server.connect().await, server.connect().await);
     busy.send(json!({"type": "slow", "data": 400, "correlationId": "s"})).await;
@@ -33,12 +33,12 @@ async fn running_handlers_finish_then_every_connection_gets_1001() {
     assert_eq!(busy.expect_close().await.0, 1001);
     server.stopped().await.expect("serve returns Ok");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(Client::try_connect(&url).await.is_err(), "no new connections after shutdown");
+    assert!(WsClient::try_connect(&url).await.is_err(), "no new connections after shutdown");
 }
 
 #[tokio::test]
 async fn the_grace_period_bounds_the_wait() {
-    let server = TestServer::start(app(Duration::from_millis(300))).await;
+    let server = LiveServer::start(app(Duration::from_millis(300))).await;
     let mut stuck = server.connect().await;
     stuck.send(json!({"type": "slow", "data": 60_000})).await;
     stuck.request(json!({"type": "ping"})).await;
@@ -62,7 +62,7 @@ async fn a_custom_signal_triggers_the_shutdown() {
         .unwrap();
     let url = format!("ws://{}/ws", server.local_addr());
     let task = tokio::spawn(server.serve());
-    let mut c = Client::connect(&url).await;
+    let mut c = WsClient::connect(&url).await;
     tx.send(()).unwrap();
     assert_eq!(c.expect_close().await.0, 1001);
     tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap().unwrap();

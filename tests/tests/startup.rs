@@ -8,7 +8,7 @@ use ori::{
     AppContext, ConnectionGuard, Error, Ori, Reject, SocketContext, SocketError, SocketRoutes,
     UpgradeRequest, WebSocketConfig,
 };
-use ori_tests::TestServer;
+use ori_tests::LiveServer;
 use serde_json::json;
 
 trait Store: Send + Sync {
@@ -68,7 +68,7 @@ fn app(built: Arc<AtomicUsize>) -> Ori {
 #[tokio::test]
 async fn providers_are_built_once_in_dependency_order() {
     let built = Arc::new(AtomicUsize::new(0));
-    let server = TestServer::start(app(built.clone())).await;
+    let server = LiveServer::start(app(built.clone())).await;
     let mut c = server.connect().await;
     let reply = c.request(json!({"type": "presence"})).await;
     assert_eq!(reply["data"], json!({"store": "postgres", "greeting": "hello", "online": 1, "built": 1}));
@@ -79,7 +79,7 @@ async fn providers_are_built_once_in_dependency_order() {
 #[tokio::test]
 async fn tests_can_override_a_provider() {
     let app = app(Arc::default()).override_provider(|| Database(Box::new(InMemory)));
-    let server = TestServer::start(app).await;
+    let server = LiveServer::start(app).await;
     let mut c = server.connect().await;
     assert_eq!(c.request(json!({"type": "presence"})).await["data"]["store"], "in-memory");
 }
@@ -133,7 +133,7 @@ async fn a_type_provided_twice_is_an_error_but_an_override_is_not() {
     )
     .await;
     assert!(matches!(error, Error::DuplicateProvider(name) if name.ends_with("Config")), "{error:?}");
-    let server = TestServer::start(
+    let server = LiveServer::start(
         Ori::create().provide_value(Config { greeting: "a" }).override_value(Config { greeting: "b" }),
     )
     .await;
@@ -200,7 +200,7 @@ async fn handlers_asking_for_state_nobody_produces_are_refused() {
         .websocket(WebSocketConfig::default())
         .connection_guard(AccountGuard)
         .socket_routes(SocketRoutes::new().route("account.get", account));
-    TestServer::start(ok).await;
+    LiveServer::start(ok).await;
     let twice = Ori::create()
         .websocket(WebSocketConfig::default())
         .connection_guard(AccountGuard)

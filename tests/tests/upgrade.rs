@@ -8,7 +8,7 @@ use std::time::Duration;
 use ori::{
     ConnectionGuard, Ori, Reject, SocketContext, SocketError, SocketRoutes, UpgradeRequest, WebSocketConfig,
 };
-use ori_tests::{Client, ConnectError, TestServer, http};
+use ori_tests::{ConnectError, LiveServer, WsClient, http};
 use serde_json::json;
 
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ fn token_app() -> Ori {
 async fn upgrade_handler_none_answers_401_before_any_websocket() {
     let opened = Arc::new(AtomicUsize::new(0));
     let counter = opened.clone();
-    let server = TestServer::start(token_app().on_open(move |_ws: SocketContext<Token>| {
+    let server = LiveServer::start(token_app().on_open(move |_ws: SocketContext<Token>| {
         let counter = counter.clone();
         async move {
             counter.fetch_add(1, Ordering::SeqCst);
@@ -39,7 +39,7 @@ async fn upgrade_handler_none_answers_401_before_any_websocket() {
     }))
     .await;
     for url in [server.url(), format!("{}?token=", server.url()), format!("{}?other=1", server.url())] {
-        match Client::try_connect(&url).await {
+        match WsClient::try_connect(&url).await {
             Err(ConnectError::Status(401)) => {}
             other => panic!("{url}: expected HTTP 401, got {other:?}"),
         }
@@ -50,8 +50,8 @@ async fn upgrade_handler_none_answers_401_before_any_websocket() {
 
 #[tokio::test]
 async fn upgrade_data_is_attached_to_the_connection() {
-    let server = TestServer::start(token_app()).await;
-    let mut client = Client::connect(&format!("{}?token=alice%20smith", server.url())).await;
+    let server = LiveServer::start(token_app()).await;
+    let mut client = WsClient::connect(&format!("{}?token=alice%20smith", server.url())).await;
     let reply = client.request(json!({"type": "whoami", "correlationId": "1"})).await;
     assert_eq!(reply, json!({"type": "whoami", "data": "alice smith", "correlationId": "1"}));
 }
@@ -61,8 +61,8 @@ async fn upgrade_handler_error_timeout_and_panic_answer_500() {
     let failing = Ori::create().websocket(WebSocketConfig::default()).upgrade_handler(
         |_req: UpgradeRequest| async move { Err::<Option<Token>, _>("token store unreachable") },
     );
-    let server = TestServer::start(failing).await;
-    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(500))));
+    let server = LiveServer::start(failing).await;
+    assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(500))));
 
     let slow = Ori::create()
         .websocket(WebSocketConfig::default().upgrade_timeout(Duration::from_millis(100)))
@@ -70,8 +70,8 @@ async fn upgrade_handler_error_timeout_and_panic_answer_500() {
             tokio::time::sleep(Duration::from_secs(30)).await;
             Some(Token("late".into()))
         });
-    let server = TestServer::start(slow).await;
-    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(500))));
+    let server = LiveServer::start(slow).await;
+    assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(500))));
 
     let panicking = Ori::create().websocket(WebSocketConfig::default()).upgrade_handler(
         |req: UpgradeRequest| async move {
@@ -81,19 +81,19 @@ async fn upgrade_handler_error_timeout_and_panic_answer_500() {
             Some(Token("ok".into()))
         },
     );
-    let server = TestServer::start(panicking).await;
+    let server = LiveServer::start(panicking).await;
     assert!(matches!(
-        Client::try_connect(&format!("{}?boom=1", server.url())).await,
+        WsClient::try_connect(&format!("{}?boom=1", server.url())).await,
         Err(ConnectError::Status(500))
     ));
     // The server survives and serves the next request.
-    let mut client = Client::connect(&server.url()).await;
+    let mut client = WsClient::connect(&server.url()).await;
     assert_eq!(client.request(json!({"type": "ping"})).await, json!({"type": "pong", "data": null}));
 }
 
 #[tokio::test]
 async fn handshake_errors_get_http_errors() {
-    let server = TestServer::start(Ori::create().websocket(WebSocketConfig::default())).await;
+    let server = LiveServer::start(Ori::create().websocket(WebSocketConfig::default())).await;
     let plain = http(server.addr, "GET", "/ws", &[], "").await;
     assert_eq!(plain.status, 426);
     assert_eq!(plain.header("sec-websocket-version"), Some("13"));
@@ -111,36 +111,36 @@ async fn handshake_errors_get_http_errors() {
 
 #[tokio::test]
 async fn path_is_configurable() {
-    let server = TestServer::start(Ori::create().websocket_at("/realtime")).await;
-    let mut client = Client::connect(&server.url_at("/realtime")).await;
+    let server = LiveServer::start(Ori::create().websocket_at("/realtime")).await;
+    let mut client = WsClient::connect(&server.url_at("/realtime")).await;
     assert_eq!(client.request(json!({"type": "ping"})).await["type"], "pong");
-    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(404))));
+    assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(404))));
 }
 
 #[tokio::test]
 async fn origin_allow_list_refuses_other_sites_with_403() {
     let config = WebSocketConfig::default().allowed_origins(["https://app.example.com"]);
-    let server = TestServer::start(Ori::create().websocket(config)).await;
-    let evil = Client::try_connect_request(&server.url(), &[("origin", "https://evil.example")]).await;
+    let server = LiveServer::start(Ori::create().websocket(config)).await;
+    let evil = WsClient::try_connect_request(&server.url(), &[("origin", "https://evil.example")]).await;
     assert!(matches!(evil, Err(ConnectError::Status(403))), "{evil:?}");
-    Client::try_connect_request(&server.url(), &[("origin", "https://app.example.com")])
+    WsClient::try_connect_request(&server.url(), &[("origin", "https://app.example.com")])
         .await
         .expect("allowed origin");
     // Non-browser clients send no Origin and are allowed.
-    Client::try_connect(&server.url()).await.expect("no origin");
+    WsClient::try_connect(&server.url()).await.expect("no origin");
 }
 
 #[tokio::test]
 async fn max_connections_answers_503_and_frees_slots() {
     let server =
-        TestServer::start(Ori::create().websocket(WebSocketConfig::default().max_connections(2))).await;
+        LiveServer::start(Ori::create().websocket(WebSocketConfig::default().max_connections(2))).await;
     let first = server.connect().await;
     let _second = server.connect().await;
-    assert!(matches!(Client::try_connect(&server.url()).await, Err(ConnectError::Status(503))));
+    assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(503))));
     first.close().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        match Client::try_connect(&server.url()).await {
+        match WsClient::try_connect(&server.url()).await {
             Ok(_) => break,
             Err(ConnectError::Status(503)) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -152,7 +152,7 @@ async fn max_connections_answers_503_and_frees_slots() {
 
 #[tokio::test]
 async fn socket_ids_are_unique_uuid_v4() {
-    let server = TestServer::start(
+    let server = LiveServer::start(
         Ori::create().websocket(WebSocketConfig::default()).socket_routes(
             SocketRoutes::new()
                 .route("id", |ctx: SocketContext| async move { Ok::<_, SocketError>(ctx.id().to_string()) }),
@@ -222,7 +222,7 @@ async fn profile(ctx: SocketContext<User>) -> Result<serde_json::Value, SocketEr
 #[tokio::test]
 async fn guards_run_in_order_and_their_states_reach_handlers() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let server = TestServer::start(
+    let server = LiveServer::start(
         Ori::create()
             .websocket(WebSocketConfig::default())
             .connection_guard(Recording { log: log.clone(), inner: UserGuard })
@@ -230,14 +230,14 @@ async fn guards_run_in_order_and_their_states_reach_handlers() {
             .socket_routes(SocketRoutes::new().route("profile", profile)),
     )
     .await;
-    let mut client = Client::connect(&format!("{}?user=ann&admin", server.url())).await;
+    let mut client = WsClient::connect(&format!("{}?user=ann&admin", server.url())).await;
     let reply = client.request(json!({"type": "profile"})).await;
     assert_eq!(reply["data"], json!({"user": "ann", "role": "admin"}));
     assert_eq!(*log.lock().unwrap(), ["UserGuard", "RoleGuard"]);
 
     // The first refusal closes with 1008; later guards do not run.
     log.lock().unwrap().clear();
-    let mut refused = Client::connect(&server.url()).await;
+    let mut refused = WsClient::connect(&server.url()).await;
     assert_eq!(refused.expect_close().await, (1008, "a user is required".to_owned()));
     assert_eq!(*log.lock().unwrap(), ["UserGuard"]);
 }
@@ -262,7 +262,7 @@ impl ConnectionGuard for FailingGuard {
 async fn failing_panicking_and_slow_guards_close_with_1008() {
     let closed = Arc::new(AtomicUsize::new(0));
     let counter = closed.clone();
-    let server = TestServer::start(
+    let server = LiveServer::start(
         Ori::create()
             .websocket(WebSocketConfig::default().guard_timeout(Duration::from_millis(200)))
             .connection_guard(FailingGuard)
@@ -276,10 +276,10 @@ async fn failing_panicking_and_slow_guards_close_with_1008() {
     .await;
     for (mode, reason) in [("error", "guard failed"), ("panic", "guard failed"), ("slow", "guard timed out")]
     {
-        let mut client = Client::connect(&format!("{}?mode={mode}", server.url())).await;
+        let mut client = WsClient::connect(&format!("{}?mode={mode}", server.url())).await;
         assert_eq!(client.expect_close().await, (1008, reason.to_owned()), "mode {mode}");
     }
-    let mut fine = Client::connect(&server.url()).await;
+    let mut fine = WsClient::connect(&server.url()).await;
     assert_eq!(fine.request(json!({"type": "ping"})).await["type"], "pong");
     // Refused connections never opened, so no close handler ran for them.
     assert_eq!(closed.load(Ordering::SeqCst), 0);
@@ -296,7 +296,7 @@ impl ConnectionGuard for SlowUserGuard {
 
 #[tokio::test]
 async fn messages_sent_during_the_guards_wait_for_their_state() {
-    let server = TestServer::start(
+    let server = LiveServer::start(
         Ori::create()
             .websocket(WebSocketConfig::default())
             .connection_guard(SlowUserGuard)
