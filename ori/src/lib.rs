@@ -41,9 +41,12 @@
 //! Cargo features:
 //! - `macros` (default): `#[socket_router]`, `#[on]`, `#[injectable]`, the guards
 //!   and `#[derive(SocketMessage)]`;
-//! - `redis`: `RedisBackend`, pub/sub across instances;
-//! - `client`: `client::Client`, a reconnecting client, the typed stubs of
-//!   `#[socket_router(client = Name)]`, and `testing::TestServer`.
+//! - `redis`: [`pubsub::RedisBackend`](crate::pubsub), pub/sub across instances;
+//! - `client`: `client::Client`, a reconnecting client, and the typed stubs of
+//!   `#[socket_router(client = Name)]`;
+//! - `testing`: `testing::Harness` (in process, no sockets) and
+//!   `testing::TestServer` (a real server on a free loopback port; with
+//!   `client`, it also connects typed stubs). Enable it in `[dev-dependencies]`.
 
 mod app;
 #[cfg(feature = "client")]
