@@ -29,23 +29,18 @@ fn push_correlation_id(buf: &mut FrameBuf, correlation_id: Option<&CorrelationId
     }
 }
 
-/// A text frame holding `{"type":T`, with room for `rest` more bytes: the
-/// start of every server message.
+/// Writes `{"type":T`: the start of every server message.
 #[inline]
-fn envelope_start(message_type: &str, rest: usize) -> FrameBuf {
-    let mut buf = FrameBuf::new(OpCode::Text, message_type.len() + rest);
+fn push_type(buf: &mut FrameBuf, message_type: &str) {
     buf.push(b"{\"type\":");
-    push_json_str(&mut buf, message_type);
-    buf
+    push_json_str(buf, message_type);
 }
 
-/// A text frame holding `{"type":T,"data":`, with room for `data_len` bytes
-/// of data and the end: a message or a reply written up to its data.
+/// Writes `{"type":T,"data":`: a message or a reply up to its data.
 #[inline]
-pub(crate) fn data_start(message_type: &str, data_len: usize) -> FrameBuf {
-    let mut buf = envelope_start(message_type, 20 + data_len);
+pub(crate) fn push_data_start(buf: &mut FrameBuf, message_type: &str) {
+    push_type(buf, message_type);
     buf.push(b",\"data\":");
-    buf
 }
 
 /// `{"type":T,"data":D,"correlationId":C}`; `data_json` is raw JSON (`None` = `null`).
@@ -56,7 +51,8 @@ pub(crate) fn reply(
 ) -> Bytes {
     let data = data_json.unwrap_or(b"null");
     let cid_len = correlation_id.map_or(0, |c| c.as_str().len() + 19);
-    let mut buf = data_start(message_type, data.len() + cid_len);
+    let mut buf = FrameBuf::new(OpCode::Text, 20 + message_type.len() + data.len() + cid_len);
+    push_data_start(&mut buf, message_type);
     buf.push(data);
     push_correlation_id(&mut buf, correlation_id);
     buf.push(b"}");
@@ -76,7 +72,8 @@ pub(crate) fn error(
     error: &SocketError,
     correlation_id: Option<&CorrelationId>,
 ) -> Bytes {
-    let mut buf = envelope_start(message_type, 64 + error.message().len());
+    let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len() + error.message().len());
+    push_type(&mut buf, message_type);
     buf.push(b",\"error\":{\"code\":");
     push_json_str(&mut buf, error.code());
     buf.push(b",\"message\":");
@@ -100,7 +97,8 @@ pub(crate) fn message<T: Serialize + ?Sized>(
     // for as long as the slowest one takes, and growing it would copy it.
     with_scratch(&DATA, 64 * 1024, |json| {
         serde_json::to_writer(&mut *json, data)?;
-        let mut buf = data_start(message_type, json.len());
+        let mut buf = FrameBuf::new(OpCode::Text, 20 + message_type.len() + json.len());
+        push_data_start(&mut buf, message_type);
         buf.push(json);
         buf.push(b"}");
         Ok(buf.finish())
