@@ -91,7 +91,7 @@ fn socket_router_impl(router: &Router, guard_types: &[&syn::Path]) -> TokenStrea
             }
 
             fn bind(__ori_resolver: &__ori::Resolver<'_>) -> __ori::SocketRoutes {
-                __ori::SocketRoutes::from_table(#name, (#(#bind_items,)*), __ORI_ROUTES)
+                __ori::routes_from_table(#name, (#(#bind_items,)*), __ORI_ROUTES)
             }
         }
     }

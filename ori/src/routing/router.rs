@@ -114,9 +114,8 @@ impl<B: Send + Sync + 'static> MessageHandler for TableRoute<B> {
 }
 
 impl SocketRoutes {
-    /// Binds a static route table (used by generated routers).
-    #[doc(hidden)]
-    pub fn from_table<B: Clone + Send + Sync + 'static>(
+    /// Binds a static route table (generated routers, through `__private`).
+    pub(crate) fn from_table<B: Clone + Send + Sync + 'static>(
         name: &'static str,
         bound: B,
         table: &'static [RouteDef<B>],

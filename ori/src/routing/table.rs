@@ -81,9 +81,8 @@ impl SocketRoutes {
         self.handler(message_type, Arc::new(Guarded { guard: Arc::new(guard), inner }), state)
     }
 
-    /// Adds an already-erased handler (used by generated routers).
-    #[doc(hidden)]
-    pub fn handler(
+    /// Adds an already-erased handler.
+    pub(crate) fn handler(
         mut self,
         message_type: &'static str,
         handler: Arc<dyn MessageHandler>,
