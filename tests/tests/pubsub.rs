@@ -83,8 +83,13 @@ async fn broadcast_reaches_every_connection() {
     for _ in 0..3 {
         clients.push(server.connect().await);
     }
-    // Every connection is subscribed to `__broadcast__` once open.
-    clients[0].request(json!({"type": "ping"})).await;
+    // Every connection is subscribed to `__broadcast__` once open. The 101
+    // comes before the guards run, so a client knows its connection is open
+    // when a reply arrives: wait for one on each (pinging only the first
+    // raced the others' open under load).
+    for c in &mut clients {
+        c.request(json!({"type": "ping"})).await;
+    }
     server.app.sockets().broadcast(r#"{"type":"server.notice","data":"maintenance"}"#);
     for c in &mut clients {
         assert_eq!(c.recv().await, json!({"type": "server.notice", "data": "maintenance"}));

@@ -84,6 +84,8 @@ async fn server_publish_broadcast_and_direct_sends_cross_instances() {
     let mut remote = there.connect().await;
     let mut local = here.connect().await;
     remote.subscribe("news").await;
+    // The 101 comes before the guards run; a reply shows `local` is open too.
+    local.request(json!({"type": "ping"})).await;
 
     here.app.sockets().publish("news", r#"{"type":"news.item","data":1}"#).unwrap();
     assert_eq!(remote.recv().await, json!({"type": "news.item", "data": 1}));
