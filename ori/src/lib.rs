@@ -109,7 +109,9 @@ pub mod __private {
     pub use crate::routing::handler::{HandlerFuture, MessageHandler, guard_refusal};
     pub use crate::routing::registration::RouterRegistration;
     pub use crate::routing::reply::Reply;
-    pub use crate::routing::router::{DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter};
+    pub use crate::routing::router::{
+        DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter, routes_from_table,
+    };
     pub use crate::{
         ConnectionGuard, IntoReply, MessageGuard, Socket, SocketContext, SocketError, SocketMessage,
         SocketRoutes,

@@ -10,8 +10,8 @@ use serde_json::value::RawValue;
 use crate::di::Injectable;
 use crate::protocol::envelope::decode_data;
 use crate::routing::reply::Reply;
-use crate::routing::router::{GuardRef, RouteDef};
-use crate::{ConnectionGuard, IntoReply, MessageGuard, Reject, Socket, SocketError, SocketRoutes};
+use crate::routing::router::GuardRef;
+use crate::{ConnectionGuard, IntoReply, MessageGuard, Reject, Socket, SocketError};
 
 /// The `data` argument of a handler.
 #[diagnostic::on_unimplemented(
@@ -97,16 +97,6 @@ pub fn reply_error<E: HandlerError>(error: E) -> Reply {
 /// The reply of a `Result`-like return type as a whole.
 pub fn reply_any<R: IntoReply>(message_type: &str, value: R) -> Reply {
     value.into_reply_for(message_type)
-}
-
-/// The routes of a generated router: its static table, bound to the router
-/// and its message guards.
-pub fn routes_from_table<B: Clone + Send + Sync + 'static>(
-    name: &'static str,
-    bound: B,
-    table: &'static [RouteDef<B>],
-) -> SocketRoutes {
-    SocketRoutes::from_table(name, bound, table)
 }
 
 /// A router's connection guard (the bound carries the diagnostic).

@@ -113,16 +113,15 @@ impl<B: Send + Sync + 'static> MessageHandler for TableRoute<B> {
     }
 }
 
-impl SocketRoutes {
-    /// Binds a static route table (generated routers, through `__private`).
-    pub(crate) fn from_table<B: Clone + Send + Sync + 'static>(
-        name: &'static str,
-        bound: B,
-        table: &'static [RouteDef<B>],
-    ) -> Self {
-        table.iter().fold(SocketRoutes::named(name), |routes, def| {
-            let handler = Arc::new(TableRoute { bound: bound.clone(), dispatch: def.dispatch });
-            routes.handler(def.message_type, handler, (def.state)())
-        })
-    }
+/// The routes of a generated router: its static table, bound to the router
+/// and its message guards (generated code calls it through `__private`).
+pub fn routes_from_table<B: Clone + Send + Sync + 'static>(
+    name: &'static str,
+    bound: B,
+    table: &'static [RouteDef<B>],
+) -> SocketRoutes {
+    table.iter().fold(SocketRoutes::named(name), |routes, def| {
+        let handler = Arc::new(TableRoute { bound: bound.clone(), dispatch: def.dispatch });
+        routes.handler(def.message_type, handler, (def.state)())
+    })
 }
