@@ -97,3 +97,51 @@ fn method(p: &TokenStream, handler: &Handler) -> TokenStream {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+    use crate::ctxt::Ctxt;
+    use crate::model::router::{STUB_METHODS, router};
+    use crate::parse::router::RouterArgs;
+
+    /// The names the model forbids for handlers are exactly the methods the
+    /// stub defines besides the handlers', so the two lists cannot drift.
+    #[test]
+    fn the_stub_defines_exactly_the_reserved_method_names() {
+        let cx = Ctxt::new();
+        let mut item: syn::ItemImpl = parse_quote! {
+            impl Room {
+                #[on("room.join")]
+                async fn join(&self) {}
+            }
+        };
+        let args = RouterArgs { client: Some(parse_quote!(RoomClient)), ..RouterArgs::default() };
+        let model = router(&cx, args, &mut item).expect("a model");
+        cx.check().expect("no errors");
+        let tokens = expand(&Paths::new(None), &model, model.client.as_ref().expect("client"));
+        // The stub sits inside `if_client! { .. }`: parse the macro's body as items.
+        let call: syn::ItemMacro = syn::parse2(tokens).expect("one macro call");
+        let file: syn::File = syn::parse2(call.mac.tokens).expect("items");
+        let mut own: Vec<String> = file
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Impl(imp) if imp.trait_.is_none() => Some(imp),
+                _ => None,
+            })
+            .flat_map(|imp| imp.items.iter())
+            .filter_map(|item| match item {
+                syn::ImplItem::Fn(f) => Some(f.sig.ident.to_string()),
+                _ => None,
+            })
+            .filter(|name| name != "join")
+            .collect();
+        own.sort();
+        let mut reserved: Vec<String> = STUB_METHODS.iter().map(|s| (*s).to_owned()).collect();
+        reserved.sort();
+        assert_eq!(own, reserved);
+    }
+}

@@ -150,7 +150,7 @@ fn check_stub_names(cx: &Ctxt, client: &syn::Ident, handlers: &[Handler]) {
 }
 
 /// The methods every client stub defines besides the handlers'.
-const STUB_METHODS: [&str; 3] = ["new", "connect", "client"];
+pub(crate) const STUB_METHODS: [&str; 3] = ["new", "connect", "client"];
 
 fn handler(cx: &Ctxt, method: &syn::ImplItemFn, args: OnArgs) -> Option<Handler> {
     let sig = &method.sig;
