@@ -11,7 +11,10 @@ pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
     let addr = std::env::var("ORI_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let server = app.bind(&addr).await?;
     let bound = server.local_addr();
-    println!("{name} listening on http://{bound} (WebSocket: ws://{bound}/ws); ctrl-c to stop");
+    match server.websocket_url() {
+        Some(url) => println!("{name} listening on http://{bound} (WebSocket: {url}); ctrl-c to stop"),
+        None => println!("{name} listening on http://{bound}; ctrl-c to stop"),
+    }
     server.serve().await
 }
 

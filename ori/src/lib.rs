@@ -68,13 +68,13 @@ pub mod testing;
 mod util;
 mod ws;
 
-pub use app::Ori;
+pub use app::{Ori, RawWebSocket};
 pub use connection::{AppContext, Socket, SocketContext, SocketId, Sockets};
 pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError, SocketError};
 pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
-pub use protocol::SocketMessage;
-pub use routing::{CloseInfo, IntoReply, SocketRoutes, UnroutedMessage};
+pub use protocol::{RawMessage, SocketMessage};
+pub use routing::{CloseInfo, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
 pub use server::{Server, ShutdownHandle};
 
 #[cfg(feature = "macros")]
@@ -88,9 +88,9 @@ extern crate self as ori;
 /// The names most applications use: `use ori::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AppContext, CloseInfo, ConnectionGuard, MessageGuard, Ori, Reject, Socket, SocketContext,
-        SocketError, SocketId, SocketMessage, SocketRoutes, Sockets, UnroutedMessage, UpgradeRequest,
-        WebSocketConfig,
+        AppContext, CloseInfo, ConnectionGuard, MessageGuard, Ori, RawMessage, RawWebSocket, Reject, Socket,
+        SocketContext, SocketError, SocketId, SocketMessage, SocketRoutes, Sockets, UnroutedMessage,
+        UpgradeRequest, WebSocketConfig,
     };
     #[cfg(feature = "macros")]
     pub use crate::{connection_guard, injectable, message_guard, on, socket_router};

@@ -1,4 +1,9 @@
-//! [`Ori`]: the application builder.
+//! [`Ori`]: the application builder, and [`RawWebSocket`] for endpoints of
+//! raw messages.
+
+mod raw_websocket;
+
+pub use raw_websocket::RawWebSocket;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,10 +16,10 @@ use futures_util::future::BoxFuture;
 use tokio::net::ToSocketAddrs;
 
 use crate::connection::outbox::CloseRequest;
-use crate::connection::registry::{Connections, Limits};
+use crate::connection::registry::Connections;
 use crate::connection::state::StateKey;
 use crate::di::{Constructor, Dep, Discovery, ProviderEntry, Providers, Resolver};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, EndpointKind};
 use crate::hooks::authorizer::ErasedAuthorizer;
 use crate::hooks::guard::ErasedConnectionGuard;
 use crate::hooks::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
@@ -51,6 +56,7 @@ use crate::{
 #[must_use = "an `Ori` does nothing until `.listen()`, `.bind()` or `.into_router()`"]
 pub struct Ori {
     websocket: Option<WebSocketConfig>,
+    raw_websockets: Vec<RawWebSocket>,
     http: axum::Router<AppContext>,
     socket_routes: Vec<SocketRoutes>,
     /// Routers named with `.only_socket_router::<R>()`.
@@ -70,13 +76,19 @@ pub struct Ori {
 pub(crate) struct Built {
     pub(crate) router: axum::Router,
     pub(crate) app: AppContext,
-    /// The WebSocket side, when configured.
-    pub(crate) endpoint: Option<Arc<Endpoint>>,
+    /// Every WebSocket endpoint (the envelope endpoint first, if any).
+    pub(crate) endpoints: Vec<Arc<Endpoint>>,
     pub(crate) grace: Duration,
     pub(crate) shutdown_signal: Option<BoxFuture<'static, ()>>,
 }
 
 impl Built {
+    /// The envelope endpoint, when configured.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn envelope_endpoint(&self) -> Option<Arc<Endpoint>> {
+        self.endpoints.iter().find(|e| e.kind == EndpointKind::Envelopes).cloned()
+    }
+
     /// Starts the pub/sub provider (e.g. connects to Redis).
     pub(crate) async fn start_pubsub(&self) -> Result<(), Error> {
         let connections = self.app.connections();
@@ -87,8 +99,8 @@ impl Built {
     /// Starts the background work a serving app needs (the idle sweeper);
     /// must run inside a tokio endpoint.
     pub(crate) fn start_background(&self) {
-        if let Some(endpoint) = &self.endpoint {
-            spawn_idle_sweeper(endpoint.app.connections(), endpoint.config.idle_timeout);
+        for endpoint in &self.endpoints {
+            spawn_idle_sweeper(endpoint.app.connections(), endpoint.index, endpoint.config.idle_timeout);
         }
     }
 }
@@ -98,6 +110,7 @@ impl Ori {
     pub fn create() -> Ori {
         Ori {
             websocket: None,
+            raw_websockets: Vec::new(),
             http: axum::Router::new(),
             socket_routes: Vec::new(),
             routers: Vec::new(),
@@ -122,6 +135,25 @@ impl Ori {
     /// Shorthand for `.websocket(WebSocketConfig::default().path(path))`.
     pub fn websocket_at(self, path: impl Into<String>) -> Self {
         self.websocket(WebSocketConfig::default().path(path))
+    }
+
+    /// Mounts an endpoint of raw messages (text or binary as sent, no
+    /// envelopes) at its own path, with its own limits, guards and handlers.
+    /// Add as many as the app needs, beside the envelope endpoint or without one.
+    ///
+    /// ```
+    /// use ori::RawMessage;
+    /// use ori::{Ori, RawWebSocket, SocketContext};
+    ///
+    /// let app = Ori::create()
+    ///     .websocket_at("/ws")
+    ///     .raw_websocket(RawWebSocket::at("/raw").on_message(
+    ///         |_socket: SocketContext, message: RawMessage| async move { message },
+    ///     ));
+    /// ```
+    pub fn raw_websocket(mut self, endpoint: RawWebSocket) -> Self {
+        self.raw_websockets.push(endpoint);
+        self
     }
 
     /// Adds the application's HTTP routes (plain axum). Handlers reach the
@@ -230,6 +262,34 @@ impl Ori {
         R: IntoReply + 'static,
     {
         self.lifecycle.set_message(handler);
+        self
+    }
+
+    /// Handles, on the envelope endpoint, what is not an envelope: binary
+    /// frames and text that is not a JSON object with a valid `type`
+    /// (instead of answering `unsupported` and `bad_request`). The handler
+    /// gets the message as sent ([`RawMessage`](crate::RawMessage)); what it returns
+    /// ([`IntoRawReply`](crate::IntoRawReply)) is sent back as is.
+    ///
+    /// ```
+    /// use ori::RawMessage;
+    /// use ori::{Ori, SocketContext};
+    ///
+    /// // Binary audio chunks beside the JSON envelopes of the same connection.
+    /// let app = Ori::create().websocket_at("/ws").on_raw_message(
+    ///     |ctx: SocketContext, chunk: RawMessage| async move {
+    ///         let _ = ctx.publish("audio", chunk);
+    ///     },
+    /// );
+    /// ```
+    pub fn on_raw_message<S, F, Fut, R>(mut self, handler: F) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(SocketContext<S>, crate::RawMessage) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: crate::IntoRawReply + 'static,
+    {
+        self.lifecycle.set_raw(handler);
         self
     }
 
@@ -357,13 +417,46 @@ impl Ori {
                 if mounted.is_empty() { String::new() } else { format!(" (routers: {mounted})") }
             )));
         }
-        let config = self.websocket.clone().unwrap_or_default();
-        config.validate()?;
-        let limits = Limits {
-            max_subscriptions: config.max_subscriptions,
-            outbound_queue_bytes: config.outbound_queue_bytes,
-        };
-        let connections = Arc::new(Connections::new(config.pubsub.clone(), limits));
+        if let Some(config) = &self.websocket {
+            config.validate()?;
+        }
+        for raw in &self.raw_websockets {
+            raw.config.validate()?;
+            if raw.lifecycle.raw.is_none() {
+                return Err(Error::InvalidConfig(format!(
+                    "the raw WebSocket endpoint at `{}` has no message handler; add `.on_message(...)`",
+                    raw.config.path
+                )));
+            }
+        }
+        let configs: Vec<&WebSocketConfig> =
+            self.websocket.iter().chain(self.raw_websockets.iter().map(|r| &r.config)).collect();
+        if configs.len() > usize::from(u8::MAX) {
+            return Err(Error::InvalidConfig("at most 255 WebSocket endpoints".to_owned()));
+        }
+        for (i, config) in configs.iter().enumerate() {
+            if configs[..i].iter().any(|other| other.path == config.path) {
+                return Err(Error::InvalidConfig(format!(
+                    "two WebSocket endpoints share the path `{}`; give each its own",
+                    config.path
+                )));
+            }
+        }
+        let mut backends = configs.iter().filter_map(|c| c.pubsub.clone());
+        let pubsub = backends.next().unwrap_or_else(|| Arc::new(crate::pubsub::InProcess::new()));
+        if backends.next().is_some() {
+            return Err(Error::InvalidConfig(
+                "the pub/sub backend is set on more than one WebSocket endpoint; \
+                 an app has one backend: set it on one endpoint's config"
+                    .to_owned(),
+            ));
+        }
+        let grace = configs
+            .iter()
+            .map(|c| c.shutdown_grace)
+            .max()
+            .unwrap_or(WebSocketConfig::default().shutdown_grace);
+        let connections = Arc::new(Connections::new(pubsub));
         let app = AppContext::new(connections);
 
         let mut registered: Vec<_> = crate::di::registration::providers().collect();
@@ -394,32 +487,44 @@ impl Ori {
         check_states(&routes, &self.lifecycle, &guards, self.upgrade.as_ref())?;
 
         let mut router = self.http.with_state(app.clone());
-        let mut websocket = None;
+        let mut endpoints = Vec::new();
         if let Some(config) = self.websocket {
-            let path = config.path.clone();
-            let endpoint = Arc::new(Endpoint {
+            endpoints.push(Endpoint::new(
+                EndpointKind::Envelopes,
                 config,
                 routes,
-                lifecycle: self.lifecycle,
+                self.lifecycle,
                 guards,
-                upgrade: self.upgrade,
-                authorizer: self.authorizer,
-                app: app.clone(),
-            });
+                self.upgrade,
+                self.authorizer,
+                &app,
+            ));
+        }
+        for raw in self.raw_websockets {
+            check_states(&RouteTable::default(), &raw.lifecycle, &raw.guards, raw.upgrade.as_ref())?;
+            endpoints.push(Endpoint::new(
+                EndpointKind::Raw,
+                raw.config,
+                RouteTable::default(),
+                raw.lifecycle,
+                raw.guards,
+                raw.upgrade,
+                None,
+                &app,
+            ));
+        }
+        let mut mounted = Vec::with_capacity(endpoints.len());
+        for (index, mut endpoint) in endpoints.into_iter().enumerate() {
+            endpoint.index = index as u8;
+            let endpoint = Arc::new(endpoint);
             let upgrade = axum::Router::new()
-                .route(&path, any(crate::ws::upgrade::upgrade))
+                .route(&endpoint.config.path, any(crate::ws::upgrade::upgrade))
                 .with_state(endpoint.clone());
             router = router.merge(upgrade);
-            websocket = Some(endpoint);
+            mounted.push(endpoint);
         }
         let router = router.layer(Extension(app.clone()));
-        Ok(Built {
-            router,
-            app,
-            endpoint: websocket,
-            grace: config.shutdown_grace,
-            shutdown_signal: self.shutdown_signal,
-        })
+        Ok(Built { router, app, endpoints: mounted, grace, shutdown_signal: self.shutdown_signal })
     }
 }
 
@@ -427,6 +532,7 @@ impl std::fmt::Debug for Ori {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ori")
             .field("websocket", &self.websocket)
+            .field("raw_websockets", &self.raw_websockets)
             .field("socket_routes", &self.socket_routes)
             .field("guards", &self.guards)
             .field("providers", &self.providers)
@@ -462,8 +568,9 @@ fn check_states(
     Ok(())
 }
 
-/// Pings silent connections and closes those silent for the idle timeout.
-fn spawn_idle_sweeper(connections: &Arc<Connections>, idle_timeout: Duration) {
+/// Pings the silent connections of endpoint `endpoint` and closes those
+/// silent for the idle timeout.
+fn spawn_idle_sweeper(connections: &Arc<Connections>, endpoint: u8, idle_timeout: Duration) {
     let connections = Arc::downgrade(connections);
     let period = idle_timeout / 2;
     tokio::spawn(async move {
@@ -472,10 +579,15 @@ fn spawn_idle_sweeper(connections: &Arc<Connections>, idle_timeout: Duration) {
         loop {
             ticks.tick().await;
             let Some(connections) = connections.upgrade() else { return };
-            connections.for_each(|core| match core.sweep() {
-                0 => {}
-                1 => core.outbox.request_ping(),
-                _ => core.outbox.request_close(CloseRequest::Idle),
+            connections.for_each(|core| {
+                if core.endpoint != endpoint {
+                    return;
+                }
+                match core.sweep() {
+                    0 => {}
+                    1 => core.outbox.request_ping(),
+                    _ => core.outbox.request_close(CloseRequest::Idle),
+                }
             });
         }
     });

@@ -21,6 +21,16 @@ pub(crate) struct Subscriptions {
     pub(crate) closed: bool,
 }
 
+/// What the endpoint of a connection allows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_subscriptions: usize,
+    pub(crate) outbound_queue_bytes: usize,
+    /// Which endpoint of the server the connection belongs to (its idle
+    /// sweeper looks at its own connections only).
+    pub(crate) endpoint: u8,
+}
+
 /// Shared state of one connection: its queue, its subscriptions, its states.
 #[derive(Debug)]
 pub(crate) struct ConnectionCore {
@@ -29,6 +39,9 @@ pub(crate) struct ConnectionCore {
     pub(crate) subscriptions: Mutex<Subscriptions>,
     pub(crate) states: StateMap,
     pub(crate) app: AppContext,
+    pub(crate) max_subscriptions: u32,
+    /// See [`Limits::endpoint`].
+    pub(crate) endpoint: u8,
     /// A frame arrived since the idle sweeper last looked.
     seen: AtomicBool,
     /// Sweeps in a row that found the connection silent.
@@ -40,14 +53,15 @@ pub(crate) struct ConnectionCore {
 }
 
 impl ConnectionCore {
-    pub(crate) fn new(id: SocketId, states: StateMap, app: AppContext) -> ConnectionCore {
-        let limit = app.connections().limits.outbound_queue_bytes;
+    pub(crate) fn new(id: SocketId, states: StateMap, app: AppContext, limits: Limits) -> ConnectionCore {
         ConnectionCore {
             id,
-            outbox: Outbox::new(limit),
+            outbox: Outbox::new(limits.outbound_queue_bytes),
             subscriptions: Mutex::new(Subscriptions::default()),
             states,
             app,
+            max_subscriptions: u32::try_from(limits.max_subscriptions).unwrap_or(u32::MAX),
+            endpoint: limits.endpoint,
             seen: AtomicBool::new(true),
             silent_sweeps: AtomicU8::new(0),
             home: direct::thread_token(),

@@ -17,17 +17,9 @@ const SHARDS: usize = 16;
 
 type ConnectionShard = RwLock<HashMap<SocketId, Arc<ConnectionCore>, RandomState>>;
 
-/// Limits that every connection applies.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) max_subscriptions: usize,
-    pub(crate) outbound_queue_bytes: usize,
-}
-
 /// Live connections and pub/sub, shared by every handle of a server.
 pub(crate) struct Connections {
     pub(crate) pubsub: Arc<dyn PubSubBackend>,
-    pub(crate) limits: Limits,
     shards: Box<[ConnectionShard]>,
     hasher: RandomState,
     /// Connections from accepted upgrade to the end of their task.
@@ -37,18 +29,14 @@ pub(crate) struct Connections {
 
 impl std::fmt::Debug for Connections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connections")
-            .field("live", &self.live.count())
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
+        f.debug_struct("Connections").field("live", &self.live.count()).finish_non_exhaustive()
     }
 }
 
 impl Connections {
-    pub(crate) fn new(pubsub: Arc<dyn PubSubBackend>, limits: Limits) -> Connections {
+    pub(crate) fn new(pubsub: Arc<dyn PubSubBackend>) -> Connections {
         Connections {
             pubsub,
-            limits,
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             hasher: RandomState::default(),
             live: Arc::default(),
@@ -85,15 +73,16 @@ impl Connections {
         }
     }
 
-    /// Counts a connection from upgrade to the end of its task; `None` when
-    /// `max` connections are live or the server is shutting down.
-    pub(crate) fn try_admit(&self, max: Option<usize>) -> Option<Admission> {
+    /// Counts a connection from upgrade to the end of its task, here and in
+    /// `endpoint` (the connections of one endpoint); `None` when `max`
+    /// connections of the endpoint are live or the server is shutting down.
+    pub(crate) fn try_admit(&self, endpoint: &Arc<Tracker>, max: Option<usize>) -> Option<Admission> {
         if self.is_shutting_down() {
             return None;
         }
-        let admission = Admission(self.live.enter());
+        let admission = Admission { _server: self.live.enter(), _endpoint: endpoint.enter() };
         match max {
-            Some(max) if self.live.count() > max => None,
+            Some(max) if endpoint.count() > max => None,
             _ => Some(admission),
         }
     }
@@ -114,4 +103,7 @@ impl Connections {
 
 /// A connection slot; released when dropped.
 #[derive(Debug)]
-pub(crate) struct Admission(#[allow(dead_code)] Tracked);
+pub(crate) struct Admission {
+    _server: Tracked,
+    _endpoint: Tracked,
+}

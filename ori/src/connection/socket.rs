@@ -68,10 +68,9 @@ impl Socket {
             if subs.topics.contains(topic) {
                 return Ok(());
             }
-            if subs.topics.len() >= connections.limits.max_subscriptions {
-                return Err(PubSubError::TooManySubscriptions {
-                    limit: connections.limits.max_subscriptions,
-                });
+            let limit = self.core.max_subscriptions as usize;
+            if subs.topics.len() >= limit {
+                return Err(PubSubError::TooManySubscriptions { limit });
             }
             subs.topics.insert(topic.into());
             connections.pubsub.subscribe(topic, &Subscriber::new(self.core.clone()))

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::pubsub::{InProcess, PubSubBackend};
+use crate::pubsub::PubSubBackend;
 
 /// Settings of the WebSocket endpoint. Every limit has a default suited to
 /// production; change what your application needs.
@@ -47,7 +47,8 @@ pub struct WebSocketConfig {
     pub(crate) guard_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
-    pub(crate) pubsub: Arc<dyn PubSubBackend>,
+    /// Set on at most one endpoint of an app (the app has one backend).
+    pub(crate) pubsub: Option<Arc<dyn PubSubBackend>>,
 }
 
 impl Default for WebSocketConfig {
@@ -65,7 +66,7 @@ impl Default for WebSocketConfig {
             guard_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
-            pubsub: Arc::new(InProcess::new()),
+            pubsub: None,
         }
     }
 }
@@ -161,11 +162,12 @@ impl WebSocketConfig {
         self
     }
 
-    /// The pub/sub backend that carries topics (default [`InProcess`]: this
+    /// The pub/sub backend that carries topics (default [`InProcess`](crate::pubsub::InProcess): this
     /// instance only; [`RedisBackend`](crate::pubsub::RedisBackend) with the
-    /// feature `redis` for many instances).
+    /// feature `redis` for many instances). The app has one backend, shared
+    /// by all its endpoints: set it on one endpoint's config.
     pub fn pubsub(mut self, backend: impl PubSubBackend) -> Self {
-        self.pubsub = Arc::new(backend);
+        self.pubsub = Some(Arc::new(backend));
         self
     }
 

@@ -1,6 +1,9 @@
 //! [`dispatch`]: what the server does with one text message, independent of
 //! the transport: parse the envelope once, answer control messages, route by
 //! `type` to a handler (or the `on_message` hook), and frame the reply.
+//! [`dispatch_raw`]: the same for a message handed to the raw handler
+//! (every message of a raw endpoint; binary frames and what is not an
+//! envelope on an envelope endpoint that has one).
 //!
 //! The WebSocket driver and the test [`Harness`](crate::testing::Harness)
 //! both call it, so tests exercise exactly what connections run.
@@ -18,11 +21,13 @@ use serde_json::value::RawValue;
 use tracing::Span;
 
 use crate::endpoint::Endpoint;
+use crate::protocol::RawMessage;
 use crate::protocol::encode;
 use crate::protocol::envelope::{self, CorrelationId, Envelope, decode_data};
+use crate::protocol::frame_buf::{OpCode, frame};
 use crate::protocol::{is_reserved_topic, is_reserved_type, validate_topic};
 use crate::routing::handler::HandlerFuture;
-use crate::routing::lifecycle::UnroutedMessage;
+use crate::routing::lifecycle::{RawFuture, UnroutedMessage};
 use crate::routing::reply::Reply;
 use crate::{PubSubError, Socket, SocketError};
 
@@ -55,11 +60,18 @@ impl ReplyTo {
     }
 }
 
-/// A running handler; resolves to its reply frame. A panic becomes `internal`.
+/// A running handler; resolves to its reply frame. A panic becomes `internal`
+/// (for a raw handler: no reply).
 pub(crate) struct InFlight {
-    work: HandlerFuture,
-    reply_to: Option<ReplyTo>,
+    work: Work,
     span: Span,
+}
+
+enum Work {
+    /// A route or `on_message`: its reply is framed as an envelope.
+    Routed { work: HandlerFuture, reply_to: Option<ReplyTo> },
+    /// The raw handler: its reply goes out as is.
+    Raw(RawFuture),
 }
 
 impl Future for InFlight {
@@ -68,15 +80,35 @@ impl Future for InFlight {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let _entered = this.span.enter();
-        let reply = match catch_unwind(AssertUnwindSafe(|| this.work.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(reply)) => reply,
-            Err(panic) => {
-                tracing::error!(panic = panic_message(&*panic), "socket handler panicked");
-                Reply::Error(SocketError::internal())
+        match &mut this.work {
+            Work::Routed { work, reply_to } => {
+                let reply = match catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(reply)) => reply,
+                    Err(panic) => {
+                        tracing::error!(panic = panic_message(&*panic), "socket handler panicked");
+                        Reply::Error(SocketError::internal())
+                    }
+                };
+                Poll::Ready(reply_to.take().expect("polled after completion").frame(reply))
             }
-        };
-        Poll::Ready(this.reply_to.take().expect("polled after completion").frame(reply))
+            Work::Raw(work) => match catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Ready(reply)) => Poll::Ready(reply.map(|m| raw_frame(&m))),
+                Err(panic) => {
+                    tracing::error!(panic = panic_message(&*panic), "raw message handler panicked");
+                    Poll::Ready(None)
+                }
+            },
+        }
+    }
+}
+
+/// The frame that sends `message` as is.
+fn raw_frame(message: &RawMessage) -> Bytes {
+    match message {
+        RawMessage::Text(text) => frame(OpCode::Text, text.as_bytes()),
+        RawMessage::Binary(bytes) => frame(OpCode::Binary, bytes),
     }
 }
 
@@ -101,6 +133,10 @@ fn error_frame(
 pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Dispatched {
     let Envelope { message_type, data, correlation_id } = match envelope::parse(text) {
         Ok(envelope) => envelope,
+        // Not a JSON object with a valid `type`: not an envelope at all.
+        Err(bad) if bad.message_type.is_none() && endpoint.lifecycle.raw.is_some() => {
+            return dispatch_raw(endpoint, socket, RawMessage::Text(text.to_owned()));
+        }
         Err(bad) => {
             let message_type = bad.message_type.as_deref().unwrap_or("error");
             return error_frame(message_type, &bad.error, bad.correlation_id.as_ref());
@@ -140,6 +176,28 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
     }
 }
 
+/// Hands `message` to the raw handler; without one, answers `unsupported`
+/// (a binary frame on an envelope endpoint).
+pub(crate) fn dispatch_raw(endpoint: &Endpoint, socket: &Socket, message: RawMessage) -> Dispatched {
+    let Some(hook) = &endpoint.lifecycle.raw else {
+        let error = SocketError::unsupported("binary frames are not supported; send JSON in text frames");
+        return error_frame("error", &error, None);
+    };
+    let span = tracing::debug_span!("raw message", binary = message.is_binary(), len = message.len());
+    let started = span.in_scope(|| catch_unwind(AssertUnwindSafe(|| (hook.call)(socket.clone(), message))));
+    match started {
+        Ok(Ok(work)) => Dispatched::Started(InFlight { work: Work::Raw(work), span }),
+        Ok(Err(error)) => {
+            tracing::error!(parent: &span, %error, "raw message handler failed");
+            Dispatched::Done(None)
+        }
+        Err(panic) => {
+            tracing::error!(parent: &span, panic = panic_message(&*panic), "raw message handler panicked");
+            Dispatched::Done(None)
+        }
+    }
+}
+
 /// Running work, or the reply at once if starting it failed.
 fn start(
     started: std::thread::Result<Result<HandlerFuture, SocketError>>,
@@ -147,7 +205,9 @@ fn start(
     span: Span,
 ) -> Dispatched {
     match started {
-        Ok(Ok(work)) => Dispatched::Started(InFlight { work, reply_to: Some(reply_to), span }),
+        Ok(Ok(work)) => {
+            Dispatched::Started(InFlight { work: Work::Routed { work, reply_to: Some(reply_to) }, span })
+        }
         Ok(Err(error)) => Dispatched::Done(reply_to.frame(Reply::Error(error))),
         Err(panic) => {
             tracing::error!(parent: &span, panic = panic_message(&*panic), "socket handler panicked");

@@ -6,17 +6,36 @@ pub(crate) mod config;
 pub(crate) mod dispatch;
 pub(crate) mod session;
 
+use std::sync::Arc;
+
 use crate::AppContext;
+use crate::connection::core::Limits;
 use crate::hooks::authorizer::ErasedAuthorizer;
 use crate::hooks::guard::ErasedConnectionGuard;
 use crate::hooks::upgrade::ErasedUpgradeHandler;
 use crate::routing::lifecycle::Lifecycle;
 use crate::routing::table::RouteTable;
+use crate::util::tracker::Tracker;
 use config::WebSocketConfig;
 
-/// The WebSocket side of a server, built once at start-up: configuration,
+/// What the messages of an endpoint are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndpointKind {
+    /// ori's envelopes, routed by `type` (binary frames and non-envelopes go
+    /// to the raw handler if there is one).
+    Envelopes,
+    /// Every message goes to the raw handler as is.
+    Raw,
+}
+
+/// One WebSocket endpoint of a server, built once at start-up: configuration,
 /// routes, handlers, guards; everything a connection needs.
 pub(crate) struct Endpoint {
+    pub(crate) kind: EndpointKind,
+    /// Position among the server's endpoints (see `connection::core::Limits::endpoint`).
+    pub(crate) index: u8,
+    /// This endpoint's connections, counted against `max_connections`.
+    pub(crate) live: Arc<Tracker>,
     pub(crate) config: WebSocketConfig,
     pub(crate) routes: RouteTable,
     pub(crate) lifecycle: Lifecycle,
@@ -24,4 +43,40 @@ pub(crate) struct Endpoint {
     pub(crate) upgrade: Option<ErasedUpgradeHandler>,
     pub(crate) authorizer: Option<ErasedAuthorizer>,
     pub(crate) app: AppContext,
+}
+
+impl Endpoint {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        kind: EndpointKind,
+        config: WebSocketConfig,
+        routes: RouteTable,
+        lifecycle: Lifecycle,
+        guards: Vec<ErasedConnectionGuard>,
+        upgrade: Option<ErasedUpgradeHandler>,
+        authorizer: Option<ErasedAuthorizer>,
+        app: &AppContext,
+    ) -> Endpoint {
+        Endpoint {
+            kind,
+            index: 0,
+            live: Arc::default(),
+            config,
+            routes,
+            lifecycle,
+            guards,
+            upgrade,
+            authorizer,
+            app: app.clone(),
+        }
+    }
+
+    /// What this endpoint allows each of its connections.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_subscriptions: self.config.max_subscriptions,
+            outbound_queue_bytes: self.config.outbound_queue_bytes,
+            endpoint: self.index,
+        }
+    }
 }

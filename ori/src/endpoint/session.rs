@@ -64,7 +64,7 @@ pub(crate) fn open(
 /// gave them) and starts its `__broadcast__` subscription; the future
 /// resolves once the subscription is live on every instance.
 pub(crate) fn attach(endpoint: &Endpoint, id: SocketId, states: StateMap) -> (Socket, Subscribed) {
-    let core = Arc::new(ConnectionCore::new(id, states, endpoint.app.clone()));
+    let core = Arc::new(ConnectionCore::new(id, states, endpoint.app.clone(), endpoint.limits()));
     let connections = endpoint.app.connections();
     connections.register(&core);
     let subscribed = connections.pubsub.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone()));

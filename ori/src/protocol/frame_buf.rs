@@ -120,7 +120,12 @@ fn encode_header(out: &mut [u8; MAX_HEADER], opcode: OpCode, len: usize) -> usiz
 
 /// A complete frame holding `payload`.
 pub(crate) fn frame(opcode: OpCode, payload: &[u8]) -> Bytes {
+    frame_with_header(opcode, payload).0
+}
+
+/// A complete frame holding `payload`, and the length of its header.
+pub(crate) fn frame_with_header(opcode: OpCode, payload: &[u8]) -> (Bytes, usize) {
     let mut buf = FrameBuf::new(opcode, payload.len());
     buf.push(payload);
-    buf.finish().0
+    buf.finish()
 }

@@ -6,6 +6,7 @@ pub(crate) mod envelope;
 pub(crate) mod frame_buf;
 mod names;
 mod push;
+mod raw;
 
 pub use envelope::MAX_CORRELATION_ID_LEN;
 pub use names::{
@@ -13,3 +14,4 @@ pub use names::{
     validate_handler_type, validate_topic, validate_type,
 };
 pub use push::SocketMessage;
+pub use raw::RawMessage;

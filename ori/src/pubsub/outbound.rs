@@ -5,10 +5,11 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::SocketMessage;
+use crate::protocol::RawMessage;
 use crate::protocol::encode;
 use crate::protocol::frame_buf::{FrameBuf, OpCode};
 
-/// A text message ready to be written to any number of connections.
+/// A message, text or binary, ready to be written to any number of connections.
 ///
 /// The frame is encoded once; cloning shares the bytes (a reference count), so
 /// publishing to N subscribers copies nothing per subscriber.
@@ -31,6 +32,24 @@ impl Outbound {
         Outbound::from_frame(buf.finish())
     }
 
+    /// A binary message holding `bytes` as-is (for raw endpoints and
+    /// [`on_raw_message`](crate::Ori::on_raw_message) clients; an envelope
+    /// client answers binary it did not ask for as it sees fit).
+    ///
+    /// ```
+    /// let m = ori::pubsub::Outbound::binary(&[1, 2, 3]);
+    /// assert!(m.is_binary());
+    /// assert_eq!(m.payload(), &[1, 2, 3]);
+    /// ```
+    pub fn binary(bytes: &[u8]) -> Outbound {
+        Outbound::from_frame(crate::protocol::frame_buf::frame_with_header(OpCode::Binary, bytes))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        self.frame[0] & 0x0F == OpCode::Binary.bits()
+    }
+
     /// `{"type": message_type, "data": data}`.
     pub fn json<T: Serialize + ?Sized>(message_type: &str, data: &T) -> Result<Outbound, serde_json::Error> {
         encode::message(message_type, data).map(Outbound::from_frame)
@@ -45,6 +64,15 @@ impl Outbound {
     /// (e.g. received from another instance). Fails if it is not UTF-8.
     pub fn from_payload(payload: &[u8]) -> Result<Outbound, std::str::Utf8Error> {
         std::str::from_utf8(payload).map(Outbound::text)
+    }
+
+    /// The message as a [`RawMessage`] (copies the payload).
+    pub fn to_raw(&self) -> RawMessage {
+        if self.is_binary() {
+            RawMessage::Binary(bytes::Bytes::copy_from_slice(self.payload()))
+        } else {
+            RawMessage::Text(String::from_utf8_lossy(self.payload()).into_owned())
+        }
     }
 
     pub(crate) fn from_frame((frame, header_len): (Bytes, usize)) -> Outbound {
@@ -68,8 +96,26 @@ impl Outbound {
     }
 }
 
+impl From<&RawMessage> for Outbound {
+    fn from(message: &RawMessage) -> Self {
+        match message {
+            RawMessage::Text(text) => Outbound::text(text),
+            RawMessage::Binary(bytes) => Outbound::binary(bytes),
+        }
+    }
+}
+
+impl From<RawMessage> for Outbound {
+    fn from(message: RawMessage) -> Self {
+        Outbound::from(&message)
+    }
+}
+
 impl std::fmt::Debug for Outbound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_binary() {
+            return f.debug_tuple("Outbound::binary").field(&self.payload().len()).finish();
+        }
         let text = String::from_utf8_lossy(self.payload());
         f.debug_tuple("Outbound").field(&text).finish()
     }

@@ -1,4 +1,5 @@
-//! Lifecycle handlers for apps without routers: `open`, `message`, `close`.
+//! Lifecycle handlers: `open`, `message` (envelopes no route takes), `raw`
+//! (messages that are not envelopes), `close`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,9 +10,10 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::connection::state::StateKey;
+use crate::protocol::RawMessage;
 use crate::protocol::envelope::decode_data;
 use crate::routing::handler::HandlerFuture;
-use crate::routing::reply::IntoReply;
+use crate::routing::reply::{IntoRawReply, IntoReply};
 use crate::{Socket, SocketContext, SocketError};
 
 /// A client message that no route handles, given to the `message` lifecycle
@@ -65,6 +67,9 @@ pub struct CloseInfo {
 
 type OpenFn = dyn Fn(Socket) -> Result<BoxFuture<'static, ()>, SocketError> + Send + Sync;
 type MessageFn = dyn Fn(Socket, UnroutedMessage) -> Result<HandlerFuture, SocketError> + Send + Sync;
+/// The future of one raw message's handler: what to send back, if anything.
+pub(crate) type RawFuture = BoxFuture<'static, Option<RawMessage>>;
+type RawFn = dyn Fn(Socket, RawMessage) -> Result<RawFuture, SocketError> + Send + Sync;
 type CloseFn = dyn Fn(Socket, CloseInfo) -> Result<BoxFuture<'static, ()>, SocketError> + Send + Sync;
 
 /// A lifecycle handler with the state it needs.
@@ -84,6 +89,7 @@ impl<F: ?Sized> Clone for Hook<F> {
 pub(crate) struct Lifecycle {
     pub(crate) open: Option<Hook<OpenFn>>,
     pub(crate) message: Option<Hook<MessageFn>>,
+    pub(crate) raw: Option<Hook<RawFn>>,
     pub(crate) close: Option<Hook<CloseFn>>,
 }
 
@@ -115,6 +121,21 @@ impl Lifecycle {
         });
     }
 
+    pub(crate) fn set_raw<S, F, Fut, R>(&mut self, f: F)
+    where
+        S: Send + Sync + 'static,
+        F: Fn(SocketContext<S>, RawMessage) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoRawReply + 'static,
+    {
+        self.raw = Some(Hook {
+            state: StateKey::of::<S>(),
+            call: Arc::new(move |socket, message| {
+                Ok(f(SocketContext::from_socket(socket)?, message).map(IntoRawReply::into_raw_reply).boxed())
+            }),
+        });
+    }
+
     pub(crate) fn set_close<S, F, Fut>(&mut self, f: F)
     where
         S: Send + Sync + 'static,
@@ -135,6 +156,9 @@ impl Lifecycle {
         }
         if let Some(h) = &self.message {
             out.push(("on_message handler", h.state));
+        }
+        if let Some(h) = &self.raw {
+            out.push(("raw message handler", h.state));
         }
         if let Some(h) = &self.close {
             out.push(("on_close handler", h.state));

@@ -12,6 +12,6 @@ pub(crate) mod table;
 
 pub use handler::Handler;
 pub use lifecycle::{CloseInfo, UnroutedMessage};
-pub use reply::IntoReply;
+pub use reply::{IntoRawReply, IntoReply};
 pub use router::{RouteInfo, SocketRouter};
 pub use table::SocketRoutes;

@@ -5,6 +5,7 @@ use std::any::TypeId;
 use serde::Serialize;
 
 use crate::SocketError;
+use crate::protocol::RawMessage;
 use crate::protocol::encode;
 use crate::protocol::frame_buf::{FrameBuf, OpCode};
 
@@ -130,6 +131,36 @@ where
             Ok(value) => Reply::json_for(message_type, &value),
             Err(e) => Reply::Error(e.into()),
         }
+    }
+}
+
+/// Types a raw message handler may return: `()` sends nothing back,
+/// a [`RawMessage`] (or `Some` of one) is sent to the connection as is,
+/// text as text and binary as binary.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a raw message handler",
+    note = "return `()`, a `RawMessage`, or an `Option<RawMessage>`"
+)]
+pub trait IntoRawReply {
+    /// The message to send back, if any.
+    fn into_raw_reply(self) -> Option<RawMessage>;
+}
+
+impl IntoRawReply for () {
+    fn into_raw_reply(self) -> Option<RawMessage> {
+        None
+    }
+}
+
+impl IntoRawReply for RawMessage {
+    fn into_raw_reply(self) -> Option<RawMessage> {
+        Some(self)
+    }
+}
+
+impl IntoRawReply for Option<RawMessage> {
+    fn into_raw_reply(self) -> Option<RawMessage> {
+        self
     }
 }
 

@@ -53,7 +53,7 @@ pub struct Server {
     signal: BoxFuture<'static, ()>,
     shutdown: ShutdownHandle,
     on_caller_runtime: bool,
-    /// The WebSocket endpoint's path, when one is configured.
+    /// The path of the envelope endpoint, or of the first raw one.
     websocket_path: Option<String>,
 }
 
@@ -110,7 +110,7 @@ impl Server {
         let local_addr = listeners[0].local_addr()?;
         built.start_background();
         let signal = built.shutdown_signal.unwrap_or_else(|| default_signal().boxed());
-        let websocket_path = built.endpoint.as_ref().map(|endpoint| endpoint.config.path.clone());
+        let websocket_path = built.endpoints.first().map(|endpoint| endpoint.config.path.clone());
         Ok(Server {
             websocket_path,
             listeners,
@@ -129,8 +129,9 @@ impl Server {
         self.local_addr
     }
 
-    /// The WebSocket endpoint's URL, e.g. `ws://127.0.0.1:3000/ws` (`None`
-    /// without [`Ori::websocket`](crate::Ori::websocket)).
+    /// The WebSocket endpoint's URL, e.g. `ws://127.0.0.1:3000/ws`: the
+    /// envelope endpoint ([`Ori::websocket`](crate::Ori::websocket)), else the
+    /// first [raw one](crate::Ori::raw_websocket); `None` without either.
     pub fn websocket_url(&self) -> Option<String> {
         self.websocket_path.as_ref().map(|path| format!("ws://{}{path}", self.local_addr))
     }

@@ -23,7 +23,7 @@ impl Harness {
     pub async fn new(app: Ori) -> Result<Harness, Error> {
         let built = app.build()?;
         built.start_pubsub().await?;
-        let endpoint = built.endpoint.ok_or_else(|| {
+        let endpoint = built.envelope_endpoint().ok_or_else(|| {
             Error::InvalidConfig(
                 "the harness serves socket routes; add `.websocket(WebSocketConfig::default())`".into(),
             )

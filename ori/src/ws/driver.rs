@@ -17,15 +17,15 @@ use crate::connection::write::DirectWriter;
 use crate::protocol::frame_buf::{OpCode, frame};
 use futures_util::future::BoxFuture;
 
+use crate::Socket;
 use crate::connection::core::ConnectionCore;
 use crate::connection::outbox::CloseRequest;
 use crate::connection::registry::Admission;
-use crate::endpoint::Endpoint;
-use crate::endpoint::dispatch::{Dispatched, InFlight, dispatch};
+use crate::endpoint::dispatch::{Dispatched, InFlight, dispatch, dispatch_raw};
 use crate::endpoint::session::{self, run_hook};
-use crate::protocol::encode;
+use crate::endpoint::{Endpoint, EndpointKind};
+use crate::protocol::RawMessage;
 use crate::routing::lifecycle::CloseInfo;
-use crate::{Socket, SocketError};
 
 /// Loop rounds per poll before yielding to other tasks.
 const MAX_ROUNDS: usize = 64;
@@ -80,20 +80,31 @@ impl Session {
         self.replies.push(frame);
     }
 
+    fn on_dispatched(&mut self, dispatched: Dispatched) {
+        match dispatched {
+            Dispatched::Done(Some(frame)) => self.reply_now(frame),
+            Dispatched::Done(None) => {}
+            Dispatched::Started(work) => self.in_flight.push(work),
+        }
+    }
+
     fn on_event(&mut self, event: ReadEvent<'_>) {
         if self.end.is_some() {
             return;
         }
         match event {
-            ReadEvent::Text(text) => match dispatch(&self.endpoint, &self.socket, text) {
-                Dispatched::Done(Some(frame)) => self.reply_now(frame),
-                Dispatched::Done(None) => {}
-                Dispatched::Started(work) => self.in_flight.push(work),
-            },
-            ReadEvent::Binary => {
-                let error =
-                    SocketError::unsupported("binary frames are not supported; send JSON in text frames");
-                self.reply_now(encode::error("error", &error, None));
+            ReadEvent::Text(text) => {
+                let dispatched = match self.endpoint.kind {
+                    EndpointKind::Envelopes => dispatch(&self.endpoint, &self.socket, text),
+                    EndpointKind::Raw => {
+                        dispatch_raw(&self.endpoint, &self.socket, RawMessage::Text(text.to_owned()))
+                    }
+                };
+                self.on_dispatched(dispatched);
+            }
+            ReadEvent::Binary(bytes) => {
+                let message = RawMessage::Binary(Bytes::copy_from_slice(bytes));
+                self.on_dispatched(dispatch_raw(&self.endpoint, &self.socket, message));
             }
             ReadEvent::Ping(payload) => self.control.push(frame(OpCode::Pong, payload)),
             ReadEvent::Pong => {}
@@ -324,7 +335,10 @@ impl<IO: Transport> Driver<IO> {
                     }
                     Poll::Ready(Err(ReadEnd::Gone)) => return Poll::Ready(End::Gone),
                     Poll::Ready(Err(ReadEnd::Protocol(reason))) => {
-                        return Poll::Ready(End::close(1002, reason));
+                        // Not read again. One more round first: replies to the
+                        // messages before the bad frame go out ahead of the close.
+                        self.session.end = Some(End::close(1002, reason));
+                        progress = true;
                     }
                     Poll::Pending => {}
                 }

@@ -22,6 +22,7 @@ use tokio::io::ReadBuf;
 
 use super::frame::{ClosePayloadError, PeerClose, close_frame, parse_close, parse_header, unmask};
 use super::transport::Transport;
+use super::utf8::Utf8Stream;
 use crate::connection::outbox::{Drained, Outbox};
 use crate::connection::write::{GATHER, consume_written, gather, with_gather_buffer};
 use crate::protocol::frame_buf::OpCode;
@@ -41,7 +42,7 @@ const COALESCE: usize = 64 * 1024;
 #[derive(Debug)]
 pub(crate) enum ReadEvent<'a> {
     Text(&'a str),
-    Binary,
+    Binary(&'a [u8]),
     Ping(&'a [u8]),
     Pong,
     Close(Result<PeerClose, ClosePayloadError>),
@@ -72,6 +73,12 @@ pub(crate) struct FrameIo<IO> {
     fragment: Option<(OpCode, Vec<u8>)>,
     /// Payload bytes still to skip (closing: data frames are discarded).
     skip: u64,
+    /// UTF-8 state of the text message being received, checked piece by
+    /// piece so that an invalid byte fails the connection on arrival.
+    utf8: Utf8Stream,
+    /// Payload bytes of the unfinished frame at the head of `partial`
+    /// already unmasked (and, for text, checked).
+    unmasked: usize,
     /// Closing: only close frames matter, no size limit applies.
     discard: bool,
     /// Size of the unfinished frame at the head of `partial`, to reserve at once.
@@ -96,6 +103,8 @@ impl<IO: Transport> FrameIo<IO> {
             partial: read_ahead.to_vec(),
             fragment: None,
             skip: 0,
+            utf8: Utf8Stream::default(),
+            unmasked: 0,
             discard: false,
             want: 0,
             max_message,
@@ -187,9 +196,22 @@ impl<IO: Transport> FrameIo<IO> {
             }
             let start = pos + header.header_len;
             let available = (data.len() - start) as u64;
+            let text = !self.discard && self.is_text(header.opcode);
             if available < header.payload_len {
+                if text {
+                    // Check what has arrived of the text so far.
+                    let payload = &mut data[start..];
+                    let unmasked = self.unmasked;
+                    unmask(&mut payload[unmasked..], header.mask, unmasked);
+                    self.unmasked = payload.len();
+                    if !self.utf8.feed(&payload[unmasked..]) {
+                        on_event(ReadEvent::InvalidUtf8);
+                        self.start_discarding();
+                    }
+                }
                 if is_data && self.discard {
                     self.skip = header.payload_len - available;
+                    self.unmasked = 0;
                     return Ok(data.len());
                 }
                 // The caller keeps the tail; let it reserve room for the whole frame.
@@ -198,9 +220,32 @@ impl<IO: Transport> FrameIo<IO> {
             }
             let end = start + header.payload_len as usize;
             let payload = &mut data[start..end];
-            unmask(payload, header.mask, 0);
+            let unmasked = std::mem::take(&mut self.unmasked);
+            unmask(&mut payload[unmasked..], header.mask, unmasked);
             pos = end;
+            // A whole text message in one frame is checked when it is emitted.
+            if text && !(header.opcode == OpCode::Text && header.fin && unmasked == 0) {
+                let valid = self.utf8.feed(&payload[unmasked..]) && (!header.fin || self.utf8.is_complete());
+                if !valid {
+                    on_event(ReadEvent::InvalidUtf8);
+                    self.start_discarding();
+                    continue;
+                }
+                if header.fin {
+                    self.utf8 = Utf8Stream::default();
+                }
+            }
             self.on_frame(header.opcode, header.fin, payload, on_event)?;
+        }
+    }
+
+    /// Whether a data frame with `opcode` carries text: a text frame that
+    /// starts a message, or a continuation of a text message.
+    fn is_text(&self, opcode: OpCode) -> bool {
+        match opcode {
+            OpCode::Text => self.fragment.is_none(),
+            OpCode::Continuation => matches!(self.fragment, Some((OpCode::Text, _))),
+            _ => false,
         }
     }
 
@@ -208,6 +253,7 @@ impl<IO: Transport> FrameIo<IO> {
     fn start_discarding(&mut self) {
         self.discard = true;
         self.fragment = None;
+        self.utf8 = Utf8Stream::default();
     }
 
     fn on_frame(
@@ -253,7 +299,7 @@ impl<IO: Transport> FrameIo<IO> {
 
     fn emit(&mut self, opcode: OpCode, payload: &mut [u8], on_event: &mut impl FnMut(ReadEvent<'_>)) {
         if opcode == OpCode::Binary {
-            return on_event(ReadEvent::Binary);
+            return on_event(ReadEvent::Binary(payload));
         }
         match std::str::from_utf8(payload) {
             Ok(text) => on_event(ReadEvent::Text(text)),

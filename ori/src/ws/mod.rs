@@ -8,3 +8,4 @@ mod handshake;
 mod serve;
 pub(crate) mod transport;
 pub(crate) mod upgrade;
+mod utf8;

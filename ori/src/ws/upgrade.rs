@@ -46,7 +46,7 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
         }
     };
     let connections = endpoint.app.connections();
-    let Some(admission) = connections.try_admit(config.max_connections) else {
+    let Some(admission) = connections.try_admit(&endpoint.live, config.max_connections) else {
         let message =
             if connections.is_shutting_down() { "server shutting down" } else { "too many connections" };
         return refuse(StatusCode::SERVICE_UNAVAILABLE, message);

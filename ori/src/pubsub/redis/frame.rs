@@ -1,17 +1,20 @@
 //! The frame one instance publishes on a Redis channel: a fixed header (who
-//! sent it, whom it excludes or targets) and the message text, once, as is.
+//! sent it, whom it excludes or targets) and the message, once, as is.
 //!
 //! ```text
 //! 0      1      2              18             34
-//! | 0xC1 | kind | instance (16) | socket (16) | payload (UTF-8 JSON text) ...
+//! | 0xC1 | kind | instance (16) | socket (16) | payload (UTF-8 text, or bytes) ...
 //! ```
 //! `kind` 1 is a topic publish (`socket`: the excluded sender, or zeros),
-//! 2 a direct send (`socket`: the target).
+//! 2 a direct send (`socket`: the target); with bit 0x80 set the message is
+//! binary, else text (UTF-8, checked on arrival).
 
 use crate::SocketId;
+use crate::pubsub::Outbound;
 
 const MAGIC: u8 = 0xC1;
 const HEADER: usize = 34;
+const BINARY: u8 = 0x80;
 
 /// What a frame asks of the receiving instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,21 +27,28 @@ pub(crate) enum Kind {
 
 /// A decoded frame.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Frame<'a> {
+pub(crate) struct Frame {
     pub(crate) kind: Kind,
     pub(crate) instance: [u8; 16],
     pub(crate) socket: Option<SocketId>,
-    pub(crate) payload: &'a str,
+    pub(crate) message: Outbound,
 }
 
 /// Encodes a frame.
-pub(crate) fn encode(kind: Kind, instance: &[u8; 16], socket: Option<SocketId>, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn encode(
+    kind: Kind,
+    instance: &[u8; 16],
+    socket: Option<SocketId>,
+    message: &Outbound,
+) -> Vec<u8> {
+    let payload = message.payload();
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.push(MAGIC);
-    out.push(match kind {
+    let kind = match kind {
         Kind::Publish => 1,
         Kind::Direct => 2,
-    });
+    };
+    out.push(if message.is_binary() { kind | BINARY } else { kind });
     out.extend_from_slice(instance);
     out.extend_from_slice(&socket.map_or([0u8; 16], |id| *id.as_uuid().as_bytes()));
     out.extend_from_slice(payload);
@@ -46,11 +56,12 @@ pub(crate) fn encode(kind: Kind, instance: &[u8; 16], socket: Option<SocketId>, 
 }
 
 /// Decodes a frame; `None` for anything else (another program's message).
-pub(crate) fn decode(bytes: &[u8]) -> Option<Frame<'_>> {
+pub(crate) fn decode(bytes: &[u8]) -> Option<Frame> {
     if bytes.len() < HEADER || bytes[0] != MAGIC {
         return None;
     }
-    let kind = match bytes[1] {
+    let binary = bytes[1] & BINARY != 0;
+    let kind = match bytes[1] & !BINARY {
         1 => Kind::Publish,
         2 => Kind::Direct,
         _ => return None,
@@ -61,8 +72,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Frame<'_>> {
     if kind == Kind::Direct && socket.is_none() {
         return None;
     }
-    let payload = std::str::from_utf8(&bytes[HEADER..]).ok()?;
-    Some(Frame { kind, instance, socket, payload })
+    let payload = &bytes[HEADER..];
+    let message =
+        if binary { Outbound::binary(payload) } else { Outbound::text(std::str::from_utf8(payload).ok()?) };
+    Some(Frame { kind, instance, socket, message })
 }
 
 #[cfg(test)]
@@ -73,7 +86,8 @@ mod tests {
     fn round_trips_and_rejects_junk() {
         let instance = [7u8; 16];
         let socket = SocketId::new();
-        let bytes = encode(Kind::Publish, &instance, Some(socket), br#"{"type":"x","data":1}"#);
+        let bytes =
+            encode(Kind::Publish, &instance, Some(socket), &Outbound::text(r#"{"type":"x","data":1}"#));
         assert_eq!(bytes.len(), HEADER + 21);
         let frame = decode(&bytes).unwrap();
         assert_eq!(
@@ -82,12 +96,14 @@ mod tests {
                 kind: Kind::Publish,
                 instance,
                 socket: Some(socket),
-                payload: r#"{"type":"x","data":1}"#
+                message: Outbound::text(r#"{"type":"x","data":1}"#)
             }
         );
-        let direct = encode(Kind::Direct, &instance, Some(socket), b"{}");
+        let binary = encode(Kind::Publish, &instance, None, &Outbound::binary(&[0xff, 0, 1]));
+        assert_eq!(decode(&binary).unwrap().message, Outbound::binary(&[0xff, 0, 1]));
+        let direct = encode(Kind::Direct, &instance, Some(socket), &Outbound::text("{}"));
         assert_eq!(decode(&direct).unwrap().kind, Kind::Direct);
-        let no_exclude = encode(Kind::Publish, &instance, None, b"{}");
+        let no_exclude = encode(Kind::Publish, &instance, None, &Outbound::text("{}"));
         assert_eq!(decode(&no_exclude).unwrap().socket, None);
 
         assert_eq!(decode(b"hello from another program"), None);
@@ -95,11 +111,11 @@ mod tests {
         let mut bad_kind = bytes.clone();
         bad_kind[1] = 9;
         assert_eq!(decode(&bad_kind), None);
-        let mut not_utf8 = bytes.clone();
+        let mut not_utf8 = bytes;
         not_utf8.push(0xff);
         assert_eq!(decode(&not_utf8), None);
         assert_eq!(
-            decode(&encode(Kind::Direct, &instance, None, b"{}")),
+            decode(&encode(Kind::Direct, &instance, None, &Outbound::text("{}"))),
             None,
             "a direct send needs a target"
         );

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::frame::{self, Kind};
 use super::{Config, Pending, Shared};
 use crate::error::BoxError;
-use crate::pubsub::{BackendContext, Outbound};
+use crate::pubsub::BackendContext;
 use crate::util::backoff::{Backoff, retry};
 use crate::util::sync::lock;
 
@@ -166,11 +166,11 @@ async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStrea
             Some(frame) => match (frame.kind, frame.socket, topic) {
                 (Kind::Direct, Some(target), _) if direct => {
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                    context.deliver_to(target, &Outbound::text(frame.payload));
+                    context.deliver_to(target, &frame.message);
                 }
                 (Kind::Publish, exclude, Some(topic)) if !direct => {
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                    shared.local.registry().publish(topic, &Outbound::text(frame.payload), exclude);
+                    shared.local.registry().publish(topic, &frame.message, exclude);
                 }
                 _ => junk(shared, channel),
             },

@@ -334,13 +334,13 @@ impl PubSubBackend for RedisBackend {
     fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) {
         let shared = &self.shared;
         shared.local.registry().publish(topic, message, exclude);
-        let frame = frame::encode(Kind::Publish, &shared.instance, exclude, message.payload());
+        let frame = frame::encode(Kind::Publish, &shared.instance, exclude, message);
         shared.enqueue(Some(shared.channel(topic)), frame);
     }
 
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
-        let frame = frame::encode(Kind::Direct, &shared.instance, Some(socket), message.payload());
+        let frame = frame::encode(Kind::Direct, &shared.instance, Some(socket), message);
         shared.enqueue(None, frame);
         Ok(())
     }

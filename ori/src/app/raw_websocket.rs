@@ -1,0 +1,119 @@
+//! [`RawWebSocket`]: a WebSocket endpoint of its own whose messages are not
+//! ori's envelopes (the seed's `open`/`message`/`close` handlers).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::hooks::guard::ErasedConnectionGuard;
+use crate::hooks::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
+use crate::protocol::RawMessage;
+use crate::routing::IntoRawReply;
+use crate::routing::lifecycle::{CloseInfo, Lifecycle};
+use crate::{ConnectionGuard, SocketContext, UpgradeRequest, WebSocketConfig};
+
+/// A WebSocket endpoint that hands every complete message, text or binary,
+/// to one handler as is: for clients that speak their own format (binary
+/// game state, audio chunks, a foreign protocol) or an echo server. Mount it
+/// with [`Ori::raw_websocket`](crate::Ori::raw_websocket), beside the
+/// envelope endpoint or instead of it; each endpoint has its own path,
+/// limits, upgrade handler and connection guards.
+///
+/// Its connections are connections of the app like any other: they can
+/// subscribe, publish, receive `send_to` and broadcasts.
+///
+/// ```no_run
+/// use ori::RawMessage;
+/// use ori::{Ori, RawWebSocket, SocketContext, WebSocketConfig};
+///
+/// # async fn run() -> Result<(), ori::Error> {
+/// let echo = RawWebSocket::new(WebSocketConfig::default().path("/echo"))
+///     .on_message(|_socket: SocketContext, message: RawMessage| async move { message });
+/// Ori::create().raw_websocket(echo).listen("127.0.0.1:3000").await
+/// # }
+/// ```
+#[must_use = "a `RawWebSocket` does nothing until mounted with `Ori::raw_websocket`"]
+pub struct RawWebSocket {
+    pub(crate) config: WebSocketConfig,
+    pub(crate) guards: Vec<ErasedConnectionGuard>,
+    pub(crate) upgrade: Option<ErasedUpgradeHandler>,
+    pub(crate) lifecycle: Lifecycle,
+}
+
+impl RawWebSocket {
+    /// An endpoint with `config`'s path and limits, and no handler yet.
+    pub fn new(config: WebSocketConfig) -> RawWebSocket {
+        RawWebSocket { config, guards: Vec::new(), upgrade: None, lifecycle: Lifecycle::default() }
+    }
+
+    /// Shorthand for `RawWebSocket::new(WebSocketConfig::default().path(path))`.
+    pub fn at(path: impl Into<String>) -> RawWebSocket {
+        RawWebSocket::new(WebSocketConfig::default().path(path))
+    }
+
+    /// Handles every message of a connection, in arrival order. What the
+    /// handler returns ([`IntoRawReply`]: `()`, a [`RawMessage`], an
+    /// `Option<RawMessage>`) is sent back as is; it can also send with
+    /// [`Socket::send`](crate::Socket::send) at any time.
+    ///
+    /// Handlers of one connection may run concurrently (up to
+    /// [`max_in_flight`](WebSocketConfig::max_in_flight)); replies of handlers
+    /// that finish without waiting go out in arrival order.
+    pub fn on_message<S, F, Fut, R>(mut self, handler: F) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(SocketContext<S>, RawMessage) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoRawReply + 'static,
+    {
+        self.lifecycle.set_raw(handler);
+        self
+    }
+
+    /// Runs when a connection opens (after the guards, before any message).
+    pub fn on_open<S, F, Fut>(mut self, handler: F) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(SocketContext<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.lifecycle.set_open(handler);
+        self
+    }
+
+    /// Runs once when a connection has closed.
+    pub fn on_close<S, F, Fut>(mut self, handler: F) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(SocketContext<S>, CloseInfo) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.lifecycle.set_close(handler);
+        self
+    }
+
+    /// Adds a connection guard of this endpoint (see [`Ori::connection_guard`](crate::Ori::connection_guard)).
+    pub fn connection_guard<G: ConnectionGuard>(mut self, guard: G) -> Self {
+        self.guards.push(ErasedConnectionGuard::new(Arc::new(guard)));
+        self
+    }
+
+    /// Sets this endpoint's upgrade handler (see [`Ori::upgrade_handler`](crate::Ori::upgrade_handler)).
+    pub fn upgrade_handler<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(UpgradeRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoUpgradeOutcome,
+    {
+        self.upgrade = Some(ErasedUpgradeHandler::new(handler));
+        self
+    }
+}
+
+impl std::fmt::Debug for RawWebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawWebSocket")
+            .field("config", &self.config)
+            .field("guards", &self.guards)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,178 @@
+//! Raw messages over real sockets: endpoints of their own, several endpoints
+//! in one app, the raw fallback of the envelope endpoint, binary sends and
+//! publishes, and UTF-8 checked as text arrives.
+
+use std::time::Duration;
+
+use ori::{Ori, RawMessage, RawWebSocket, SocketContext, SocketError, SocketRoutes, WebSocketConfig};
+use ori_tests::{Event, LiveServer, RawClient, WsClient};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+fn echo(path: &str) -> RawWebSocket {
+    RawWebSocket::at(path).on_message(|_: SocketContext, message: RawMessage| async move { message })
+}
+
+async fn ping(_ctx: SocketContext) -> Result<&'static str, SocketError> {
+    Ok("envelope")
+}
+
+#[tokio::test]
+async fn a_raw_endpoint_echoes_text_and_binary_in_order() {
+    let server = LiveServer::start(Ori::create().raw_websocket(echo("/raw"))).await;
+    let mut c = WsClient::connect(&server.url_at("/raw")).await;
+    for i in 0..50u8 {
+        if i % 2 == 0 {
+            c.send_text(&format!("text {i} — not JSON")).await;
+        } else {
+            c.send_message(Message::binary(vec![i, 0xff, 0])).await;
+        }
+    }
+    for i in 0..50u8 {
+        let expected = if i % 2 == 0 {
+            Event::Text(format!("text {i} — not JSON"))
+        } else {
+            Event::Binary(vec![i, 0xff, 0])
+        };
+        assert_eq!(c.next_event().await, expected);
+    }
+    // Envelopes mean nothing here: a ping is echoed, not answered.
+    c.send_text(r#"{"type":"ping"}"#).await;
+    assert_eq!(c.next_event().await, Event::Text(r#"{"type":"ping"}"#.to_owned()));
+}
+
+#[tokio::test]
+async fn endpoints_keep_their_own_paths_and_limits() {
+    let app = Ori::create()
+        .websocket(WebSocketConfig::default().max_message_size(1024))
+        .socket_routes(SocketRoutes::new().route("test.kind", ping))
+        .raw_websocket(
+            RawWebSocket::new(WebSocketConfig::default().path("/raw").max_message_size(64 * 1024))
+                .on_message(|_: SocketContext, message: RawMessage| async move { message }),
+        );
+    let server = LiveServer::start(app).await;
+
+    let mut envelopes = server.connect().await;
+    assert_eq!(envelopes.request(json!({"type": "test.kind"})).await["data"], "envelope");
+    let mut raw = WsClient::connect(&server.url_at("/raw")).await;
+    let big = "x".repeat(10_000);
+    raw.send_text(&big).await;
+    assert_eq!(raw.next_event().await, Event::Text(big.clone()), "the raw endpoint's limit is 64 KiB");
+    envelopes.send_text(&big).await;
+    assert_eq!(envelopes.expect_close().await.0, 1009, "the envelope endpoint's limit is 1 KiB");
+    raw.send_text("still open").await;
+    assert_eq!(raw.next_event().await, Event::Text("still open".to_owned()));
+}
+
+#[tokio::test]
+async fn the_envelope_endpoint_hands_what_is_not_an_envelope_to_its_raw_handler() {
+    let app = Ori::create()
+        .websocket(WebSocketConfig::default())
+        .socket_routes(SocketRoutes::new().route("test.kind", ping))
+        .on_raw_message(|_: SocketContext, message: RawMessage| async move {
+            match message {
+                RawMessage::Binary(bytes) => RawMessage::Binary(bytes.iter().rev().copied().collect()),
+                RawMessage::Text(text) => RawMessage::Text(format!("raw: {text}")),
+            }
+        });
+    let server = LiveServer::start(app).await;
+    let mut c = server.connect().await;
+    c.send_message(Message::binary(vec![1u8, 2, 3])).await;
+    assert_eq!(c.next_event().await, Event::Binary(vec![3, 2, 1]));
+    c.send_text("hello").await;
+    assert_eq!(c.next_event().await, Event::Text("raw: hello".to_owned()));
+    c.send_text(r#"{"data":1}"#).await;
+    assert_eq!(
+        c.next_event().await,
+        Event::Text(r#"raw: {"data":1}"#.to_owned()),
+        "no `type`: not an envelope"
+    );
+    // Envelopes are still routed, and their errors are still envelopes.
+    assert_eq!(c.request(json!({"type": "test.kind"})).await["data"], "envelope");
+    let unknown = c.request(json!({"type": "nobody.handles"})).await;
+    assert_eq!(unknown["error"]["code"], "unknown_type");
+    assert_eq!(
+        c.request(json!({"type": "test.kind", "correlationId": 5})).await["error"]["code"],
+        "bad_request"
+    );
+}
+
+#[tokio::test]
+async fn binary_is_published_and_sent_like_text() {
+    let app = Ori::create().raw_websocket(
+        RawWebSocket::at("/raw")
+            .on_open(|ctx: SocketContext| async move {
+                ctx.subscribe("room").await.expect("subscribe");
+                ctx.send("ready").expect("send");
+            })
+            .on_message(|ctx: SocketContext, message: RawMessage| async move {
+                ctx.publish("room", message).expect("publish");
+            }),
+    );
+    let server = LiveServer::start(app).await;
+    let mut a = WsClient::connect(&server.url_at("/raw")).await;
+    let mut b = WsClient::connect(&server.url_at("/raw")).await;
+    for client in [&mut a, &mut b] {
+        assert_eq!(client.next_event().await, Event::Text("ready".to_owned()), "subscribed");
+    }
+    a.send_message(Message::binary(vec![0u8, 159, 146, 150])).await;
+    assert_eq!(b.next_event().await, Event::Binary(vec![0, 159, 146, 150]));
+    server.app.sockets().publish("room", RawMessage::Binary(vec![7u8; 3].into())).unwrap();
+    assert_eq!(a.next_event().await, Event::Binary(vec![7, 7, 7]));
+    assert_eq!(b.next_event().await, Event::Binary(vec![7, 7, 7]));
+}
+
+#[tokio::test]
+async fn invalid_utf8_fails_when_it_arrives_not_when_the_message_ends() {
+    let server = LiveServer::start(Ori::create().raw_websocket(echo("/raw"))).await;
+
+    // In a first fragment: closed before the message's last fragment is sent.
+    let mut raw = RawClient::connect(server.addr, "/raw").await;
+    raw.send_frame(false, 1, "κόσμε".as_bytes()).await;
+    raw.send_frame(false, 0, &[0xce, 0xba, 0xed, 0xa0, 0x80]).await; // a surrogate
+    assert_eq!(raw.expect_close().await, 1007);
+
+    // In the middle of one frame whose end has not been sent.
+    let mut raw = RawClient::connect(server.addr, "/raw").await;
+    let frame = RawClient::encode(
+        true,
+        1,
+        &[b"hello".as_slice(), &[0xf4, 0x90], &[b'a'; 100]].concat(),
+        Some([9, 8, 7, 6]),
+    );
+    raw.send_bytes(&frame[..frame.len() - 50]).await;
+    assert_eq!(raw.expect_close().await, 1007);
+
+    // A character split across fragments and across reads is fine.
+    let mut raw = RawClient::connect(server.addr, "/raw").await;
+    let text = "a€𝄞b".as_bytes();
+    raw.send_frame(false, 1, &text[..2]).await;
+    let last = RawClient::encode(true, 0, &text[2..], Some([1, 2, 3, 4]));
+    raw.send_bytes(&last[..8]).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    raw.send_bytes(&last[8..]).await;
+    let echoed = raw.read_frame().await.expect("the echo");
+    assert_eq!((echoed.opcode, echoed.payload.as_slice()), (1, text));
+
+    // A message that ends inside a character is invalid.
+    let mut raw = RawClient::connect(server.addr, "/raw").await;
+    raw.send_frame(false, 1, b"ok").await;
+    raw.send_frame(true, 0, &[0xe2, 0x82]).await;
+    assert_eq!(raw.expect_close().await, 1007);
+}
+
+#[tokio::test]
+async fn misconfigured_endpoints_stop_start_up() {
+    let error = |app: Ori| async move { ori::testing::TestServer::start(app).await.unwrap_err().to_string() };
+    let same_path = Ori::create().websocket_at("/ws").raw_websocket(echo("/ws"));
+    assert!(error(same_path).await.contains("share the path `/ws`"));
+    let no_handler = Ori::create().raw_websocket(RawWebSocket::at("/raw"));
+    assert!(error(no_handler).await.contains("`/raw` has no message handler"));
+    let two_backends = Ori::create()
+        .websocket(WebSocketConfig::default().pubsub(ori::pubsub::InProcess::new()))
+        .raw_websocket(
+            RawWebSocket::new(WebSocketConfig::default().path("/raw").pubsub(ori::pubsub::InProcess::new()))
+                .on_message(|_: SocketContext, m: RawMessage| async move { m }),
+        );
+    assert!(error(two_backends).await.contains("more than one WebSocket endpoint"));
+}
