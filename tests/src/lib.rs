@@ -127,6 +127,11 @@ impl WsClient {
         }
     }
 
+    /// Wraps a stream connected by other means (e.g. with extra handshake checks).
+    pub fn from_stream(ws: Ws) -> WsClient {
+        WsClient { ws }
+    }
+
     /// Sends one text frame.
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("send");

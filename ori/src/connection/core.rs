@@ -40,6 +40,8 @@ pub(crate) struct ConnectionCore {
     pub(crate) states: StateMap,
     pub(crate) app: AppContext,
     pub(crate) max_subscriptions: u32,
+    /// The negotiated subprotocol, if the client asked for one.
+    pub(crate) subprotocol: Option<Arc<str>>,
     /// See [`Limits::endpoint`].
     pub(crate) endpoint: u8,
     /// A frame arrived since the idle sweeper last looked.
@@ -53,7 +55,13 @@ pub(crate) struct ConnectionCore {
 }
 
 impl ConnectionCore {
-    pub(crate) fn new(id: SocketId, states: StateMap, app: AppContext, limits: Limits) -> ConnectionCore {
+    pub(crate) fn new(
+        id: SocketId,
+        states: StateMap,
+        app: AppContext,
+        limits: Limits,
+        subprotocol: Option<Arc<str>>,
+    ) -> ConnectionCore {
         ConnectionCore {
             id,
             outbox: Outbox::new(limits.outbound_queue_bytes),
@@ -62,6 +70,7 @@ impl ConnectionCore {
             app,
             max_subscriptions: u32::try_from(limits.max_subscriptions).unwrap_or(u32::MAX),
             endpoint: limits.endpoint,
+            subprotocol,
             seen: AtomicBool::new(true),
             silent_sweeps: AtomicU8::new(0),
             home: direct::thread_token(),

@@ -34,6 +34,12 @@ impl Socket {
         self.core.id
     }
 
+    /// The subprotocol negotiated at the upgrade (`Sec-WebSocket-Protocol`),
+    /// if the client asked for one.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.core.subprotocol.as_deref()
+    }
+
     /// The application context.
     pub fn app(&self) -> &AppContext {
         &self.core.app

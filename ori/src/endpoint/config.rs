@@ -49,6 +49,7 @@ pub struct WebSocketConfig {
     pub(crate) shutdown_grace: Duration,
     /// Set on at most one endpoint of an app (the app has one backend).
     pub(crate) pubsub: Option<Arc<dyn PubSubBackend>>,
+    pub(crate) subprotocols: Vec<String>,
 }
 
 impl Default for WebSocketConfig {
@@ -67,6 +68,7 @@ impl Default for WebSocketConfig {
             close_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             pubsub: None,
+            subprotocols: Vec::new(),
         }
     }
 }
@@ -171,6 +173,28 @@ impl WebSocketConfig {
         self
     }
 
+    /// Subprotocols of the application's own that this endpoint accepts
+    /// (`Sec-WebSocket-Protocol`), besides the envelope endpoint's built-in
+    /// `ori.v1.json`. The server picks the first of the client's list that the
+    /// endpoint accepts and names it in the 101; a client that lists only
+    /// others gets HTTP 400 naming the accepted ones. Guards and handlers read
+    /// the choice with [`UpgradeRequest::subprotocol`](crate::UpgradeRequest::subprotocol)
+    /// and [`Socket::subprotocol`](crate::Socket::subprotocol).
+    ///
+    /// ```
+    /// use ori::{RawWebSocket, WebSocketConfig};
+    ///
+    /// let mqtt = RawWebSocket::new(WebSocketConfig::default().path("/mqtt").subprotocols(["mqtt"]));
+    /// ```
+    pub fn subprotocols<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.subprotocols = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), crate::Error> {
         let fail = |m: &str| Err(crate::Error::InvalidConfig(m.to_owned()));
         if !self.path.starts_with('/') {
@@ -181,6 +205,15 @@ impl WebSocketConfig {
         }
         if self.idle_timeout < Duration::from_millis(100) {
             return fail("idle_timeout must be at least 100 ms");
+        }
+        for name in &self.subprotocols {
+            // RFC 6455 section 4.1: a subprotocol name is an HTTP token.
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || !name.chars().all(token) {
+                return Err(crate::Error::InvalidConfig(format!(
+                    "subprotocol `{name}` is not a valid name (letters, digits and !#$%&'*+-.^_`|~)"
+                )));
+            }
         }
         Ok(())
     }
@@ -201,6 +234,7 @@ impl std::fmt::Debug for WebSocketConfig {
             .field("guard_timeout", &self.guard_timeout)
             .field("close_timeout", &self.close_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("subprotocols", &self.subprotocols)
             .finish_non_exhaustive()
     }
 }

@@ -36,6 +36,8 @@ pub(crate) struct Endpoint {
     pub(crate) index: u8,
     /// This endpoint's connections, counted against `max_connections`.
     pub(crate) live: Arc<Tracker>,
+    /// The subprotocols it accepts: the codecs (envelope endpoints), then the app's own.
+    pub(crate) subprotocols: Vec<Arc<str>>,
     pub(crate) config: WebSocketConfig,
     pub(crate) routes: RouteTable,
     pub(crate) lifecycle: Lifecycle,
@@ -57,10 +59,22 @@ impl Endpoint {
         authorizer: Option<ErasedAuthorizer>,
         app: &AppContext,
     ) -> Endpoint {
+        let codecs = match kind {
+            EndpointKind::Envelopes => crate::protocol::SUBPROTOCOLS,
+            EndpointKind::Raw => &[],
+        };
+        let own = config.subprotocols.iter().map(String::as_str);
+        let mut subprotocols: Vec<Arc<str>> = Vec::new();
+        for name in codecs.iter().copied().chain(own) {
+            if !subprotocols.iter().any(|s| **s == *name) {
+                subprotocols.push(name.into());
+            }
+        }
         Endpoint {
             kind,
             index: 0,
             live: Arc::default(),
+            subprotocols,
             config,
             routes,
             lifecycle,

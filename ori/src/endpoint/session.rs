@@ -41,13 +41,14 @@ pub(crate) fn open(
     upgrade_data: Option<AnyState>,
 ) -> BoxFuture<'static, Result<Socket, Refusal>> {
     async move {
+        let subprotocol = request.subprotocol_arc().cloned();
         let states = run_guards(endpoint.clone(), request, upgrade_data)
             .await
             .map_err(|reason| Refusal { code: 1008, reason })?;
         if endpoint.app.connections().is_shutting_down() {
             return Err(Refusal { code: 1001, reason: "server shutting down".to_owned() });
         }
-        let (socket, subscribed) = attach(&endpoint, id, states);
+        let (socket, subscribed) = attach(&endpoint, id, states, subprotocol);
         if let Err(error) = subscribed.await {
             tracing::warn!(%error, "could not subscribe the connection to the broadcast topic");
         }
@@ -63,8 +64,14 @@ pub(crate) fn open(
 /// Registers a connection whose states are known (the guards ran, or a test
 /// gave them) and starts its `__broadcast__` subscription; the future
 /// resolves once the subscription is live on every instance.
-pub(crate) fn attach(endpoint: &Endpoint, id: SocketId, states: StateMap) -> (Socket, Subscribed) {
-    let core = Arc::new(ConnectionCore::new(id, states, endpoint.app.clone(), endpoint.limits()));
+pub(crate) fn attach(
+    endpoint: &Endpoint,
+    id: SocketId,
+    states: StateMap,
+    subprotocol: Option<Arc<str>>,
+) -> (Socket, Subscribed) {
+    let core =
+        Arc::new(ConnectionCore::new(id, states, endpoint.app.clone(), endpoint.limits(), subprotocol));
     let connections = endpoint.app.connections();
     connections.register(&core);
     let subscribed = connections.pubsub.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone()));

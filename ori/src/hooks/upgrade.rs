@@ -17,11 +17,23 @@ use crate::error::BoxError;
 #[derive(Clone)]
 pub struct UpgradeRequest {
     parts: Arc<Parts>,
+    subprotocol: Option<Arc<str>>,
 }
 
 impl UpgradeRequest {
-    pub(crate) fn new(parts: Parts) -> UpgradeRequest {
-        UpgradeRequest { parts: Arc::new(parts) }
+    pub(crate) fn new(parts: Parts, subprotocol: Option<Arc<str>>) -> UpgradeRequest {
+        UpgradeRequest { parts: Arc::new(parts), subprotocol }
+    }
+
+    /// The subprotocol negotiated for this connection (the first of the
+    /// client's `Sec-WebSocket-Protocol` list that the endpoint speaks), if
+    /// the client asked for one.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    pub(crate) fn subprotocol_arc(&self) -> Option<&Arc<str>> {
+        self.subprotocol.as_ref()
     }
 
     /// The request URI (path and query).
@@ -66,13 +78,16 @@ impl UpgradeRequest {
 
     /// Builds a request from `http` parts (for tests of guards and handlers).
     pub fn from_parts(parts: Parts) -> UpgradeRequest {
-        UpgradeRequest::new(parts)
+        UpgradeRequest::new(parts, None)
     }
 }
 
 impl std::fmt::Debug for UpgradeRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpgradeRequest").field("uri", &self.parts.uri).finish()
+        f.debug_struct("UpgradeRequest")
+            .field("uri", &self.parts.uri)
+            .field("subprotocol", &self.subprotocol)
+            .finish()
     }
 }
 

@@ -9,6 +9,12 @@ mod push;
 mod raw;
 
 pub use envelope::MAX_CORRELATION_ID_LEN;
+
+/// The subprotocol of JSON envelopes (the default when a client asks for none).
+pub const JSON_SUBPROTOCOL: &str = "ori.v1.json";
+
+/// The subprotocols every envelope endpoint accepts, in the server's order.
+pub(crate) const SUBPROTOCOLS: &[&str] = &[JSON_SUBPROTOCOL];
 pub use names::{
     BROADCAST_TOPIC, MAX_TOPIC_LEN, MAX_TYPE_LEN, NameError, is_reserved_topic, is_reserved_type,
     validate_handler_type, validate_topic, validate_type,

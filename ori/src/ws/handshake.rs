@@ -44,6 +44,28 @@ pub(crate) fn accept(headers: &HeaderMap) -> Result<HeaderValue, HandshakeError>
     Ok(HeaderValue::from_str(&accept).expect("base64 is a valid header value"))
 }
 
+/// Picks the subprotocol of the connection: the first of the client's
+/// `Sec-WebSocket-Protocol` list (in its order of preference) that
+/// `supported` holds. `Ok(None)`: the client asked for none. `Err(())`: it
+/// asked only for subprotocols the endpoint does not speak (HTTP 400: a 101
+/// naming none of them would fail in the client anyway).
+pub(crate) fn negotiate_subprotocol<'a>(
+    headers: &HeaderMap,
+    supported: &'a [std::sync::Arc<str>],
+) -> Result<Option<&'a std::sync::Arc<str>>, ()> {
+    let mut asked = false;
+    for value in headers.get_all(header::SEC_WEBSOCKET_PROTOCOL) {
+        let Ok(value) = value.to_str() else { return Err(()) };
+        for token in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            asked = true;
+            if let Some(found) = supported.iter().find(|s| ***s == *token) {
+                return Ok(Some(found));
+            }
+        }
+    }
+    if asked { Err(()) } else { Ok(None) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +85,23 @@ mod tests {
         assert_eq!(accept(&headers), Err(HandshakeError::Key));
         headers.remove(header::UPGRADE);
         assert_eq!(accept(&headers), Err(HandshakeError::NotUpgrade));
+    }
+
+    #[test]
+    fn subprotocol_is_the_clients_first_supported_choice() {
+        let supported: Vec<std::sync::Arc<str>> = vec!["ori.v1.json".into(), "ori.v1.msgpack".into()];
+        let pick = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(v));
+            }
+            negotiate_subprotocol(&headers, &supported).map(|p| p.map(|p| p.to_string()))
+        };
+        assert_eq!(pick(&[]), Ok(None));
+        assert_eq!(pick(&["ori.v1.msgpack, ori.v1.json"]), Ok(Some("ori.v1.msgpack".into())));
+        assert_eq!(pick(&["mqtt", "ori.v1.json"]), Ok(Some("ori.v1.json".into())));
+        assert_eq!(pick(&[" , ori.v1.json ,"]), Ok(Some("ori.v1.json".into())));
+        assert_eq!(pick(&["mqtt, ORI.V1.JSON"]), Err(()), "names are case-sensitive");
+        assert_eq!(pick(&[""]), Ok(None), "an empty header asks for nothing");
     }
 }

@@ -24,6 +24,17 @@ fn refuse(status: StatusCode, message: &'static str) -> Response {
     (status, message).into_response()
 }
 
+/// HTTP 400 naming the subprotocols the endpoint speaks.
+fn refuse_subprotocols(supported: &[Arc<str>]) -> Response {
+    let message = if supported.is_empty() {
+        "this endpoint speaks no subprotocol; send no Sec-WebSocket-Protocol header".to_owned()
+    } else {
+        let names: Vec<&str> = supported.iter().map(|s| &**s).collect();
+        format!("unsupported subprotocol; this endpoint speaks: {}", names.join(", "))
+    };
+    (StatusCode::BAD_REQUEST, message).into_response()
+}
+
 /// Validates the request, runs the upgrade handler, answers `101 Switching
 /// Protocols`, and spawns the connection's task.
 pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: Request) -> Response {
@@ -45,6 +56,10 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
             return refuse(StatusCode::BAD_REQUEST, "invalid Sec-WebSocket-Key");
         }
     };
+    let subprotocol = match handshake::negotiate_subprotocol(request.headers(), &endpoint.subprotocols) {
+        Ok(chosen) => chosen.cloned(),
+        Err(()) => return refuse_subprotocols(&endpoint.subprotocols),
+    };
     let connections = endpoint.app.connections();
     let Some(admission) = connections.try_admit(&endpoint.live, config.max_connections) else {
         let message =
@@ -53,7 +68,7 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _body) = request.into_parts();
-    let upgrade_request = UpgradeRequest::new(parts);
+    let upgrade_request = UpgradeRequest::new(parts, subprotocol.clone());
 
     let upgrade_data = match &endpoint.upgrade {
         None => None,
@@ -110,5 +125,11 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    if let Some(protocol) = subprotocol {
+        headers.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_str(&protocol).expect("checked when the endpoint was built"),
+        );
+    }
     response
 }
