@@ -70,6 +70,7 @@ mod ws;
 
 pub use app::{Ori, RawWebSocket};
 pub use connection::{AppContext, Socket, SocketContext, SocketId, Sockets};
+pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError, SocketError};
 pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};

@@ -319,6 +319,8 @@ pub struct RawFrame {
     pub fin: bool,
     /// Opcode.
     pub opcode: u8,
+    /// RSV1: compressed with permessage-deflate.
+    pub rsv1: bool,
     /// Payload.
     pub payload: Vec<u8>,
 }
@@ -346,11 +348,36 @@ impl RawClient {
         RawClient::handshake(stream, addr, path).await
     }
 
-    async fn handshake(mut stream: TcpStream, addr: SocketAddr, path: &str) -> RawClient {
-        let request = format!(
+    async fn handshake(stream: TcpStream, addr: SocketAddr, path: &str) -> RawClient {
+        RawClient::handshake_with(stream, addr, path, &[]).await.0
+    }
+
+    /// Performs the opening handshake on `path` with extra request headers
+    /// (e.g. `sec-websocket-extensions`); returns the client and the 101's
+    /// header lines, lowercased names.
+    pub async fn connect_with(
+        addr: SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (RawClient, Vec<(String, String)>) {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        RawClient::handshake_with(stream, addr, path, headers).await
+    }
+
+    async fn handshake_with(
+        mut stream: TcpStream,
+        addr: SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (RawClient, Vec<(String, String)>) {
+        let mut request = format!(
             "GET {path} HTTP/1.1\r\nhost: {addr}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
-             sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+             sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n"
         );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut buffer = Vec::new();
         let mut chunk = [0u8; 1024];
@@ -366,8 +393,14 @@ impl RawClient {
         let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
         assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused: {head}");
         assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "bad accept key: {head}");
+        let response_headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
         buffer.drain(..head_end);
-        RawClient { stream, buffer }
+        (RawClient { stream, buffer }, response_headers)
     }
 
     /// Encodes a client frame; `mask: None` sends it unmasked.
@@ -471,5 +504,7 @@ fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {
         n => (n as usize, 2),
     };
     let payload = buf.get(start..start + len)?.to_vec();
-    Some((RawFrame { fin: buf[0] & 0x80 != 0, opcode: buf[0] & 0x0F, payload }, start + len))
+    let frame =
+        RawFrame { fin: buf[0] & 0x80 != 0, opcode: buf[0] & 0x0F, rsv1: buf[0] & 0x40 != 0, payload };
+    Some((frame, start + len))
 }

@@ -191,7 +191,10 @@ async fn ping_frames_get_pong_frames_with_the_same_payload() {
     let mut raw = RawClient::connect(server.addr, "/ws").await;
     raw.send_frame(true, 9, b"are you there").await;
     let pong = raw.read_frame().await.unwrap();
-    assert_eq!(pong, ori_tests::RawFrame { fin: true, opcode: 10, payload: b"are you there".to_vec() });
+    assert_eq!(
+        pong,
+        ori_tests::RawFrame { fin: true, opcode: 10, rsv1: false, payload: b"are you there".to_vec() }
+    );
     // An unsolicited pong is fine.
     raw.send_frame(true, 10, b"").await;
     raw.send_frame(true, 1, br#"{"type":"ping"}"#).await;

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn echoes_text_and_binary_up_to_the_raised_limit() {
-    let server = LiveServer::start(autobahn_echo::app()).await;
+    let server = LiveServer::start(autobahn_echo::app(true)).await;
     let mut c = WsClient::connect(&server.url_at("/")).await;
     c.send_text("Hello, κόσμε").await;
     assert_eq!(c.next_event().await, Event::Text("Hello, κόσμε".to_owned()));

@@ -12,6 +12,8 @@ use crate::connection::context::AppContext;
 use crate::connection::direct;
 use crate::connection::outbox::Outbox;
 use crate::connection::state::StateMap;
+use crate::protocol::deflate::Deflate;
+use crate::pubsub::Outbound;
 
 /// The topics one connection has joined (server-internal topics excluded).
 #[derive(Debug, Default)]
@@ -31,6 +33,15 @@ pub(crate) struct Limits {
     pub(crate) endpoint: u8,
 }
 
+/// What the client and the server agreed on at the upgrade.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Negotiated {
+    /// The subprotocol, if the client asked for one.
+    pub(crate) subprotocol: Option<Arc<str>>,
+    /// permessage-deflate, if the endpoint has compression and the client offered it.
+    pub(crate) deflate: Option<Deflate>,
+}
+
 /// Shared state of one connection: its queue, its subscriptions, its states.
 #[derive(Debug)]
 pub(crate) struct ConnectionCore {
@@ -42,6 +53,8 @@ pub(crate) struct ConnectionCore {
     pub(crate) max_subscriptions: u32,
     /// The negotiated subprotocol, if the client asked for one.
     pub(crate) subprotocol: Option<Arc<str>>,
+    /// Compression of outgoing messages, if negotiated.
+    pub(crate) deflate: Option<Deflate>,
     /// See [`Limits::endpoint`].
     pub(crate) endpoint: u8,
     /// A frame arrived since the idle sweeper last looked.
@@ -60,7 +73,7 @@ impl ConnectionCore {
         states: StateMap,
         app: AppContext,
         limits: Limits,
-        subprotocol: Option<Arc<str>>,
+        negotiated: Negotiated,
     ) -> ConnectionCore {
         ConnectionCore {
             id,
@@ -70,7 +83,8 @@ impl ConnectionCore {
             app,
             max_subscriptions: u32::try_from(limits.max_subscriptions).unwrap_or(u32::MAX),
             endpoint: limits.endpoint,
-            subprotocol,
+            subprotocol: negotiated.subprotocol,
+            deflate: negotiated.deflate,
             seen: AtomicBool::new(true),
             silent_sweeps: AtomicU8::new(0),
             home: direct::thread_token(),
@@ -91,6 +105,12 @@ impl ConnectionCore {
             direct::defer(self);
         }
         accepted
+    }
+
+    /// Queues `message`, compressed if this connection negotiated compression
+    /// (a publish compresses once, for all its subscribers: see [`Outbound::frame_for`]).
+    pub(crate) fn push_outbound(self: &Arc<Self>, message: &Outbound) -> bool {
+        self.push(message.frame_for(self.deflate.as_ref()))
     }
 
     pub(crate) fn home(&self) -> usize {

@@ -117,7 +117,7 @@ impl Socket {
     /// Sends `message` as-is to this connection.
     pub fn send(&self, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         let message = message.into();
-        if self.core.push(message.frame().clone()) { Ok(()) } else { Err(PubSubError::Closed) }
+        if self.core.push_outbound(&message) { Ok(()) } else { Err(PubSubError::Closed) }
     }
 
     /// Sends `{"type": M::TYPE, "data": message}` to this connection.

@@ -56,7 +56,7 @@ impl Sockets {
     pub fn send_to(&self, socket: SocketId, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         let message = message.into();
         match self.connections.get(&socket) {
-            Some(core) if core.push(message.frame().clone()) => Ok(()),
+            Some(core) if core.push_outbound(&message) => Ok(()),
             Some(_) => Err(PubSubError::Closed),
             None => self.connections.pubsub.send_to_remote(socket, &message),
         }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::compression::Compression;
 use crate::pubsub::PubSubBackend;
 
 /// Settings of the WebSocket endpoint. Every limit has a default suited to
@@ -22,6 +23,7 @@ use crate::pubsub::PubSubBackend;
 /// | [`guard_timeout`](Self::guard_timeout) | 5 s | close 1008 |
 /// | [`close_timeout`](Self::close_timeout) | 5 s | TCP closed |
 /// | [`shutdown_grace`](Self::shutdown_grace) | 10 s | handlers dropped |
+/// | [`compression`](Self::compression) | off | |
 ///
 /// ```
 /// use std::time::Duration;
@@ -50,6 +52,7 @@ pub struct WebSocketConfig {
     /// Set on at most one endpoint of an app (the app has one backend).
     pub(crate) pubsub: Option<Arc<dyn PubSubBackend>>,
     pub(crate) subprotocols: Vec<String>,
+    pub(crate) compression: Option<Compression>,
 }
 
 impl Default for WebSocketConfig {
@@ -69,6 +72,7 @@ impl Default for WebSocketConfig {
             shutdown_grace: Duration::from_secs(10),
             pubsub: None,
             subprotocols: Vec::new(),
+            compression: None,
         }
     }
 }
@@ -195,6 +199,13 @@ impl WebSocketConfig {
         self
     }
 
+    /// Negotiates permessage-deflate with clients that offer it (default:
+    /// off). See [`Compression`] for what it costs and saves.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = Some(compression);
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), crate::Error> {
         let fail = |m: &str| Err(crate::Error::InvalidConfig(m.to_owned()));
         if !self.path.starts_with('/') {
@@ -235,6 +246,7 @@ impl std::fmt::Debug for WebSocketConfig {
             .field("close_timeout", &self.close_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("subprotocols", &self.subprotocols)
+            .field("compression", &self.compression)
             .finish_non_exhaustive()
     }
 }

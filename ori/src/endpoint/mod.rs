@@ -2,6 +2,7 @@
 //! routes, guards, hooks), what it does with one message ([`dispatch`]), and
 //! the life of a connection on it ([`session`]). Transports call in here.
 
+pub(crate) mod compression;
 pub(crate) mod config;
 pub(crate) mod dispatch;
 pub(crate) mod session;

@@ -17,9 +17,10 @@ use futures_util::future::BoxFuture;
 
 use super::Endpoint;
 use super::dispatch::panic_message;
-use crate::connection::core::ConnectionCore;
+use crate::connection::core::{ConnectionCore, Negotiated};
 use crate::connection::state::{AnyState, StateMap};
 use crate::protocol::BROADCAST_TOPIC;
+use crate::protocol::deflate::Deflate;
 use crate::pubsub::{Subscribed, Subscriber};
 use crate::util::sync::lock;
 use crate::{Socket, SocketError, SocketId, UpgradeRequest};
@@ -39,16 +40,17 @@ pub(crate) fn open(
     id: SocketId,
     request: UpgradeRequest,
     upgrade_data: Option<AnyState>,
+    deflate: Option<Deflate>,
 ) -> BoxFuture<'static, Result<Socket, Refusal>> {
     async move {
-        let subprotocol = request.subprotocol_arc().cloned();
+        let negotiated = Negotiated { subprotocol: request.subprotocol_arc().cloned(), deflate };
         let states = run_guards(endpoint.clone(), request, upgrade_data)
             .await
             .map_err(|reason| Refusal { code: 1008, reason })?;
         if endpoint.app.connections().is_shutting_down() {
             return Err(Refusal { code: 1001, reason: "server shutting down".to_owned() });
         }
-        let (socket, subscribed) = attach(&endpoint, id, states, subprotocol);
+        let (socket, subscribed) = attach(&endpoint, id, states, negotiated);
         if let Err(error) = subscribed.await {
             tracing::warn!(%error, "could not subscribe the connection to the broadcast topic");
         }
@@ -68,10 +70,9 @@ pub(crate) fn attach(
     endpoint: &Endpoint,
     id: SocketId,
     states: StateMap,
-    subprotocol: Option<Arc<str>>,
+    negotiated: Negotiated,
 ) -> (Socket, Subscribed) {
-    let core =
-        Arc::new(ConnectionCore::new(id, states, endpoint.app.clone(), endpoint.limits(), subprotocol));
+    let core = Arc::new(ConnectionCore::new(id, states, endpoint.app.clone(), endpoint.limits(), negotiated));
     let connections = endpoint.app.connections();
     connections.register(&core);
     let subscribed = connections.pubsub.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone()));

@@ -43,6 +43,9 @@ impl OpCode {
     }
 }
 
+/// The RSV1 bit of a frame's first byte: permessage-deflate's "compressed".
+pub(crate) const RSV1: u8 = 0x40;
+
 /// Room reserved in front of a payload for the largest server frame header.
 pub(crate) const MAX_HEADER: usize = 10;
 
@@ -52,13 +55,26 @@ pub(crate) const MAX_HEADER: usize = 10;
 pub(crate) struct FrameBuf {
     buf: Vec<u8>,
     opcode: OpCode,
+    /// RSV1: the payload is compressed (permessage-deflate).
+    compressed: bool,
 }
 
 impl FrameBuf {
     pub(crate) fn new(opcode: OpCode, payload_capacity: usize) -> FrameBuf {
         let mut buf = Vec::with_capacity(MAX_HEADER + payload_capacity);
         buf.resize(MAX_HEADER, 0);
-        FrameBuf { buf, opcode }
+        FrameBuf { buf, opcode, compressed: false }
+    }
+
+    /// A frame whose payload is compressed with permessage-deflate (RSV1 set).
+    pub(crate) fn compressed(opcode: OpCode, payload_capacity: usize) -> FrameBuf {
+        FrameBuf { compressed: true, ..FrameBuf::new(opcode, payload_capacity) }
+    }
+
+    /// The whole buffer (room for the header, then the payload), for
+    /// encoders that write into its spare capacity.
+    pub(crate) fn vec_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
@@ -75,6 +91,9 @@ impl FrameBuf {
         let len = self.buf.len() - MAX_HEADER;
         let mut header = [0u8; MAX_HEADER];
         let header_len = encode_header(&mut header, self.opcode, len);
+        if self.compressed {
+            header[0] |= RSV1;
+        }
         let start = MAX_HEADER - header_len;
         self.buf[start..MAX_HEADER].copy_from_slice(&header[..header_len]);
         // `advance`, not `slice`: slicing would turn the buffer into a
@@ -116,6 +135,16 @@ fn encode_header(out: &mut [u8; MAX_HEADER], opcode: OpCode, len: usize) -> usiz
         out[2..10].copy_from_slice(&(len as u64).to_be_bytes());
         10
     }
+}
+
+/// The opcode and payload of a complete server frame (as built by [`FrameBuf`]).
+pub(crate) fn split_frame(frame: &[u8]) -> (u8, bool, &[u8]) {
+    let header_len = match frame[1] & 0x7F {
+        126 => 4,
+        127 => 10,
+        _ => 2,
+    };
+    (frame[0] & 0x0F, frame[0] & RSV1 != 0, &frame[header_len..])
 }
 
 /// A complete frame holding `payload`.

@@ -1,6 +1,7 @@
 //! The wire protocol (PROTOCOL.md): name rules, envelope parsing, every
 //! encoding of an outgoing message, and the frame buffer encoders write into.
 
+pub(crate) mod deflate;
 pub(crate) mod encode;
 pub(crate) mod envelope;
 pub(crate) mod frame_buf;

@@ -75,7 +75,7 @@ impl BackendContext {
     /// instance; returns whether it was.
     pub fn deliver_to(&self, socket: SocketId, message: &Outbound) -> bool {
         match self.connections.upgrade().and_then(|connections| connections.get(&socket)) {
-            Some(core) => core.push(message.frame().clone()),
+            Some(core) => core.push_outbound(message),
             None => false,
         }
     }

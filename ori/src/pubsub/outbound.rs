@@ -7,6 +7,9 @@ use serde::Serialize;
 use crate::SocketMessage;
 use crate::protocol::RawMessage;
 use crate::protocol::encode;
+use std::sync::OnceLock;
+
+use crate::protocol::deflate::{Deflate, deflate_frame};
 use crate::protocol::frame_buf::{FrameBuf, OpCode};
 
 /// A message, text or binary, ready to be written to any number of connections.
@@ -18,11 +21,23 @@ use crate::protocol::frame_buf::{FrameBuf, OpCode};
 /// let m = ori::pubsub::Outbound::text(r#"{"type":"chat.message","data":"hi"}"#);
 /// assert_eq!(m.payload(), br#"{"type":"chat.message","data":"hi"}"#);
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Outbound {
     frame: Bytes,
     header_len: u8,
+    /// The frame compressed with permessage-deflate, made by the first
+    /// recipient that negotiated it and shared by the others (`None`: it
+    /// does not compress).
+    deflated: OnceLock<Option<Bytes>>,
 }
+
+impl PartialEq for Outbound {
+    fn eq(&self, other: &Self) -> bool {
+        self.frame == other.frame
+    }
+}
+
+impl Eq for Outbound {}
 
 impl Outbound {
     /// A message holding `text` as-is (the protocol expects a JSON object).
@@ -76,7 +91,19 @@ impl Outbound {
     }
 
     pub(crate) fn from_frame((frame, header_len): (Bytes, usize)) -> Outbound {
-        Outbound { frame, header_len: header_len as u8 }
+        Outbound { frame, header_len: header_len as u8, deflated: OnceLock::new() }
+    }
+
+    /// The frame to send to a connection with `deflate` (compressed when it
+    /// applies; compressed once for every connection that takes it).
+    pub(crate) fn frame_for(&self, deflate: Option<&Deflate>) -> Bytes {
+        if let Some(deflate) = deflate
+            && deflate.applies_to(self.payload().len())
+            && let Some(compressed) = self.deflated.get_or_init(|| deflate_frame(&self.frame, deflate))
+        {
+            return compressed.clone();
+        }
+        self.frame.clone()
     }
 
     /// The message text (the frame without its WebSocket header).
@@ -88,11 +115,6 @@ impl Outbound {
     /// serialization is.
     pub(crate) fn typed<M: SocketMessage>(message: &M) -> Result<Outbound, crate::PubSubError> {
         Outbound::message(message).map_err(|e| crate::PubSubError::Serialize(e.to_string()))
-    }
-
-    /// The whole encoded frame.
-    pub(crate) fn frame(&self) -> &Bytes {
-        &self.frame
     }
 }
 
@@ -118,5 +140,31 @@ impl std::fmt::Debug for Outbound {
         }
         let text = String::from_utf8_lossy(self.payload());
         f.debug_tuple("Outbound").field(&text).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_compressed_once_for_every_compressing_recipient() {
+        let deflate = Deflate { threshold: 64, level: 1, window_bits: 15 };
+        let message = Outbound::text(&"{\"type\":\"x\",\"data\":\"abcabcabc\"}".repeat(20));
+        let first = message.frame_for(Some(&deflate));
+        let second = message.frame_for(Some(&deflate));
+        assert_ne!(first, message.frame, "compressed");
+        assert_eq!(first.as_ptr(), second.as_ptr(), "the same bytes, not a second compression");
+        assert_eq!(
+            message.frame_for(None).as_ptr(),
+            message.frame.as_ptr(),
+            "plain recipients get the plain frame"
+        );
+        let narrow = Deflate { window_bits: 8, ..deflate };
+        assert_eq!(
+            message.frame_for(Some(&narrow)).as_ptr(),
+            message.frame.as_ptr(),
+            "too long for a 256-byte window"
+        );
     }
 }

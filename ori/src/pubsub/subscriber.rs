@@ -27,7 +27,7 @@ impl Subscriber {
     /// outbound queue overflows, the connection is closed with 1013 instead.
     /// Returns `false` if the message was not queued.
     pub fn deliver(&self, message: &Outbound) -> bool {
-        self.core.push(message.frame().clone())
+        self.core.push_outbound(message)
     }
 }
 

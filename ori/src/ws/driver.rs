@@ -25,6 +25,7 @@ use crate::endpoint::dispatch::{Dispatched, InFlight, dispatch, dispatch_raw};
 use crate::endpoint::session::{self, run_hook};
 use crate::endpoint::{Endpoint, EndpointKind};
 use crate::protocol::RawMessage;
+use crate::protocol::deflate::deflate_frame;
 use crate::routing::lifecycle::CloseInfo;
 
 /// Loop rounds per poll before yielding to other tasks.
@@ -80,6 +81,15 @@ impl Session {
         self.replies.push(frame);
     }
 
+    /// This connection's replies, compressed if it negotiated compression.
+    fn take_replies(&mut self) -> impl Iterator<Item = Bytes> + '_ {
+        let deflate = self.socket.core().deflate;
+        self.replies.drain(..).map(move |frame| match &deflate {
+            Some(deflate) => deflate_frame(&frame, deflate).unwrap_or(frame),
+            None => frame,
+        })
+    }
+
     fn on_dispatched(&mut self, dispatched: Dispatched) {
         match dispatched {
             Dispatched::Done(Some(frame)) => self.reply_now(frame),
@@ -122,6 +132,9 @@ impl Session {
             }
             ReadEvent::TooBig => self.end = Some(End::close(1009, "message too big")),
             ReadEvent::InvalidUtf8 => self.end = Some(End::close(1007, "text frame is not valid UTF-8")),
+            ReadEvent::BadCompression => {
+                self.end = Some(End::close(1007, "compressed message is not a valid deflate stream"));
+            }
         }
     }
 
@@ -227,7 +240,7 @@ impl<IO: Transport> Driver<IO> {
                 End::PeerClosed { code, reason, reply } => {
                     outbox.close();
                     frames.queue(session.control.drain(..));
-                    frames.queue(session.replies.drain(..));
+                    frames.queue(session.take_replies());
                     frames.close(reply, "", true, timeout).await;
                     CloseInfo { code, reason }
                 }
@@ -236,7 +249,7 @@ impl<IO: Transport> Driver<IO> {
                         frames.discard_queued();
                     } else {
                         frames.queue_from(outbox, futures_util::task::noop_waker_ref());
-                        frames.queue(session.replies.drain(..));
+                        frames.queue(session.take_replies());
                     }
                     outbox.close();
                     tracing::debug!(code, %reason, "closing connection");
@@ -306,7 +319,7 @@ impl<IO: Transport> Driver<IO> {
                     }
                 }
             }
-            self.frames.queue(self.session.replies.drain(..));
+            self.frames.queue(self.session.take_replies());
             let had_frames = !self.frames.is_idle();
             match self.frames.poll_write(cx) {
                 Poll::Ready(Err(_)) => return Poll::Ready(End::Gone),

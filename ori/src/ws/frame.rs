@@ -3,13 +3,15 @@
 
 use bytes::Bytes;
 
-use crate::protocol::frame_buf::{FrameBuf, OpCode};
+use crate::protocol::frame_buf::{FrameBuf, OpCode, RSV1};
 
 /// A parsed frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FrameHeader {
     pub(crate) fin: bool,
     pub(crate) opcode: OpCode,
+    /// RSV1 on the first frame of a message: permessage-deflate compressed it.
+    pub(crate) compressed: bool,
     pub(crate) mask: [u8; 4],
     pub(crate) payload_len: u64,
     /// Bytes taken by the header itself (2..=14).
@@ -30,7 +32,9 @@ pub(crate) enum FrameError {
 impl FrameError {
     pub(crate) fn reason(self) -> &'static str {
         match self {
-            FrameError::ReservedBits => "reserved bits set without a negotiated extension",
+            FrameError::ReservedBits => {
+                "reserved bits set without a negotiated extension (or RSV1 on a continuation or control frame)"
+            }
             FrameError::UnknownOpcode(_) => "unknown opcode",
             FrameError::Unmasked => "client frames must be masked",
             FrameError::FragmentedControl => "control frames must not be fragmented",
@@ -40,16 +44,23 @@ impl FrameError {
     }
 }
 
-/// Parses the header at the start of `buf`. `Ok(None)` means more bytes are needed.
-pub(crate) fn parse_header(buf: &[u8]) -> Result<Option<FrameHeader>, FrameError> {
+/// Parses the header at the start of `buf`. `Ok(None)` means more bytes are
+/// needed. `deflate`: permessage-deflate was negotiated, so RSV1 may mark the
+/// first frame of a text or binary message as compressed.
+pub(crate) fn parse_header(buf: &[u8], deflate: bool) -> Result<Option<FrameHeader>, FrameError> {
     if buf.len() < 2 {
         return Ok(None);
     }
     let (b0, b1) = (buf[0], buf[1]);
-    if b0 & 0x70 != 0 {
+    let allowed = if deflate { RSV1 } else { 0 };
+    if b0 & 0x70 & !allowed != 0 {
         return Err(FrameError::ReservedBits);
     }
     let opcode = OpCode::from_bits(b0 & 0x0F).ok_or(FrameError::UnknownOpcode(b0 & 0x0F))?;
+    let compressed = b0 & RSV1 != 0;
+    if compressed && !matches!(opcode, OpCode::Text | OpCode::Binary) {
+        return Err(FrameError::ReservedBits);
+    }
     let fin = b0 & 0x80 != 0;
     if b1 & 0x80 == 0 {
         return Err(FrameError::Unmasked);
@@ -88,6 +99,7 @@ pub(crate) fn parse_header(buf: &[u8]) -> Result<Option<FrameHeader>, FrameError
     Ok(Some(FrameHeader {
         fin,
         opcode,
+        compressed,
         mask: mask.try_into().expect("4 bytes"),
         payload_len,
         header_len: mask_at + 4,
@@ -189,7 +201,7 @@ mod tests {
             let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let mask = [0x37, 0xfa, 0x21, 0x3d];
             let mut wire = masked(0x1, true, &payload, mask);
-            let header = parse_header(&wire).unwrap().unwrap();
+            let header = parse_header(&wire, false).unwrap().unwrap();
             assert_eq!(header.payload_len, len as u64);
             assert_eq!(header.opcode, OpCode::Text);
             assert!(header.fin);
@@ -202,7 +214,7 @@ mod tests {
             assert_eq!(body, &payload[..]);
             // Every proper prefix of the header is incomplete, never an error.
             for cut in 0..header.header_len {
-                assert_eq!(parse_header(&wire[..cut]), Ok(None));
+                assert_eq!(parse_header(&wire[..cut], false), Ok(None));
             }
         }
     }
@@ -212,15 +224,32 @@ mod tests {
         let mask = [1, 2, 3, 4];
         let mut rsv = masked(0x1, true, b"x", mask);
         rsv[0] |= 0x40;
-        assert_eq!(parse_header(&rsv), Err(FrameError::ReservedBits));
-        assert_eq!(parse_header(&masked(0x3, true, b"", mask)), Err(FrameError::UnknownOpcode(3)));
-        assert_eq!(parse_header(&[0x81, 0x01, b'x']), Err(FrameError::Unmasked));
-        assert_eq!(parse_header(&masked(0x9, false, b"", mask)), Err(FrameError::FragmentedControl));
-        assert_eq!(parse_header(&masked(0x9, true, &[0; 126], mask)), Err(FrameError::ControlTooLong));
+        assert_eq!(parse_header(&rsv, false), Err(FrameError::ReservedBits));
+        let compressed = masked(0x1, true, b"x", mask)
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| if i == 0 { b | RSV1 } else { b })
+            .collect::<Vec<_>>();
+        assert_eq!(parse_header(&compressed, false), Err(FrameError::ReservedBits));
+        assert!(parse_header(&compressed, true).unwrap().unwrap().compressed);
+        let continuation = masked(0x0, true, b"x", mask)
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| if i == 0 { b | RSV1 } else { b })
+            .collect::<Vec<_>>();
+        assert_eq!(
+            parse_header(&continuation, true),
+            Err(FrameError::ReservedBits),
+            "RSV1 only on a first frame"
+        );
+        assert_eq!(parse_header(&masked(0x3, true, b"", mask), false), Err(FrameError::UnknownOpcode(3)));
+        assert_eq!(parse_header(&[0x81, 0x01, b'x'], false), Err(FrameError::Unmasked));
+        assert_eq!(parse_header(&masked(0x9, false, b"", mask), false), Err(FrameError::FragmentedControl));
+        assert_eq!(parse_header(&masked(0x9, true, &[0; 126], mask), false), Err(FrameError::ControlTooLong));
         let mut huge = vec![0x82, 0x80 | 127];
         huge.extend_from_slice(&u64::MAX.to_be_bytes());
         huge.extend_from_slice(&mask);
-        assert_eq!(parse_header(&huge), Err(FrameError::LengthOverflow));
+        assert_eq!(parse_header(&huge, false), Err(FrameError::LengthOverflow));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use super::transport::Transport;
 use super::utf8::Utf8Stream;
 use crate::connection::outbox::{Drained, Outbox};
 use crate::connection::write::{GATHER, consume_written, gather, with_gather_buffer};
+use crate::protocol::deflate::{InflateError, inflate};
 use crate::protocol::frame_buf::OpCode;
 
 /// Bytes read per syscall into the stack buffer.
@@ -50,6 +51,8 @@ pub(crate) enum ReadEvent<'a> {
     TooBig,
     /// A text message was not UTF-8: close 1007.
     InvalidUtf8,
+    /// A compressed message was not a valid deflate stream: close 1007.
+    BadCompression,
 }
 
 /// Why reading stopped.
@@ -71,6 +74,10 @@ pub(crate) struct FrameIo<IO> {
     unparsed: bool,
     /// A fragmented message being reassembled.
     fragment: Option<(OpCode, Vec<u8>)>,
+    /// The message being received is compressed (its first frame had RSV1).
+    fragment_compressed: bool,
+    /// permessage-deflate was negotiated: RSV1 marks compressed messages.
+    deflate: bool,
     /// Payload bytes still to skip (closing: data frames are discarded).
     skip: u64,
     /// UTF-8 state of the text message being received, checked piece by
@@ -102,6 +109,8 @@ impl<IO: Transport> FrameIo<IO> {
             // connection.
             partial: read_ahead.to_vec(),
             fragment: None,
+            fragment_compressed: false,
+            deflate: false,
             skip: 0,
             utf8: Utf8Stream::default(),
             unmasked: 0,
@@ -112,6 +121,11 @@ impl<IO: Transport> FrameIo<IO> {
             unwritten: 0,
             front_started: false,
         }
+    }
+
+    /// Accepts messages compressed with permessage-deflate (negotiated at the upgrade).
+    pub(crate) fn inflate_messages(&mut self) {
+        self.deflate = true;
     }
 
     /// Reads once and reports each complete frame to `on_event`.
@@ -181,7 +195,7 @@ impl<IO: Transport> FrameIo<IO> {
                     return Ok(pos);
                 }
             }
-            let header = match parse_header(&data[pos..]) {
+            let header = match parse_header(&data[pos..], self.deflate) {
                 Ok(Some(header)) => header,
                 Ok(None) => return Ok(pos),
                 Err(e) => return Err(ReadEnd::Protocol(e.reason())),
@@ -196,7 +210,8 @@ impl<IO: Transport> FrameIo<IO> {
             }
             let start = pos + header.header_len;
             let available = (data.len() - start) as u64;
-            let text = !self.discard && self.is_text(header.opcode);
+            // Compressed text is checked once inflated.
+            let text = !self.discard && !header.compressed && self.is_text(header.opcode);
             if available < header.payload_len {
                 if text {
                     // Check what has arrived of the text so far.
@@ -235,7 +250,7 @@ impl<IO: Transport> FrameIo<IO> {
                     self.utf8 = Utf8Stream::default();
                 }
             }
-            self.on_frame(header.opcode, header.fin, payload, on_event)?;
+            self.on_frame(header.opcode, header.compressed, header.fin, payload, on_event)?;
         }
     }
 
@@ -244,7 +259,9 @@ impl<IO: Transport> FrameIo<IO> {
     fn is_text(&self, opcode: OpCode) -> bool {
         match opcode {
             OpCode::Text => self.fragment.is_none(),
-            OpCode::Continuation => matches!(self.fragment, Some((OpCode::Text, _))),
+            OpCode::Continuation => {
+                !self.fragment_compressed && matches!(self.fragment, Some((OpCode::Text, _)))
+            }
             _ => false,
         }
     }
@@ -253,12 +270,14 @@ impl<IO: Transport> FrameIo<IO> {
     fn start_discarding(&mut self) {
         self.discard = true;
         self.fragment = None;
+        self.fragment_compressed = false;
         self.utf8 = Utf8Stream::default();
     }
 
     fn on_frame(
         &mut self,
         opcode: OpCode,
+        compressed: bool,
         fin: bool,
         payload: &mut [u8],
         on_event: &mut impl FnMut(ReadEvent<'_>),
@@ -275,9 +294,10 @@ impl<IO: Transport> FrameIo<IO> {
                     return Err(ReadEnd::Protocol("a new message started before the previous one ended"));
                 }
                 if fin {
-                    self.emit(opcode, payload, on_event);
+                    self.emit(opcode, compressed, payload, on_event);
                 } else {
                     self.fragment = Some((opcode, payload.to_vec()));
+                    self.fragment_compressed = compressed;
                 }
             }
             OpCode::Continuation => {
@@ -287,7 +307,8 @@ impl<IO: Transport> FrameIo<IO> {
                 message.extend_from_slice(payload);
                 if fin {
                     let (opcode, mut message) = self.fragment.take().expect("checked above");
-                    self.emit(opcode, &mut message, on_event);
+                    let compressed = std::mem::take(&mut self.fragment_compressed);
+                    self.emit(opcode, compressed, &mut message, on_event);
                 }
             }
             OpCode::Ping => on_event(ReadEvent::Ping(payload)),
@@ -297,7 +318,27 @@ impl<IO: Transport> FrameIo<IO> {
         Ok(())
     }
 
-    fn emit(&mut self, opcode: OpCode, payload: &mut [u8], on_event: &mut impl FnMut(ReadEvent<'_>)) {
+    fn emit(
+        &mut self,
+        opcode: OpCode,
+        compressed: bool,
+        payload: &mut [u8],
+        on_event: &mut impl FnMut(ReadEvent<'_>),
+    ) {
+        if compressed {
+            match inflate(payload, self.max_message) {
+                Ok(mut message) => self.emit(opcode, false, &mut message, on_event),
+                Err(InflateError::TooBig) => {
+                    on_event(ReadEvent::TooBig);
+                    self.start_discarding();
+                }
+                Err(InflateError::Corrupt) => {
+                    on_event(ReadEvent::BadCompression);
+                    self.start_discarding();
+                }
+            }
+            return;
+        }
         if opcode == OpCode::Binary {
             return on_event(ReadEvent::Binary(payload));
         }

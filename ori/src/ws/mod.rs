@@ -2,6 +2,7 @@
 //! per-connection driver, and the axum upgrade endpoint.
 
 mod driver;
+mod extensions;
 pub(crate) mod frame;
 mod frame_io;
 mod handshake;

@@ -13,6 +13,7 @@ use super::transport::Transport;
 use crate::connection::registry::Admission;
 use crate::connection::state::AnyState;
 use crate::endpoint::{Endpoint, session};
+use crate::protocol::deflate::Deflate;
 use crate::{SocketId, UpgradeRequest};
 
 /// What the upgrade endpoint hands to the connection task.
@@ -21,6 +22,8 @@ pub(crate) struct Accepted {
     pub(crate) request: UpgradeRequest,
     pub(crate) upgrade_data: Option<AnyState>,
     pub(crate) admission: Admission,
+    /// permessage-deflate, if negotiated.
+    pub(crate) deflate: Option<Deflate>,
 }
 
 /// Serves one upgraded connection to its end. While the connection is open,
@@ -46,11 +49,14 @@ where
     IO: Transport,
 {
     async move {
-        let Accepted { id, request, upgrade_data, admission } = accepted;
+        let Accepted { id, request, upgrade_data, admission, deflate } = accepted;
         let config = &endpoint.config;
-        let frames = FrameIo::new(io, &read_ahead, config.max_message_size);
+        let mut frames = FrameIo::new(io, &read_ahead, config.max_message_size);
         drop(read_ahead);
-        match session::open(endpoint.clone(), id, request, upgrade_data).await {
+        if deflate.is_some() {
+            frames.inflate_messages();
+        }
+        match session::open(endpoint.clone(), id, request, upgrade_data, deflate).await {
             Ok(socket) => Some(Driver::new(frames, socket, endpoint, admission)),
             Err(refusal) => {
                 frames.close(refusal.code, &refusal.reason, false, config.close_timeout).await;

@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
+use super::extensions;
 use super::handshake::{self, HandshakeError};
 use super::serve::{Accepted, serve};
 use super::transport::TcpTransport;
@@ -60,6 +61,11 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
         Ok(chosen) => chosen.cloned(),
         Err(()) => return refuse_subprotocols(&endpoint.subprotocols),
     };
+    let deflate = match &config.compression {
+        Some(compression) => extensions::negotiate_deflate(request.headers())
+            .map(|agreed| (compression.for_connection(agreed.server_window_bits), agreed.response)),
+        None => None,
+    };
     let connections = endpoint.app.connections();
     let Some(admission) = connections.try_admit(&endpoint.live, config.max_connections) else {
         let message =
@@ -96,7 +102,8 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     let id = SocketId::new();
     // Debug level: an enabled span lives as long as its connection.
     let span = tracing::debug_span!("connection", socket_id = %id);
-    let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission };
+    let (deflate, extension_response) = deflate.unzip();
+    let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission, deflate };
     let connection_endpoint = endpoint.clone();
     let connection = async move {
         match on_upgrade.await {
@@ -125,6 +132,9 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    if let Some(extensions) = extension_response {
+        headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extensions);
+    }
     if let Some(protocol) = subprotocol {
         headers.insert(
             header::SEC_WEBSOCKET_PROTOCOL,
