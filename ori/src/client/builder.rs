@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::protocol::Codec;
+
 use super::{Client, ClientError};
 
 /// Settings of a [`Client`]; [`connect`](ClientBuilder::connect) opens it.
@@ -26,6 +28,7 @@ pub struct ClientBuilder {
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) url: String,
+    pub(crate) codec: Codec,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) reconnect: bool,
@@ -43,6 +46,7 @@ impl ClientBuilder {
         ClientBuilder {
             config: Config {
                 url: url.into(),
+                codec: Codec::Json,
                 headers: Vec::new(),
                 query: Vec::new(),
                 reconnect: true,
@@ -55,6 +59,14 @@ impl ClientBuilder {
                 event_capacity: 1024,
             },
         }
+    }
+
+    /// The envelopes' encoding (default JSON). [`Codec::MessagePack`] asks
+    /// for the `ori.v1.msgpack` subprotocol and sends and receives binary
+    /// MessagePack frames; requests, replies, pushes and errors read the same.
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.config.codec = codec;
+        self
     }
 
     /// Adds a header to the upgrade request (e.g. `authorization`).

@@ -9,6 +9,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::protocol::{Codec, json_to_msgpack, msgpack_to_json};
+use std::borrow::Cow;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -85,7 +88,7 @@ pub(crate) async fn open(shared: &Shared) -> Result<Ws, ClientError> {
         Ok(Ok(connected)) => connected,
     };
     let ping = encode("ping", &(), Some(OPEN_ID))?;
-    ws.send(Message::text(ping)).await.map_err(|e| ClientError::Connect(e.to_string()))?;
+    ws.send(frame(shared, ping)).await.map_err(|e| ClientError::Connect(e.to_string()))?;
     let deadline = tokio::time::Instant::now() + config.request_timeout;
     loop {
         let next = tokio::time::timeout_at(deadline, ws.next()).await.map_err(|_| {
@@ -94,7 +97,8 @@ pub(crate) async fn open(shared: &Shared) -> Result<Ws, ClientError> {
             )
         })?;
         match next {
-            Some(Ok(Message::Text(text))) => {
+            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                let Some(text) = envelope_text(shared, &message) else { continue };
                 let Ok(incoming) = serde_json::from_str::<Incoming>(&text) else { continue };
                 if incoming.correlation_id.as_deref() == Some(OPEN_ID) {
                     return Ok(ws);
@@ -115,6 +119,33 @@ pub(crate) async fn open(shared: &Shared) -> Result<Ws, ClientError> {
     }
 }
 
+/// The frame of an envelope (JSON text) in the connection's codec.
+fn frame(shared: &Shared, text: String) -> Message {
+    match shared.config.codec {
+        Codec::Json => Message::text(text),
+        Codec::MessagePack => {
+            let mut packed = Vec::with_capacity(text.len());
+            if json_to_msgpack(text.as_bytes(), &mut packed) {
+                Message::binary(packed)
+            } else {
+                Message::text(text)
+            }
+        }
+    }
+}
+
+/// The JSON text of a received envelope, whichever the codec; `None` for
+/// binary on a JSON connection, or MessagePack that is not valid.
+fn envelope_text<'a>(shared: &Shared, message: &'a Message) -> Option<Cow<'a, str>> {
+    match message {
+        Message::Text(text) => Some(Cow::Borrowed(text.as_str())),
+        Message::Binary(bytes) if shared.config.codec == Codec::MessagePack => {
+            msgpack_to_json(bytes).ok().map(Cow::Owned)
+        }
+        _ => None,
+    }
+}
+
 fn upgrade_request(shared: &Shared) -> Result<tungstenite::handshake::client::Request, ClientError> {
     let config = &shared.config;
     let mut url = config.url.clone();
@@ -128,6 +159,10 @@ fn upgrade_request(shared: &Shared) -> Result<tungstenite::handshake::client::Re
     }
     let mut request =
         url.into_client_request().map_err(|e| ClientError::Connect(format!("`{}`: {e}", config.url)))?;
+    if config.codec != Codec::Json {
+        let protocol = HeaderValue::from_static(config.codec.subprotocol());
+        request.headers_mut().insert(tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
     for (name, value) in &config.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|e| ClientError::Connect(format!("header `{name}`: {e}")))?;
@@ -246,7 +281,7 @@ async fn serve(shared: &Shared, mut ws: Ws) -> End {
         let Ok(text) = encode("subscribe", &serde_json::json!({ "topic": topic }), Some(&id)) else {
             continue;
         };
-        if let Err(error) = ws.feed(Message::text(text)).await {
+        if let Err(error) = ws.feed(frame(shared, text)).await {
             return End::Dropped { code: None, reason: error.to_string() };
         }
         rejoining.push(topic);
@@ -267,10 +302,15 @@ async fn serve(shared: &Shared, mut ws: Ws) -> End {
             next = ws.next() => {
                 last_heard = Instant::now();
                 match next {
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<Incoming>(&text) {
-                        Ok(incoming) => deliver(shared, incoming, &mut rejoining),
-                        Err(error) => tracing::warn!(%error, "ignoring a message that is not an ori envelope"),
-                    },
+                    Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                        let parsed = envelope_text(shared, &message)
+                            .ok_or_else(|| "binary frame on a JSON connection".to_owned())
+                            .and_then(|text| serde_json::from_str::<Incoming>(&text).map_err(|e| e.to_string()));
+                        match parsed {
+                            Ok(incoming) => deliver(shared, incoming, &mut rejoining),
+                            Err(error) => tracing::warn!(%error, "ignoring a message that is not an ori envelope"),
+                        }
+                    }
                     Some(Ok(Message::Close(frame))) => {
                         let (code, reason) = close_parts(frame);
                         // Answer the close (tungstenite queues the reply); the connection ends.
@@ -293,7 +333,7 @@ async fn serve(shared: &Shared, mut ws: Ws) -> End {
                     return End::Dropped { code: None, reason: "the server stopped answering (keepalive)".to_owned() };
                 }
                 if let Ok(ping) = encode("ping", &(), Some(KEEPALIVE_ID))
-                    && let Err(error) = ws.feed(Message::text(ping)).await
+                    && let Err(error) = ws.feed(frame(shared, ping)).await
                 {
                     return End::Dropped { code: None, reason: error.to_string() };
                 }
@@ -312,7 +352,7 @@ async fn write_queued(shared: &Shared, ws: &mut Ws) -> Result<(), tungstenite::E
                 None => continue, // timed out while queued: not sent at all
             }
         }
-        ws.feed(Message::text(outgoing.text)).await?;
+        ws.feed(frame(shared, outgoing.text)).await?;
     }
 }
 

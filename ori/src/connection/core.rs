@@ -12,7 +12,8 @@ use crate::connection::context::AppContext;
 use crate::connection::direct;
 use crate::connection::outbox::Outbox;
 use crate::connection::state::StateMap;
-use crate::protocol::deflate::Deflate;
+use crate::protocol::deflate::{Deflate, deflate_frame};
+use crate::protocol::{Codec, msgpack_frame};
 use crate::pubsub::Outbound;
 
 /// The topics one connection has joined (server-internal topics excluded).
@@ -40,6 +41,8 @@ pub(crate) struct Negotiated {
     pub(crate) subprotocol: Option<Arc<str>>,
     /// permessage-deflate, if the endpoint has compression and the client offered it.
     pub(crate) deflate: Option<Deflate>,
+    /// The envelopes' encoding (JSON unless `ori.v1.msgpack` was chosen on an envelope endpoint).
+    pub(crate) codec: Codec,
 }
 
 /// Shared state of one connection: its queue, its subscriptions, its states.
@@ -55,6 +58,8 @@ pub(crate) struct ConnectionCore {
     pub(crate) subprotocol: Option<Arc<str>>,
     /// Compression of outgoing messages, if negotiated.
     pub(crate) deflate: Option<Deflate>,
+    /// The envelopes' encoding.
+    pub(crate) codec: Codec,
     /// See [`Limits::endpoint`].
     pub(crate) endpoint: u8,
     /// A frame arrived since the idle sweeper last looked.
@@ -85,6 +90,7 @@ impl ConnectionCore {
             endpoint: limits.endpoint,
             subprotocol: negotiated.subprotocol,
             deflate: negotiated.deflate,
+            codec: negotiated.codec,
             seen: AtomicBool::new(true),
             silent_sweeps: AtomicU8::new(0),
             home: direct::thread_token(),
@@ -107,10 +113,24 @@ impl ConnectionCore {
         accepted
     }
 
-    /// Queues `message`, compressed if this connection negotiated compression
-    /// (a publish compresses once, for all its subscribers: see [`Outbound::frame_for`]).
+    /// Queues `message` in this connection's codec, compressed if it
+    /// negotiated compression (each encoding is made once per publish, for
+    /// all subscribers: see [`Outbound::frame_for`]).
     pub(crate) fn push_outbound(self: &Arc<Self>, message: &Outbound) -> bool {
-        self.push(message.frame_for(self.deflate.as_ref()))
+        self.push(message.frame_for(self.codec, self.deflate.as_ref()))
+    }
+
+    /// A reply or error frame of this connection in its codec, compressed if
+    /// it negotiated compression.
+    pub(crate) fn encode_own(&self, frame: Bytes) -> Bytes {
+        let frame = match self.codec {
+            Codec::Json => frame,
+            Codec::MessagePack => msgpack_frame(&frame).unwrap_or(frame),
+        };
+        match &self.deflate {
+            Some(deflate) => deflate_frame(&frame, deflate).unwrap_or(frame),
+            None => frame,
+        }
     }
 
     pub(crate) fn home(&self) -> usize {

@@ -15,11 +15,12 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::Endpoint;
 use super::dispatch::panic_message;
+use super::{Endpoint, EndpointKind};
 use crate::connection::core::{ConnectionCore, Negotiated};
 use crate::connection::state::{AnyState, StateMap};
 use crate::protocol::BROADCAST_TOPIC;
+use crate::protocol::Codec;
 use crate::protocol::deflate::Deflate;
 use crate::pubsub::{Subscribed, Subscriber};
 use crate::util::sync::lock;
@@ -43,7 +44,14 @@ pub(crate) fn open(
     deflate: Option<Deflate>,
 ) -> BoxFuture<'static, Result<Socket, Refusal>> {
     async move {
-        let negotiated = Negotiated { subprotocol: request.subprotocol_arc().cloned(), deflate };
+        let subprotocol = request.subprotocol_arc().cloned();
+        let codec = match endpoint.kind {
+            EndpointKind::Envelopes => {
+                subprotocol.as_deref().and_then(Codec::from_subprotocol).unwrap_or_default()
+            }
+            EndpointKind::Raw => Codec::Json,
+        };
+        let negotiated = Negotiated { subprotocol, deflate, codec };
         let states = run_guards(endpoint.clone(), request, upgrade_data)
             .await
             .map_err(|reason| Refusal { code: 1008, reason })?;

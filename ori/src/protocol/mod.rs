@@ -1,6 +1,7 @@
 //! The wire protocol (PROTOCOL.md): name rules, envelope parsing, every
 //! encoding of an outgoing message, and the frame buffer encoders write into.
 
+mod codec;
 pub(crate) mod deflate;
 pub(crate) mod encode;
 pub(crate) mod envelope;
@@ -11,11 +12,11 @@ mod raw;
 
 pub use envelope::MAX_CORRELATION_ID_LEN;
 
-/// The subprotocol of JSON envelopes (the default when a client asks for none).
-pub const JSON_SUBPROTOCOL: &str = "ori.v1.json";
+pub(crate) use codec::msgpack_frame;
+pub use codec::{Codec, JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, json_to_msgpack, msgpack_to_json};
 
 /// The subprotocols every envelope endpoint accepts, in the server's order.
-pub(crate) const SUBPROTOCOLS: &[&str] = &[JSON_SUBPROTOCOL];
+pub(crate) const SUBPROTOCOLS: &[&str] = &[JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL];
 pub use names::{
     BROADCAST_TOPIC, MAX_TOPIC_LEN, MAX_TYPE_LEN, NameError, is_reserved_topic, is_reserved_type,
     validate_handler_type, validate_topic, validate_type,

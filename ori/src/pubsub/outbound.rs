@@ -10,7 +10,8 @@ use crate::protocol::encode;
 use std::sync::OnceLock;
 
 use crate::protocol::deflate::{Deflate, deflate_frame};
-use crate::protocol::frame_buf::{FrameBuf, OpCode};
+use crate::protocol::frame_buf::{FrameBuf, OpCode, split_frame};
+use crate::protocol::{Codec, msgpack_frame};
 
 /// A message, text or binary, ready to be written to any number of connections.
 ///
@@ -25,10 +26,20 @@ use crate::protocol::frame_buf::{FrameBuf, OpCode};
 pub struct Outbound {
     frame: Bytes,
     header_len: u8,
-    /// The frame compressed with permessage-deflate, made by the first
-    /// recipient that negotiated it and shared by the others (`None`: it
-    /// does not compress).
+    /// The other encodings of the message, each made by the first recipient
+    /// that needs it and shared by the others (`None`: it does not apply).
+    encodings: Box<Encodings>,
+}
+
+/// See [`Outbound::frame_for`].
+#[derive(Clone, Default)]
+struct Encodings {
+    /// The frame compressed with permessage-deflate.
     deflated: OnceLock<Option<Bytes>>,
+    /// As a MessagePack binary frame (`None`: not JSON; sent as it is).
+    msgpack: OnceLock<Option<Bytes>>,
+    /// The MessagePack frame compressed.
+    msgpack_deflated: OnceLock<Option<Bytes>>,
 }
 
 impl PartialEq for Outbound {
@@ -91,19 +102,29 @@ impl Outbound {
     }
 
     pub(crate) fn from_frame((frame, header_len): (Bytes, usize)) -> Outbound {
-        Outbound { frame, header_len: header_len as u8, deflated: OnceLock::new() }
+        Outbound { frame, header_len: header_len as u8, encodings: Box::default() }
     }
 
-    /// The frame to send to a connection with `deflate` (compressed when it
-    /// applies; compressed once for every connection that takes it).
-    pub(crate) fn frame_for(&self, deflate: Option<&Deflate>) -> Bytes {
+    /// The frame to send to a connection with `codec` and `deflate`:
+    /// transcoded for MessagePack, compressed when compression applies. Each
+    /// encoding is made once, for every connection that takes it, however
+    /// many subscribers the message reaches.
+    pub(crate) fn frame_for(&self, codec: Codec, deflate: Option<&Deflate>) -> Bytes {
+        let encodings = &*self.encodings;
+        let (base, deflated) = match codec {
+            Codec::Json => (&self.frame, &encodings.deflated),
+            Codec::MessagePack => match encodings.msgpack.get_or_init(|| msgpack_frame(&self.frame)) {
+                Some(packed) => (packed, &encodings.msgpack_deflated),
+                None => (&self.frame, &encodings.deflated),
+            },
+        };
         if let Some(deflate) = deflate
-            && deflate.applies_to(self.payload().len())
-            && let Some(compressed) = self.deflated.get_or_init(|| deflate_frame(&self.frame, deflate))
+            && deflate.applies_to(split_frame(base).2.len())
+            && let Some(compressed) = deflated.get_or_init(|| deflate_frame(base, deflate))
         {
             return compressed.clone();
         }
-        self.frame.clone()
+        base.clone()
     }
 
     /// The message text (the frame without its WebSocket header).
@@ -148,23 +169,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_message_is_compressed_once_for_every_compressing_recipient() {
+    fn each_encoding_is_made_once_for_every_recipient_that_takes_it() {
         let deflate = Deflate { threshold: 64, level: 1, window_bits: 15 };
-        let message = Outbound::text(&"{\"type\":\"x\",\"data\":\"abcabcabc\"}".repeat(20));
-        let first = message.frame_for(Some(&deflate));
-        let second = message.frame_for(Some(&deflate));
+        let message = Outbound::text(&format!(r#"{{"type":"x","data":"{}"}}"#, "abc".repeat(100)));
+        let json = Codec::Json;
+        let first = message.frame_for(json, Some(&deflate));
         assert_ne!(first, message.frame, "compressed");
-        assert_eq!(first.as_ptr(), second.as_ptr(), "the same bytes, not a second compression");
-        assert_eq!(
-            message.frame_for(None).as_ptr(),
-            message.frame.as_ptr(),
-            "plain recipients get the plain frame"
-        );
+        let again = message.frame_for(json, Some(&deflate));
+        assert_eq!(first.as_ptr(), again.as_ptr(), "the same bytes, not a second compression");
+        let plain = message.frame_for(json, None);
+        assert_eq!(plain.as_ptr(), message.frame.as_ptr(), "plain recipients get the plain frame");
         let narrow = Deflate { window_bits: 8, ..deflate };
+        let too_long = message.frame_for(json, Some(&narrow));
+        assert_eq!(too_long.as_ptr(), message.frame.as_ptr(), "too long for a 256-byte window");
+
+        let packed = message.frame_for(Codec::MessagePack, None);
+        assert_eq!(packed[0], 0x82, "a final binary frame");
+        let again = message.frame_for(Codec::MessagePack, None);
+        assert_eq!(packed.as_ptr(), again.as_ptr(), "transcoded once");
+        let packed_deflated = message.frame_for(Codec::MessagePack, Some(&deflate));
+        assert_eq!(packed_deflated[0], 0xC2, "binary, RSV1");
+        let again = message.frame_for(Codec::MessagePack, Some(&deflate));
+        assert_eq!(packed_deflated.as_ptr(), again.as_ptr());
+        let words = Outbound::text("not json");
         assert_eq!(
-            message.frame_for(Some(&narrow)).as_ptr(),
-            message.frame.as_ptr(),
-            "too long for a 256-byte window"
+            words.frame_for(Codec::MessagePack, None),
+            words.frame,
+            "text that is not JSON goes as it is"
         );
     }
 }

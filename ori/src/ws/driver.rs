@@ -18,6 +18,7 @@ use crate::protocol::frame_buf::{OpCode, frame};
 use futures_util::future::BoxFuture;
 
 use crate::Socket;
+use crate::SocketError;
 use crate::connection::core::ConnectionCore;
 use crate::connection::outbox::CloseRequest;
 use crate::connection::registry::Admission;
@@ -25,7 +26,7 @@ use crate::endpoint::dispatch::{Dispatched, InFlight, dispatch, dispatch_raw};
 use crate::endpoint::session::{self, run_hook};
 use crate::endpoint::{Endpoint, EndpointKind};
 use crate::protocol::RawMessage;
-use crate::protocol::deflate::deflate_frame;
+use crate::protocol::{Codec, encode, msgpack_to_json};
 use crate::routing::lifecycle::CloseInfo;
 
 /// Loop rounds per poll before yielding to other tasks.
@@ -81,13 +82,11 @@ impl Session {
         self.replies.push(frame);
     }
 
-    /// This connection's replies, compressed if it negotiated compression.
+    /// This connection's replies, in its codec, compressed if it negotiated compression.
     fn take_replies(&mut self) -> impl Iterator<Item = Bytes> + '_ {
-        let deflate = self.socket.core().deflate;
-        self.replies.drain(..).map(move |frame| match &deflate {
-            Some(deflate) => deflate_frame(&frame, deflate).unwrap_or(frame),
-            None => frame,
-        })
+        let core = self.socket.core();
+        let plain = core.codec == Codec::Json && core.deflate.is_none();
+        self.replies.drain(..).map(move |frame| if plain { frame } else { core.encode_own(frame) })
     }
 
     fn on_dispatched(&mut self, dispatched: Dispatched) {
@@ -109,6 +108,18 @@ impl Session {
                     EndpointKind::Raw => {
                         dispatch_raw(&self.endpoint, &self.socket, RawMessage::Text(text.to_owned()))
                     }
+                };
+                self.on_dispatched(dispatched);
+            }
+            ReadEvent::Binary(bytes) if self.socket.core().codec == Codec::MessagePack => {
+                // A MessagePack envelope: routed as its JSON twin.
+                let dispatched = match msgpack_to_json(bytes) {
+                    Ok(json) => dispatch(&self.endpoint, &self.socket, &json),
+                    Err(reason) => Dispatched::Done(Some(encode::error(
+                        "error",
+                        &SocketError::bad_request(reason),
+                        None,
+                    ))),
                 };
                 self.on_dispatched(dispatched);
             }
