@@ -201,6 +201,8 @@ pub enum Error {
     /// The pub/sub backend could not start (e.g. Redis unreachable; see
     /// `RedisBackendBuilder::start_degraded`).
     PubSubStart(BoxError),
+    /// The TLS certificate or key could not be used (the message names the file).
+    Tls(String),
 }
 
 impl fmt::Display for Error {
@@ -238,6 +240,7 @@ impl fmt::Display for Error {
             ),
             Error::InvalidConfig(msg) => write!(f, "invalid configuration: {msg}"),
             Error::PubSubStart(e) => write!(f, "the pub/sub backend failed to start: {e}"),
+            Error::Tls(msg) => write!(f, "TLS: {msg}"),
         }
     }
 }

@@ -76,6 +76,8 @@ pub use error::{BoxError, Error, PubSubError, SocketError};
 pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
 pub use protocol::{RawMessage, SocketMessage};
 pub use routing::{CloseInfo, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
+#[cfg(feature = "tls")]
+pub use server::Tls;
 pub use server::{Server, ShutdownHandle};
 
 #[cfg(feature = "macros")]

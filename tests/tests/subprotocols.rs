@@ -85,7 +85,10 @@ async fn only_unknown_subprotocols_get_400_naming_the_supported_ones() {
     ];
     let refused = http(server.addr, "GET", "/ws", &upgrade, "").await;
     assert_eq!(refused.status, 400);
-    assert_eq!(refused.body, "unsupported subprotocol; this endpoint speaks: ori.v1.json, ori.v1.msgpack, chat.v2");
+    assert_eq!(
+        refused.body,
+        "unsupported subprotocol; this endpoint speaks: ori.v1.json, ori.v1.msgpack, chat.v2"
+    );
 }
 
 #[tokio::test]

@@ -70,6 +70,8 @@ pub struct Ori {
     providers: Providers,
     shutdown_signal: Option<BoxFuture<'static, ()>>,
     workers: Option<usize>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::Tls>,
 }
 
 /// A built application: the HTTP router (WebSocket endpoint included) and its context.
@@ -80,6 +82,8 @@ pub(crate) struct Built {
     pub(crate) endpoints: Vec<Arc<Endpoint>>,
     pub(crate) grace: Duration,
     pub(crate) shutdown_signal: Option<BoxFuture<'static, ()>>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::Tls>,
 }
 
 impl Built {
@@ -122,6 +126,8 @@ impl Ori {
             providers: Providers::default(),
             shutdown_signal: None,
             workers: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -350,6 +356,17 @@ impl Ori {
         self
     }
 
+    /// Serves every connection on the port over TLS (`https://`, `wss://`)
+    /// with `tls`'s certificate, which [`Tls::reload`](crate::Tls::reload)
+    /// replaces while the server runs. Applies to [`bind`](Self::bind) and
+    /// [`listen`](Self::listen); with [`into_router`](Self::into_router) TLS
+    /// is the host server's business. Needs the feature `tls`.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::Tls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// How many workers serve connections: each is an OS thread running a
     /// single-threaded tokio endpoint with its own listener on the shared port
     /// (`SO_REUSEPORT`). Default: one per core available to the process.
@@ -524,7 +541,15 @@ impl Ori {
             mounted.push(endpoint);
         }
         let router = router.layer(Extension(app.clone()));
-        Ok(Built { router, app, endpoints: mounted, grace, shutdown_signal: self.shutdown_signal })
+        Ok(Built {
+            router,
+            app,
+            endpoints: mounted,
+            grace,
+            shutdown_signal: self.shutdown_signal,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
+        })
     }
 }
 

@@ -29,6 +29,9 @@ pub struct ClientBuilder {
 pub(crate) struct Config {
     pub(crate) url: String,
     pub(crate) codec: Codec,
+    /// CA certificates (PEM) trusted for `wss://` instead of the system's.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) tls_roots: Option<Vec<u8>>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) reconnect: bool,
@@ -47,6 +50,7 @@ impl ClientBuilder {
             config: Config {
                 url: url.into(),
                 codec: Codec::Json,
+                tls_roots: None,
                 headers: Vec::new(),
                 query: Vec::new(),
                 reconnect: true,
@@ -66,6 +70,15 @@ impl ClientBuilder {
     /// MessagePack frames; requests, replies, pushes and errors read the same.
     pub fn codec(mut self, codec: Codec) -> Self {
         self.config.codec = codec;
+        self
+    }
+
+    /// For `wss://`: trust the CA certificates in `pem` (e.g. a private CA,
+    /// or a test certificate) instead of the system's root certificates.
+    /// Needs the feature `tls`.
+    #[cfg(feature = "tls")]
+    pub fn tls_root_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.config.tls_roots = Some(pem.into());
         self
     }
 

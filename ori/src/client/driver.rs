@@ -75,9 +75,25 @@ enum End {
 pub(crate) async fn open(shared: &Shared) -> Result<Ws, ClientError> {
     let config = &shared.config;
     let request = upgrade_request(shared)?;
-    let connecting = tokio_tungstenite::connect_async(request);
+    let wss = request.uri().scheme_str() == Some("wss");
+    #[cfg(feature = "tls")]
+    let connecting = {
+        let connector = if wss { Some(super::tls::connector(config)?) } else { None };
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+    };
+    #[cfg(not(feature = "tls"))]
+    let connecting = {
+        if wss {
+            return Err(ClientError::Tls("`wss://` needs the feature `tls` of ori".to_owned()));
+        }
+        tokio_tungstenite::connect_async(request)
+    };
     let (mut ws, _) = match tokio::time::timeout(config.request_timeout, connecting).await {
         Err(_) => return Err(ClientError::Connect(format!("no answer from {} in time", config.url))),
+        Ok(Err(error)) if tls_failure(&error).is_some() => {
+            let reason = tls_failure(&error).unwrap_or_default();
+            return Err(ClientError::Tls(format!("{}: {reason}", config.url)));
+        }
         Ok(Err(tungstenite::Error::Http(response))) => {
             return Err(ClientError::Refused { status: response.status().as_u16() });
         }
@@ -117,6 +133,14 @@ pub(crate) async fn open(shared: &Shared) -> Result<Ws, ClientError> {
             }
         }
     }
+}
+
+#[cfg(feature = "tls")]
+use super::tls::tls_failure;
+
+#[cfg(not(feature = "tls"))]
+fn tls_failure(_: &tungstenite::Error) -> Option<String> {
+    None
 }
 
 /// The frame of an envelope (JSON text) in the connection's codec.

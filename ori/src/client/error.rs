@@ -22,6 +22,10 @@ pub enum ClientError {
     },
     /// The server could not be reached, or the WebSocket handshake failed.
     Connect(String),
+    /// `wss://`: the server's certificate was not accepted (expired, for
+    /// another name, from an unknown CA), the server does not speak TLS, or
+    /// TLS is not available (the feature `tls`). Not retried.
+    Tls(String),
     /// The server answered with an error envelope.
     Server {
         /// The error code (`bad_request`, `forbidden`, or the application's own).
@@ -63,7 +67,10 @@ impl ClientError {
     /// Whether the server refused this client (HTTP refusal or guard): trying
     /// again with the same credentials will not help.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, ClientError::Refused { .. } | ClientError::Rejected { code: 1008, .. })
+        matches!(
+            self,
+            ClientError::Refused { .. } | ClientError::Rejected { code: 1008, .. } | ClientError::Tls(_)
+        )
     }
 }
 
@@ -86,6 +93,10 @@ impl fmt::Display for ClientError {
                 Ok(())
             }
             ClientError::Connect(error) => write!(f, "cannot connect: {error}"),
+            ClientError::Tls(error) => write!(
+                f,
+                "TLS: {error} (check the server's certificate, or give its CA with `ClientBuilder::tls_root_pem`)"
+            ),
             ClientError::Server { code, message } => write!(f, "server error `{code}`: {message}"),
             ClientError::Timeout => f.write_str("no reply within the request timeout"),
             ClientError::Disconnected => {

@@ -37,6 +37,8 @@ mod builder;
 mod driver;
 mod error;
 mod event;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -22,6 +22,12 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{oneshot, watch};
 use tower_service::Service;
 
+#[cfg(feature = "tls")]
+mod tls;
+
+#[cfg(feature = "tls")]
+pub use tls::Tls;
+
 use crate::app::Built;
 use crate::connection::outbox::CloseRequest;
 use crate::util::tracker::Tracker;
@@ -55,6 +61,7 @@ pub struct Server {
     on_caller_runtime: bool,
     /// The path of the envelope endpoint, or of the first raw one.
     websocket_path: Option<String>,
+    tls: Acceptor,
 }
 
 /// Triggers a server's graceful shutdown from anywhere (tests, admin routes).
@@ -111,8 +118,13 @@ impl Server {
         built.start_background();
         let signal = built.shutdown_signal.unwrap_or_else(|| default_signal().boxed());
         let websocket_path = built.endpoints.first().map(|endpoint| endpoint.config.path.clone());
+        #[cfg(feature = "tls")]
+        let tls = built.tls.as_ref().map(Tls::acceptor);
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
         Ok(Server {
             websocket_path,
+            tls,
             listeners,
             local_addr,
             router: built.router,
@@ -129,11 +141,13 @@ impl Server {
         self.local_addr
     }
 
-    /// The WebSocket endpoint's URL, e.g. `ws://127.0.0.1:3000/ws`: the
+    /// The WebSocket endpoint's URL, e.g. `ws://127.0.0.1:3000/ws` (`wss://`
+    /// with [TLS](crate::Ori::tls)): the
     /// envelope endpoint ([`Ori::websocket`](crate::Ori::websocket)), else the
     /// first [raw one](crate::Ori::raw_websocket); `None` without either.
     pub fn websocket_url(&self) -> Option<String> {
-        self.websocket_path.as_ref().map(|path| format!("ws://{}{path}", self.local_addr))
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        self.websocket_path.as_ref().map(|path| format!("{scheme}://{}{path}", self.local_addr))
     }
 
     /// The application context (publish from outside handlers, read providers).
@@ -152,16 +166,31 @@ impl Server {
     /// handlers finish, closes every WebSocket with 1001, and returns once all
     /// connections are done or the grace period has passed.
     pub async fn serve(self) -> Result<(), Error> {
-        let Server { listeners, local_addr, router, app, grace, signal, shutdown, on_caller_runtime, .. } =
-            self;
+        let Server {
+            listeners,
+            local_addr,
+            router,
+            app,
+            grace,
+            signal,
+            shutdown,
+            on_caller_runtime,
+            tls,
+            ..
+        } = self;
         tracing::info!(%local_addr, workers = if on_caller_runtime { 0 } else { listeners.len() }, "listening");
         let http = Arc::new(Tracker::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let (exit_tx, exit_rx) = watch::channel(false);
         let mut finished = Vec::new();
         for (index, listener) in listeners.into_iter().enumerate() {
-            let worker =
-                Worker { listener, router: router.clone(), http: http.clone(), stop: stop_rx.clone() };
+            let worker = Worker {
+                listener,
+                tls: tls.clone(),
+                router: router.clone(),
+                http: http.clone(),
+                stop: stop_rx.clone(),
+            };
             let (done_tx, done_rx) = oneshot::channel::<()>();
             finished.push(done_rx);
             if on_caller_runtime {
@@ -225,9 +254,25 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// What makes an accepted TCP connection a TLS one, when the server has TLS.
+#[cfg(feature = "tls")]
+type Acceptor = Option<tokio_rustls::TlsAcceptor>;
+#[cfg(not(feature = "tls"))]
+type Acceptor = Option<NoTls>;
+
+/// Without the feature `tls` there is never an acceptor.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone)]
+enum NoTls {}
+
+/// Time a client gets to complete the TLS handshake.
+#[cfg(feature = "tls")]
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// One accept loop and the connections it accepted.
 struct Worker {
     listener: std::net::TcpListener,
+    tls: Acceptor,
     router: axum::Router,
     http: Arc<Tracker>,
     stop: watch::Receiver<bool>,
@@ -236,7 +281,7 @@ struct Worker {
 impl Worker {
     /// Accepts until the server stops; connections go on running on this runtime.
     async fn run(self) {
-        let Worker { listener, router, http, stop } = self;
+        let Worker { listener, tls, router, http, stop } = self;
         let mut stopped = stop.clone();
         let listener = match TcpListener::from_std(listener) {
             Ok(listener) => listener,
@@ -249,8 +294,9 @@ impl Worker {
                         let tracked = http.enter();
                         let router = router.clone();
                         let stopping = stop.clone();
+                        let tls = tls.clone();
                         tokio::spawn(async move {
-                            serve_http(stream, peer, router, stopping).await;
+                            accept(stream, peer, tls, router, stopping).await;
                             drop(tracked);
                         });
                     }
@@ -299,14 +345,38 @@ fn listener(addr: SocketAddr, reuse_port: bool) -> std::io::Result<std::net::Tcp
     Ok(socket.into())
 }
 
-/// Serves one HTTP/1 connection (which may upgrade to a WebSocket).
-async fn serve_http(
+/// Serves one accepted connection: the TLS handshake first when the server
+/// has TLS (a client that fails it, plain HTTP included, is dropped), then HTTP.
+async fn accept(
     stream: TcpStream,
+    peer: SocketAddr,
+    tls: Acceptor,
+    router: axum::Router,
+    stopping: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    match tls {
+        None => serve_http(stream, peer, router, stopping).await,
+        #[cfg(feature = "tls")]
+        Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => serve_http(stream, peer, router, stopping).await,
+            Ok(Err(error)) => tracing::debug!(%error, %peer, "TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+        },
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match never {},
+    }
+}
+
+/// Serves one HTTP/1 connection (which may upgrade to a WebSocket).
+async fn serve_http<IO>(
+    stream: IO,
     peer: SocketAddr,
     router: axum::Router,
     mut stopping: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let mut router = router.clone();
