@@ -8,7 +8,10 @@
 //! ```
 //! Environment: `ORI_ADDR` (default `127.0.0.1:3000`), `ORI_MAX_MESSAGE_BYTES`
 //! (the inbound message limit), `ORI_REDIS_URL` (use the Redis provider; build
-//! with `--features redis`).
+//! with `--features redis`), `ORI_COMPRESSION=on` (permessage-deflate, default
+//! settings), `ORI_TLS_CERT` and `ORI_TLS_KEY` (PEM files: serve `wss://`;
+//! build with `--features tls`). MessagePack needs nothing: clients ask for
+//! `ori.v1.msgpack`.
 
 // The app's items are public for the integration tests that serve it.
 #[allow(unreachable_pub)]
@@ -17,6 +20,15 @@ mod app;
 #[tokio::main]
 async fn main() -> Result<(), ori::Error> {
     let config = ori_examples::websocket_config_from_env()?;
-    let config = app::limits_from_env(config).map_err(ori::Error::InvalidConfig)?;
-    ori_examples::run("bench_server", app::app(config)).await
+    let mut config = app::limits_from_env(config).map_err(ori::Error::InvalidConfig)?;
+    if std::env::var("ORI_COMPRESSION").is_ok_and(|v| v == "on") {
+        config = config.compression(ori::Compression::default());
+    }
+    let app = app::app(config);
+    #[cfg(feature = "tls")]
+    let app = match (std::env::var("ORI_TLS_CERT"), std::env::var("ORI_TLS_KEY")) {
+        (Ok(cert), Ok(key)) => app.tls(ori::Tls::from_pem_files(cert, key)?),
+        _ => app,
+    };
+    ori_examples::run("bench_server", app).await
 }

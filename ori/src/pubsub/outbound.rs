@@ -27,11 +27,12 @@ pub struct Outbound {
     frame: Bytes,
     header_len: u8,
     /// The other encodings of the message, each made by the first recipient
-    /// that needs it and shared by the others (`None`: it does not apply).
-    encodings: Box<Encodings>,
+    /// that needs it and shared by the others. Allocated only when a
+    /// recipient compresses or speaks MessagePack.
+    encodings: OnceLock<Box<Encodings>>,
 }
 
-/// See [`Outbound::frame_for`].
+/// See [`Outbound::frame_for`]; `None`: that encoding does not apply.
 #[derive(Clone, Default)]
 struct Encodings {
     /// The frame compressed with permessage-deflate.
@@ -102,7 +103,7 @@ impl Outbound {
     }
 
     pub(crate) fn from_frame((frame, header_len): (Bytes, usize)) -> Outbound {
-        Outbound { frame, header_len: header_len as u8, encodings: Box::default() }
+        Outbound { frame, header_len: header_len as u8, encodings: OnceLock::new() }
     }
 
     /// The frame to send to a connection with `codec` and `deflate`:
@@ -110,7 +111,10 @@ impl Outbound {
     /// encoding is made once, for every connection that takes it, however
     /// many subscribers the message reaches.
     pub(crate) fn frame_for(&self, codec: Codec, deflate: Option<&Deflate>) -> Bytes {
-        let encodings = &*self.encodings;
+        if codec == Codec::Json && deflate.is_none() {
+            return self.frame.clone();
+        }
+        let encodings = self.encodings.get_or_init(Box::default);
         let (base, deflated) = match codec {
             Codec::Json => (&self.frame, &encodings.deflated),
             Codec::MessagePack => match encodings.msgpack.get_or_init(|| msgpack_frame(&self.frame)) {
