@@ -8,12 +8,15 @@ type Envelope = { type: string; data?: any; correlationId?: string };
 type Ws = ServerWebSocket<{}>;
 
 const port = Number(process.env.PORT ?? 8080);
+// Bun compresses a send or publish only when asked (its third argument), even
+// with perMessageDeflate negotiated: ask, as ori compresses whatever it may.
+const compress = process.env.DEFLATE === "1";
 const tls = process.env.TLS_CERT && process.env.TLS_KEY
   ? { cert: Bun.file(process.env.TLS_CERT), key: Bun.file(process.env.TLS_KEY) }
   : undefined;
 
 function reply(ws: Ws, type: string, data: unknown, correlationId?: string) {
-  ws.send(JSON.stringify(correlationId === undefined ? { type, data } : { type, data, correlationId }));
+  ws.send(JSON.stringify(correlationId === undefined ? { type, data } : { type, data, correlationId }), compress);
 }
 
 Bun.serve({
@@ -42,7 +45,7 @@ Bun.serve({
           ws.subscribe(msg.data.topic);
           return reply(ws, "subscribe", { topic: msg.data.topic }, msg.correlationId);
         case "bench.publish":
-          ws.publish(msg.data.topic, JSON.stringify({ type: "bench.message", data: msg.data.payload }));
+          ws.publish(msg.data.topic, JSON.stringify({ type: "bench.message", data: msg.data.payload }), compress);
           if (msg.correlationId !== undefined) reply(ws, "bench.publish", null, msg.correlationId);
           return;
       }

@@ -54,12 +54,9 @@ pub(crate) struct ConnectionCore {
     pub(crate) states: StateMap,
     pub(crate) app: AppContext,
     pub(crate) max_subscriptions: u32,
-    /// The negotiated subprotocol, if the client asked for one.
-    pub(crate) subprotocol: Option<Arc<str>>,
-    /// Compression of outgoing messages, if negotiated.
-    pub(crate) deflate: Option<Deflate>,
-    /// The envelopes' encoding.
-    pub(crate) codec: Codec,
+    /// What was negotiated at the upgrade; `None` (no allocation) for the
+    /// common case: no subprotocol, JSON, no compression.
+    negotiated: Option<Box<Negotiated>>,
     /// See [`Limits::endpoint`].
     pub(crate) endpoint: u8,
     /// A frame arrived since the idle sweeper last looked.
@@ -88,9 +85,8 @@ impl ConnectionCore {
             app,
             max_subscriptions: u32::try_from(limits.max_subscriptions).unwrap_or(u32::MAX),
             endpoint: limits.endpoint,
-            subprotocol: negotiated.subprotocol,
-            deflate: negotiated.deflate,
-            codec: negotiated.codec,
+            negotiated: (negotiated.subprotocol.is_some() || negotiated.deflate.is_some())
+                .then(|| Box::new(negotiated)),
             seen: AtomicBool::new(true),
             silent_sweeps: AtomicU8::new(0),
             home: direct::thread_token(),
@@ -113,21 +109,41 @@ impl ConnectionCore {
         accepted
     }
 
+    /// The subprotocol, if the client asked for one.
+    pub(crate) fn subprotocol(&self) -> Option<&str> {
+        self.negotiated.as_ref()?.subprotocol.as_deref()
+    }
+
+    /// The envelopes' encoding.
+    pub(crate) fn codec(&self) -> Codec {
+        self.negotiated.as_ref().map_or(Codec::Json, |n| n.codec)
+    }
+
+    /// Compression of outgoing messages, if negotiated.
+    pub(crate) fn deflate(&self) -> Option<&Deflate> {
+        self.negotiated.as_ref()?.deflate.as_ref()
+    }
+
+    /// Whether frames go out as built: JSON, uncompressed.
+    pub(crate) fn sends_plain(&self) -> bool {
+        self.negotiated.as_ref().is_none_or(|n| n.codec == Codec::Json && n.deflate.is_none())
+    }
+
     /// Queues `message` in this connection's codec, compressed if it
     /// negotiated compression (each encoding is made once per publish, for
     /// all subscribers: see [`Outbound::frame_for`]).
     pub(crate) fn push_outbound(self: &Arc<Self>, message: &Outbound) -> bool {
-        self.push(message.frame_for(self.codec, self.deflate.as_ref()))
+        self.push(message.frame_for(self.codec(), self.deflate()))
     }
 
     /// A reply or error frame of this connection in its codec, compressed if
     /// it negotiated compression.
     pub(crate) fn encode_own(&self, frame: Bytes) -> Bytes {
-        let frame = match self.codec {
+        let frame = match self.codec() {
             Codec::Json => frame,
             Codec::MessagePack => msgpack_frame(&frame).unwrap_or(frame),
         };
-        match &self.deflate {
+        match self.deflate() {
             Some(deflate) => deflate_frame(&frame, deflate).unwrap_or(frame),
             None => frame,
         }

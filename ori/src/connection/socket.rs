@@ -37,7 +37,7 @@ impl Socket {
     /// The subprotocol negotiated at the upgrade (`Sec-WebSocket-Protocol`),
     /// if the client asked for one.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.core.subprotocol.as_deref()
+        self.core.subprotocol()
     }
 
     /// The application context.

@@ -214,6 +214,9 @@ impl WebSocketConfig {
         if self.max_message_size == 0 || self.outbound_queue_bytes == 0 || self.max_in_flight == 0 {
             return fail("max_message_size, outbound_queue_bytes and max_in_flight must be positive");
         }
+        if self.max_message_size > u32::MAX as usize {
+            return fail("max_message_size must be at most 4 GiB");
+        }
         if self.idle_timeout < Duration::from_millis(100) {
             return fail("idle_timeout must be at least 100 ms");
         }

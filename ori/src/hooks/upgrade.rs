@@ -17,23 +17,30 @@ use crate::error::BoxError;
 #[derive(Clone)]
 pub struct UpgradeRequest {
     parts: Arc<Parts>,
-    subprotocol: Option<Arc<str>>,
 }
 
+/// The negotiated subprotocol, kept in the request's extensions (so that the
+/// request stays one pointer in every connection being opened).
+#[derive(Clone)]
+struct Subprotocol(Arc<str>);
+
 impl UpgradeRequest {
-    pub(crate) fn new(parts: Parts, subprotocol: Option<Arc<str>>) -> UpgradeRequest {
-        UpgradeRequest { parts: Arc::new(parts), subprotocol }
+    pub(crate) fn new(mut parts: Parts, subprotocol: Option<Arc<str>>) -> UpgradeRequest {
+        if let Some(name) = subprotocol {
+            parts.extensions.insert(Subprotocol(name));
+        }
+        UpgradeRequest { parts: Arc::new(parts) }
     }
 
     /// The subprotocol negotiated for this connection (the first of the
     /// client's `Sec-WebSocket-Protocol` list that the endpoint speaks), if
     /// the client asked for one.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
+        self.parts.extensions.get::<Subprotocol>().map(|s| &*s.0)
     }
 
     pub(crate) fn subprotocol_arc(&self) -> Option<&Arc<str>> {
-        self.subprotocol.as_ref()
+        self.parts.extensions.get::<Subprotocol>().map(|s| &s.0)
     }
 
     /// The request URI (path and query).
@@ -86,7 +93,7 @@ impl std::fmt::Debug for UpgradeRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpgradeRequest")
             .field("uri", &self.parts.uri)
-            .field("subprotocol", &self.subprotocol)
+            .field("subprotocol", &self.subprotocol())
             .finish()
     }
 }

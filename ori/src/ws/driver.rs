@@ -85,7 +85,7 @@ impl Session {
     /// This connection's replies, in its codec, compressed if it negotiated compression.
     fn take_replies(&mut self) -> impl Iterator<Item = Bytes> + '_ {
         let core = self.socket.core();
-        let plain = core.codec == Codec::Json && core.deflate.is_none();
+        let plain = core.sends_plain();
         self.replies.drain(..).map(move |frame| if plain { frame } else { core.encode_own(frame) })
     }
 
@@ -111,7 +111,7 @@ impl Session {
                 };
                 self.on_dispatched(dispatched);
             }
-            ReadEvent::Binary(bytes) if self.socket.core().codec == Codec::MessagePack => {
+            ReadEvent::Binary(bytes) if self.socket.core().codec() == Codec::MessagePack => {
                 // A MessagePack envelope: routed as its JSON twin.
                 let dispatched = match msgpack_to_json(bytes) {
                     Ok(json) => dispatch(&self.endpoint, &self.socket, &json),

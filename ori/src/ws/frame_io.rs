@@ -84,8 +84,8 @@ pub(crate) struct FrameIo<IO> {
     /// piece so that an invalid byte fails the connection on arrival.
     utf8: Utf8Stream,
     /// Payload bytes of the unfinished frame at the head of `partial`
-    /// already unmasked (and, for text, checked).
-    unmasked: usize,
+    /// already unmasked (and, for text, checked). Below `max_message`.
+    unmasked: u32,
     /// Closing: only close frames matter, no size limit applies.
     discard: bool,
     /// Size of the unfinished frame at the head of `partial`, to reserve at once.
@@ -216,9 +216,9 @@ impl<IO: Transport> FrameIo<IO> {
                 if text {
                     // Check what has arrived of the text so far.
                     let payload = &mut data[start..];
-                    let unmasked = self.unmasked;
+                    let unmasked = self.unmasked as usize;
                     unmask(&mut payload[unmasked..], header.mask, unmasked);
-                    self.unmasked = payload.len();
+                    self.unmasked = u32::try_from(payload.len()).unwrap_or(u32::MAX);
                     if !self.utf8.feed(&payload[unmasked..]) {
                         on_event(ReadEvent::InvalidUtf8);
                         self.start_discarding();
@@ -235,7 +235,7 @@ impl<IO: Transport> FrameIo<IO> {
             }
             let end = start + header.payload_len as usize;
             let payload = &mut data[start..end];
-            let unmasked = std::mem::take(&mut self.unmasked);
+            let unmasked = std::mem::take(&mut self.unmasked) as usize;
             unmask(&mut payload[unmasked..], header.mask, unmasked);
             pos = end;
             // A whole text message in one frame is checked when it is emitted.
