@@ -507,6 +507,7 @@ impl Ori {
         let mut endpoints = Vec::new();
         if let Some(config) = self.websocket {
             endpoints.push(Endpoint::new(
+                0,
                 EndpointKind::Envelopes,
                 config,
                 routes,
@@ -520,6 +521,7 @@ impl Ori {
         for raw in self.raw_websockets {
             check_states(&RouteTable::default(), &raw.lifecycle, &raw.guards, raw.upgrade.as_ref())?;
             endpoints.push(Endpoint::new(
+                endpoints.len() as u8,
                 EndpointKind::Raw,
                 raw.config,
                 RouteTable::default(),
@@ -531,8 +533,7 @@ impl Ori {
             ));
         }
         let mut mounted = Vec::with_capacity(endpoints.len());
-        for (index, mut endpoint) in endpoints.into_iter().enumerate() {
-            endpoint.index = index as u8;
+        for endpoint in endpoints {
             let endpoint = Arc::new(endpoint);
             let upgrade = axum::Router::new()
                 .route(&endpoint.config.path, any(crate::ws::upgrade::upgrade))

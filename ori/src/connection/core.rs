@@ -34,7 +34,9 @@ pub(crate) struct Limits {
     pub(crate) endpoint: u8,
 }
 
-/// What the client and the server agreed on at the upgrade.
+/// What the client and the server agreed on at the upgrade. Connections
+/// that agreed on nothing (no subprotocol, JSON, no compression) carry
+/// `None` instead, so that the common case costs a null pointer.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Negotiated {
     /// The subprotocol, if the client asked for one.
@@ -75,7 +77,7 @@ impl ConnectionCore {
         states: StateMap,
         app: AppContext,
         limits: Limits,
-        negotiated: Negotiated,
+        negotiated: Option<Box<Negotiated>>,
     ) -> ConnectionCore {
         ConnectionCore {
             id,
@@ -85,8 +87,7 @@ impl ConnectionCore {
             app,
             max_subscriptions: u32::try_from(limits.max_subscriptions).unwrap_or(u32::MAX),
             endpoint: limits.endpoint,
-            negotiated: (negotiated.subprotocol.is_some() || negotiated.deflate.is_some())
-                .then(|| Box::new(negotiated)),
+            negotiated,
             seen: AtomicBool::new(true),
             silent_sweeps: AtomicU8::new(0),
             home: direct::thread_token(),

@@ -1,9 +1,8 @@
-//! [`dispatch`]: what the server does with one text message, independent of
-//! the transport: parse the envelope once, answer control messages, route by
-//! `type` to a handler (or the `on_message` hook), and frame the reply.
-//! [`dispatch_raw`]: the same for a message handed to the raw handler
-//! (every message of a raw endpoint; binary frames and what is not an
-//! envelope on an envelope endpoint that has one).
+//! What the server does with one message, independent of the transport.
+//! [`dispatch_message`] decides what a text or binary message is on its
+//! endpoint and connection: an envelope ([`dispatch`]: parse it once, answer
+//! control messages, route by `type` to a handler or the `on_message` hook,
+//! frame the reply), or a message for the raw handler ([`dispatch_raw`]).
 //!
 //! The WebSocket driver and the test [`Harness`](crate::testing::Harness)
 //! both call it, so tests exercise exactly what connections run.
@@ -20,11 +19,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tracing::Span;
 
-use crate::endpoint::Endpoint;
-use crate::protocol::RawMessage;
+use crate::endpoint::{Endpoint, EndpointKind};
 use crate::protocol::encode;
 use crate::protocol::envelope::{self, CorrelationId, Envelope, decode_data};
 use crate::protocol::frame_buf::{OpCode, frame};
+use crate::protocol::{Codec, RawMessage, msgpack_to_json};
 use crate::protocol::{is_reserved_topic, is_reserved_type, validate_topic};
 use crate::routing::handler::HandlerFuture;
 use crate::routing::lifecycle::{RawFuture, UnroutedMessage};
@@ -129,7 +128,36 @@ fn error_frame(
     Dispatched::Done(Some(encode::error(message_type, error, correlation_id)))
 }
 
-/// Handles one text message from `socket`.
+/// One complete message as it came off the wire.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Incoming<'a> {
+    Text(&'a str),
+    Binary(&'a [u8]),
+}
+
+/// Handles one message from `socket`: on an envelope endpoint, text is a JSON
+/// envelope and binary is a MessagePack envelope on a connection that chose
+/// `ori.v1.msgpack` (otherwise the raw handler's, or `unsupported`); on a raw
+/// endpoint, everything is the raw handler's.
+pub(crate) fn dispatch_message(endpoint: &Endpoint, socket: &Socket, message: Incoming<'_>) -> Dispatched {
+    match (endpoint.kind, message) {
+        (EndpointKind::Envelopes, Incoming::Text(text)) => dispatch(endpoint, socket, text),
+        (EndpointKind::Raw, Incoming::Text(text)) => {
+            dispatch_raw(endpoint, socket, RawMessage::Text(text.to_owned()))
+        }
+        (_, Incoming::Binary(bytes)) if socket.core().codec() == Codec::MessagePack => {
+            match msgpack_to_json(bytes) {
+                Ok(json) => dispatch(endpoint, socket, &json),
+                Err(reason) => error_frame("error", &SocketError::bad_request(reason), None),
+            }
+        }
+        (_, Incoming::Binary(bytes)) => {
+            dispatch_raw(endpoint, socket, RawMessage::Binary(Bytes::copy_from_slice(bytes)))
+        }
+    }
+}
+
+/// Handles one JSON envelope (a text message) from `socket`.
 pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Dispatched {
     let Envelope { message_type, data, correlation_id } = match envelope::parse(text) {
         Ok(envelope) => envelope,

@@ -9,11 +9,14 @@ pub(crate) mod session;
 
 use std::sync::Arc;
 
+use axum::http::HeaderValue;
+
 use crate::AppContext;
 use crate::connection::core::Limits;
 use crate::hooks::authorizer::ErasedAuthorizer;
 use crate::hooks::guard::ErasedConnectionGuard;
 use crate::hooks::upgrade::ErasedUpgradeHandler;
+use crate::protocol::Codec;
 use crate::routing::lifecycle::Lifecycle;
 use crate::routing::table::RouteTable;
 use crate::util::tracker::Tracker;
@@ -38,7 +41,7 @@ pub(crate) struct Endpoint {
     /// This endpoint's connections, counted against `max_connections`.
     pub(crate) live: Arc<Tracker>,
     /// The subprotocols it accepts: the codecs (envelope endpoints), then the app's own.
-    pub(crate) subprotocols: Vec<Arc<str>>,
+    pub(crate) subprotocols: Vec<Subprotocol>,
     pub(crate) config: WebSocketConfig,
     pub(crate) routes: RouteTable,
     pub(crate) lifecycle: Lifecycle,
@@ -48,9 +51,29 @@ pub(crate) struct Endpoint {
     pub(crate) app: AppContext,
 }
 
+/// A subprotocol an endpoint accepts, with what choosing it means, worked
+/// out once at start-up rather than at every upgrade.
+#[derive(Debug, Clone)]
+pub(crate) struct Subprotocol {
+    pub(crate) name: Arc<str>,
+    /// The 101's `Sec-WebSocket-Protocol` value.
+    pub(crate) header: HeaderValue,
+    /// The codec of the connection's envelopes.
+    pub(crate) codec: Codec,
+}
+
+impl AsRef<str> for Subprotocol {
+    fn as_ref(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Endpoint {
+    /// The endpoint at position `index` among the server's endpoints.
+    /// Subprotocol names are valid header values (`WebSocketConfig::validate`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        index: u8,
         kind: EndpointKind,
         config: WebSocketConfig,
         routes: RouteTable,
@@ -65,15 +88,21 @@ impl Endpoint {
             EndpointKind::Raw => &[],
         };
         let own = config.subprotocols.iter().map(String::as_str);
-        let mut subprotocols: Vec<Arc<str>> = Vec::new();
+        let mut subprotocols: Vec<Subprotocol> = Vec::new();
         for name in codecs.iter().copied().chain(own) {
-            if !subprotocols.iter().any(|s| **s == *name) {
-                subprotocols.push(name.into());
+            if subprotocols.iter().any(|s| &*s.name == name) {
+                continue;
             }
+            let codec = match kind {
+                EndpointKind::Envelopes => Codec::from_subprotocol(name).unwrap_or_default(),
+                EndpointKind::Raw => Codec::Json,
+            };
+            let header = HeaderValue::from_str(name).expect("validated subprotocol names are header values");
+            subprotocols.push(Subprotocol { name: name.into(), header, codec });
         }
         Endpoint {
             kind,
-            index: 0,
+            index,
             live: Arc::default(),
             subprotocols,
             config,

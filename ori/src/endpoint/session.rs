@@ -15,13 +15,11 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use super::Endpoint;
 use super::dispatch::panic_message;
-use super::{Endpoint, EndpointKind};
 use crate::connection::core::{ConnectionCore, Negotiated};
 use crate::connection::state::{AnyState, StateMap};
 use crate::protocol::BROADCAST_TOPIC;
-use crate::protocol::Codec;
-use crate::protocol::deflate::Deflate;
 use crate::pubsub::{Subscribed, Subscriber};
 use crate::util::sync::lock;
 use crate::{Socket, SocketError, SocketId, UpgradeRequest};
@@ -41,17 +39,9 @@ pub(crate) fn open(
     id: SocketId,
     request: UpgradeRequest,
     upgrade_data: Option<AnyState>,
-    deflate: Option<Deflate>,
+    negotiated: Option<Box<Negotiated>>,
 ) -> BoxFuture<'static, Result<Socket, Refusal>> {
     async move {
-        let subprotocol = request.subprotocol_arc().cloned();
-        let codec = match endpoint.kind {
-            EndpointKind::Envelopes => {
-                subprotocol.as_deref().and_then(Codec::from_subprotocol).unwrap_or_default()
-            }
-            EndpointKind::Raw => Codec::Json,
-        };
-        let negotiated = Negotiated { subprotocol, deflate, codec };
         let states = run_guards(endpoint.clone(), request, upgrade_data)
             .await
             .map_err(|reason| Refusal { code: 1008, reason })?;
@@ -78,7 +68,7 @@ pub(crate) fn attach(
     endpoint: &Endpoint,
     id: SocketId,
     states: StateMap,
-    negotiated: Negotiated,
+    negotiated: Option<Box<Negotiated>>,
 ) -> (Socket, Subscribed) {
     let core = Arc::new(ConnectionCore::new(id, states, endpoint.app.clone(), endpoint.limits(), negotiated));
     let connections = endpoint.app.connections();

@@ -39,10 +39,6 @@ impl UpgradeRequest {
         self.parts.extensions.get::<Subprotocol>().map(|s| &*s.0)
     }
 
-    pub(crate) fn subprotocol_arc(&self) -> Option<&Arc<str>> {
-        self.parts.extensions.get::<Subprotocol>().map(|s| &s.0)
-    }
-
     /// The request URI (path and query).
     pub fn uri(&self) -> &Uri {
         &self.parts.uri

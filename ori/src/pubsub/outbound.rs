@@ -10,7 +10,7 @@ use crate::protocol::encode;
 use std::sync::OnceLock;
 
 use crate::protocol::deflate::{Deflate, deflate_frame};
-use crate::protocol::frame_buf::{FrameBuf, OpCode, split_frame};
+use crate::protocol::frame_buf::{OpCode, frame_with_header, split_frame};
 use crate::protocol::{Codec, msgpack_frame};
 
 /// A message, text or binary, ready to be written to any number of connections.
@@ -54,9 +54,7 @@ impl Eq for Outbound {}
 impl Outbound {
     /// A message holding `text` as-is (the protocol expects a JSON object).
     pub fn text(text: &str) -> Outbound {
-        let mut buf = FrameBuf::new(OpCode::Text, text.len());
-        buf.push(text.as_bytes());
-        Outbound::from_frame(buf.finish())
+        Outbound::from_frame(frame_with_header(OpCode::Text, text.as_bytes()))
     }
 
     /// A binary message holding `bytes` as-is (for raw endpoints and
@@ -69,7 +67,7 @@ impl Outbound {
     /// assert_eq!(m.payload(), &[1, 2, 3]);
     /// ```
     pub fn binary(bytes: &[u8]) -> Outbound {
-        Outbound::from_frame(crate::protocol::frame_buf::frame_with_header(OpCode::Binary, bytes))
+        Outbound::from_frame(frame_with_header(OpCode::Binary, bytes))
     }
 
     /// Whether this is a binary message.

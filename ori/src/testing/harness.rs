@@ -6,7 +6,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::connection::core::Negotiated;
 use crate::connection::state::StateMap;
 use crate::endpoint::dispatch::{Dispatched, dispatch};
 use crate::endpoint::{Endpoint, session};
@@ -66,8 +65,7 @@ impl TestConnectionBuilder {
     /// Opens the connection: it gets a socket id and joins `__broadcast__`,
     /// like a real one. The `open` lifecycle handler does not run.
     pub fn open(self) -> TestConnection {
-        let (socket, subscribed) =
-            session::attach(&self.endpoint, SocketId::new(), self.states, Negotiated::default());
+        let (socket, subscribed) = session::attach(&self.endpoint, SocketId::new(), self.states, None);
         // The in-process backend registers synchronously; its future has nothing left to do.
         drop(subscribed);
         TestConnection { socket, endpoint: self.endpoint }

@@ -18,15 +18,12 @@ use crate::protocol::frame_buf::{OpCode, frame};
 use futures_util::future::BoxFuture;
 
 use crate::Socket;
-use crate::SocketError;
 use crate::connection::core::ConnectionCore;
 use crate::connection::outbox::CloseRequest;
 use crate::connection::registry::Admission;
-use crate::endpoint::dispatch::{Dispatched, InFlight, dispatch, dispatch_raw};
+use crate::endpoint::Endpoint;
+use crate::endpoint::dispatch::{Dispatched, InFlight, Incoming, dispatch_message};
 use crate::endpoint::session::{self, run_hook};
-use crate::endpoint::{Endpoint, EndpointKind};
-use crate::protocol::RawMessage;
-use crate::protocol::{Codec, encode, msgpack_to_json};
 use crate::routing::lifecycle::CloseInfo;
 
 /// Loop rounds per poll before yielding to other tasks.
@@ -103,29 +100,10 @@ impl Session {
         }
         match event {
             ReadEvent::Text(text) => {
-                let dispatched = match self.endpoint.kind {
-                    EndpointKind::Envelopes => dispatch(&self.endpoint, &self.socket, text),
-                    EndpointKind::Raw => {
-                        dispatch_raw(&self.endpoint, &self.socket, RawMessage::Text(text.to_owned()))
-                    }
-                };
-                self.on_dispatched(dispatched);
-            }
-            ReadEvent::Binary(bytes) if self.socket.core().codec() == Codec::MessagePack => {
-                // A MessagePack envelope: routed as its JSON twin.
-                let dispatched = match msgpack_to_json(bytes) {
-                    Ok(json) => dispatch(&self.endpoint, &self.socket, &json),
-                    Err(reason) => Dispatched::Done(Some(encode::error(
-                        "error",
-                        &SocketError::bad_request(reason),
-                        None,
-                    ))),
-                };
-                self.on_dispatched(dispatched);
+                self.on_dispatched(dispatch_message(&self.endpoint, &self.socket, Incoming::Text(text)));
             }
             ReadEvent::Binary(bytes) => {
-                let message = RawMessage::Binary(Bytes::copy_from_slice(bytes));
-                self.on_dispatched(dispatch_raw(&self.endpoint, &self.socket, message));
+                self.on_dispatched(dispatch_message(&self.endpoint, &self.socket, Incoming::Binary(bytes)));
             }
             ReadEvent::Ping(payload) => self.control.push(frame(OpCode::Pong, payload)),
             ReadEvent::Pong => {}

@@ -24,13 +24,13 @@ pub(crate) fn negotiate_deflate(headers: &HeaderMap) -> Option<DeflateAgreement>
         .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(split_unquoted(','))
+        .flat_map(|value| split_unquoted(value, ','))
         .find_map(accept_offer)
 }
 
 /// Accepts one offer (`permessage-deflate; param; param=value`) or declines it.
 fn accept_offer(offer: &str) -> Option<DeflateAgreement> {
-    let mut parts = split_unquoted(';')(offer);
+    let mut parts = split_unquoted(offer, ';').into_iter();
     if !parts.next()?.trim().eq_ignore_ascii_case("permessage-deflate") {
         return None;
     }
@@ -58,16 +58,28 @@ fn accept_offer(offer: &str) -> Option<DeflateAgreement> {
         }
         seen.push(name);
     }
-    let mut response =
-        String::from("permessage-deflate; server_no_context_takeover; client_no_context_takeover");
-    if let Some(bits) = server_window_bits {
-        response.push_str(&format!("; server_max_window_bits={bits}"));
-    }
+    let response = match server_window_bits {
+        None => AGREED,
+        Some(bits) => AGREED_WITH_WINDOW[usize::from(bits - 8)],
+    };
     Some(DeflateAgreement {
         server_window_bits: server_window_bits.unwrap_or(15),
-        response: HeaderValue::from_str(&response).expect("ASCII"),
+        response: HeaderValue::from_static(response),
     })
 }
+
+/// The 101's answers (static: nothing is formatted per upgrade), one per
+/// window the client may allow the server.
+const AGREED: &str = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+macro_rules! with_window {
+    ($($bits:literal),*) => {
+        [$(concat!(
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=",
+            $bits
+        )),*]
+    };
+}
+const AGREED_WITH_WINDOW: [&str; 8] = with_window!(8, 9, 10, 11, 12, 13, 14, 15);
 
 /// A window size parameter: 8..=15, digits only (RFC 7692 section 7.1.2).
 fn window_bits(value: &str) -> Option<u8> {
@@ -78,23 +90,21 @@ fn window_bits(value: &str) -> Option<u8> {
 }
 
 /// Splits on `separator` outside double quotes.
-fn split_unquoted(separator: char) -> impl Fn(&str) -> std::vec::IntoIter<&str> {
-    move |text| {
-        let mut parts = Vec::new();
-        let (mut start, mut quoted) = (0, false);
-        for (i, c) in text.char_indices() {
-            match c {
-                '"' => quoted = !quoted,
-                c if c == separator && !quoted => {
-                    parts.push(&text[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
+fn split_unquoted(text: &str, separator: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c == separator && !quoted => {
+                parts.push(&text[start..i]);
+                start = i + 1;
             }
+            _ => {}
         }
-        parts.push(&text[start..]);
-        parts.into_iter()
     }
+    parts.push(&text[start..]);
+    parts
 }
 
 #[cfg(test)]

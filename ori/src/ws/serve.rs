@@ -10,10 +10,10 @@ use futures_util::future::BoxFuture;
 use super::driver::Driver;
 use super::frame_io::FrameIo;
 use super::transport::Transport;
+use crate::connection::core::Negotiated;
 use crate::connection::registry::Admission;
 use crate::connection::state::AnyState;
 use crate::endpoint::{Endpoint, session};
-use crate::protocol::deflate::Deflate;
 use crate::{SocketId, UpgradeRequest};
 
 /// What the upgrade endpoint hands to the connection task.
@@ -22,8 +22,8 @@ pub(crate) struct Accepted {
     pub(crate) request: UpgradeRequest,
     pub(crate) upgrade_data: Option<AnyState>,
     pub(crate) admission: Admission,
-    /// permessage-deflate, if negotiated.
-    pub(crate) deflate: Option<Deflate>,
+    /// What the upgrade agreed on (`None`: nothing, a plain JSON connection).
+    pub(crate) negotiated: Option<Box<Negotiated>>,
 }
 
 /// Serves one upgraded connection to its end. While the connection is open,
@@ -49,14 +49,14 @@ where
     IO: Transport,
 {
     async move {
-        let Accepted { id, request, upgrade_data, admission, deflate } = accepted;
+        let Accepted { id, request, upgrade_data, admission, negotiated } = accepted;
         let config = &endpoint.config;
         let mut frames = FrameIo::new(io, &read_ahead, config.max_message_size);
         drop(read_ahead);
-        if deflate.is_some() {
+        if negotiated.as_ref().is_some_and(|n| n.deflate.is_some()) {
             frames.inflate_messages();
         }
-        match session::open(endpoint.clone(), id, request, upgrade_data, deflate).await {
+        match session::open(endpoint.clone(), id, request, upgrade_data, negotiated).await {
             Ok(socket) => Some(Driver::new(frames, socket, endpoint, admission)),
             Err(refusal) => {
                 frames.close(refusal.code, &refusal.reason, false, config.close_timeout).await;

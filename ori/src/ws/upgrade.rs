@@ -17,8 +17,10 @@ use super::extensions;
 use super::handshake::{self, HandshakeError};
 use super::serve::{Accepted, serve};
 use super::transport::TcpTransport;
-use crate::endpoint::Endpoint;
+use crate::connection::core::Negotiated;
 use crate::endpoint::dispatch::panic_message;
+use crate::endpoint::{Endpoint, Subprotocol};
+use crate::protocol::Codec;
 use crate::{SocketId, UpgradeRequest};
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {
@@ -26,11 +28,11 @@ fn refuse(status: StatusCode, message: &'static str) -> Response {
 }
 
 /// HTTP 400 naming the subprotocols the endpoint speaks.
-fn refuse_subprotocols(supported: &[Arc<str>]) -> Response {
+fn refuse_subprotocols(supported: &[Subprotocol]) -> Response {
     let message = if supported.is_empty() {
         "this endpoint speaks no subprotocol; send no Sec-WebSocket-Protocol header".to_owned()
     } else {
-        let names: Vec<&str> = supported.iter().map(|s| &**s).collect();
+        let names: Vec<&str> = supported.iter().map(|s| &*s.name).collect();
         format!("unsupported subprotocol; this endpoint speaks: {}", names.join(", "))
     };
     (StatusCode::BAD_REQUEST, message).into_response()
@@ -58,14 +60,21 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
         }
     };
     let subprotocol = match handshake::negotiate_subprotocol(request.headers(), &endpoint.subprotocols) {
-        Ok(chosen) => chosen.cloned(),
+        Ok(chosen) => chosen.map(|i| &endpoint.subprotocols[i]),
         Err(()) => return refuse_subprotocols(&endpoint.subprotocols),
     };
-    let deflate = match &config.compression {
-        Some(compression) => extensions::negotiate_deflate(request.headers())
-            .map(|agreed| (compression.for_connection(agreed.server_window_bits), agreed.response)),
-        None => None,
-    };
+    let deflate = config.compression.as_ref().and_then(|compression| {
+        let agreed = extensions::negotiate_deflate(request.headers())?;
+        Some((compression.for_connection(agreed.server_window_bits), agreed.response))
+    });
+    let (deflate, extension_response) = deflate.unzip();
+    let negotiated = (subprotocol.is_some() || deflate.is_some()).then(|| {
+        Box::new(Negotiated {
+            subprotocol: subprotocol.map(|s| s.name.clone()),
+            deflate,
+            codec: subprotocol.map_or(Codec::Json, |s| s.codec),
+        })
+    });
     let connections = endpoint.app.connections();
     let Some(admission) = connections.try_admit(&endpoint.live, config.max_connections) else {
         let message =
@@ -74,7 +83,7 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _body) = request.into_parts();
-    let upgrade_request = UpgradeRequest::new(parts, subprotocol.clone());
+    let upgrade_request = UpgradeRequest::new(parts, subprotocol.map(|s| s.name.clone()));
 
     let upgrade_data = match &endpoint.upgrade {
         None => None,
@@ -102,8 +111,7 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     let id = SocketId::new();
     // Debug level: an enabled span lives as long as its connection.
     let span = tracing::debug_span!("connection", socket_id = %id);
-    let (deflate, extension_response) = deflate.unzip();
-    let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission, deflate };
+    let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission, negotiated };
     let connection_endpoint = endpoint.clone();
     let connection = async move {
         match on_upgrade.await {
@@ -136,10 +144,7 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
         headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extensions);
     }
     if let Some(protocol) = subprotocol {
-        headers.insert(
-            header::SEC_WEBSOCKET_PROTOCOL,
-            HeaderValue::from_str(&protocol).expect("checked when the endpoint was built"),
-        );
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol.header.clone());
     }
     response
 }
