@@ -143,6 +143,24 @@ async fn frames_that_break_rfc_6455_close_with_1002() {
 }
 
 #[tokio::test]
+async fn replies_ready_before_a_protocol_error_go_out_ahead_of_the_1002() {
+    let server = LiveServer::start(app(WebSocketConfig::default(), Arc::default())).await;
+    let mut raw = RawClient::connect(server.addr, "/ws").await;
+    // One write: a ping envelope, then a frame with a reserved opcode, then
+    // another ping that must not be read.
+    let mut bytes = RawClient::encode(true, 1, br#"{"type":"ping","correlationId":"1"}"#, Some([5, 6, 7, 8]));
+    bytes.extend(RawClient::encode(true, 3, b"", Some([1, 1, 1, 1])));
+    bytes.extend(RawClient::encode(true, 1, br#"{"type":"ping","correlationId":"2"}"#, Some([5, 6, 7, 8])));
+    raw.send_bytes(&bytes).await;
+    assert_eq!(raw.recv().await, serde_json::json!({"type": "pong", "data": null, "correlationId": "1"}));
+    assert_eq!(
+        raw.expect_close().await,
+        1002,
+        "then the close; the ping after the bad frame is not answered"
+    );
+}
+
+#[tokio::test]
 async fn fragmented_messages_are_reassembled_and_pings_answered_in_between() {
     let server = LiveServer::start(app(WebSocketConfig::default(), Arc::default())).await;
     let mut raw = RawClient::connect(server.addr, "/ws").await;

@@ -176,3 +176,58 @@ async fn misconfigured_endpoints_stop_start_up() {
         );
     assert!(error(two_backends).await.contains("more than one WebSocket endpoint"));
 }
+
+#[tokio::test]
+async fn broadcasts_and_direct_sends_reach_raw_connections() {
+    let server = LiveServer::start(
+        Ori::create().raw_websocket(
+            RawWebSocket::at("/raw")
+                .on_open(|ctx: SocketContext| async move {
+                    ctx.send(ctx.id().to_string()).expect("send");
+                })
+                .on_message(|_: SocketContext, m: RawMessage| async move { m }),
+        ),
+    )
+    .await;
+    let mut c = WsClient::connect(&server.url_at("/raw")).await;
+    let Event::Text(id) = c.next_event().await else { panic!("the socket id first") };
+    server.app.sockets().broadcast(r#"{"type":"news","data":1}"#);
+    assert_eq!(c.next_event().await, Event::Text(r#"{"type":"news","data":1}"#.to_owned()));
+    server.app.sockets().send_to(id.parse().unwrap(), RawMessage::Binary(vec![1u8].into())).unwrap();
+    assert_eq!(c.next_event().await, Event::Binary(vec![1]));
+}
+
+#[tokio::test]
+async fn idle_timeouts_and_connection_limits_are_per_endpoint() {
+    let app = Ori::create().websocket(WebSocketConfig::default().max_connections(1)).raw_websocket(
+        RawWebSocket::new(
+            WebSocketConfig::default()
+                .path("/raw")
+                .idle_timeout(Duration::from_millis(300))
+                .max_connections(2),
+        )
+        .on_message(|_: SocketContext, m: RawMessage| async move { m }),
+    );
+    let server = LiveServer::start(app).await;
+    let mut envelopes = server.connect().await;
+    assert!(
+        matches!(WsClient::try_connect(&server.url()).await, Err(ori_tests::ConnectError::Status(503))),
+        "the envelope endpoint's limit is 1"
+    );
+    // A client that never answers pings, so that the idle sweeper's ping does not keep it alive.
+    let mut raw = RawClient::connect(server.addr, "/raw").await;
+    let _second = WsClient::connect(&server.url_at("/raw")).await;
+    assert!(
+        matches!(
+            WsClient::try_connect(&server.url_at("/raw")).await,
+            Err(ori_tests::ConnectError::Status(503))
+        ),
+        "the raw endpoint's limit is 2, counted apart"
+    );
+    // The raw endpoint's 300 ms idle timeout closes its silent connection;
+    // the envelope endpoint keeps the default 120 s.
+    let started = std::time::Instant::now();
+    assert_eq!(raw.expect_close().await, 1000, "idle timeout");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(envelopes.request(json!({"type": "ping"})).await["type"], "pong", "still open");
+}

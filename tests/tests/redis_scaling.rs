@@ -430,3 +430,17 @@ async fn a_redis_that_stops_answering_is_detected_and_the_connection_replaced() 
     other.app.sockets().publish("room", r#"{"type":"x","data":"after"}"#).unwrap();
     assert_eq!(client.recv().await, json!({"type": "x", "data": "after"}));
 }
+
+#[tokio::test]
+async fn binary_and_text_publishes_cross_instances_as_they_were_published() {
+    let Some(redis) = RedisServer::start() else { return };
+    let servers = instances(&redis, 2).await;
+    let mut receiver = servers[1].connect().await;
+    receiver.subscribe("room:bin").await;
+    // A publish from instance 0 reaches instance 1's subscriber through Redis.
+    let sockets = servers[0].app.sockets();
+    sockets.publish("room:bin", ori::RawMessage::Binary(vec![0u8, 0xff, 7].into())).unwrap();
+    assert_eq!(receiver.next_event().await, ori_tests::Event::Binary(vec![0, 0xff, 7]));
+    sockets.publish("room:bin", r#"{"type":"room.message","data":"text"}"#).unwrap();
+    assert_eq!(receiver.recv().await, message("text"), "text stays text");
+}

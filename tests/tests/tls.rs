@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ori::client::{Client, ClientError};
+use ori::client::{Client, ClientBuilder, ClientError};
 use ori::testing::TestServer;
 use ori::{Ori, SocketContext, SocketError, SocketRoutes, Tls, WebSocketConfig};
 use ori_tests::{LiveServer, http};
@@ -83,12 +83,17 @@ fn wss(server: &TestServer) -> String {
     format!("wss://127.0.0.1:{}/ws", server.addr().port())
 }
 
-async fn connect(url: &str, ca: Option<&str>) -> Result<Client, ClientError> {
-    let mut builder = Client::builder(url).reconnect(false);
-    if let Some(ca) = ca {
-        builder = builder.tls_root_pem(ca.as_bytes().to_vec());
+/// A client of `url` that trusts `ca` (PEM), or the system's roots.
+fn builder(url: &str, ca: Option<&str>) -> ClientBuilder {
+    let builder = Client::builder(url);
+    match ca {
+        Some(ca) => builder.tls_root_pem(ca.as_bytes().to_vec()),
+        None => builder,
     }
-    builder.connect().await
+}
+
+async fn connect(url: &str, ca: Option<&str>) -> Result<Client, ClientError> {
+    builder(url, ca).reconnect(false).connect().await
 }
 
 #[tokio::test]
@@ -138,11 +143,7 @@ async fn untrusted_and_expired_certificates_are_clear_errors_not_retried() {
         // Untrusted (system roots) or expired (its own CA): refused at once, reconnecting or not.
         let ca = if expired { Some(pem.0.as_str()) } else { None };
         let started = Instant::now();
-        let mut builder = Client::builder(&url).reconnect_delay(Duration::from_millis(10));
-        if let Some(ca) = ca {
-            builder = builder.tls_root_pem(ca.as_bytes().to_vec());
-        }
-        let error = builder.connect().await.unwrap_err();
+        let error = builder(&url, ca).reconnect_delay(Duration::from_millis(10)).connect().await.unwrap_err();
         let ClientError::Tls(reason) = &error else { panic!("{error:?}") };
         let expected = if expired { "expired" } else { "UnknownIssuer" };
         assert!(reason.contains(expected), "{reason}");
