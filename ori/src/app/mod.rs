@@ -19,12 +19,12 @@ use crate::connection::outbox::CloseRequest;
 use crate::connection::registry::Connections;
 use crate::connection::state::StateKey;
 use crate::di::{Constructor, Dep, Discovery, ProviderEntry, Providers, Resolver};
-use crate::endpoint::{Endpoint, EndpointKind};
+use crate::endpoint::{ConnectionHooks, Endpoint, EndpointKind};
 use crate::hooks::authorizer::ErasedAuthorizer;
 use crate::hooks::guard::ErasedConnectionGuard;
 use crate::hooks::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
 use crate::routing::IntoReply;
-use crate::routing::lifecycle::{CloseInfo, Lifecycle, UnroutedMessage};
+use crate::routing::lifecycle::{CloseInfo, UnroutedMessage};
 use crate::routing::registration::{self, RouterRegistration};
 use crate::routing::router::SocketRouter;
 use crate::routing::table::RouteTable;
@@ -63,10 +63,9 @@ pub struct Ori {
     routers: Vec<RouterRegistration>,
     /// Mount every `#[socket_router]` (and build every `#[injectable]`) of the binary.
     discover: bool,
-    guards: Vec<ErasedConnectionGuard>,
-    upgrade: Option<ErasedUpgradeHandler>,
     authorizer: Option<ErasedAuthorizer>,
-    lifecycle: Lifecycle,
+    /// The envelope endpoint's guards, upgrade handler and lifecycle handlers.
+    hooks: ConnectionHooks,
     providers: Providers,
     shutdown_signal: Option<BoxFuture<'static, ()>>,
     workers: Option<usize>,
@@ -119,10 +118,8 @@ impl Ori {
             socket_routes: Vec::new(),
             routers: Vec::new(),
             discover: true,
-            guards: Vec::new(),
-            upgrade: None,
             authorizer: None,
-            lifecycle: Lifecycle::default(),
+            hooks: ConnectionHooks::default(),
             providers: Providers::default(),
             shutdown_signal: None,
             workers: None,
@@ -212,7 +209,7 @@ impl Ori {
     /// Adds a connection guard; guards run once per connection, in the order
     /// added, and each one's `State` becomes available to handlers.
     pub fn connection_guard<G: ConnectionGuard>(mut self, guard: G) -> Self {
-        self.guards.push(ErasedConnectionGuard::new(Arc::new(guard)));
+        self.hooks.guards.push(ErasedConnectionGuard::new(Arc::new(guard)));
         self
     }
 
@@ -236,7 +233,7 @@ impl Ori {
         Fut: Future + Send + 'static,
         Fut::Output: IntoUpgradeOutcome,
     {
-        self.upgrade = Some(ErasedUpgradeHandler::new(handler));
+        self.hooks.upgrade = Some(ErasedUpgradeHandler::new(handler));
         self
     }
 
@@ -254,7 +251,7 @@ impl Ori {
         F: Fn(SocketContext<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.lifecycle.set_open(handler);
+        self.hooks.lifecycle.set_open(handler);
         self
     }
 
@@ -267,7 +264,7 @@ impl Ori {
         Fut: Future<Output = R> + Send + 'static,
         R: IntoReply + 'static,
     {
-        self.lifecycle.set_message(handler);
+        self.hooks.lifecycle.set_message(handler);
         self
     }
 
@@ -295,7 +292,7 @@ impl Ori {
         Fut: Future<Output = R> + Send + 'static,
         R: crate::IntoRawReply + 'static,
     {
-        self.lifecycle.set_raw(handler);
+        self.hooks.lifecycle.set_raw(handler);
         self
     }
 
@@ -307,7 +304,7 @@ impl Ori {
         F: Fn(SocketContext<S>, CloseInfo) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.lifecycle.set_close(handler);
+        self.hooks.lifecycle.set_close(handler);
         self
     }
 
@@ -422,10 +419,10 @@ impl Ori {
         };
         let has_socket_handlers = !self.socket_routes.is_empty()
             || !routers.is_empty()
-            || !self.guards.is_empty()
-            || self.upgrade.is_some()
+            || !self.hooks.guards.is_empty()
+            || self.hooks.upgrade.is_some()
             || self.authorizer.is_some()
-            || !self.lifecycle.requirements().is_empty();
+            || !self.hooks.lifecycle.requirements().is_empty();
         if self.websocket.is_none() && has_socket_handlers {
             let mounted = routers.iter().map(|r| r.name).collect::<Vec<_>>().join(", ");
             return Err(Error::InvalidConfig(format!(
@@ -439,7 +436,7 @@ impl Ori {
         }
         for raw in &self.raw_websockets {
             raw.config.validate()?;
-            if raw.lifecycle.raw.is_none() {
+            if raw.hooks.lifecycle.raw.is_none() {
                 return Err(Error::InvalidConfig(format!(
                     "the raw WebSocket endpoint at `{}` has no message handler; add `.on_message(...)`",
                     raw.config.path
@@ -483,7 +480,7 @@ impl Ori {
         let built = self.providers.build(&app, &registered, discovery, &roots)?;
 
         let mut socket_routes = self.socket_routes;
-        let mut guards = self.guards;
+        let mut hooks = self.hooks;
         {
             let resolver = Resolver::new(&built, &app);
             for router in &routers {
@@ -491,8 +488,8 @@ impl Ori {
                     let dep = (guard.dep)();
                     let erased = (guard.erase)(&resolver)
                         .ok_or(Error::MissingProvider { missing: dep.name(), required_by: router.name })?;
-                    if !guards.iter().any(|g| g.type_id == dep.id) {
-                        guards.push(erased);
+                    if !hooks.guards.iter().any(|g| g.type_id == dep.id) {
+                        hooks.guards.push(erased);
                     }
                 }
                 socket_routes.push((router.bind)(&resolver));
@@ -501,7 +498,7 @@ impl Ori {
         app.set_providers(built);
 
         let routes = RouteTable::build(socket_routes)?;
-        check_states(&routes, &self.lifecycle, &guards, self.upgrade.as_ref())?;
+        check_states(&routes, &hooks)?;
 
         let mut router = self.http.with_state(app.clone());
         let mut endpoints = Vec::new();
@@ -511,23 +508,19 @@ impl Ori {
                 EndpointKind::Envelopes,
                 config,
                 routes,
-                self.lifecycle,
-                guards,
-                self.upgrade,
+                hooks,
                 self.authorizer,
                 &app,
             ));
         }
         for raw in self.raw_websockets {
-            check_states(&RouteTable::default(), &raw.lifecycle, &raw.guards, raw.upgrade.as_ref())?;
+            check_states(&RouteTable::default(), &raw.hooks)?;
             endpoints.push(Endpoint::new(
                 endpoints.len() as u8,
                 EndpointKind::Raw,
                 raw.config,
                 RouteTable::default(),
-                raw.lifecycle,
-                raw.guards,
-                raw.upgrade,
+                raw.hooks,
                 None,
                 &app,
             ));
@@ -560,21 +553,17 @@ impl std::fmt::Debug for Ori {
             .field("websocket", &self.websocket)
             .field("raw_websockets", &self.raw_websockets)
             .field("socket_routes", &self.socket_routes)
-            .field("guards", &self.guards)
+            .field("hooks", &self.hooks)
             .field("providers", &self.providers)
             .finish_non_exhaustive()
     }
 }
 
 /// Every state a handler asks for must have exactly one producer.
-fn check_states(
-    routes: &RouteTable,
-    lifecycle: &Lifecycle,
-    guards: &[ErasedConnectionGuard],
-    upgrade: Option<&ErasedUpgradeHandler>,
-) -> Result<(), Error> {
+fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Error> {
+    let ConnectionHooks { guards, upgrade, lifecycle } = hooks;
     let mut produced: Vec<StateKey> = Vec::new();
-    let producers = guards.iter().filter_map(|g| g.state).chain(upgrade.and_then(|u| u.state));
+    let producers = guards.iter().filter_map(|g| g.state).chain(upgrade.as_ref().and_then(|u| u.state));
     for state in producers {
         if produced.contains(&state) {
             return Err(Error::DuplicateState { state: state.name });

@@ -4,11 +4,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::endpoint::ConnectionHooks;
 use crate::hooks::guard::ErasedConnectionGuard;
 use crate::hooks::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
 use crate::protocol::RawMessage;
 use crate::routing::IntoRawReply;
-use crate::routing::lifecycle::{CloseInfo, Lifecycle};
+use crate::routing::lifecycle::CloseInfo;
 use crate::{ConnectionGuard, SocketContext, UpgradeRequest, WebSocketConfig};
 
 /// A WebSocket endpoint that hands every complete message, text or binary,
@@ -34,15 +35,13 @@ use crate::{ConnectionGuard, SocketContext, UpgradeRequest, WebSocketConfig};
 #[must_use = "a `RawWebSocket` does nothing until mounted with `Ori::raw_websocket`"]
 pub struct RawWebSocket {
     pub(crate) config: WebSocketConfig,
-    pub(crate) guards: Vec<ErasedConnectionGuard>,
-    pub(crate) upgrade: Option<ErasedUpgradeHandler>,
-    pub(crate) lifecycle: Lifecycle,
+    pub(crate) hooks: ConnectionHooks,
 }
 
 impl RawWebSocket {
     /// An endpoint with `config`'s path and limits, and no handler yet.
     pub fn new(config: WebSocketConfig) -> RawWebSocket {
-        RawWebSocket { config, guards: Vec::new(), upgrade: None, lifecycle: Lifecycle::default() }
+        RawWebSocket { config, hooks: ConnectionHooks::default() }
     }
 
     /// Shorthand for `RawWebSocket::new(WebSocketConfig::default().path(path))`.
@@ -65,7 +64,7 @@ impl RawWebSocket {
         Fut: Future<Output = R> + Send + 'static,
         R: IntoRawReply + 'static,
     {
-        self.lifecycle.set_raw(handler);
+        self.hooks.lifecycle.set_raw(handler);
         self
     }
 
@@ -76,7 +75,7 @@ impl RawWebSocket {
         F: Fn(SocketContext<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.lifecycle.set_open(handler);
+        self.hooks.lifecycle.set_open(handler);
         self
     }
 
@@ -87,13 +86,13 @@ impl RawWebSocket {
         F: Fn(SocketContext<S>, CloseInfo) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.lifecycle.set_close(handler);
+        self.hooks.lifecycle.set_close(handler);
         self
     }
 
     /// Adds a connection guard of this endpoint (see [`Ori::connection_guard`](crate::Ori::connection_guard)).
     pub fn connection_guard<G: ConnectionGuard>(mut self, guard: G) -> Self {
-        self.guards.push(ErasedConnectionGuard::new(Arc::new(guard)));
+        self.hooks.guards.push(ErasedConnectionGuard::new(Arc::new(guard)));
         self
     }
 
@@ -104,7 +103,7 @@ impl RawWebSocket {
         Fut: Future + Send + 'static,
         Fut::Output: IntoUpgradeOutcome,
     {
-        self.upgrade = Some(ErasedUpgradeHandler::new(handler));
+        self.hooks.upgrade = Some(ErasedUpgradeHandler::new(handler));
         self
     }
 }
@@ -113,7 +112,7 @@ impl std::fmt::Debug for RawWebSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RawWebSocket")
             .field("config", &self.config)
-            .field("guards", &self.guards)
+            .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }
 }

@@ -51,6 +51,23 @@ pub(crate) struct Endpoint {
     pub(crate) app: AppContext,
 }
 
+/// What runs around an endpoint's connections besides its routes: the
+/// connection guards, the upgrade handler, the lifecycle handlers. Each
+/// endpoint builder ([`Ori`](crate::Ori), [`RawWebSocket`](crate::RawWebSocket))
+/// collects one.
+#[derive(Default)]
+pub(crate) struct ConnectionHooks {
+    pub(crate) guards: Vec<ErasedConnectionGuard>,
+    pub(crate) upgrade: Option<ErasedUpgradeHandler>,
+    pub(crate) lifecycle: Lifecycle,
+}
+
+impl std::fmt::Debug for ConnectionHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionHooks").field("guards", &self.guards).finish_non_exhaustive()
+    }
+}
+
 /// A subprotocol an endpoint accepts, with what choosing it means, worked
 /// out once at start-up rather than at every upgrade.
 #[derive(Debug, Clone)]
@@ -71,18 +88,16 @@ impl AsRef<str> for Subprotocol {
 impl Endpoint {
     /// The endpoint at position `index` among the server's endpoints.
     /// Subprotocol names are valid header values (`WebSocketConfig::validate`).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         index: u8,
         kind: EndpointKind,
         config: WebSocketConfig,
         routes: RouteTable,
-        lifecycle: Lifecycle,
-        guards: Vec<ErasedConnectionGuard>,
-        upgrade: Option<ErasedUpgradeHandler>,
+        hooks: ConnectionHooks,
         authorizer: Option<ErasedAuthorizer>,
         app: &AppContext,
     ) -> Endpoint {
+        let ConnectionHooks { guards, upgrade, lifecycle } = hooks;
         let codecs = match kind {
             EndpointKind::Envelopes => crate::protocol::SUBPROTOCOLS,
             EndpointKind::Raw => &[],
