@@ -7,9 +7,15 @@
 //   node client.mjs connect  URL=wss://... SECS=5 CONCURRENCY=32
 //   node client.mjs idle     URL=... CONNS=2000 DEFLATE=1   (holds them until stdin closes)
 // CA=path trusts that PEM for wss://.
+// MessagePack is msgpackr (standard MessagePack, no record extension): the
+// fastest JavaScript codec, so the client does not hide what the server costs.
 import fs from "node:fs";
 import WebSocket from "ws";
-import { encode, decode } from "@msgpack/msgpack";
+import { Packr } from "msgpackr";
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+const encode = (value) => packr.pack(value);
+const decode = (bytes) => packr.unpack(bytes);
 
 const env = process.env;
 const mode = process.argv[2];
