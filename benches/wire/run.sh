@@ -141,6 +141,9 @@ for w in $WORKLOADS; do
     msgpack_rpc) report "ori json" "ori msgpack" ;;
     tls_connect) report "ori wss connect" "bun wss connect" ;;
     tls_rpc) report "ori wss rpc" "bun wss rpc" ;;
-    deflate_idle) echo "(ops/s column: KiB per connection)"; report "ori idle deflate off" "ori idle deflate on" ;;
+    deflate_idle)
+      for label in "ori idle deflate off" "ori idle deflate on"; do
+        printf '%-28s %10.2f KiB/conn (median)\n' "$label" "$(printf '%s' "${rates[$label]}" | median)"
+      done ;;
   esac
 done
