@@ -44,6 +44,9 @@
 //! - `redis`: [`pubsub::RedisBackend`](crate::pubsub), pub/sub across instances;
 //! - `client`: `client::Client`, a reconnecting client, and the typed stubs of
 //!   `#[socket_router(client = Name)]`;
+//! - `tls`: `wss://` served from PEM files (`Tls`), and `wss://` in the client;
+//! - `schema`: JSON Schemas (via `schemars`) in [`Ori::describe`], and so in
+//!   the AsyncAPI document and the generated TypeScript client;
 //! - `testing`: `testing::Harness` (in process, no sockets) and
 //!   `testing::TestServer` (a real server on a free loopback port; with
 //!   `client`, it also connects typed stubs). Enable it in `[dev-dependencies]`.
@@ -53,6 +56,7 @@ mod app;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 mod connection;
+pub mod describe;
 pub mod di;
 mod endpoint;
 mod error;
@@ -105,6 +109,7 @@ pub mod __private {
     #[cfg(feature = "client")]
     pub use crate::client;
     pub use crate::connection::StateKey;
+    pub use crate::describe::PushRegistration;
     pub use crate::di::registration::ProviderRegistration;
     pub use crate::di::{Dep, Dependency, Injectable, Resolver};
     pub use crate::private::*;
@@ -115,6 +120,7 @@ pub mod __private {
     pub use crate::routing::router::{
         DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter, routes_from_table,
     };
+    pub use crate::routing::schema::{SchemaOf, SchemaSet, ViaJsonSchema, ViaNothing};
     pub use crate::{
         ConnectionGuard, IntoReply, MessageGuard, Socket, SocketContext, SocketError, SocketMessage,
         SocketRoutes,
@@ -128,6 +134,7 @@ pub mod __private {
     pub use ::std::convert::From;
     pub use ::std::default::Default;
     pub use ::std::iter::{Extend, Iterator};
+    pub use ::std::option::Option::{self, None, Some};
     pub use ::std::result::Result::{self, Err, Ok};
     pub use ::std::sync::Arc;
     pub use ::std::vec::Vec;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. `error` is shared by every layer; `private` and `lib.rs`
 /// sit above everything (they re-export).
-const ORDER: [&str; 13] = [
+const ORDER: [&str; 14] = [
     "util",
     "protocol",
     "connection",
@@ -15,6 +15,7 @@ const ORDER: [&str; 13] = [
     "di",
     "hooks",
     "routing",
+    "describe",
     "endpoint",
     "ws",
     "app",

@@ -34,6 +34,7 @@ pub(crate) fn expand(paths: &Paths, router: &Router) -> TokenStream {
     };
 
     let dispatch_fns = router.handlers.iter().map(|h| dispatch_fn(h, &guard_index));
+    let schema_fns = router.handlers.iter().map(schema_fns);
     let table = router.handlers.iter().map(route_def);
     let router_impl = socket_router_impl(router, &guard_types);
     let checks = checks(router);
@@ -47,6 +48,8 @@ pub(crate) fn expand(paths: &Paths, router: &Router) -> TokenStream {
             type __OriBound = (#(#bound_items,)*);
 
             #(#dispatch_fns)*
+
+            #(#schema_fns)*
 
             static __ORI_ROUTES: &[__ori::RouteDef<__OriBound>] = &[#(#table),*];
 
@@ -73,6 +76,7 @@ fn socket_router_impl(router: &Router, guard_types: &[&syn::Path]) -> TokenStrea
         #[automatically_derived]
         impl __ori::SocketRouter for #self_ty {
             const NAME: &'static str = #name;
+            const MODULE: &'static str = ::core::module_path!();
 
             fn routes() -> __ori::Vec<__ori::RouteInfo> {
                 __ori::Iterator::collect(__ori::Iterator::map(__ORI_ROUTES.iter(), |route| route.info))
@@ -190,6 +194,45 @@ fn dispatch_fn(handler: &Handler, guard_index: &impl Fn(&syn::Path) -> usize) ->
     }
 }
 
+fn schema_fn_names(handler: &Handler) -> (syn::Ident, syn::Ident) {
+    (
+        format_ident!("__ori_data_schema_{}", handler.method),
+        format_ident!("__ori_reply_schema_{}", handler.method),
+    )
+}
+
+/// The route's two schema functions: the JSON Schema of `data` and of the
+/// reply, each `None` where the type does not implement `schemars::JsonSchema`
+/// (or the feature `schema` is off): `ViaJsonSchema` is found first when it
+/// applies (the receiver needs no auto-reference), `ViaNothing` otherwise.
+fn schema_fns(handler: &Handler) -> TokenStream {
+    let (data_fn, reply_fn) = schema_fn_names(handler);
+    let unit: syn::Type = syn::parse_quote!(());
+    let data = handler.data.as_ref().unwrap_or(&unit);
+    let reply = match &handler.output {
+        Output::Unit => Some(&unit),
+        Output::Result { ok, .. } => ok.as_deref(),
+        Output::Value(ty) => Some(&**ty),
+    };
+    let schema_of = |ty: Option<&syn::Type>| match ty {
+        Some(ty) => quote! {
+            #[allow(unused_imports)]
+            use __ori::{ViaJsonSchema as _, ViaNothing as _};
+            (&__ori::SchemaOf::<#ty>::NEW).schema(__ori_set)
+        },
+        None => quote! { let _ = __ori_set; __ori::None },
+    };
+    let (data_schema, reply_schema) = (schema_of(Some(data)), schema_of(reply));
+    quote! {
+        fn #data_fn(__ori_set: &mut __ori::SchemaSet) -> __ori::Option<__ori::serde_json::Value> {
+            #data_schema
+        }
+        fn #reply_fn(__ori_set: &mut __ori::SchemaSet) -> __ori::Option<__ori::serde_json::Value> {
+            #reply_schema
+        }
+    }
+}
+
 /// The route's entry in the static table.
 fn route_def(handler: &Handler) -> TokenStream {
     let fn_name = dispatch_fn_name(handler);
@@ -206,6 +249,7 @@ fn route_def(handler: &Handler) -> TokenStream {
     let reply = handler.reply_type_name();
     let guards = handler.guards.iter().map(|g| type_name_of_path(g).replace(' ', ""));
     let doc = &handler.docs;
+    let (data_fn, reply_fn) = schema_fn_names(handler);
     quote! {
         __ori::RouteDef {
             message_type: #message_type,
@@ -218,6 +262,8 @@ fn route_def(handler: &Handler) -> TokenStream {
                 reply: #reply,
                 guards: &[#(#guards),*],
                 doc: #doc,
+                data_schema: #data_fn,
+                reply_schema: #reply_fn,
             },
         }
     }

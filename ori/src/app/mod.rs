@@ -18,6 +18,7 @@ use tokio::net::ToSocketAddrs;
 use crate::connection::outbox::CloseRequest;
 use crate::connection::registry::Connections;
 use crate::connection::state::StateKey;
+use crate::describe::{self, ApiDescription};
 use crate::di::{Constructor, Dep, Discovery, ProviderEntry, Providers, Resolver};
 use crate::endpoint::{ConnectionHooks, Endpoint, EndpointKind};
 use crate::hooks::authorizer::ErasedAuthorizer;
@@ -404,19 +405,47 @@ impl Ori {
         Ok(built.router)
     }
 
+    /// What the app's WebSocket endpoint understands: every route of the
+    /// routers it mounts (with discovery, every `#[socket_router]` linked
+    /// in), every typed push, and their JSON Schemas (feature `schema`).
+    /// Nothing is built or started. Routes added with
+    /// [`socket_routes`](Ori::socket_routes) are listed with unknown types.
+    ///
+    /// ```
+    /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default());
+    /// let description = app.describe();
+    /// assert_eq!(description.path.as_deref(), Some("/ws"));
+    /// let typescript = description.typescript(&ori::describe::typescript::Options::default());
+    /// assert!(typescript.contains("export class"));
+    /// ```
+    pub fn describe(&self) -> ApiDescription {
+        let (_, mut routers) = self.mounted_routers();
+        routers.sort_by_key(|r| r.name);
+        let hand_written = self
+            .socket_routes
+            .iter()
+            .map(|routes| (routes.name().to_owned(), routes.message_types()))
+            .collect();
+        describe::describe(self.websocket.as_ref().map(|c| c.path.clone()), &routers, hand_written)
+    }
+
+    /// The routers to mount, and how providers are found for them.
+    fn mounted_routers(&self) -> (Discovery, Vec<RouterRegistration>) {
+        let mut routers = self.routers.clone();
+        if !self.discover {
+            return (Discovery::Reachable, routers);
+        }
+        for registered in registration::routers() {
+            if !routers.iter().any(|r| (r.type_id)() == (registered.type_id)()) {
+                routers.push(registered);
+            }
+        }
+        (Discovery::All, routers)
+    }
+
     /// Builds the application: providers, routes, guards, the HTTP router.
     pub(crate) fn build(self) -> Result<Built, Error> {
-        let (discovery, routers) = if self.discover {
-            let mut routers = self.routers;
-            for registered in registration::routers() {
-                if !routers.iter().any(|r| (r.type_id)() == (registered.type_id)()) {
-                    routers.push(registered);
-                }
-            }
-            (Discovery::All, routers)
-        } else {
-            (Discovery::Reachable, self.routers)
-        };
+        let (discovery, routers) = self.mounted_routers();
         let has_socket_handlers = !self.socket_routes.is_empty()
             || !routers.is_empty()
             || !self.hooks.guards.is_empty()

@@ -1,17 +1,20 @@
 //! Message routing: the [`SocketRouter`] trait and route metadata that
 //! `#[socket_router]` generates, the route table ([`SocketRoutes`]),
 //! handlers, replies, the lifecycle handlers of apps without routers, and
-//! the routers' `inventory` registrations.
+//! the routers' `inventory` registrations, and the JSON Schemas of what
+//! routes read and reply ([`SchemaSet`]).
 
 pub(crate) mod handler;
 pub(crate) mod lifecycle;
 pub(crate) mod registration;
 pub(crate) mod reply;
 pub(crate) mod router;
+pub(crate) mod schema;
 pub(crate) mod table;
 
 pub use handler::Handler;
 pub use lifecycle::{CloseInfo, UnroutedMessage};
 pub use reply::{IntoRawReply, IntoReply};
 pub use router::{RouteInfo, SocketRouter};
+pub use schema::{SchemaFn, SchemaSet};
 pub use table::SocketRoutes;

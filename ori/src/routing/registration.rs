@@ -9,16 +9,18 @@ use std::any::TypeId;
 
 use crate::di::{Dep, Resolver};
 use crate::routing::SocketRoutes;
-use crate::routing::router::{GuardRef, SocketRouter};
+use crate::routing::router::{GuardRef, RouteInfo, SocketRouter};
 
 /// A router registered by `#[socket_router]` (not public API).
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
 pub struct RouterRegistration {
     pub(crate) name: &'static str,
+    pub(crate) module: &'static str,
     pub(crate) type_id: fn() -> TypeId,
     pub(crate) dependencies: fn() -> Vec<Dep>,
     pub(crate) guards: fn() -> Vec<GuardRef>,
+    pub(crate) routes: fn() -> Vec<RouteInfo>,
     pub(crate) bind: fn(&Resolver<'_>) -> SocketRoutes,
 }
 
@@ -27,9 +29,11 @@ impl RouterRegistration {
     pub const fn of<R: SocketRouter>() -> RouterRegistration {
         RouterRegistration {
             name: R::NAME,
+            module: R::MODULE,
             type_id: TypeId::of::<R>,
             dependencies: <R as SocketRouter>::dependencies,
             guards: R::connection_guards,
+            routes: R::routes,
             bind: R::bind,
         }
     }

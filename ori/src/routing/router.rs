@@ -10,6 +10,7 @@ use crate::di::{Dep, Injectable, Resolver};
 use crate::hooks::guard::ErasedConnectionGuard;
 use crate::routing::SocketRoutes;
 use crate::routing::handler::{HandlerFuture, MessageHandler};
+use crate::routing::schema::SchemaFn;
 use crate::{ConnectionGuard, Socket, SocketError};
 
 /// Dispatches one message with the router (and its message guards) in `B`.
@@ -29,7 +30,7 @@ pub struct RouteDef<B: 'static> {
 }
 
 /// Metadata of one route, as written in the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct RouteInfo {
     /// The message `type`.
     pub message_type: &'static str,
@@ -43,7 +44,22 @@ pub struct RouteInfo {
     pub guards: &'static [&'static str],
     /// The handler's doc comment.
     pub doc: &'static str,
+    /// The JSON Schema of `data` (`None` without the feature `schema`, or
+    /// for a type that does not implement `schemars::JsonSchema`).
+    pub data_schema: SchemaFn,
+    /// The JSON Schema of the reply's `data` (as `data_schema`).
+    pub reply_schema: SchemaFn,
 }
+
+/// Compares what the source says; the schema functions are not compared.
+impl PartialEq for RouteInfo {
+    fn eq(&self, other: &Self) -> bool {
+        (self.message_type, self.handler, self.request, self.reply, self.guards, self.doc)
+            == (other.message_type, other.handler, other.request, other.reply, other.guards, other.doc)
+    }
+}
+
+impl Eq for RouteInfo {}
 
 /// A connection guard a router declares (built by the container, then erased
 /// so the server can run it at connect time).
@@ -57,6 +73,11 @@ impl GuardRef {
     /// The reference to guard `G`.
     pub const fn of<G: ConnectionGuard + Injectable>() -> GuardRef {
         GuardRef { dep: Dep::of::<G>, erase: erase_guard::<G> }
+    }
+
+    /// The guard's type name.
+    pub(crate) fn name(&self) -> &'static str {
+        (self.dep)().name()
     }
 }
 
@@ -80,6 +101,10 @@ fn erase_guard<G: ConnectionGuard + Injectable>(resolver: &Resolver<'_>) -> Opti
 pub trait SocketRouter: Send + Sync + 'static {
     /// The router's name in start-up errors (the type's name).
     const NAME: &'static str;
+
+    /// The module that declares the router (`module_path!()`): its app's
+    /// description lists the typed pushes of the same crate.
+    const MODULE: &'static str = "";
 
     /// Metadata of every route, in source order.
     fn routes() -> Vec<RouteInfo>;

@@ -92,6 +92,16 @@ impl SocketRoutes {
         self
     }
 
+    /// The set's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The message types routed, in the order added.
+    pub(crate) fn message_types(&self) -> Vec<&'static str> {
+        self.routes.iter().map(|r| r.message_type).collect()
+    }
+
     pub(crate) fn into_routes(self) -> Vec<Route> {
         self.routes
     }
