@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use ori::prelude::*;
 use ori::{AppContext, CloseInfo, SocketId};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The topic that receives `presence.changed`.
@@ -108,7 +109,7 @@ impl MessageGuard for AdminGuard {
 }
 
 /// One online user.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OnlineUser {
     /// The user's id.
@@ -120,7 +121,7 @@ pub struct OnlineUser {
 }
 
 /// Pushed to the `presence` topic when a status changes.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, SocketMessage)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, SocketMessage, JsonSchema)]
 #[message(type = "presence.changed")]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceChanged {
@@ -196,28 +197,28 @@ impl PresenceService {
 }
 
 /// `presence.heartbeat` data.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Heartbeat {
     /// The sender's status.
     pub status: String,
 }
 
 /// `presence.heartbeat` reply.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HeartbeatAck {
     /// Heartbeats received from this user.
     pub heartbeats: u64,
 }
 
 /// `presence.setStatus` data.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SetStatus {
     /// The new status.
     pub status: String,
 }
 
 /// `presence.kick` data.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Kick {
     /// Who to disconnect.
@@ -225,7 +226,7 @@ pub struct Kick {
 }
 
 /// `presence.kick` reply.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Kicked {
     /// Connections closed.
     pub connections: usize,

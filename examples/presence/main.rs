@@ -7,12 +7,20 @@
 //! websocat 'ws://127.0.0.1:3000/ws?token=alice-token'
 //! {"type":"presence.heartbeat","data":{"status":"online"},"correlationId":"1"}
 //! ```
+//!
+//! `cargo run -p ori-examples --example presence -- generate` writes its typed
+//! TypeScript client (`presence_api.ts`) and AsyncAPI document (`asyncapi.json`).
 
 // The app's items are public for the integration tests that serve it.
 #[allow(unreachable_pub)]
 mod app;
 
 #[tokio::main]
-async fn main() -> Result<(), ori::Error> {
-    ori_examples::run("presence", app::app()).await
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let app = app::app();
+    if ori_examples::generate_if_asked(&app, "presence", "PresenceApi")? {
+        return Ok(());
+    }
+    ori_examples::run("presence", app).await?;
+    Ok(())
 }

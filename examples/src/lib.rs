@@ -38,3 +38,50 @@ pub fn websocket_config_from_env() -> Result<ori::WebSocketConfig, ori::Error> {
         )))
     }
 }
+
+/// The files generated from an example's app: its typed TypeScript client
+/// and its AsyncAPI document, committed beside the example
+/// (`examples/<name>/<name>_api.ts`, `examples/<name>/asyncapi.json`) and
+/// checked by the tests to match the app byte for byte.
+#[derive(Debug)]
+pub struct Generated {
+    /// Where the files go: `examples/<name>/`.
+    pub dir: std::path::PathBuf,
+    /// The TypeScript module's file name.
+    pub typescript_file: String,
+    /// The TypeScript module.
+    pub typescript: String,
+    /// The AsyncAPI document (pretty JSON).
+    pub asyncapi: String,
+}
+
+/// What [`Generated`] holds for the example `name` whose client class is `class`.
+pub fn generated(app: &ori::Ori, name: &str, class: &str) -> Generated {
+    let description = app.describe();
+    let options = ori::describe::typescript::Options::new(class)
+        .runtime("../../clients/typescript/src/index.js")
+        .command(format!("cargo run -p ori-examples --example {name} -- generate"));
+    let asyncapi = description.asyncapi(name, env!("CARGO_PKG_VERSION"));
+    Generated {
+        dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name),
+        typescript_file: format!("{name}_api.ts"),
+        typescript: description.typescript(&options),
+        asyncapi: serde_json::to_string_pretty(&asyncapi).expect("JSON") + "\n",
+    }
+}
+
+/// `cargo run --example NAME -- generate` writes the example's generated
+/// files (see [`Generated`]); returns whether it was asked to (then the
+/// example exits instead of serving).
+pub fn generate_if_asked(app: &ori::Ori, name: &str, class: &str) -> std::io::Result<bool> {
+    if std::env::args().nth(1).as_deref() != Some("generate") {
+        return Ok(false);
+    }
+    let generated = generated(app, name, class);
+    let typescript = generated.dir.join(&generated.typescript_file);
+    std::fs::write(&typescript, &generated.typescript)?;
+    let asyncapi = generated.dir.join("asyncapi.json");
+    std::fs::write(&asyncapi, &generated.asyncapi)?;
+    println!("wrote {} and {}", typescript.display(), asyncapi.display());
+    Ok(true)
+}

@@ -86,3 +86,49 @@ async fn tests_can_swap_the_user_directory() {
     let online = carol.request(json!({"type": "presence.getOnline"})).await;
     assert_eq!(online["data"][0]["userId"], "carol");
 }
+
+#[test]
+fn the_description_lists_routes_guards_pushes_and_schemas() {
+    let description = presence::app().describe();
+    assert_eq!(description.path.as_deref(), Some("/ws"));
+    let types: Vec<&str> = description.routes.iter().map(|r| r.message_type.as_str()).collect();
+    assert_eq!(types, ["presence.heartbeat", "presence.getOnline", "presence.setStatus", "presence.kick"]);
+    let kick = &description.routes[3];
+    assert_eq!((kick.router.as_str(), kick.handler.as_str()), ("PresenceRouter", "kick"));
+    assert_eq!(kick.doc, "Disconnects a user (admins only).");
+    assert_eq!(kick.message_guards, ["AdminGuard"]);
+    assert!(kick.connection_guards.iter().any(|g| g.ends_with("TokenGuard")), "{:?}", kick.connection_guards);
+    assert_eq!(kick.errors, ["bad_request", "forbidden", "internal"]);
+    assert_eq!(kick.data.schema, Some(json!({ "$ref": "#/definitions/Kick" })));
+    assert_eq!(
+        description.definitions["Kick"]["properties"]["userId"],
+        json!({ "type": "string", "description": "Who to disconnect." })
+    );
+    let get_online = &description.routes[1];
+    assert!(get_online.data.is_unit());
+    assert_eq!(
+        get_online.reply.schema.as_ref().unwrap()["items"],
+        json!({ "$ref": "#/definitions/OnlineUser" })
+    );
+    // Only the pushes of the routers' crate: not those of the test support library.
+    let pushes: Vec<&str> = description.pushes.iter().map(|p| p.message_type.as_str()).collect();
+    assert_eq!(pushes, ["presence.changed"]);
+}
+
+/// The committed TypeScript client and AsyncAPI document are what the app
+/// generates now (CI fails when a change to the app leaves them stale).
+#[test]
+fn the_committed_generated_files_are_current() {
+    let generated = ori_examples::generated(&presence::app(), "presence", "PresenceApi");
+    for (file, expected) in
+        [(generated.typescript_file.as_str(), &generated.typescript), ("asyncapi.json", &generated.asyncapi)]
+    {
+        let path = generated.dir.join(file);
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            committed == *expected,
+            "{} is stale: regenerate it with `cargo run -p ori-examples --example presence -- generate`",
+            path.display()
+        );
+    }
+}
