@@ -1,6 +1,8 @@
-//! The TypeScript client (`clients/typescript`): its type check (`tsc`, strict)
-//! and its tests (Node's test runner) against the client tests' app run as a
-//! real server (`client_peer`), which they kill and restart. Needs Node and
+//! The TypeScript client (`clients/typescript`): its type check (`tsc`, strict),
+//! the type tests of the examples' generated clients, and its tests (Node's
+//! test runner) against the client tests' app run as a real server
+//! (`client_peer`, which they kill and restart), including the validation of
+//! the examples' AsyncAPI documents with the official parser. Needs Node and
 //! npm; without them the tests say so loudly, and fail under `CI=true`.
 
 use std::path::{Path, PathBuf};
@@ -58,6 +60,21 @@ fn typescript_client_type_checks() {
     );
 }
 
+/// The examples' generated clients type-check against the runtime, and
+/// misusing them does not (`clients/typescript/test/types`).
+#[test]
+fn generated_clients_type_check_and_misuse_does_not() {
+    if !npm_ready() {
+        return;
+    }
+    run(
+        Command::new("npx")
+            .args(["--no-install", "tsc", "-p", "test/types/tsconfig.json"])
+            .current_dir(package()),
+        "tsc -p test/types (the type tests of the generated clients)",
+    );
+}
+
 #[test]
 fn typescript_client_against_a_real_server() {
     if !npm_ready() {
@@ -70,4 +87,101 @@ fn typescript_client_against_a_real_server() {
             .current_dir(package()),
         "the TypeScript client's tests (npm test)",
     );
+}
+
+#[allow(unreachable_pub)]
+mod hostile {
+    //! A router whose message types are no TypeScript identifiers, whose
+    //! handler names collide with the client class's members, and whose
+    //! types share a name across modules.
+    use ori::prelude::*;
+
+    pub mod a {
+        /// An `Item` of module `a`.
+        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+        pub struct Item {
+            /// A field whose name is no identifier.
+            #[serde(rename = "my-field")]
+            pub field: u32,
+        }
+    }
+
+    pub mod b {
+        /// An `Item` of module `b`, another type.
+        #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+        pub struct Item {
+            /// A list.
+            pub names: Vec<String>,
+        }
+    }
+
+    /// An enum with data (a union in TypeScript).
+    #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    pub enum Shape {
+        /// A circle.
+        Circle { radius: f64 },
+        /// Nothing.
+        Empty,
+    }
+
+    #[injectable]
+    pub struct HostileRouter;
+
+    #[socket_router]
+    impl HostileRouter {
+        /// Dashes, colons and a class member's name.
+        #[on("odd:type-name.v2")]
+        async fn on(&self, data: a::Item) -> b::Item {
+            b::Item { names: vec![data.field.to_string()] }
+        }
+
+        /// `*/` in a doc comment must not end it.
+        #[on("9.client")]
+        async fn client(&self, data: Shape) -> Option<a::Item> {
+            matches!(data, Shape::Empty).then_some(a::Item { field: 0 })
+        }
+    }
+}
+
+/// Route types that are no identifiers, handler names that are the class's
+/// own members, and two types named `Item`: the generated module is still
+/// valid TypeScript (checked by `tsc --strict`), deterministic, with
+/// distinct names.
+#[test]
+fn generated_typescript_survives_hostile_names() {
+    if !npm_ready() {
+        return;
+    }
+    let app = ori::Ori::create()
+        .websocket(ori::WebSocketConfig::default())
+        .only_socket_router::<hostile::HostileRouter>();
+    let runtime = package().join("src/index.js");
+    let options = ori::describe::typescript::Options::new("HostileApi").runtime(runtime.display().to_string());
+    let module = app.describe().typescript(&options);
+    assert_eq!(module, app.describe().typescript(&options), "deterministic");
+    for expected in [
+        "export interface Item {",
+        "export interface Item2 {",
+        "\"my-field\": number;",
+        "\"odd:type-name.v2\": { data: Item; reply: Item2 };",
+        "on2(data: Item, options?: RequestOptions): Promise<Item2>",
+        "client2(data: Shape, options?: RequestOptions): Promise<Item | null>",
+        "`*\\/` in a doc comment",
+    ] {
+        assert!(module.contains(expected), "missing {expected:?} in:\n{module}");
+    }
+    let dir = std::env::temp_dir().join(format!("ori-hostile-ts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("hostile_api.ts");
+    std::fs::write(&file, &module).expect("written");
+    run(
+        Command::new("npx")
+            .args(["--no-install", "tsc", "--noEmit", "--strict", "--allowJs", "--skipLibCheck"])
+            .args(["--target", "ES2022", "--module", "NodeNext", "--moduleResolution", "NodeNext"])
+            .arg(&file)
+            .current_dir(package()),
+        "tsc over the generated module of hostile names",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

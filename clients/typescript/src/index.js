@@ -7,3 +7,9 @@
  */
 export { OriClient, JSON_SUBPROTOCOL } from "./client.js";
 export { OriError } from "./errors.js";
+
+/** @typedef {import("./client.js").ClientOptions} ClientOptions */
+/** @typedef {import("./client.js").ClientEvent} ClientEvent */
+/** @typedef {import("./client.js").ConnectionState} ConnectionState */
+/** @typedef {import("./client.js").Push} Push */
+/** @typedef {import("./errors.js").OriErrorKind} OriErrorKind */

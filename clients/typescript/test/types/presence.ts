@@ -1,0 +1,46 @@
+// Type tests of the presence example's generated client
+// (examples/presence/presence_api.ts): what must compile, and, marked
+// `@ts-expect-error`, what must not. Checked by `tsc -p test/types`.
+import { OriClient } from "../../src/index.js";
+import type { ClientOptions } from "../../src/index.js";
+import { PresenceApi } from "../../../../examples/presence/presence_api.js";
+import type { HeartbeatAck, OnlineUser, PresenceChanged, Requests } from "../../../../examples/presence/presence_api.js";
+
+declare const api: PresenceApi;
+declare const options: ClientOptions;
+
+export async function whatCompiles(): Promise<void> {
+  const connected: PresenceApi = await PresenceApi.connect("ws://127.0.0.1:3000/ws", options);
+  const client: OriClient = connected.client;
+  const ack: HeartbeatAck = await api.heartbeat({ status: "online" });
+  const count: number = ack.heartbeats;
+  const users: OnlineUser[] = await api.getOnline({ timeout: 500 });
+  const first: string | undefined = users[0]?.userId;
+  const nothing: null = await api.setStatus({ status: "away" });
+  const kicked: number = (await api.kick({ userId: "bob" })).connections;
+  const stop: () => void = api.on("presence.changed", (data: PresenceChanged) => {
+    const status: string = data.status;
+  });
+  const data: Requests["presence.kick"]["data"] = { userId: "bob" };
+  void [client, count, first, nothing, kicked, stop, data];
+}
+
+export async function whatDoesNot(): Promise<void> {
+  // @ts-expect-error: `status` is a string
+  await api.heartbeat({ status: 5 });
+  // @ts-expect-error: `data` is required
+  await api.heartbeat();
+  // @ts-expect-error: a field `data` does not have
+  await api.kick({ userId: "bob", reason: "spam" });
+  // @ts-expect-error: no such route
+  await api.teleport({ to: "mars" });
+  // @ts-expect-error: a field the reply does not have
+  const beats: number = (await api.heartbeat({ status: "online" })).beats;
+  // @ts-expect-error: the reply is a list, not a user
+  const user: OnlineUser = await api.getOnline();
+  // @ts-expect-error: no such push
+  api.on("presence.gone", () => {});
+  // @ts-expect-error: a push's data is typed
+  api.on("presence.changed", (data) => { const n: number = data.status; });
+  void [beats, user];
+}
