@@ -13,9 +13,12 @@
 
 import { Backoff } from "./backoff.js";
 import { OriError } from "./errors.js";
+import * as msgpack from "./msgpack.js";
 
 /** The subprotocol of JSON envelopes. */
 export const JSON_SUBPROTOCOL = "ori.v1.json";
+/** The subprotocol of MessagePack envelopes (binary frames). */
+export const MSGPACK_SUBPROTOCOL = "ori.v1.msgpack";
 
 /** Correlation ids the client uses for itself (requests are numbers). */
 const OPEN_ID = "~open";
@@ -31,7 +34,7 @@ const OPEN = 1;
  * @typedef {object} SocketLike
  * @property {number} readyState
  * @property {string} binaryType
- * @property {(data: string) => void} send
+ * @property {(data: string | Uint8Array) => void} send
  * @property {(code?: number, reason?: string) => void} close
  * @property {((event: unknown) => void) | null} onopen
  * @property {((event: { data: unknown }) => void) | null} onmessage
@@ -50,6 +53,8 @@ const OPEN = 1;
  * @property {SocketConstructor} [WebSocket] the `WebSocket` implementation
  *   (default: `globalThis.WebSocket`; in Node 20 pass the `ws` package's)
  * @property {Record<string, string>} [query] query parameters added to the URL (e.g. a token)
+ * @property {"json" | "msgpack"} [codec] the envelopes' encoding: JSON text frames
+ *   (`ori.v1.json`, the default) or MessagePack binary frames (`ori.v1.msgpack`)
  * @property {boolean} [reconnect] reconnect after the connection drops (default true)
  * @property {number} [reconnectDelay] the first wait before reconnecting, ms (default 250)
  * @property {number} [maxReconnectDelay] the longest wait between attempts, ms (default 10000)
@@ -103,7 +108,8 @@ const OPEN = 1;
  * @property {boolean} written whether it reached a connection
  */
 
-/** @typedef {{ text: string, id: string | null }} Queued a message waiting for a connection */
+/** @typedef {string | Uint8Array} Frame an envelope, encoded */
+/** @typedef {{ frame: Frame, id: string | null }} Queued a message waiting for a connection */
 
 /**
  * A client of an ori server.
@@ -160,6 +166,7 @@ export class OriClient {
     this.#WebSocket = WebSocketImpl;
     this.#url = withQuery(url, options.query ?? {});
     this.#options = {
+      codec: options.codec ?? "json",
       reconnect: options.reconnect ?? true,
       reconnectDelay: options.reconnectDelay ?? 250,
       maxReconnectDelay: options.maxReconnectDelay ?? 10_000,
@@ -256,7 +263,7 @@ export class OriClient {
    * @param {unknown} [data]
    */
   send(type, data) {
-    this.#write(encode(type, data, null), null);
+    this.#write(this.#encode(type, data, null), null);
   }
 
   /**
@@ -273,7 +280,7 @@ export class OriClient {
     const id = String(++this.#nextId);
     let text;
     try {
-      text = encode(type, data, id);
+      text = this.#encode(type, data, id);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -330,6 +337,26 @@ export class OriClient {
     this.#finish(1000, "closed by the client");
   }
 
+  /**
+   * An envelope in the connection's codec.
+   * @param {string} type
+   * @param {unknown} data
+   * @param {string | null} correlationId
+   * @returns {Frame}
+   */
+  #encode(type, data, correlationId) {
+    const envelope = correlationId === null ? { type, data } : { type, data, correlationId };
+    const codec = this.#options.codec;
+    try {
+      return codec === "msgpack" ? msgpack.encode(envelope) : JSON.stringify(envelope);
+    } catch (error) {
+      const name = codec === "msgpack" ? "MessagePack" : "JSON";
+      throw new OriError("encode", `the data of \`${type}\` cannot be sent as ${name}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
   // --- connecting -----------------------------------------------------------
 
   /**
@@ -341,7 +368,8 @@ export class OriClient {
     return new Promise((resolve, reject) => {
       let socket;
       try {
-        socket = new this.#WebSocket(this.#url, [JSON_SUBPROTOCOL]);
+        const protocol = this.#options.codec === "msgpack" ? MSGPACK_SUBPROTOCOL : JSON_SUBPROTOCOL;
+        socket = new this.#WebSocket(this.#url, [protocol]);
       } catch (error) {
         reject(new OriError("connect", `${this.#url}: ${messageOf(error)}`, { cause: error }));
         return;
@@ -372,7 +400,7 @@ export class OriClient {
           ),
         this.#options.requestTimeout,
       );
-      socket.onopen = () => socket.send(encode("ping", undefined, OPEN_ID));
+      socket.onopen = () => socket.send(this.#encode("ping", undefined, OPEN_ID));
       socket.onmessage = (event) => {
         const message = this.#parse(event.data);
         if (!message) return;
@@ -424,7 +452,7 @@ export class OriClient {
     // Join the topics again before anything queued is written.
     for (const topic of this.#topics) {
       this.#rejoining.add(topic);
-      socket.send(encode("subscribe", { topic }, REJOIN_PREFIX + topic));
+      socket.send(this.#encode("subscribe", { topic }, REJOIN_PREFIX + topic));
     }
     if (this.#rejoining.size > 0) {
       this.#rejoinTimer = setTimeout(() => {
@@ -442,7 +470,7 @@ export class OriClient {
         socket.close();
         this.#dropped(socket, null, "the server stopped answering (keepalive)");
       } else if (socket.readyState === OPEN) {
-        socket.send(encode("ping", undefined, KEEPALIVE_ID));
+        socket.send(this.#encode("ping", undefined, KEEPALIVE_ID));
       }
     }, keepalive);
     return true;
@@ -532,17 +560,17 @@ export class OriClient {
   // --- writing --------------------------------------------------------------
 
   /**
-   * Writes `text` now if the connection is open and has rejoined its
+   * Writes `frame` now if the connection is open and has rejoined its
    * topics, else queues it.
-   * @param {string} text
+   * @param {Frame} frame
    * @param {string | null} id the request's id
    */
-  #write(text, id) {
+  #write(frame, id) {
     if (this.#state === "closed") throw new OriError("closed", "the client is closed");
     const socket = this.#socket;
     if (socket && socket.readyState === OPEN && this.#rejoining.size === 0 && this.#queue.length === 0) {
       this.#markWritten(id);
-      socket.send(text);
+      socket.send(frame);
       return;
     }
     if (this.#queue.length >= this.#options.maxQueued) {
@@ -551,7 +579,7 @@ export class OriClient {
         `the outgoing queue is full (${this.#options.maxQueued} messages) while the client is not connected`,
       );
     }
-    this.#queue.push({ text, id });
+    this.#queue.push({ frame, id });
   }
 
   /** Writes the queue, oldest first. */
@@ -562,7 +590,7 @@ export class OriClient {
       // A request that timed out while queued is not sent at all.
       if (queued.id !== null && !this.#pending.has(queued.id)) continue;
       this.#markWritten(queued.id);
-      socket.send(queued.text);
+      socket.send(queued.frame);
     }
   }
 
@@ -586,12 +614,22 @@ export class OriClient {
       this.#emit({ type: "invalidMessage", reason, data });
       return null;
     };
-    if (typeof data !== "string") return invalid("a binary frame on a JSON connection");
     let message;
-    try {
-      message = JSON.parse(data);
-    } catch (error) {
-      return invalid(`not JSON: ${messageOf(error)}`);
+    if (typeof data === "string") {
+      // Text is JSON on either codec (a raw text publish stays text).
+      try {
+        message = JSON.parse(data);
+      } catch (error) {
+        return invalid(`not JSON: ${messageOf(error)}`);
+      }
+    } else if (this.#options.codec !== "msgpack") {
+      return invalid("a binary frame on a JSON connection");
+    } else {
+      try {
+        message = msgpack.decode(toBytes(data));
+      } catch (error) {
+        return invalid(messageOf(error));
+      }
     }
     if (typeof message !== "object" || message === null || Array.isArray(message)) {
       return invalid("not a JSON object");
@@ -660,19 +698,14 @@ export class OriClient {
  */
 
 /**
- * The text of an envelope.
- * @param {string} type
+ * A received binary frame's bytes (an `ArrayBuffer`, or a Node `Buffer`).
  * @param {unknown} data
- * @param {string | null} correlationId
+ * @returns {Uint8Array}
  */
-function encode(type, data, correlationId) {
-  try {
-    return JSON.stringify(correlationId === null ? { type, data } : { type, data, correlationId });
-  } catch (error) {
-    throw new OriError("encode", `the data of \`${type}\` cannot be sent as JSON: ${messageOf(error)}`, {
-      cause: error,
-    });
-  }
+function toBytes(data) {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError("a frame that is neither text nor bytes");
 }
 
 /** @param {Envelope} message */

@@ -5,7 +5,8 @@
  * and correlates replies; {@link OriError} says why a call failed.
  * @module
  */
-export { OriClient, JSON_SUBPROTOCOL } from "./client.js";
+export { OriClient, JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL } from "./client.js";
+export { encode as encodeMsgpack, decode as decodeMsgpack } from "./msgpack.js";
 export { OriError } from "./errors.js";
 
 /** @typedef {import("./client.js").ClientOptions} ClientOptions */

@@ -98,3 +98,24 @@ test("backoff doubles up to its cap, with jitter between half and all of each wa
     assert.equal(backoff.attempt, 5);
   }
 });
+
+test("with codec msgpack the client asks for ori.v1.msgpack and sends binary MessagePack", async () => {
+  const { decode, encode } = await import("../src/msgpack.js");
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await once(server, "listening");
+  const seen = [];
+  server.on("connection", (socket) => {
+    seen.push(socket.protocol);
+    socket.on("message", (data, isBinary) => {
+      const message = decode(data);
+      seen.push(isBinary ? message.type : "text?");
+      if (message.type === "ping") socket.send(encode({ type: "pong", data: null, correlationId: message.correlationId }));
+      if (message.type === "echo") socket.send(encode({ type: "echo", data: message.data, correlationId: message.correlationId }));
+    });
+  });
+  const client = await OriClient.connect(`ws://127.0.0.1:${server.address().port}/ws`, { WebSocket, codec: "msgpack" });
+  assert.deepEqual(await client.request("echo", { bytes: new Uint8Array([1, 2]) }), { bytes: new Uint8Array([1, 2]) });
+  assert.deepEqual(seen, ["ori.v1.msgpack", "ping", "echo"]);
+  client.close();
+  server.close();
+});
