@@ -25,6 +25,9 @@ const OPEN_ID = "~open";
 const KEEPALIVE_ID = "~keepalive";
 const REJOIN_PREFIX = "~rejoin:";
 
+/** How often waiting requests are checked for their timeout, ms. */
+const SWEEP_MS = 20;
+
 /** `WebSocket.OPEN` (the constant, for implementations without statics). */
 const OPEN = 1;
 
@@ -104,7 +107,9 @@ const OPEN = 1;
  * @typedef {object} Pending a request waiting for its reply
  * @property {(data: unknown) => void} resolve
  * @property {(error: OriError) => void} reject
- * @property {ReturnType<typeof setTimeout>} timer
+ * @property {number} deadline when it times out (`Date.now()` ms)
+ * @property {string} type its message type, for the timeout's message
+ * @property {number} timeout its timeout, ms
  * @property {boolean} written whether it reached a connection
  */
 
@@ -137,6 +142,7 @@ export class OriClient {
   /** @type {ReturnType<typeof setTimeout> | null} */ #rejoinTimer = null;
   /** @type {ReturnType<typeof setInterval> | null} */ #keepaliveTimer = null;
   /** @type {ReturnType<typeof setTimeout> | null} */ #retryTimer = null;
+  /** @type {ReturnType<typeof setInterval> | null} */ #sweepTimer = null;
   #lastHeard = 0;
   #nextId = 0;
   #closing = false;
@@ -286,19 +292,39 @@ export class OriClient {
     }
     return new Promise((resolve, reject) => {
       const timeout = options.timeout ?? this.#options.requestTimeout;
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new OriError("timeout", `no reply to \`${type}\` within ${timeout} ms`));
-      }, timeout);
-      this.#pending.set(id, { resolve, reject, timer, written: false });
+      const deadline = Date.now() + timeout;
+      this.#pending.set(id, { resolve, reject, deadline, type, timeout, written: false });
+      this.#sweepLater();
       try {
         this.#write(text, id);
       } catch (error) {
-        clearTimeout(timer);
         this.#pending.delete(id);
         reject(error);
       }
     });
+  }
+
+  /**
+   * Times requests out with one timer for all of them (a timer per request
+   * costs more than the rest of a request): every `SWEEP_MS` while any
+   * waits, those past their deadline fail (at most `SWEEP_MS` late).
+   */
+  #sweepLater() {
+    if (this.#sweepTimer !== null) return;
+    this.#sweepTimer = setInterval(() => {
+      const now = Date.now();
+      for (const [id, pending] of this.#pending) {
+        if (pending.deadline > now) continue;
+        this.#pending.delete(id);
+        pending.reject(new OriError("timeout", `no reply to \`${pending.type}\` within ${pending.timeout} ms`));
+      }
+      if (this.#pending.size === 0) this.#stopSweeping();
+    }, SWEEP_MS);
+  }
+
+  #stopSweeping() {
+    if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
   }
 
   /**
@@ -491,7 +517,6 @@ export class OriClient {
     for (const [id, pending] of this.#pending) {
       if (!pending.written) continue;
       this.#pending.delete(id);
-      clearTimeout(pending.timer);
       pending.reject(new OriError("disconnected", "the connection dropped before the reply came"));
     }
     if (this.#closing) return;
@@ -543,10 +568,10 @@ export class OriClient {
     this.#stopTimers();
     this.#queue = [];
     for (const pending of this.#pending.values()) {
-      clearTimeout(pending.timer);
       pending.reject(new OriError("closed", `the client is closed: ${reason}`));
     }
     this.#pending.clear();
+    this.#stopSweeping();
     this.#state = "closed";
     this.#emit({ type: "closed", code, reason });
   }
@@ -674,7 +699,6 @@ export class OriClient {
       return;
     }
     this.#pending.delete(id);
-    clearTimeout(pending.timer);
     if (message.error) pending.reject(serverError(message));
     else pending.resolve(message.data ?? null);
   }

@@ -132,6 +132,39 @@ function header(out, n, [fixMarker, fixLimit], m16, m32) {
 
 /** @param {Writer} out @param {string} text */
 function writeString(out, text) {
+  if (text.length < 32) {
+    // Short strings (most keys and values): UTF-8 by hand, no allocation.
+    out.reserve(1 + text.length * 3);
+    const start = out.length++;
+    const bytes = out.bytes;
+    let at = out.length;
+    for (let i = 0; i < text.length; i++) {
+      let c = text.charCodeAt(i);
+      if (c < 0x80) bytes[at++] = c;
+      else if (c < 0x800) {
+        bytes[at++] = 0xc0 | (c >> 6);
+        bytes[at++] = 0x80 | (c & 0x3f);
+      } else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
+        bytes[at++] = 0xf0 | (c >> 18);
+        bytes[at++] = 0x80 | ((c >> 12) & 0x3f);
+        bytes[at++] = 0x80 | ((c >> 6) & 0x3f);
+        bytes[at++] = 0x80 | (c & 0x3f);
+      } else {
+        if (c >= 0xd800 && c < 0xe000) c = 0xfffd; // a lone surrogate, as TextEncoder writes it
+        bytes[at++] = 0xe0 | (c >> 12);
+        bytes[at++] = 0x80 | ((c >> 6) & 0x3f);
+        bytes[at++] = 0x80 | (c & 0x3f);
+      }
+    }
+    const n = at - out.length;
+    if (n < 32) {
+      bytes[start] = 0xa0 | n;
+      out.length = at;
+      return;
+    }
+    out.length = start; // 32..=93 bytes: needs str8; write it the general way
+  }
   const bytes = encoder.encode(text);
   const n = bytes.length;
   if (n < 32) out.u8(0xa0 | n);
@@ -274,7 +307,18 @@ function read(r, depth) {
 /** @param {Reader} r @param {number} n */
 function readString(r, n) {
   const at = take(r, n);
-  return decoder.decode(r.bytes.subarray(at, at + n));
+  const bytes = r.bytes;
+  if (n < 64) {
+    // Short ASCII (most keys and values): by hand; anything else goes to TextDecoder.
+    let text = "";
+    for (let i = at; i < at + n; i++) {
+      const c = bytes[i];
+      if (c >= 0x80) return decoder.decode(bytes.subarray(at, at + n));
+      text += String.fromCharCode(c);
+    }
+    return text;
+  }
+  return decoder.decode(bytes.subarray(at, at + n));
 }
 
 /** @param {Reader} r @param {number} n */
