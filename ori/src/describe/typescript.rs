@@ -1,6 +1,8 @@
 //! A typed TypeScript client of an [`ApiDescription`]: the types of every
 //! `data`, reply and push (from their JSON Schemas), and a class with one
-//! method per route over the `ori-client` runtime (`clients/typescript`).
+//! method per route over the `ori-client` runtime (`clients/typescript`);
+//! and the same client as a JavaScript module with JSDoc types, which
+//! browsers load as it is (no build step) and `tsc` checks all the same.
 //! Changing a Rust type and regenerating breaks the TypeScript caller at
 //! `tsc` time.
 //!
@@ -62,7 +64,21 @@ impl ApiDescription {
     /// assert!(module.contains("export class ChatApi"));
     /// ```
     pub fn typescript(&self, options: &Options) -> String {
-        Writer::new(self, options).module()
+        Writer::new(self, options, false).module()
+    }
+
+    /// The app's typed client as a JavaScript module (ES module, JSDoc
+    /// types, `// @ts-check`): what a browser page imports as it is.
+    ///
+    /// ```
+    /// use ori::describe::typescript::Options;
+    ///
+    /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default());
+    /// let module = app.describe().javascript(&Options::new("ChatApi"));
+    /// assert!(module.contains("export class ChatApi"));
+    /// ```
+    pub fn javascript(&self, options: &Options) -> String {
+        Writer::new(self, options, true).module()
     }
 }
 
@@ -74,10 +90,13 @@ struct Writer<'a> {
     options: &'a Options,
     /// Definition name -> TypeScript name.
     names: BTreeMap<String, String>,
+    /// JavaScript with JSDoc types (types written inside comments, so
+    /// without doc comments of their own).
+    javascript: bool,
 }
 
 impl<'a> Writer<'a> {
-    fn new(description: &'a ApiDescription, options: &'a Options) -> Writer<'a> {
+    fn new(description: &'a ApiDescription, options: &'a Options, javascript: bool) -> Writer<'a> {
         let mut taken: BTreeSet<String> = [
             options.class_name.as_str(),
             "Requests",
@@ -97,7 +116,7 @@ impl<'a> Writer<'a> {
                 (name.clone(), ts)
             })
             .collect();
-        Writer { description, options, names }
+        Writer { description, options, names, javascript }
     }
 
     fn module(&self) -> String {
@@ -107,18 +126,93 @@ impl<'a> Writer<'a> {
             let _ = writeln!(out, "// Regenerate with: {}", self.options.command);
         }
         let runtime = json_string(&self.options.runtime);
-        let _ = writeln!(out, "import {{ OriClient }} from {runtime};");
-        let _ = writeln!(out, "import type {{ ClientOptions }} from {runtime};\n");
+        if self.javascript {
+            out.push_str("// @ts-check\n");
+            let _ = writeln!(out, "import {{ OriClient }} from {runtime};\n");
+            let _ = writeln!(out, "/** @typedef {{import({runtime}).ClientOptions}} ClientOptions */\n");
+        } else {
+            let _ = writeln!(out, "import {{ OriClient }} from {runtime};");
+            let _ = writeln!(out, "import type {{ ClientOptions }} from {runtime};\n");
+        }
         for (name, schema) in &self.description.definitions {
             self.definition(&mut out, &self.names[name], schema);
         }
         self.requests(&mut out);
         self.pushes(&mut out);
-        self.class(&mut out);
+        if self.javascript {
+            self.js_class(&mut out);
+        } else {
+            self.class(&mut out);
+        }
         out
     }
 
+    /// `/** doc @typedef {type} name */`.
+    fn typedef(out: &mut String, doc: &str, ty: &str, name: &str) {
+        out.push_str("/**\n");
+        for line in doc.trim().replace("*/", "*\\/").lines() {
+            let _ = writeln!(out, " *{}{}", if line.is_empty() { "" } else { " " }, line);
+        }
+        let mut lines = ty.lines();
+        let first = lines.next().unwrap_or("unknown");
+        let _ = write!(out, " * @typedef {{{first}");
+        for line in lines {
+            let _ = write!(out, "\n * {line}");
+        }
+        let _ = writeln!(out, "}} {name}\n */\n");
+    }
+
+    fn js_class(&self, out: &mut String) {
+        let class = &self.options.class_name;
+        let options = "{ timeout?: number }";
+        Writer::typedef(out, "Options of one request: its timeout, ms.", options, "RequestOptions");
+        out.push_str("/** The app's typed client: one method per route, typed pushes. */\n");
+        let _ = writeln!(out, "export class {class} {{");
+        out.push_str("  /** @param {OriClient} client the client underneath */\n");
+        out.push_str("  constructor(client) {\n");
+        out.push_str("    /** The client underneath: topics, events, state, close. */\n");
+        out.push_str("    this.client = client;\n  }\n\n");
+        out.push_str("  /**\n   * Connects to `url` and resolves once the server accepted the connection.\n");
+        out.push_str("   * @param {string} url\n   * @param {ClientOptions} [options]\n");
+        let _ = writeln!(out, "   * @returns {{Promise<{class}>}}\n   */");
+        out.push_str("  static async connect(url, options) {\n");
+        let _ = writeln!(out, "    return new {class}(await OriClient.connect(url, options));\n  }}\n");
+        let mut taken: BTreeSet<String> = CLASS_MEMBERS.iter().map(|m| (*m).to_owned()).collect();
+        for route in &self.description.routes {
+            let method = distinct(&self.method_name(route), &mut taken);
+            out.push_str("  /**\n");
+            for line in route.doc.replace("*/", "*\\/").lines() {
+                let _ = writeln!(out, "   *{}{}", if line.is_empty() { "" } else { " " }, line);
+            }
+            if !route.doc.is_empty() {
+                out.push_str("   *\n");
+            }
+            let _ = writeln!(out, "   * `{}`", route.message_type.replace('`', "'"));
+            let key = json_string(&route.message_type);
+            let reply = self.type_of(&route.reply).replace('\n', " ");
+            let (params, data) = if route.data.is_unit() {
+                ("options", "undefined")
+            } else {
+                let data = self.type_of(&route.data).replace('\n', " ");
+                let _ = writeln!(out, "   * @param {{{data}}} data");
+                ("data, options", "data")
+            };
+            out.push_str("   * @param {RequestOptions} [options]\n");
+            let _ = writeln!(out, "   * @returns {{Promise<{reply}>}}\n   */");
+            let _ = writeln!(out, "  {method}({params}) {{");
+            let _ = writeln!(out, "    return this.client.request({key}, {data}, options);\n  }}\n");
+        }
+        out.push_str("  /**\n   * Calls `listener` with the `data` of every push of `type`; returns the function that stops it.\n");
+        out.push_str("   * @template {keyof Pushes} K\n   * @param {K} type\n");
+        out.push_str("   * @param {(data: Pushes[K]) => void} listener\n   * @returns {() => void}\n   */\n");
+        out.push_str("  on(type, listener) {\n    return this.client.on(type, listener);\n  }\n}\n");
+    }
+
     fn definition(&self, out: &mut String, name: &str, schema: &Value) {
+        if self.javascript {
+            Writer::typedef(out, description_of(schema), &self.ts(schema, ""), name);
+            return;
+        }
         doc_comment(out, "", description_of(schema));
         match schema.get("type").and_then(Value::as_str) {
             Some("object") if schema.get("properties").is_some() && !is_union(schema) => {
@@ -131,6 +225,21 @@ impl<'a> Writer<'a> {
     }
 
     fn requests(&self, out: &mut String) {
+        if self.javascript {
+            let mut ty = String::from("{\n");
+            for route in &self.description.routes {
+                let data = self.type_of(&route.data).replace('\n', " ");
+                let reply = self.type_of(&route.reply).replace('\n', " ");
+                let _ = writeln!(
+                    ty,
+                    "  {}: {{ data: {data}; reply: {reply} }};",
+                    json_string(&route.message_type)
+                );
+            }
+            ty.push('}');
+            let doc = "Every route: the `data` it takes and the `data` it replies.";
+            return Writer::typedef(out, doc, &ty, "Requests");
+        }
         out.push_str("/** Every route: the `data` it takes and the `data` it replies. */\n");
         out.push_str("export interface Requests {\n");
         for route in &self.description.routes {
@@ -146,6 +255,15 @@ impl<'a> Writer<'a> {
     }
 
     fn pushes(&self, out: &mut String) {
+        if self.javascript {
+            let mut ty = String::from("{\n");
+            for push in &self.description.pushes {
+                let data = self.type_of(&push.data).replace('\n', " ");
+                let _ = writeln!(ty, "  {}: {data};", json_string(&push.message_type));
+            }
+            ty.push('}');
+            return Writer::typedef(out, "Every typed push: its `data`, by message type.", &ty, "Pushes");
+        }
         out.push_str("/** Every typed push: its `data`, by message type. */\n");
         out.push_str("export interface Pushes {\n");
         for push in &self.description.pushes {
@@ -294,7 +412,9 @@ impl<'a> Writer<'a> {
         let inner = format!("{indent}  ");
         let mut out = String::from("{\n");
         for (name, property) in properties {
-            doc_comment(&mut out, &inner, description_of(property));
+            if !self.javascript {
+                doc_comment(&mut out, &inner, description_of(property));
+            }
             let optional = if required.contains(name.as_str()) { "" } else { "?" };
             let _ = writeln!(out, "{inner}{}{optional}: {};", property_name(name), self.ts(property, &inner));
         }
@@ -446,7 +566,7 @@ mod tests {
             )]),
         };
         let options = Options::default();
-        let writer = Writer::new(&description, &options);
+        let writer = Writer::new(&description, &options, false);
         let ts = |schema: Value| writer.ts(&schema, "");
         assert_eq!(ts(serde_json::json!({"type": ["string", "null"]})), "string | null");
         assert_eq!(
