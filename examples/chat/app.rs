@@ -1,22 +1,26 @@
-//! Chat: one room, written with lifecycle handlers (`open`, `message`,
-//! `close`), an upgrade handler naming the member, and an HTTP route that
-//! publishes into the room. Pub/sub is in-process; nothing to install.
+//! Chat: one room, written with a `#[socket_router]` for `chat.say`, a
+//! connection guard naming the member, lifecycle handlers (`on_open`,
+//! `on_close`) that join and leave the room, and an HTTP route that publishes
+//! into it. Pub/sub is in-process; nothing to install. Its page
+//! (`chat.html`) is built on the generated JavaScript client (`chat_api.js`,
+//! `cargo run -p ori-examples --example chat -- generate`), served with the
+//! client runtime as they are: no bundler.
 //!
 //! Wire protocol (besides the built-in `ping`/`subscribe`/`unsubscribe`):
 //! - client -> server `{"type":"chat.say","data":{"text":"hi"},"correlationId":"1"}`,
 //!   answered `{"type":"chat.say","data":{"delivered":true},"correlationId":"1"}`;
 //! - server -> client `chat.welcome`, `chat.joined`, `chat.message`, `chat.left`,
 //!   `chat.announcement`, each `{"type": ..., "data": {...}}`.
+//! - Without a `name` (1 to 32 characters) the connection is closed with 1008.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Html;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ori::{
-    AppContext, Ori, SocketContext, SocketError, SocketMessage, UnroutedMessage, UpgradeRequest,
-    WebSocketConfig,
-};
+use ori::prelude::*;
+use ori::{AppContext, CloseInfo};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The topic every member joins.
@@ -32,43 +36,53 @@ pub struct Member {
     pub name: String,
 }
 
+/// Names the member from the `name` query parameter; without one (or with
+/// one too long) the connection is closed with 1008 and the reason.
+#[connection_guard]
+pub struct NameGuard;
+
+impl ConnectionGuard for NameGuard {
+    type State = Member;
+
+    async fn check(&self, request: &UpgradeRequest) -> Result<Member, Reject> {
+        let name = request.query("name").unwrap_or_default();
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(Reject::new(format!("a name of 1 to {MAX_NAME} characters is required (?name=...)")));
+        }
+        Ok(Member { name: name.to_owned() })
+    }
+}
+
 /// Sent to a member when it joins.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema, SocketMessage)]
+#[message(type = "chat.welcome")]
 pub struct Welcome {
     /// The member's socket id.
     pub socket_id: String,
     /// The room's topic.
-    pub room: &'static str,
-}
-
-impl SocketMessage for Welcome {
-    const TYPE: &'static str = "chat.welcome";
+    pub room: String,
 }
 
 /// Published to the room when a member joins.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema, SocketMessage)]
+#[message(type = "chat.joined")]
 pub struct Joined {
     /// Display name.
     pub name: String,
 }
 
-impl SocketMessage for Joined {
-    const TYPE: &'static str = "chat.joined";
-}
-
 /// Published to the room when a member leaves.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema, SocketMessage)]
+#[message(type = "chat.left")]
 pub struct Left {
     /// Display name.
     pub name: String,
 }
 
-impl SocketMessage for Left {
-    const TYPE: &'static str = "chat.left";
-}
-
 /// A member's message, as the room receives it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema, SocketMessage)]
+#[message(type = "chat.message")]
 pub struct ChatMessage {
     /// Sender's name.
     pub from: String,
@@ -76,33 +90,43 @@ pub struct ChatMessage {
     pub text: String,
 }
 
-impl SocketMessage for ChatMessage {
-    const TYPE: &'static str = "chat.message";
-}
-
 /// An announcement made over HTTP.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema, SocketMessage)]
+#[message(type = "chat.announcement")]
 pub struct Announcement {
     /// The text.
     pub text: String,
 }
 
-impl SocketMessage for Announcement {
-    const TYPE: &'static str = "chat.announcement";
-}
-
 /// `chat.say` data.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct Say {
     /// The text to send to the room.
     pub text: String,
 }
 
 /// `chat.say` reply.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Said {
     /// Always `true`: the message went to the room.
     pub delivered: bool,
+}
+
+/// The room's one route.
+#[injectable]
+pub struct ChatRouter;
+
+#[socket_router(guard = NameGuard)]
+impl ChatRouter {
+    /// Sends a message to everyone else in the room.
+    #[on("chat.say")]
+    async fn say(&self, ws: SocketContext<Member>, data: Say) -> Result<Said, SocketError> {
+        if data.text.trim().is_empty() || data.text.chars().count() > MAX_TEXT {
+            return Err(SocketError::bad_request(format!("text must be 1..={MAX_TEXT} characters")));
+        }
+        ws.emit(ROOM, &ChatMessage { from: ws.state().name.clone(), text: data.text })?;
+        Ok(Said { delivered: true })
+    }
 }
 
 /// The chat application, with `config` (the default, or a Redis provider to
@@ -110,37 +134,22 @@ pub struct Said {
 pub fn app(config: WebSocketConfig) -> Ori {
     Ori::create()
         .websocket(config)
-        .upgrade_handler(|request: UpgradeRequest| async move {
-            let name = request.query("name").unwrap_or_default();
-            let name = name.trim();
-            // `None` refuses the upgrade with HTTP 401.
-            (!name.is_empty() && name.chars().count() <= MAX_NAME).then(|| Member { name: name.to_owned() })
-        })
         .on_open(|ws: SocketContext<Member>| async move {
             if ws.subscribe(ROOM).await.is_ok() {
-                let _ = ws.send_message(&Welcome { socket_id: ws.id().to_string(), room: ROOM });
+                let _ = ws.send_message(&Welcome { socket_id: ws.id().to_string(), room: ROOM.to_owned() });
                 let _ = ws.emit(ROOM, &Joined { name: ws.state().name.clone() });
             }
         })
-        .on_message(|ws: SocketContext<Member>, message: UnroutedMessage| async move {
-            match message.message_type() {
-                "chat.say" => {
-                    let Say { text } = message.data()?;
-                    if text.trim().is_empty() || text.chars().count() > MAX_TEXT {
-                        return Err(SocketError::bad_request(format!(
-                            "text must be 1..={MAX_TEXT} characters"
-                        )));
-                    }
-                    ws.emit(ROOM, &ChatMessage { from: ws.state().name.clone(), text })?;
-                    Ok(Said { delivered: true })
-                }
-                other => Err(SocketError::unknown_type(other)),
-            }
-        })
-        .on_close(|ws: SocketContext<Member>, _info| async move {
+        .on_close(|ws: SocketContext<Member>, _info: CloseInfo| async move {
             let _ = ws.sockets().emit(ROOM, &Left { name: ws.state().name.clone() });
         })
-        .routes(Router::new().route("/", get(page)).route("/announce", post(announce)))
+        .routes(
+            Router::new()
+                .route("/", get(page))
+                .route("/announce", post(announce))
+                .route("/examples/chat/chat_api.js", get(|| script(include_str!("chat_api.js"))))
+                .route("/clients/typescript/src/{file}", get(runtime)),
+        )
 }
 
 /// `POST /announce` with a text body: publishes a `chat.announcement` to the
@@ -158,7 +167,26 @@ async fn announce(State(ctx): State<AppContext>, text: String) -> (StatusCode, J
     }
 }
 
-/// A minimal browser client.
+/// The page: a browser client built on the generated `chat_api.js`.
 async fn page() -> Html<&'static str> {
     Html(include_str!("chat.html"))
+}
+
+/// A JavaScript module, as it is.
+async fn script(source: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], source)
+}
+
+/// The client runtime (`clients/typescript/src`), served where the generated
+/// module's relative import finds it.
+async fn runtime(axum::extract::Path(file): axum::extract::Path<String>) -> axum::response::Response {
+    let source = match file.as_str() {
+        "index.js" => include_str!("../../clients/typescript/src/index.js"),
+        "client.js" => include_str!("../../clients/typescript/src/client.js"),
+        "errors.js" => include_str!("../../clients/typescript/src/errors.js"),
+        "backoff.js" => include_str!("../../clients/typescript/src/backoff.js"),
+        "msgpack.js" => include_str!("../../clients/typescript/src/msgpack.js"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    script(source).await.into_response()
 }

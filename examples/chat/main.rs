@@ -6,6 +6,10 @@
 //! curl -X POST --data 'hello from HTTP' http://127.0.0.1:3000/announce
 //! ```
 //!
+//! `cargo run -p ori-examples --example chat -- generate` writes its typed
+//! client (`chat_api.ts`, and `chat_api.js`, which the page loads) and its
+//! AsyncAPI document (`asyncapi.json`).
+//!
 //! Two instances sharing a Redis are one room (a member on :3000 talks with a
 //! member on :3001):
 //!
@@ -19,7 +23,11 @@
 mod app;
 
 #[tokio::main]
-async fn main() -> Result<(), ori::Error> {
-    let config = ori_examples::websocket_config_from_env()?;
-    ori_examples::run("chat", app::app(config)).await
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let app = app::app(ori_examples::websocket_config_from_env()?);
+    if ori_examples::generate_if_asked(&app, "chat", "ChatApi")? {
+        return Ok(());
+    }
+    ori_examples::run("chat", app).await?;
+    Ok(())
 }

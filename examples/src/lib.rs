@@ -39,10 +39,11 @@ pub fn websocket_config_from_env() -> Result<ori::WebSocketConfig, ori::Error> {
     }
 }
 
-/// The files generated from an example's app: its typed TypeScript client
-/// and its AsyncAPI document, committed beside the example
-/// (`examples/<name>/<name>_api.ts`, `examples/<name>/asyncapi.json`) and
-/// checked by the tests to match the app byte for byte.
+/// The files generated from an example's app: its typed client as
+/// TypeScript and as JavaScript (for its page, loaded as it is) and its
+/// AsyncAPI document, committed beside the example (`examples/<name>/<name>_api.ts`,
+/// `<name>_api.js`, `asyncapi.json`) and checked by the tests to match the
+/// app byte for byte.
 #[derive(Debug)]
 pub struct Generated {
     /// Where the files go: `examples/<name>/`.
@@ -51,8 +52,23 @@ pub struct Generated {
     pub typescript_file: String,
     /// The TypeScript module.
     pub typescript: String,
+    /// The JavaScript module's file name.
+    pub javascript_file: String,
+    /// The JavaScript module (JSDoc types).
+    pub javascript: String,
     /// The AsyncAPI document (pretty JSON).
     pub asyncapi: String,
+}
+
+impl Generated {
+    /// Each file's name and contents.
+    pub fn files(&self) -> [(&str, &str); 3] {
+        [
+            (&self.typescript_file, &self.typescript),
+            (&self.javascript_file, &self.javascript),
+            ("asyncapi.json", &self.asyncapi),
+        ]
+    }
 }
 
 /// What [`Generated`] holds for the example `name` whose client class is `class`.
@@ -66,6 +82,8 @@ pub fn generated(app: &ori::Ori, name: &str, class: &str) -> Generated {
         dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name),
         typescript_file: format!("{name}_api.ts"),
         typescript: description.typescript(&options),
+        javascript_file: format!("{name}_api.js"),
+        javascript: description.javascript(&options),
         asyncapi: serde_json::to_string_pretty(&asyncapi).expect("JSON") + "\n",
     }
 }
@@ -78,10 +96,10 @@ pub fn generate_if_asked(app: &ori::Ori, name: &str, class: &str) -> std::io::Re
         return Ok(false);
     }
     let generated = generated(app, name, class);
-    let typescript = generated.dir.join(&generated.typescript_file);
-    std::fs::write(&typescript, &generated.typescript)?;
-    let asyncapi = generated.dir.join("asyncapi.json");
-    std::fs::write(&asyncapi, &generated.asyncapi)?;
-    println!("wrote {} and {}", typescript.display(), asyncapi.display());
+    for (file, contents) in generated.files() {
+        let path = generated.dir.join(file);
+        std::fs::write(&path, contents)?;
+        println!("wrote {}", path.display());
+    }
     Ok(true)
 }

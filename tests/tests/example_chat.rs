@@ -8,14 +8,16 @@ mod chat;
 use ori::WebSocketConfig;
 use ori::pubsub::RedisBackend;
 use ori_tests::redis_server::RedisServer;
-use ori_tests::{ConnectError, LiveServer, WsClient, http};
+use ori_tests::{LiveServer, WsClient, http};
 use serde_json::json;
 
 #[tokio::test]
 async fn the_chat_example_works_end_to_end() {
     let server = LiveServer::start(chat::app(WebSocketConfig::default())).await;
-    assert!(
-        matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(401))),
+    let mut nameless = WsClient::connect(&server.url()).await;
+    assert_eq!(
+        nameless.expect_close().await,
+        (1008, "a name of 1 to 32 characters is required (?name=...)".to_owned()),
         "a name is required"
     );
 
@@ -51,7 +53,23 @@ async fn the_chat_example_works_end_to_end() {
 
     let page = http(server.addr, "GET", "/", &[], "").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("new WebSocket"));
+    assert!(page.body.contains("ChatApi.connect"), "the page uses the generated client");
+    // The generated client and the runtime it imports are served as they are.
+    let api = http(server.addr, "GET", "/examples/chat/chat_api.js", &[], "").await;
+    assert_eq!(api.status, 200);
+    assert!(api.body.contains("export class ChatApi"));
+    assert!(api.body.contains("from \"../../clients/typescript/src/index.js\""));
+    for file in ["index.js", "client.js", "errors.js", "backoff.js", "msgpack.js"] {
+        let served = http(server.addr, "GET", &format!("/clients/typescript/src/{file}"), &[], "").await;
+        let on_disk = std::fs::read_to_string(format!(
+            "{}/../clients/typescript/src/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("the runtime");
+        assert_eq!((served.status, served.body), (200, on_disk), "{file}");
+    }
+    let missing = http(server.addr, "GET", "/clients/typescript/src/nope.js", &[], "").await;
+    assert_eq!(missing.status, 404);
 }
 
 /// The README's "Scaling out" commands: two instances on one Redis are one room.
@@ -86,4 +104,20 @@ async fn two_chat_instances_sharing_a_redis_are_one_room() {
     }
     bob.close().await;
     assert_eq!(ann.recv().await, json!({"type": "chat.left", "data": {"name": "bob"}}));
+}
+
+/// The committed generated client (TypeScript and JavaScript) and AsyncAPI
+/// document are what the app generates now.
+#[test]
+fn the_committed_generated_files_are_current() {
+    let generated = ori_examples::generated(&chat::app(WebSocketConfig::default()), "chat", "ChatApi");
+    for (file, expected) in generated.files() {
+        let path = generated.dir.join(file);
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            committed == expected,
+            "{} is stale: regenerate it with `cargo run -p ori-examples --example chat -- generate`",
+            path.display()
+        );
+    }
 }

@@ -1,0 +1,24 @@
+//! The chat example's app (`examples/chat/app.rs`, its page and generated
+//! client included) as a process of its own, for the browser tests
+//! (`clients/typescript/test/browser`): they start it, kill it and start it
+//! again on the same port.
+//!
+//! Listens on `ORI_ADDR` (default: a free port on 127.0.0.1), prints
+//! `listening on http://ADDR` once it accepts connections, and serves until
+//! it is killed.
+
+use std::net::SocketAddr;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/chat/app.rs"]
+mod chat;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::var("ORI_ADDR").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
+    let addr: SocketAddr = addr.parse().map_err(|e| format!("ORI_ADDR={addr}: {e}"))?;
+    let server = chat::app(ori::WebSocketConfig::default()).bind(addr).await?;
+    println!("listening on http://{}", server.local_addr());
+    server.serve().await?;
+    Ok(())
+}
