@@ -2,7 +2,8 @@
 //! the type tests of the examples' generated clients, and its tests (Node's
 //! test runner) against the client tests' app run as a real server
 //! (`client_peer`, which they kill and restart), including the validation of
-//! the examples' AsyncAPI documents with the official parser. Needs Node and
+//! the examples' AsyncAPI documents with the official parser; and the chat
+//! example's page in a real browser (Chromium, headless, playwright-core). Needs Node and
 //! npm; without them the tests say so loudly, and fail under `CI=true`.
 
 use std::path::{Path, PathBuf};
@@ -89,6 +90,32 @@ fn typescript_client_against_a_real_server() {
     );
 }
 
+/// The chat example's page in headless Chromium (`CHROMIUM`, default
+/// `/usr/bin/chromium`): two pages talk, survive a server restart, and a
+/// refused page shows why (`clients/typescript/test/browser`).
+#[test]
+fn the_chat_page_works_in_a_real_browser() {
+    if !npm_ready() {
+        return;
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    if !Path::new(&chromium).exists() {
+        let message =
+            format!("no Chromium at {chromium}: the browser tests need it (apt-get install chromium)");
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+        eprintln!("SKIPPED: {message}");
+        return;
+    }
+    run(
+        Command::new("npm")
+            .args(["run", "test:browser", "--silent"])
+            .env("ORI_CHAT_PEER", env!("CARGO_BIN_EXE_chat_peer"))
+            .env("CHROMIUM", &chromium)
+            .current_dir(package()),
+        "the browser tests (npm run test:browser)",
+    );
+}
+
 #[allow(unreachable_pub)]
 mod hostile {
     //! A router whose message types are no TypeScript identifiers, whose
@@ -157,7 +184,8 @@ fn generated_typescript_survives_hostile_names() {
         .websocket(ori::WebSocketConfig::default())
         .only_socket_router::<hostile::HostileRouter>();
     let runtime = package().join("src/index.js");
-    let options = ori::describe::typescript::Options::new("HostileApi").runtime(runtime.display().to_string());
+    let options =
+        ori::describe::typescript::Options::new("HostileApi").runtime(runtime.display().to_string());
     let module = app.describe().typescript(&options);
     assert_eq!(module, app.describe().typescript(&options), "deterministic");
     for expected in [
@@ -175,13 +203,16 @@ fn generated_typescript_survives_hostile_names() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("hostile_api.ts");
     std::fs::write(&file, &module).expect("written");
+    let javascript = dir.join("hostile_api.js");
+    std::fs::write(&javascript, app.describe().javascript(&options)).expect("written");
     run(
         Command::new("npx")
             .args(["--no-install", "tsc", "--noEmit", "--strict", "--allowJs", "--skipLibCheck"])
             .args(["--target", "ES2022", "--module", "NodeNext", "--moduleResolution", "NodeNext"])
             .arg(&file)
+            .arg(&javascript)
             .current_dir(package()),
-        "tsc over the generated module of hostile names",
+        "tsc over the generated modules (TypeScript and JavaScript) of hostile names",
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
