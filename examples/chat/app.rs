@@ -14,8 +14,8 @@
 //! - Without a `name` (1 to 32 characters) the connection is closed with 1008.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::http::StatusCode;
+use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ori::prelude::*;
@@ -147,8 +147,11 @@ pub fn app(config: WebSocketConfig) -> Ori {
             Router::new()
                 .route("/", get(page))
                 .route("/announce", post(announce))
-                .route("/examples/chat/chat_api.js", get(|| script(include_str!("chat_api.js"))))
-                .route("/clients/typescript/src/{file}", get(runtime)),
+                .route(
+                    "/examples/chat/chat_api.js",
+                    get(|| async { ori_examples::javascript(include_str!("chat_api.js")) }),
+                )
+                .merge(ori_examples::client_runtime()),
         )
 }
 
@@ -170,23 +173,4 @@ async fn announce(State(ctx): State<AppContext>, text: String) -> (StatusCode, J
 /// The page: a browser client built on the generated `chat_api.js`.
 async fn page() -> Html<&'static str> {
     Html(include_str!("chat.html"))
-}
-
-/// A JavaScript module, as it is.
-async fn script(source: &'static str) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], source)
-}
-
-/// The client runtime (`clients/typescript/src`), served where the generated
-/// module's relative import finds it.
-async fn runtime(axum::extract::Path(file): axum::extract::Path<String>) -> axum::response::Response {
-    let source = match file.as_str() {
-        "index.js" => include_str!("../../clients/typescript/src/index.js"),
-        "client.js" => include_str!("../../clients/typescript/src/client.js"),
-        "errors.js" => include_str!("../../clients/typescript/src/errors.js"),
-        "backoff.js" => include_str!("../../clients/typescript/src/backoff.js"),
-        "msgpack.js" => include_str!("../../clients/typescript/src/msgpack.js"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    script(source).await.into_response()
 }

@@ -17,6 +17,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::response::Html;
+use axum::routing::get;
 use ori::prelude::*;
 use ori::{AppContext, CloseInfo, SocketId};
 use schemars::JsonSchema;
@@ -277,13 +279,25 @@ impl PresenceRouter {
 }
 
 /// The presence application: every `#[socket_router]` and `#[injectable]`
-/// of the binary is mounted; `on_close` marks users offline.
+/// of the binary is mounted; `on_close` marks users offline. It serves a
+/// page at `/` (built on the generated `presence_api.js`) and its AsyncAPI
+/// document at `/asyncapi.json`.
 pub fn app() -> Ori {
-    Ori::create().websocket(WebSocketConfig::default()).on_close(
-        |ws: SocketContext<AuthState>, _info: CloseInfo| async move {
+    Ori::create()
+        .websocket(WebSocketConfig::default())
+        .on_close(|ws: SocketContext<AuthState>, _info: CloseInfo| async move {
             if let Some(presence) = ws.app().get::<PresenceService>() {
                 presence.leave(&ws.state().user_id, ws.id());
             }
-        },
-    )
+        })
+        .serve_asyncapi("/asyncapi.json", "presence", env!("CARGO_PKG_VERSION"))
+        .routes(
+            axum::Router::new()
+                .route("/", get(|| async { Html(include_str!("presence.html")) }))
+                .route(
+                    "/examples/presence/presence_api.js",
+                    get(|| async { ori_examples::javascript(include_str!("presence_api.js")) }),
+                )
+                .merge(ori_examples::client_runtime()),
+        )
 }

@@ -103,3 +103,27 @@ pub fn generate_if_asked(app: &ori::Ori, name: &str, class: &str) -> std::io::Re
     }
     Ok(true)
 }
+
+/// The client runtime (`clients/typescript/src`), served as it is at
+/// `/clients/typescript/src/<file>`: where the examples' generated clients
+/// (`/examples/<name>/<name>_api.js`) find it by their relative import.
+pub fn client_runtime() -> axum::Router<ori::AppContext> {
+    axum::Router::new().route("/clients/typescript/src/{file}", axum::routing::get(runtime_file))
+}
+
+async fn runtime_file(axum::extract::Path(file): axum::extract::Path<String>) -> axum::response::Response {
+    let source = match file.as_str() {
+        "index.js" => include_str!("../../clients/typescript/src/index.js"),
+        "client.js" => include_str!("../../clients/typescript/src/client.js"),
+        "errors.js" => include_str!("../../clients/typescript/src/errors.js"),
+        "backoff.js" => include_str!("../../clients/typescript/src/backoff.js"),
+        "msgpack.js" => include_str!("../../clients/typescript/src/msgpack.js"),
+        _ => return axum::response::IntoResponse::into_response(axum::http::StatusCode::NOT_FOUND),
+    };
+    axum::response::IntoResponse::into_response(javascript(source))
+}
+
+/// A JavaScript module, as it is.
+pub fn javascript(source: &'static str) -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], source)
+}

@@ -130,3 +130,24 @@ fn the_committed_generated_files_are_current() {
         );
     }
 }
+
+/// The page, the generated client it loads, the runtime, and the AsyncAPI
+/// document the app serves (the same as the committed one).
+#[tokio::test]
+async fn the_page_its_client_and_the_asyncapi_document_are_served() {
+    let server = LiveServer::start(presence::app()).await;
+    let page = ori_tests::http(server.addr, "GET", "/", &[], "").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("PresenceApi.connect"), "the page uses the generated client");
+    let generated = ori_examples::generated(&presence::app(), "presence", "PresenceApi");
+    let client = ori_tests::http(server.addr, "GET", "/examples/presence/presence_api.js", &[], "").await;
+    assert_eq!((client.status, client.body), (200, generated.javascript));
+    let runtime = ori_tests::http(server.addr, "GET", "/clients/typescript/src/client.js", &[], "").await;
+    assert_eq!(runtime.status, 200);
+    assert!(runtime.body.contains("export class OriClient"));
+    let served = ori_tests::http(server.addr, "GET", "/asyncapi.json", &[], "").await;
+    assert_eq!(served.status, 200);
+    let served: serde_json::Value = serde_json::from_str(&served.body).expect("JSON");
+    let committed: serde_json::Value = serde_json::from_str(&generated.asyncapi).expect("JSON");
+    assert_eq!(served, committed);
+}

@@ -70,6 +70,8 @@ pub struct Ori {
     providers: Providers,
     shutdown_signal: Option<BoxFuture<'static, ()>>,
     workers: Option<usize>,
+    /// `(path, title, version)` of the AsyncAPI document to serve.
+    asyncapi: Option<(String, String, String)>,
     #[cfg(feature = "tls")]
     tls: Option<crate::Tls>,
 }
@@ -124,6 +126,7 @@ impl Ori {
             providers: Providers::default(),
             shutdown_signal: None,
             workers: None,
+            asyncapi: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -176,6 +179,24 @@ impl Ori {
     /// ```
     pub fn routes(mut self, router: axum::Router<AppContext>) -> Self {
         self.http = self.http.merge(router);
+        self
+    }
+
+    /// Serves the app's AsyncAPI 3.0 document ([`describe`](Ori::describe),
+    /// then [`ApiDescription::asyncapi`]) at `path`, as JSON, made once at start-up.
+    ///
+    /// ```
+    /// let app = ori::Ori::create()
+    ///     .websocket(ori::WebSocketConfig::default())
+    ///     .serve_asyncapi("/asyncapi.json", "Chat", "1.0.0");
+    /// ```
+    pub fn serve_asyncapi(
+        mut self,
+        path: impl Into<String>,
+        title: impl Into<String>,
+        version: impl Into<String>,
+    ) -> Self {
+        self.asyncapi = Some((path.into(), title.into(), version.into()));
         self
     }
 
@@ -446,6 +467,10 @@ impl Ori {
     /// Builds the application: providers, routes, guards, the HTTP router.
     pub(crate) fn build(self) -> Result<Built, Error> {
         let (discovery, routers) = self.mounted_routers();
+        let asyncapi = self.asyncapi.as_ref().map(|(path, title, version)| {
+            let document = self.describe().asyncapi(title, version);
+            (path.clone(), bytes::Bytes::from(document.to_string()))
+        });
         let has_socket_handlers = !self.socket_routes.is_empty()
             || !routers.is_empty()
             || !self.hooks.guards.is_empty()
@@ -530,6 +555,10 @@ impl Ori {
         check_states(&routes, &hooks)?;
 
         let mut router = self.http.with_state(app.clone());
+        if let Some((path, document)) = asyncapi {
+            let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+            router = router.route(&path, axum::routing::get(move || async move { (json, document) }));
+        }
         let mut endpoints = Vec::new();
         if let Some(config) = self.websocket {
             endpoints.push(Endpoint::new(
