@@ -263,14 +263,7 @@ impl<'a> Document<'a> {
 fn component_id(name: &str, taken: &mut BTreeSet<String>) -> String {
     let base: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
-    let mut id = base.clone();
-    let mut n = 2;
-    while taken.contains(&id) {
-        id = format!("{base}_{n}");
-        n += 1;
-    }
-    taken.insert(id.clone());
-    id
+    super::distinct_name(&base, "_", taken)
 }
 
 fn channel_ref(id: &str) -> Value {

@@ -170,6 +170,24 @@ fn route(
     }
 }
 
+/// `base`, or `base{separator}2`, `base{separator}3`, ... if taken; marks it
+/// taken. Names in generated TypeScript and AsyncAPI keys are made distinct
+/// with it.
+pub(crate) fn distinct_name(
+    base: &str,
+    separator: &str,
+    taken: &mut std::collections::BTreeSet<String>,
+) -> String {
+    let mut name = base.to_owned();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}{separator}{n}");
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
+}
+
 /// A type's name without its module path (`app::Guard<x::Y>` -> `Guard<Y>`),
 /// as written in the source, whichever crate compiled it.
 fn short_type_name(name: &str) -> String {

@@ -526,14 +526,7 @@ fn identifier(text: &str, pascal: bool) -> String {
 
 /// `name`, or `name2`, `name3`, ... if taken; marks it taken.
 fn distinct(name: &str, taken: &mut BTreeSet<String>) -> String {
-    let mut candidate = name.to_owned();
-    let mut n = 2;
-    while taken.contains(&candidate) {
-        candidate = format!("{name}{n}");
-        n += 1;
-    }
-    taken.insert(candidate.clone());
-    candidate
+    super::distinct_name(name, "", taken)
 }
 
 #[cfg(test)]
