@@ -61,6 +61,21 @@ pub struct Generated {
 }
 
 impl Generated {
+    /// The files on disk that differ from what the app generates now, with
+    /// the command that regenerates them (empty when all are current).
+    pub fn stale(&self, name: &str) -> Vec<String> {
+        self.files()
+            .into_iter()
+            .filter(|(file, expected)| std::fs::read_to_string(self.dir.join(file)).ok().as_deref() != Some(*expected))
+            .map(|(file, _)| {
+                format!(
+                    "{} is stale or missing: regenerate it with `cargo run -p ori-examples --example {name} -- generate`",
+                    self.dir.join(file).display()
+                )
+            })
+            .collect()
+    }
+
     /// Each file's name and contents.
     pub fn files(&self) -> [(&str, &str); 3] {
         [
