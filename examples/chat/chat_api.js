@@ -57,9 +57,9 @@ import { OriClient } from "../../clients/typescript/src/index.js";
  */
 
 /**
- * Every route: the `data` it takes and the `data` it replies.
+ * Every route: the `data` it takes, the `data` it replies and the `code`s of the errors it may answer.
  * @typedef {{
- *   "chat.say": { data: Say; reply: Said };
+ *   "chat.say": { data: Say; reply: Said; errors: "bad_request" | "internal" };
  * }} Requests
  */
 
@@ -75,8 +75,10 @@ import { OriClient } from "../../clients/typescript/src/index.js";
  */
 
 /**
- * Options of one request: its timeout, ms.
- * @typedef {{ timeout?: number }} RequestOptions
+ * Options of one request.
+ * @typedef {{
+ *   timeout?: number;
+ * }} RequestOptions
  */
 
 /** The app's typed client: one method per route, typed pushes. */
@@ -101,6 +103,8 @@ export class ChatApi {
    * Sends a message to everyone else in the room.
    *
    * `chat.say`
+   *
+   * Fails with an `OriError` whose `code` is `bad_request`, `internal`.
    * @param {Say} data
    * @param {RequestOptions} [options]
    * @returns {Promise<Said>}

@@ -49,9 +49,9 @@ export interface Welcome {
   socket_id: string;
 }
 
-/** Every route: the `data` it takes and the `data` it replies. */
+/** Every route: the `data` it takes, the `data` it replies and the `code`s of the errors it may answer. */
 export interface Requests {
-  "chat.say": { data: Say; reply: Said };
+  "chat.say": { data: Say; reply: Said; errors: "bad_request" | "internal" };
 }
 
 /** Every typed push: its `data`, by message type. */
@@ -92,6 +92,8 @@ export class ChatApi {
    * Sends a message to everyone else in the room.
    *
    * `chat.say`
+   *
+   * Fails with an `OriError` whose `code` is `bad_request`, `internal`.
    */
   say(data: Say, options?: RequestOptions): Promise<Said> {
     return this.client.request("chat.say", data, options);

@@ -269,7 +269,7 @@ impl PresenceRouter {
     }
 
     /// Disconnects a user (admins only).
-    #[on("presence.kick", guard = AdminGuard)]
+    #[on("presence.kick", guard = AdminGuard, errors = ["not_found"])]
     async fn kick(&self, _ctx: SocketContext<AuthState>, data: Kick) -> Result<Kicked, SocketError> {
         match self.presence.kick(&data.user_id) {
             0 => Err(SocketError::new("not_found", format!("`{}` is not online", data.user_id))),

@@ -58,12 +58,12 @@ import { OriClient } from "../../clients/typescript/src/index.js";
  */
 
 /**
- * Every route: the `data` it takes and the `data` it replies.
+ * Every route: the `data` it takes, the `data` it replies and the `code`s of the errors it may answer.
  * @typedef {{
- *   "presence.heartbeat": { data: Heartbeat; reply: HeartbeatAck };
- *   "presence.getOnline": { data: null; reply: OnlineUser[] };
- *   "presence.setStatus": { data: SetStatus; reply: null };
- *   "presence.kick": { data: Kick; reply: Kicked };
+ *   "presence.heartbeat": { data: Heartbeat; reply: HeartbeatAck; errors: "bad_request" | "internal" };
+ *   "presence.getOnline": { data: null; reply: OnlineUser[]; errors: "internal" };
+ *   "presence.setStatus": { data: SetStatus; reply: null; errors: "bad_request" | "internal" };
+ *   "presence.kick": { data: Kick; reply: Kicked; errors: "bad_request" | "forbidden" | "internal" | "not_found" };
  * }} Requests
  */
 
@@ -75,8 +75,10 @@ import { OriClient } from "../../clients/typescript/src/index.js";
  */
 
 /**
- * Options of one request: its timeout, ms.
- * @typedef {{ timeout?: number }} RequestOptions
+ * Options of one request.
+ * @typedef {{
+ *   timeout?: number;
+ * }} RequestOptions
  */
 
 /** The app's typed client: one method per route, typed pushes. */
@@ -101,6 +103,8 @@ export class PresenceApi {
    * Marks the sender online with a status.
    *
    * `presence.heartbeat`
+   *
+   * Fails with an `OriError` whose `code` is `bad_request`, `internal`.
    * @param {Heartbeat} data
    * @param {RequestOptions} [options]
    * @returns {Promise<HeartbeatAck>}
@@ -113,6 +117,8 @@ export class PresenceApi {
    * Everyone online.
    *
    * `presence.getOnline`
+   *
+   * Fails with an `OriError` whose `code` is `internal`.
    * @param {RequestOptions} [options]
    * @returns {Promise<OnlineUser[]>}
    */
@@ -124,6 +130,8 @@ export class PresenceApi {
    * Changes the sender's status and tells the `presence` topic.
    *
    * `presence.setStatus`
+   *
+   * Fails with an `OriError` whose `code` is `bad_request`, `internal`.
    * @param {SetStatus} data
    * @param {RequestOptions} [options]
    * @returns {Promise<null>}
@@ -136,6 +144,8 @@ export class PresenceApi {
    * Disconnects a user (admins only).
    *
    * `presence.kick`
+   *
+   * Fails with an `OriError` whose `code` is `bad_request`, `forbidden`, `internal`, `not_found`.
    * @param {Kick} data
    * @param {RequestOptions} [options]
    * @returns {Promise<Kicked>}

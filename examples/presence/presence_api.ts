@@ -51,12 +51,12 @@ export interface SetStatus {
   status: string;
 }
 
-/** Every route: the `data` it takes and the `data` it replies. */
+/** Every route: the `data` it takes, the `data` it replies and the `code`s of the errors it may answer. */
 export interface Requests {
-  "presence.heartbeat": { data: Heartbeat; reply: HeartbeatAck };
-  "presence.getOnline": { data: null; reply: OnlineUser[] };
-  "presence.setStatus": { data: SetStatus; reply: null };
-  "presence.kick": { data: Kick; reply: Kicked };
+  "presence.heartbeat": { data: Heartbeat; reply: HeartbeatAck; errors: "bad_request" | "internal" };
+  "presence.getOnline": { data: null; reply: OnlineUser[]; errors: "internal" };
+  "presence.setStatus": { data: SetStatus; reply: null; errors: "bad_request" | "internal" };
+  "presence.kick": { data: Kick; reply: Kicked; errors: "bad_request" | "forbidden" | "internal" | "not_found" };
 }
 
 /** Every typed push: its `data`, by message type. */
@@ -89,6 +89,8 @@ export class PresenceApi {
    * Marks the sender online with a status.
    *
    * `presence.heartbeat`
+   *
+   * Fails with an `OriError` whose `code` is `bad_request`, `internal`.
    */
   heartbeat(data: Heartbeat, options?: RequestOptions): Promise<HeartbeatAck> {
     return this.client.request("presence.heartbeat", data, options);
@@ -98,6 +100,8 @@ export class PresenceApi {
    * Everyone online.
    *
    * `presence.getOnline`
+   *
+   * Fails with an `OriError` whose `code` is `internal`.
    */
   getOnline(options?: RequestOptions): Promise<OnlineUser[]> {
     return this.client.request("presence.getOnline", undefined, options);
@@ -107,6 +111,8 @@ export class PresenceApi {
    * Changes the sender's status and tells the `presence` topic.
    *
    * `presence.setStatus`
+   *
+   * Fails with an `OriError` whose `code` is `bad_request`, `internal`.
    */
   setStatus(data: SetStatus, options?: RequestOptions): Promise<null> {
     return this.client.request("presence.setStatus", data, options);
@@ -116,6 +122,8 @@ export class PresenceApi {
    * Disconnects a user (admins only).
    *
    * `presence.kick`
+   *
+   * Fails with an `OriError` whose `code` is `bad_request`, `forbidden`, `internal`, `not_found`.
    */
   kick(data: Kick, options?: RequestOptions): Promise<Kicked> {
     return this.client.request("presence.kick", data, options);

@@ -86,7 +86,9 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 /// where `T: Deserialize`, `R` is `()`, any `Serialize`, or `Result<T, E>`
 /// with `E: Into<SocketError>`. With one router guard, `S` must be its
 /// `State` (or `()`). Each `#[on]` takes the message type first, then
-/// `guard = G` (repeatable; `#[message_guard]`s run before the handler).
+/// `guard = G` (repeatable; `#[message_guard]`s run before the handler) and
+/// `errors = ["code", ...]` (the error codes the handler itself answers, for
+/// `Ori::describe` and the clients generated from it).
 ///
 /// Mistakes are compile errors on the offending token, all reported at once:
 ///
@@ -108,7 +110,9 @@ pub fn socket_router(args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 /// Marks a method of a `#[socket_router]` impl as the handler of a message
-/// type: `#[on("presence.heartbeat")]`, optionally `guard = G` (repeatable).
+/// type: `#[on("presence.heartbeat")]`, optionally `guard = G` (repeatable)
+/// and `errors = ["not_found"]` (the codes its `SocketError`s use, listed in
+/// the app's description, AsyncAPI document and TypeScript client).
 /// Anywhere else it is a compile error.
 #[proc_macro_attribute]
 pub fn on(_args: TokenStream, input: TokenStream) -> TokenStream {

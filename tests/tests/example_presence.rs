@@ -98,7 +98,7 @@ fn the_description_lists_routes_guards_pushes_and_schemas() {
     assert_eq!(kick.doc, "Disconnects a user (admins only).");
     assert_eq!(kick.message_guards, ["AdminGuard"]);
     assert!(kick.connection_guards.iter().any(|g| g.ends_with("TokenGuard")), "{:?}", kick.connection_guards);
-    assert_eq!(kick.errors, ["bad_request", "forbidden", "internal"]);
+    assert_eq!(kick.errors, ["bad_request", "forbidden", "internal", "not_found"]);
     assert_eq!(kick.data.schema, Some(json!({ "$ref": "#/definitions/Kick" })));
     assert_eq!(
         description.definitions["Kick"]["properties"]["userId"],

@@ -163,8 +163,8 @@ mod hostile {
             b::Item { names: vec![data.field.to_string()] }
         }
 
-        /// `*/` in a doc comment must not end it.
-        #[on("9.client")]
+        /// `*/` in a doc comment must not end it, nor in an error code.
+        #[on("9.client", errors = ["quo\"te", "x*/y"])]
         async fn client(&self, data: Shape) -> Option<a::Item> {
             matches!(data, Shape::Empty).then_some(a::Item { field: 0 })
         }
@@ -192,7 +192,8 @@ fn generated_typescript_survives_hostile_names() {
         "export interface Item {",
         "export interface Item2 {",
         "\"my-field\": number;",
-        "\"odd:type-name.v2\": { data: Item; reply: Item2 };",
+        "\"odd:type-name.v2\": { data: Item; reply: Item2; errors: \"bad_request\" | \"internal\" };",
+        "errors: \"bad_request\" | \"internal\" | \"quo\\\"te\" | \"x*/y\" }",
         "on2(data: Item, options?: RequestOptions): Promise<Item2>",
         "client2(data: Shape, options?: RequestOptions): Promise<Item | null>",
         "`*\\/` in a doc comment",

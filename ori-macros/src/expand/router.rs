@@ -248,6 +248,7 @@ fn route_def(handler: &Handler) -> TokenStream {
     let request = handler.data.as_ref().map_or_else(|| "()".to_owned(), type_name);
     let reply = handler.reply_type_name();
     let guards = handler.guards.iter().map(|g| type_name_of_path(g).replace(' ', ""));
+    let errors = &handler.errors;
     let doc = &handler.docs;
     let (data_fn, reply_fn) = schema_fn_names(handler);
     quote! {
@@ -261,6 +262,7 @@ fn route_def(handler: &Handler) -> TokenStream {
                 request: #request,
                 reply: #reply,
                 guards: &[#(#guards),*],
+                errors: &[#(#errors),*],
                 doc: #doc,
                 data_schema: #data_fn,
                 reply_schema: #reply_fn,

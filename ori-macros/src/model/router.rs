@@ -26,6 +26,8 @@ pub(crate) struct Handler {
     pub(crate) method: syn::Ident,
     pub(crate) message_type: LitStr,
     pub(crate) guards: Vec<syn::Path>,
+    /// The error codes declared with `errors = [...]`.
+    pub(crate) errors: Vec<LitStr>,
     /// The `SocketContext<S>` argument, if any.
     pub(crate) ctx: Option<Context>,
     /// The `data` argument's type, if any.
@@ -230,6 +232,7 @@ fn handler(cx: &Ctxt, method: &syn::ImplItemFn, args: OnArgs) -> Option<Handler>
         method: sig.ident.clone(),
         message_type: args.message_type,
         guards: args.guards,
+        errors: args.errors,
         ctx,
         data,
         output,

@@ -430,7 +430,8 @@ impl Ori {
     /// routers it mounts (with discovery, every `#[socket_router]` linked
     /// in), every typed push, and their JSON Schemas (feature `schema`).
     /// Nothing is built or started. Routes added with
-    /// [`socket_routes`](Ori::socket_routes) are listed with unknown types.
+    /// [`socket_routes`](Ori::socket_routes) are listed with their Rust
+    /// types, and JSON Schemas where [`SocketRoutes::schema`] gives them.
     ///
     /// ```
     /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default());
@@ -445,9 +446,11 @@ impl Ori {
         let hand_written = self
             .socket_routes
             .iter()
-            .map(|routes| (routes.name().to_owned(), routes.message_types()))
-            .collect();
-        describe::describe(self.websocket.as_ref().map(|c| c.path.clone()), &routers, hand_written)
+            .map(|routes| (routes.name().to_owned(), routes.shapes()))
+            .collect::<Vec<_>>();
+        let app_guards: Vec<&'static str> = self.hooks.guards.iter().map(|g| g.name).collect();
+        let path = self.websocket.as_ref().map(|c| c.path.clone());
+        describe::describe(path, &app_guards, &routers, &hand_written)
     }
 
     /// The routers to mount, and how providers are found for them.

@@ -314,7 +314,8 @@ fn error_envelope(message_type: Option<&str>, codes: &[String]) -> Value {
                 "properties": {
                     "code": {
                         "type": "string",
-                        "description": format!("ori answers {}; an app may use its own codes.", codes.join(", ")),
+                        "description": format!("The codes this may answer: {} (PROTOCOL.md).", codes.join(", ")),
+                        "examples": codes,
                     },
                     "message": { "type": "string" },
                 },

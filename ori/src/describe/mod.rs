@@ -25,7 +25,8 @@ use serde_json::Value;
 pub use push::PushRegistration;
 
 use crate::routing::registration::RouterRegistration;
-use crate::routing::{RouteInfo, SchemaSet};
+use crate::routing::table::RouteShape;
+use crate::routing::{SchemaFn, SchemaSet};
 
 /// An app's WebSocket API, as its routers and pushes declare it.
 #[derive(Debug, Clone, Serialize)]
@@ -59,8 +60,9 @@ pub struct RouteDescription {
     pub data: TypeDescription,
     /// The reply's `data`.
     pub reply: TypeDescription,
-    /// The error codes ori itself may answer for this route (an app's own
-    /// codes come from its handlers and are not listed).
+    /// The error codes this route may answer: ori's own (`bad_request` when
+    /// it takes `data`, `forbidden` behind message guards, `internal`), then
+    /// those its handler declares (`#[on("x", errors = ["not_found"])]`).
     pub errors: Vec<String>,
     /// The message guards in front of the handler, in order.
     pub message_guards: Vec<String>,
@@ -98,36 +100,68 @@ pub struct PushDescription {
     pub data: TypeDescription,
 }
 
-/// Describes `routers` (already sorted) and the hand-written route sets
-/// (`(name, message types)`), with the envelope endpoint at `path`.
+/// A hand-written route set: its name, and its routes' message types with
+/// what each declares.
+pub(crate) type HandWritten = (String, Vec<(&'static str, Option<RouteShape>)>);
+
+/// Describes `routers` (already sorted) and the hand-written route sets,
+/// with the envelope endpoint at `path` and the app's own connection guards
+/// (`Ori::connection_guard`, full type names) in front of every route.
 pub(crate) fn describe(
     path: Option<String>,
+    app_guards: &[&'static str],
     routers: &[RouterRegistration],
-    hand_written: Vec<(String, Vec<&'static str>)>,
+    hand_written: &[HandWritten],
 ) -> ApiDescription {
     let mut set = SchemaSet::new();
     let mut routes = Vec::new();
     for router in routers {
-        let connection_guards: Vec<String> =
-            (router.guards)().iter().map(|g| short_type_name(g.name())).collect();
+        // As the server runs them: the app's guards, then the router's not among them.
+        let router_guards = (router.guards)().into_iter().map(|g| g.name());
+        let mut names = app_guards.to_vec();
+        names.extend(router_guards.filter(|name| !app_guards.contains(name)));
         for info in (router.routes)() {
-            routes.push(route(&mut set, router.name, &info, &connection_guards));
+            let route = Route {
+                message_type: info.message_type,
+                router: router.name,
+                handler: info.handler,
+                doc: info.doc,
+                data: TypeDescription { rust: info.request.to_owned(), schema: (info.data_schema)(&mut set) },
+                reply: TypeDescription { rust: info.reply.to_owned(), schema: (info.reply_schema)(&mut set) },
+                message_guards: info.guards.iter().map(|g| (*g).to_owned()).collect(),
+                declared_errors: info.errors,
+                connection_guards: &names,
+            };
+            routes.push(route.describe());
         }
     }
-    for (name, types) in hand_written {
-        for message_type in types {
-            let unknown = TypeDescription { rust: "?".to_owned(), schema: None };
-            routes.push(RouteDescription {
-                message_type: message_type.to_owned(),
-                router: name.clone(),
-                handler: String::new(),
-                doc: String::new(),
-                data: unknown.clone(),
-                reply: unknown,
-                errors: vec!["bad_request".to_owned(), "internal".to_owned()],
-                message_guards: Vec::new(),
-                connection_guards: Vec::new(),
-            });
+    for (name, shapes) in hand_written {
+        for (message_type, shape) in shapes {
+            let unknown = || TypeDescription { rust: "?".to_owned(), schema: None };
+            let typed = |rust: &str, schema: SchemaFn, set: &mut SchemaSet| TypeDescription {
+                rust: short_type_name(rust),
+                schema: schema(set),
+            };
+            let (data, reply, message_guards) = match shape {
+                Some(shape) => (
+                    typed(shape.data, shape.data_schema, &mut set),
+                    typed(shape.reply, shape.reply_schema, &mut set),
+                    shape.guard.iter().map(|g| short_type_name(g)).collect(),
+                ),
+                None => (unknown(), unknown(), Vec::new()),
+            };
+            let route = Route {
+                message_type,
+                router: name,
+                handler: "",
+                doc: "",
+                data,
+                reply,
+                message_guards,
+                declared_errors: &[],
+                connection_guards: app_guards,
+            };
+            routes.push(route.describe());
         }
     }
     let crates: Vec<&str> = routers.iter().map(|r| push::crate_of(r.module)).collect();
@@ -142,31 +176,46 @@ pub(crate) fn describe(
     ApiDescription { path, routes, pushes, definitions: set.into_definitions() }
 }
 
-fn route(
-    set: &mut SchemaSet,
-    router: &str,
-    info: &RouteInfo,
-    connection_guards: &[String],
-) -> RouteDescription {
-    let data = TypeDescription { rust: info.request.to_owned(), schema: (info.data_schema)(set) };
-    let mut errors = Vec::new();
-    if !data.is_unit() {
-        errors.push("bad_request".to_owned());
-    }
-    if !info.guards.is_empty() {
-        errors.push("forbidden".to_owned());
-    }
-    errors.push("internal".to_owned());
-    RouteDescription {
-        message_type: info.message_type.to_owned(),
-        router: router.to_owned(),
-        handler: info.handler.to_owned(),
-        doc: info.doc.trim().to_owned(),
-        data,
-        reply: TypeDescription { rust: info.reply.to_owned(), schema: (info.reply_schema)(set) },
-        errors,
-        message_guards: info.guards.iter().map(|g| (*g).to_owned()).collect(),
-        connection_guards: connection_guards.to_vec(),
+/// What a route is made of, whoever declared it.
+struct Route<'a> {
+    message_type: &'a str,
+    router: &'a str,
+    handler: &'a str,
+    doc: &'a str,
+    data: TypeDescription,
+    reply: TypeDescription,
+    message_guards: Vec<String>,
+    declared_errors: &'a [&'static str],
+    /// Full type names, in the order they run.
+    connection_guards: &'a [&'static str],
+}
+
+impl Route<'_> {
+    fn describe(self) -> RouteDescription {
+        let mut errors = Vec::new();
+        if !self.data.is_unit() {
+            errors.push("bad_request".to_owned());
+        }
+        if !self.message_guards.is_empty() {
+            errors.push("forbidden".to_owned());
+        }
+        errors.push("internal".to_owned());
+        for code in self.declared_errors {
+            if !errors.iter().any(|e| e == code) {
+                errors.push((*code).to_owned());
+            }
+        }
+        RouteDescription {
+            message_type: self.message_type.to_owned(),
+            router: self.router.to_owned(),
+            handler: self.handler.to_owned(),
+            doc: self.doc.trim().to_owned(),
+            data: self.data,
+            reply: self.reply,
+            errors,
+            message_guards: self.message_guards,
+            connection_guards: self.connection_guards.iter().map(|g| short_type_name(g)).collect(),
+        }
     }
 }
 
@@ -210,6 +259,85 @@ fn short_type_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::short_type_name;
+    use crate::{ConnectionGuard, MessageGuard, Reject, Socket, SocketContext, SocketError, SocketRoutes};
+
+    struct Token;
+
+    impl ConnectionGuard for Token {
+        type State = ();
+        async fn check(&self, _: &crate::UpgradeRequest) -> Result<(), Reject> {
+            Ok(())
+        }
+    }
+
+    struct Admin;
+
+    impl MessageGuard for Admin {
+        async fn check(&self, _: &Socket, _: &str) -> Result<(), Reject> {
+            Ok(())
+        }
+    }
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Add {
+        #[allow(dead_code)]
+        a: i64,
+    }
+
+    async fn add(_: SocketContext, data: Add) -> Result<i64, SocketError> {
+        Ok(data.a)
+    }
+
+    async fn reset(_: SocketContext) {}
+
+    fn hand_written() -> crate::Ori {
+        crate::Ori::create()
+            .discover(false)
+            .websocket(crate::WebSocketConfig::default())
+            .connection_guard(Token)
+            .socket_routes(SocketRoutes::named("MathRoutes").route("math.add", add).guarded_route(
+                "math.reset",
+                Admin,
+                reset,
+            ))
+    }
+
+    #[test]
+    fn hand_written_routes_are_described_by_their_types_and_guards() {
+        let description = hand_written().describe();
+        let [add, reset] = &description.routes[..] else { panic!("{:?}", description.routes) };
+        assert_eq!((add.message_type.as_str(), add.router.as_str()), ("math.add", "MathRoutes"));
+        assert_eq!((add.data.rust.as_str(), add.reply.rust.as_str()), ("Add", "i64"));
+        assert_eq!(add.errors, ["bad_request", "internal"]);
+        assert_eq!(add.connection_guards, ["Token"]);
+        assert!(add.data.schema.is_none(), "no schema unless declared");
+        assert_eq!((reset.data.rust.as_str(), reset.reply.rust.as_str()), ("()", "()"));
+        assert_eq!(reset.message_guards, ["Admin"]);
+        assert_eq!(reset.errors, ["forbidden", "internal"]);
+    }
+
+    #[cfg(feature = "schema")]
+    #[test]
+    fn hand_written_routes_take_declared_schemas() {
+        let app = crate::Ori::create()
+            .discover(false)
+            .websocket(crate::WebSocketConfig::default())
+            .socket_routes(SocketRoutes::named("MathRoutes").route("math.add", add).schema::<Add, i64>());
+        let description = app.describe();
+        let add = &description.routes[0];
+        assert_eq!(add.data.schema, Some(serde_json::json!({ "$ref": "#/definitions/Add" })));
+        assert_eq!(add.reply.schema.as_ref().unwrap()["type"], "integer");
+        assert_eq!(description.definitions["Add"]["properties"]["a"]["type"], "integer");
+    }
+
+    #[cfg(feature = "schema")]
+    #[test]
+    #[should_panic(
+        expected = "does not match route `math.add`, whose handler takes `ori::describe::tests::Add` and replies `i64`"
+    )]
+    fn a_schema_of_other_types_is_refused_with_the_handler_types() {
+        let _ = SocketRoutes::named("MathRoutes").route("math.add", add).schema::<String, i64>();
+    }
 
     #[test]
     fn type_names_lose_their_module_paths() {

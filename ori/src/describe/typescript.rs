@@ -82,6 +82,22 @@ impl ApiDescription {
     }
 }
 
+/// The doc comment of the class's `on`.
+const ON_DOC: &str =
+    "Calls `listener` with the `data` of every push of `type`; returns the function that stops it.";
+
+/// One method of the client class: one route.
+struct Method {
+    name: String,
+    /// The route's doc comment, message type and error codes.
+    doc: String,
+    /// The message type as a string literal.
+    key: String,
+    /// The type of `data`; `None` for a route that takes none.
+    data: Option<String>,
+    reply: String,
+}
+
 /// Members of the generated class a route's method must not take.
 const CLASS_MEMBERS: [&str; 5] = ["client", "on", "connect", "constructor", "close"];
 
@@ -139,6 +155,7 @@ impl<'a> Writer<'a> {
         }
         self.requests(&mut out);
         self.pushes(&mut out);
+        self.request_options(&mut out);
         if self.javascript {
             self.js_class(&mut out);
         } else {
@@ -147,70 +164,46 @@ impl<'a> Writer<'a> {
         out
     }
 
-    /// `/** doc @typedef {type} name */`.
-    fn typedef(out: &mut String, doc: &str, ty: &str, name: &str) {
-        out.push_str("/**\n");
-        for line in doc.trim().replace("*/", "*\\/").lines() {
-            let _ = writeln!(out, " *{}{}", if line.is_empty() { "" } else { " " }, line);
-        }
-        let mut lines = ty.lines();
-        let first = lines.next().unwrap_or("unknown");
-        let _ = write!(out, " * @typedef {{{first}");
-        for line in lines {
-            let _ = write!(out, "\n * {line}");
-        }
-        let _ = writeln!(out, "}} {name}\n */\n");
-    }
-
     fn js_class(&self, out: &mut String) {
         let class = &self.options.class_name;
-        let options = "{ timeout?: number }";
-        Writer::typedef(out, "Options of one request: its timeout, ms.", options, "RequestOptions");
         out.push_str("/** The app's typed client: one method per route, typed pushes. */\n");
         let _ = writeln!(out, "export class {class} {{");
         out.push_str("  /** @param {OriClient} client the client underneath */\n");
         out.push_str("  constructor(client) {\n");
         out.push_str("    /** The client underneath: topics, events, state, close. */\n");
         out.push_str("    this.client = client;\n  }\n\n");
-        out.push_str("  /**\n   * Connects to `url` and resolves once the server accepted the connection.\n");
-        out.push_str("   * @param {string} url\n   * @param {ClientOptions} [options]\n");
-        let _ = writeln!(out, "   * @returns {{Promise<{class}>}}\n   */");
+        let connect = "Connects to `url` and resolves once the server accepted the connection.";
+        let tags = ["@param {string} url", "@param {ClientOptions} [options]"].map(str::to_owned);
+        doc_block(out, "  ", connect, &[&tags[..], &[format!("@returns {{Promise<{class}>}}")]].concat());
         out.push_str("  static async connect(url, options) {\n");
         let _ = writeln!(out, "    return new {class}(await OriClient.connect(url, options));\n  }}\n");
-        let mut taken: BTreeSet<String> = CLASS_MEMBERS.iter().map(|m| (*m).to_owned()).collect();
-        for route in &self.description.routes {
-            let method = distinct(&self.method_name(route), &mut taken);
-            out.push_str("  /**\n");
-            for line in route.doc.replace("*/", "*\\/").lines() {
-                let _ = writeln!(out, "   *{}{}", if line.is_empty() { "" } else { " " }, line);
+        for method in self.methods() {
+            let mut tags = Vec::new();
+            if let Some(data) = &method.data {
+                tags.push(format!("@param {{{}}} data", data.replace('\n', " ")));
             }
-            if !route.doc.is_empty() {
-                out.push_str("   *\n");
-            }
-            let _ = writeln!(out, "   * `{}`", route.message_type.replace('`', "'"));
-            let key = json_string(&route.message_type);
-            let reply = self.type_of(&route.reply).replace('\n', " ");
-            let (params, data) = if route.data.is_unit() {
-                ("options", "undefined")
-            } else {
-                let data = self.type_of(&route.data).replace('\n', " ");
-                let _ = writeln!(out, "   * @param {{{data}}} data");
-                ("data, options", "data")
-            };
-            out.push_str("   * @param {RequestOptions} [options]\n");
-            let _ = writeln!(out, "   * @returns {{Promise<{reply}>}}\n   */");
-            let _ = writeln!(out, "  {method}({params}) {{");
-            let _ = writeln!(out, "    return this.client.request({key}, {data}, options);\n  }}\n");
+            tags.push("@param {RequestOptions} [options]".to_owned());
+            tags.push(format!("@returns {{Promise<{}>}}", method.reply.replace('\n', " ")));
+            doc_block(out, "  ", &method.doc, &tags);
+            let (params, data) =
+                if method.data.is_some() { ("data, options", "data") } else { ("options", "undefined") };
+            let _ = writeln!(out, "  {}({params}) {{", method.name);
+            let _ = writeln!(out, "    return this.client.request({}, {data}, options);\n  }}\n", method.key);
         }
-        out.push_str("  /**\n   * Calls `listener` with the `data` of every push of `type`; returns the function that stops it.\n");
-        out.push_str("   * @template {keyof Pushes} K\n   * @param {K} type\n");
-        out.push_str("   * @param {(data: Pushes[K]) => void} listener\n   * @returns {() => void}\n   */\n");
+        let tags = [
+            "@template {keyof Pushes} K",
+            "@param {K} type",
+            "@param {(data: Pushes[K]) => void} listener",
+            "@returns {() => void}",
+        ]
+        .map(str::to_owned);
+        doc_block(out, "  ", ON_DOC, &tags);
         out.push_str("  on(type, listener) {\n    return this.client.on(type, listener);\n  }\n}\n");
     }
 
     fn definition(&self, out: &mut String, name: &str, schema: &Value) {
         if self.javascript {
-            Writer::typedef(out, description_of(schema), &self.ts(schema, ""), name);
+            typedef(out, description_of(schema), &self.ts(schema, ""), name);
             return;
         }
         doc_comment(out, "", description_of(schema));
@@ -224,62 +217,103 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// `Requests`: every route's `data`, reply and error codes, by message type.
     fn requests(&self, out: &mut String) {
-        if self.javascript {
-            let mut ty = String::from("{\n");
-            for route in &self.description.routes {
-                let data = self.type_of(&route.data).replace('\n', " ");
-                let reply = self.type_of(&route.reply).replace('\n', " ");
-                let _ = writeln!(
-                    ty,
-                    "  {}: {{ data: {data}; reply: {reply} }};",
+        let members: Vec<(&str, String)> = self
+            .description
+            .routes
+            .iter()
+            .map(|route| {
+                let errors = union(route.errors.iter().map(|code| json_string(code)));
+                let (data, reply) = (self.type_of(&route.data), self.type_of(&route.reply));
+                let member = format!(
+                    "{}: {{ data: {data}; reply: {reply}; errors: {errors} }}",
                     json_string(&route.message_type)
                 );
+                ("", member)
+            })
+            .collect();
+        let doc = "Every route: the `data` it takes, the `data` it replies and the `code`s of the errors it may answer.";
+        self.record(out, doc, "Requests", &members);
+    }
+
+    /// `Pushes`: every typed push's `data`, by message type.
+    fn pushes(&self, out: &mut String) {
+        let members: Vec<(&str, String)> = self
+            .description
+            .pushes
+            .iter()
+            .map(|push| {
+                (
+                    push.doc.as_str(),
+                    format!("{}: {}", json_string(&push.message_type), self.type_of(&push.data)),
+                )
+            })
+            .collect();
+        self.record(out, "Every typed push: its `data`, by message type.", "Pushes", &members);
+    }
+
+    /// An object type of `members` (`(doc, "key: type")`): an interface in
+    /// TypeScript, a typedef in JavaScript (whose members cannot have docs).
+    fn record(&self, out: &mut String, doc: &str, name: &str, members: &[(&str, String)]) {
+        if self.javascript {
+            let mut ty = String::from("{\n");
+            for (_, member) in members {
+                let _ = writeln!(ty, "  {};", member.replace('\n', " "));
             }
             ty.push('}');
-            let doc = "Every route: the `data` it takes and the `data` it replies.";
-            return Writer::typedef(out, doc, &ty, "Requests");
+            return typedef(out, doc, &ty, name);
         }
-        out.push_str("/** Every route: the `data` it takes and the `data` it replies. */\n");
-        out.push_str("export interface Requests {\n");
-        for route in &self.description.routes {
-            let _ = writeln!(
-                out,
-                "  {}: {{ data: {}; reply: {} }};",
-                json_string(&route.message_type),
-                self.type_of(&route.data),
-                self.type_of(&route.reply)
-            );
+        doc_comment(out, "", doc);
+        let _ = writeln!(out, "export interface {name} {{");
+        for (member_doc, member) in members {
+            doc_comment(out, "  ", member_doc);
+            let _ = writeln!(out, "  {member};");
         }
         out.push_str("}\n\n");
     }
 
-    fn pushes(&self, out: &mut String) {
-        if self.javascript {
-            let mut ty = String::from("{\n");
-            for push in &self.description.pushes {
-                let data = self.type_of(&push.data).replace('\n', " ");
-                let _ = writeln!(ty, "  {}: {data};", json_string(&push.message_type));
-            }
-            ty.push('}');
-            return Writer::typedef(out, "Every typed push: its `data`, by message type.", &ty, "Pushes");
-        }
-        out.push_str("/** Every typed push: its `data`, by message type. */\n");
-        out.push_str("export interface Pushes {\n");
-        for push in &self.description.pushes {
-            doc_comment(out, "  ", &push.doc);
-            let _ = writeln!(out, "  {}: {};", json_string(&push.message_type), self.type_of(&push.data));
-        }
-        out.push_str("}\n\n");
+    /// `RequestOptions`.
+    fn request_options(&self, out: &mut String) {
+        let timeout = "How long to wait for the reply, ms (default: the client's `requestTimeout`).";
+        self.record(
+            out,
+            "Options of one request.",
+            "RequestOptions",
+            &[(timeout, "timeout?: number".to_owned())],
+        );
+    }
+
+    /// One method per route, named after its handler (or message type).
+    fn methods(&self) -> Vec<Method> {
+        let mut taken: BTreeSet<String> = CLASS_MEMBERS.iter().map(|m| (*m).to_owned()).collect();
+        self.description
+            .routes
+            .iter()
+            .map(|route| {
+                let mut doc = route.doc.clone();
+                if !doc.is_empty() {
+                    doc.push_str("\n\n");
+                }
+                let _ = write!(doc, "`{}`", route.message_type.replace('`', "'"));
+                if !route.errors.is_empty() {
+                    let codes: Vec<String> =
+                        route.errors.iter().map(|c| format!("`{}`", c.replace('`', "'"))).collect();
+                    let _ = write!(doc, "\n\nFails with an `OriError` whose `code` is {}.", codes.join(", "));
+                }
+                Method {
+                    name: distinct(&self.method_name(route), &mut taken),
+                    doc,
+                    key: json_string(&route.message_type),
+                    data: (!route.data.is_unit()).then(|| self.type_of(&route.data)),
+                    reply: self.type_of(&route.reply),
+                }
+            })
+            .collect()
     }
 
     fn class(&self, out: &mut String) {
         let class = &self.options.class_name;
-        out.push_str("/** Options of one request. */\nexport interface RequestOptions {\n");
-        out.push_str(
-            "  /** How long to wait for the reply, ms (default: the client's `requestTimeout`). */\n",
-        );
-        out.push_str("  timeout?: number;\n}\n\n");
         let _ = writeln!(out, "/** The app's typed client: one method per route, typed pushes. */");
         let _ = writeln!(out, "export class {class} {{");
         out.push_str("  /** The client underneath: topics, events, state, close. */\n");
@@ -291,28 +325,25 @@ impl<'a> Writer<'a> {
             "  static async connect(url: string, options?: ClientOptions): Promise<{class}> {{"
         );
         let _ = writeln!(out, "    return new {class}(await OriClient.connect(url, options));\n  }}\n");
-        let mut taken: BTreeSet<String> = CLASS_MEMBERS.iter().map(|m| (*m).to_owned()).collect();
-        for route in &self.description.routes {
-            let method = distinct(&self.method_name(route), &mut taken);
-            let mut doc = route.doc.clone();
-            if !doc.is_empty() {
-                doc.push_str("\n\n");
-            }
-            let _ = write!(doc, "`{}`", route.message_type.replace('`', "'"));
-            doc_comment(out, "  ", &doc);
-            let reply = self.type_of(&route.reply);
-            let key = json_string(&route.message_type);
-            if route.data.is_unit() {
-                let _ = writeln!(out, "  {method}(options?: RequestOptions): Promise<{reply}> {{");
-                let _ = writeln!(out, "    return this.client.request({key}, undefined, options);\n  }}\n");
-            } else {
-                let data = self.type_of(&route.data);
-                let _ =
-                    writeln!(out, "  {method}(data: {data}, options?: RequestOptions): Promise<{reply}> {{");
-                let _ = writeln!(out, "    return this.client.request({key}, data, options);\n  }}\n");
+        for method in self.methods() {
+            doc_comment(out, "  ", &method.doc);
+            let (name, key, reply) = (&method.name, &method.key, &method.reply);
+            match &method.data {
+                Some(data) => {
+                    let _ = writeln!(
+                        out,
+                        "  {name}(data: {data}, options?: RequestOptions): Promise<{reply}> {{"
+                    );
+                    let _ = writeln!(out, "    return this.client.request({key}, data, options);\n  }}\n");
+                }
+                None => {
+                    let _ = writeln!(out, "  {name}(options?: RequestOptions): Promise<{reply}> {{");
+                    let _ =
+                        writeln!(out, "    return this.client.request({key}, undefined, options);\n  }}\n");
+                }
             }
         }
-        out.push_str("  /** Calls `listener` with the `data` of every push of `type`; returns the function that stops it. */\n");
+        let _ = writeln!(out, "  /** {ON_DOC} */");
         out.push_str(
             "  on<K extends keyof Pushes>(type: K, listener: (data: Pushes[K]) => void): () => void {\n",
         );
@@ -476,21 +507,35 @@ fn description_of(schema: &Value) -> &str {
 
 /// `/** text */`, with `*/` escaped.
 fn doc_comment(out: &mut String, indent: &str, text: &str) {
-    let text = text.trim();
-    if text.is_empty() {
-        return;
+    doc_block(out, indent, text, &[]);
+}
+
+/// `/** text */` followed by JSDoc `tags` (`@param {T} name`), one per line
+/// (a tag's own line breaks continue the comment); `*/` in the text escaped.
+fn doc_block(out: &mut String, indent: &str, text: &str, tags: &[String]) {
+    // In a tag, `*/` can only be inside a string literal, where `*\/` means the same.
+    let text = text.trim().replace("*/", "*\\/");
+    let tags: Vec<String> = tags.iter().map(|t| t.replace("*/", "*\\/")).collect();
+    let lines: Vec<&str> = text.lines().chain(tags.iter().flat_map(|t| t.lines())).collect();
+    match lines.as_slice() {
+        [] => {}
+        [line] if tags.is_empty() => {
+            let _ = writeln!(out, "{indent}/** {line} */");
+        }
+        _ => {
+            let _ = writeln!(out, "{indent}/**");
+            for line in lines {
+                let _ = writeln!(out, "{indent} *{}{}", if line.is_empty() { "" } else { " " }, line);
+            }
+            let _ = writeln!(out, "{indent} */");
+        }
     }
-    let text = text.replace("*/", "*\\/");
-    let lines: Vec<&str> = text.lines().collect();
-    if lines.len() == 1 {
-        let _ = writeln!(out, "{indent}/** {} */", lines[0]);
-        return;
-    }
-    let _ = writeln!(out, "{indent}/**");
-    for line in lines {
-        let _ = writeln!(out, "{indent} *{}{}", if line.is_empty() { "" } else { " " }, line);
-    }
-    let _ = writeln!(out, "{indent} */");
+}
+
+/// `/** doc @typedef {ty} name */` and a blank line.
+fn typedef(out: &mut String, doc: &str, ty: &str, name: &str) {
+    doc_block(out, "", doc, &[format!("@typedef {{{ty}}} {name}")]);
+    out.push('\n');
 }
 
 /// A property key: bare if it is an identifier, else quoted.

@@ -52,6 +52,11 @@ pub trait Handler<Args>: Send + Sync + 'static {
     #[doc(hidden)]
     fn state() -> Option<StateKey>;
 
+    /// The Rust types of `data` (`()` for none) and of the reply's `data`,
+    /// for [`Ori::describe`](crate::Ori::describe).
+    #[doc(hidden)]
+    fn types() -> (&'static str, &'static str);
+
     /// Starts handling one message.
     #[doc(hidden)]
     fn call(
@@ -71,6 +76,10 @@ where
 {
     fn state() -> Option<StateKey> {
         StateKey::of::<S>()
+    }
+
+    fn types() -> (&'static str, &'static str) {
+        ("()", R::reply_type_name())
     }
 
     fn call(
@@ -94,6 +103,10 @@ where
 {
     fn state() -> Option<StateKey> {
         StateKey::of::<S>()
+    }
+
+    fn types() -> (&'static str, &'static str) {
+        (std::any::type_name::<T>(), R::reply_type_name())
     }
 
     fn call(

@@ -100,11 +100,25 @@ pub trait IntoReply {
         let _ = message_type;
         self.into_reply()
     }
+
+    /// The Rust type of the reply's `data` (`?` where it is not known), for
+    /// [`Ori::describe`](crate::Ori::describe).
+    #[doc(hidden)]
+    fn reply_type_name() -> &'static str
+    where
+        Self: Sized,
+    {
+        "?"
+    }
 }
 
 impl IntoReply for () {
     fn into_reply(self) -> Reply {
         Reply::Unit
+    }
+
+    fn reply_type_name() -> &'static str {
+        "()"
     }
 }
 
@@ -131,6 +145,10 @@ where
             Ok(value) => Reply::json_for(message_type, &value),
             Err(e) => Reply::Error(e.into()),
         }
+    }
+
+    fn reply_type_name() -> &'static str {
+        std::any::type_name::<T>()
     }
 }
 

@@ -42,6 +42,9 @@ pub struct RouteInfo {
     pub reply: &'static str,
     /// The message guards, in order.
     pub guards: &'static [&'static str],
+    /// The error codes the handler declares it may answer
+    /// (`#[on("room.join", errors = ["room_full"])]`).
+    pub errors: &'static [&'static str],
     /// The handler's doc comment.
     pub doc: &'static str,
     /// The JSON Schema of `data` (`None` without the feature `schema`, or
@@ -54,8 +57,16 @@ pub struct RouteInfo {
 /// Compares what the source says; the schema functions are not compared.
 impl PartialEq for RouteInfo {
     fn eq(&self, other: &Self) -> bool {
-        (self.message_type, self.handler, self.request, self.reply, self.guards, self.doc)
-            == (other.message_type, other.handler, other.request, other.reply, other.guards, other.doc)
+        (self.message_type, self.handler, self.request, self.reply, self.guards, self.errors, self.doc)
+            == (
+                other.message_type,
+                other.handler,
+                other.request,
+                other.reply,
+                other.guards,
+                other.errors,
+                other.doc,
+            )
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 
 use super::handler::{FnHandler, Guarded, Handler, MessageHandler};
+use super::schema::{SchemaFn, SchemaSet};
 use crate::connection::state::StateKey;
 use crate::error::Error;
 use crate::hooks::guard::MessageGuard;
@@ -20,6 +21,34 @@ pub(crate) struct Route {
     pub(crate) state: Option<StateKey>,
     /// The router that registered it, for start-up errors.
     pub(crate) router: Arc<str>,
+    /// What a hand-written route says about itself (generated routers
+    /// describe their routes with [`RouteInfo`](super::RouteInfo) instead).
+    pub(crate) shape: Option<RouteShape>,
+}
+
+/// The types and guards of a hand-written route, for
+/// [`Ori::describe`](crate::Ori::describe).
+#[derive(Clone, Debug)]
+pub(crate) struct RouteShape {
+    /// The Rust type of `data` (`()` for none).
+    pub(crate) data: &'static str,
+    /// The Rust type of the reply's `data` (`?` where unknown).
+    pub(crate) reply: &'static str,
+    /// The message guard's type (a tuple for several), if any.
+    pub(crate) guard: Option<&'static str>,
+    pub(crate) data_schema: SchemaFn,
+    pub(crate) reply_schema: SchemaFn,
+}
+
+impl RouteShape {
+    fn of<H: Handler<Args>, Args>(guard: Option<&'static str>) -> RouteShape {
+        let (data, reply) = H::types();
+        RouteShape { data, reply, guard, data_schema: no_schema, reply_schema: no_schema }
+    }
+}
+
+fn no_schema(_: &mut SchemaSet) -> Option<serde_json::Value> {
+    None
 }
 
 /// A set of socket routes: message `type` -> handler.
@@ -65,7 +94,8 @@ impl SocketRoutes {
     /// is reported when the server starts.
     pub fn route<H: Handler<Args>, Args: 'static>(self, message_type: &'static str, handler: H) -> Self {
         let state = H::state();
-        self.handler(message_type, Arc::new(FnHandler::new(handler)), state)
+        let shape = RouteShape::of::<H, Args>(None);
+        self.handler(message_type, Arc::new(FnHandler::new(handler)), state).shaped(shape)
     }
 
     /// Like [`route`](Self::route), with a [`MessageGuard`] run before each message
@@ -77,8 +107,59 @@ impl SocketRoutes {
         handler: H,
     ) -> Self {
         let state = H::state();
+        let shape = RouteShape::of::<H, Args>(Some(std::any::type_name::<G>()));
         let inner = FnHandler::new(handler);
-        self.handler(message_type, Arc::new(Guarded { guard: Arc::new(guard), inner }), state)
+        self.handler(message_type, Arc::new(Guarded { guard: Arc::new(guard), inner }), state).shaped(shape)
+    }
+
+    /// Gives the route added last the JSON Schemas of its `data` (`D`) and
+    /// its reply's `data` (`R`), for [`Ori::describe`](crate::Ori::describe)
+    /// and what is generated from it (AsyncAPI, TypeScript). Routes without
+    /// it are described by their Rust type names only.
+    ///
+    /// ```
+    /// use ori::{SocketContext, SocketError, SocketRoutes};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Add { a: i64, b: i64 }
+    ///
+    /// async fn add(_ctx: SocketContext, data: Add) -> Result<i64, SocketError> {
+    ///     Ok(data.a + data.b)
+    /// }
+    ///
+    /// let routes = SocketRoutes::named("MathRoutes").route("math.add", add).schema::<Add, i64>();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If no route was added yet, or `D` and `R` are not the handler's types
+    /// (the message names both).
+    #[cfg(feature = "schema")]
+    pub fn schema<D: schemars::JsonSchema, R: schemars::JsonSchema>(mut self) -> Self {
+        let name = self.name.clone();
+        let route = self.routes.last_mut().unwrap_or_else(|| {
+            panic!("`{name}.schema::<D, R>()` describes the route added before it: add a route first")
+        });
+        let shape = route.shape.as_mut().expect("hand-written routes have a shape");
+        let (data, reply) = (std::any::type_name::<D>(), std::any::type_name::<R>());
+        assert!(
+            (data, reply) == (shape.data, shape.reply),
+            "`{name}.schema::<{data}, {reply}>()` does not match route `{}`, whose handler takes `{}` and replies `{}`",
+            route.message_type,
+            shape.data,
+            shape.reply,
+        );
+        shape.data_schema = |set| Some(set.schema_of::<D>());
+        shape.reply_schema = |set| Some(set.schema_of::<R>());
+        self
+    }
+
+    /// Sets the shape of the route added last.
+    fn shaped(mut self, shape: RouteShape) -> Self {
+        if let Some(route) = self.routes.last_mut() {
+            route.shape = Some(shape);
+        }
+        self
     }
 
     /// Adds an already-erased handler.
@@ -88,7 +169,7 @@ impl SocketRoutes {
         handler: Arc<dyn MessageHandler>,
         state: Option<StateKey>,
     ) -> Self {
-        self.routes.push(Route { message_type, handler, state, router: self.name.clone() });
+        self.routes.push(Route { message_type, handler, state, router: self.name.clone(), shape: None });
         self
     }
 
@@ -97,9 +178,9 @@ impl SocketRoutes {
         &self.name
     }
 
-    /// The message types routed, in the order added.
-    pub(crate) fn message_types(&self) -> Vec<&'static str> {
-        self.routes.iter().map(|r| r.message_type).collect()
+    /// The message types routed and what they declare, in the order added.
+    pub(crate) fn shapes(&self) -> Vec<(&'static str, Option<RouteShape>)> {
+        self.routes.iter().map(|r| (r.message_type, r.shape.clone())).collect()
     }
 
     pub(crate) fn into_routes(self) -> Vec<Route> {

@@ -22,7 +22,9 @@ export async function whatCompiles(): Promise<void> {
     const status: string = data.status;
   });
   const data: Requests["presence.kick"]["data"] = { userId: "bob" };
-  void [client, count, first, nothing, kicked, stop, data];
+  const declared: Requests["presence.kick"]["errors"] = "not_found";
+  const guarded: Requests["presence.kick"]["errors"] = "forbidden";
+  void [client, count, first, nothing, kicked, stop, data, declared, guarded];
 }
 
 export async function whatDoesNot(): Promise<void> {
@@ -42,5 +44,7 @@ export async function whatDoesNot(): Promise<void> {
   api.on("presence.gone", () => {});
   // @ts-expect-error: a push's data is typed
   api.on("presence.changed", (data) => { const n: number = data.status; });
-  void [beats, user];
+  // @ts-expect-error: a code the route does not declare
+  const undeclared: Requests["presence.getOnline"]["errors"] = "not_found";
+  void [beats, user, undeclared];
 }

@@ -4,6 +4,8 @@
 // types hold for JavaScript callers too.
 import { PresenceApi } from "../../../../examples/presence/presence_api.js";
 
+/** @typedef {import("../../../../examples/presence/presence_api.js").Requests} Requests */
+
 /** @param {PresenceApi} api */
 export async function whatCompiles(api) {
   /** @type {number} */
@@ -15,7 +17,9 @@ export async function whatCompiles(api) {
     const status = data.status;
     void status;
   });
-  void [count, first];
+  /** @type {Requests["presence.kick"]["errors"]} */
+  const declared = "not_found";
+  void [count, first, declared];
 }
 
 /** @param {PresenceApi} api */
@@ -28,4 +32,7 @@ export async function whatDoesNot(api) {
   api.on("presence.gone", () => {});
   // @ts-expect-error: a field the reply does not have
   void (await api.kick({ userId: "bob" })).kicked;
+  // @ts-expect-error: a code the route does not declare
+  /** @type {Requests["presence.getOnline"]["errors"]} */ const undeclared = "not_found";
+  void undeclared;
 }

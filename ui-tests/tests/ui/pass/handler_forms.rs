@@ -86,7 +86,7 @@ impl Forms {
         Ok(())
     }
 
-    #[on("forms.custom_error")]
+    #[on("forms.custom_error", errors = ["app_error", "not_found"])]
     async fn custom_error(&self) -> Result<String, AppError> {
         Err(AppError)
     }
@@ -136,5 +136,7 @@ impl Guarded {
 
 fn main() {
     let _ = Guarded.helper();
-    let _ = <Forms as ori::routing::SocketRouter>::routes();
+    let routes = <Forms as ori::routing::SocketRouter>::routes();
+    let custom = routes.iter().find(|r| r.message_type == "forms.custom_error").unwrap();
+    assert_eq!(custom.errors, ["app_error", "not_found"]);
 }
