@@ -4,17 +4,14 @@
 //! beside their binary, not in this library, so that each binary registers
 //! only its own routers and providers.)
 
-/// Serves `app` on `ORI_ADDR` (default `127.0.0.1:3000`), printing the bound
-/// address, until ctrl-c or SIGTERM.
+/// Serves `app` on `ORI_ADDR` (default `127.0.0.1:3000`) until ctrl-c or
+/// SIGTERM, logging through `tracing` (ori says what it mounted and where it
+/// listens).
 pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
     tracing_subscriber::fmt().with_target(false).init();
     let addr = std::env::var("ORI_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let server = app.bind(&addr).await?;
-    let bound = server.local_addr();
-    match server.websocket_url() {
-        Some(url) => println!("{name} listening on http://{bound} (WebSocket: {url}); ctrl-c to stop"),
-        None => println!("{name} listening on http://{bound}; ctrl-c to stop"),
-    }
+    println!("{name}: ctrl-c to stop");
     server.serve().await
 }
 

@@ -149,8 +149,14 @@ impl From<PubSubError> for SocketError {
 /// Why the server could not start (or stopped with an error).
 ///
 /// Start-up errors are found before the port is bound, and each names the
-/// types or routes involved.
-#[derive(Debug)]
+/// types or routes involved and what to do. `Debug` (what `main` prints when
+/// it returns one) is the variant's name and the same sentence:
+///
+/// ```text
+/// Error: DuplicateMessageType: message type `chat.say` is handled by both `app::ChatRouter`
+/// and `app::LegacyRouter`; each type must have exactly one handler: rename one of them,
+/// or name the routers to mount with `.only_socket_router::<R>()`
+/// ```
 #[non_exhaustive]
 pub enum Error {
     /// Binding or accepting on the listening socket failed.
@@ -196,6 +202,9 @@ pub enum Error {
         /// The state type.
         state: &'static str,
     },
+    /// Discovery is on, but the binary holds no `#[socket_router]` and the
+    /// app adds no routes: the routers' crate was most likely not linked.
+    NoRoutersFound,
     /// The configuration is unusable.
     InvalidConfig(String),
     /// The pub/sub backend could not start (e.g. Redis unreachable; see
@@ -214,16 +223,20 @@ impl fmt::Display for Error {
                 "`{required_by}` needs `{missing}`, but nothing provides it; register it with \
                  `.provide(..)` / `.provide_value(..)` (or `#[injectable]`)"
             ),
-            Error::DependencyCycle(path) => {
-                write!(f, "dependency cycle between providers: {}", path.join(" -> "))
-            }
+            Error::DependencyCycle(path) => write!(
+                f,
+                "dependency cycle between providers: {}; break it by making one of them take \
+                 its dependency later (e.g. through a `Sockets` handle or an `Arc` set after start)",
+                path.join(" -> ")
+            ),
             Error::DuplicateProvider(ty) => {
                 write!(f, "`{ty}` is provided twice; keep one, or replace it with `.override_provider(..)`")
             }
             Error::DuplicateMessageType { message_type, first, second } => write!(
                 f,
                 "message type `{message_type}` is handled by both `{first}` and `{second}`; \
-                 each type must have exactly one handler"
+                 each type must have exactly one handler: rename one of them, or name the \
+                 routers to mount with `.only_socket_router::<R>()`"
             ),
             Error::InvalidMessageType { message_type, router, reason } => {
                 write!(f, "`{router}` registers message type `{message_type}`, which {reason}")
@@ -231,17 +244,62 @@ impl fmt::Display for Error {
             Error::MissingState { state, handler } => write!(
                 f,
                 "`{handler}` asks for connection state `{state}`, but no connection guard or \
-                 upgrade handler produces it"
+                 upgrade handler produces it: add a guard whose `State` is `{state}` \
+                 (`#[socket_router(guard = G)]` or `.connection_guard(G)`), or take \
+                 `SocketContext` without state"
             ),
             Error::DuplicateState { state } => write!(
                 f,
                 "connection state `{state}` is produced twice (by guards or the upgrade handler); \
                  each state type must have one producer"
             ),
+            Error::NoRoutersFound => f.write_str(
+                "no `#[socket_router]` is linked into this binary and the app adds no routes, so \
+                 every message would be answered `unknown_type`. If your routers live in another \
+                 crate, the binary must name that crate or the linker drops them: add \
+                 `use your_crate as _;` to main.rs, or mount them with \
+                 `.only_socket_router::<your_crate::YourRouter>()`. For an endpoint without \
+                 routes (pub/sub only), turn discovery off with `.discover(false)`",
+            ),
             Error::InvalidConfig(msg) => write!(f, "invalid configuration: {msg}"),
             Error::PubSubStart(e) => write!(f, "the pub/sub backend failed to start: {e}"),
             Error::Tls(msg) => write!(f, "TLS: {msg}"),
         }
+    }
+}
+
+impl Error {
+    /// The variant's name, for `Debug`.
+    fn variant(&self) -> &'static str {
+        match self {
+            Error::Io(_) => "Io",
+            Error::MissingProvider { .. } => "MissingProvider",
+            Error::DependencyCycle(_) => "DependencyCycle",
+            Error::DuplicateProvider(_) => "DuplicateProvider",
+            Error::DuplicateMessageType { .. } => "DuplicateMessageType",
+            Error::InvalidMessageType { .. } => "InvalidMessageType",
+            Error::MissingState { .. } => "MissingState",
+            Error::DuplicateState { .. } => "DuplicateState",
+            Error::NoRoutersFound => "NoRoutersFound",
+            Error::InvalidConfig(_) => "InvalidConfig",
+            Error::PubSubStart(_) => "PubSubStart",
+            Error::Tls(_) => "Tls",
+        }
+    }
+}
+
+/// `Variant: what went wrong and what to do` (the `Display` sentence), then
+/// the chain of sources: readable where `main` prints it, searchable in logs.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {self}", self.variant())?;
+        // The sentence already says the first source.
+        let mut source = std::error::Error::source(self).and_then(std::error::Error::source);
+        while let Some(error) = source {
+            write!(f, "\n  caused by: {error}")?;
+            source = error.source();
+        }
+        Ok(())
     }
 }
 
@@ -258,5 +316,47 @@ impl std::error::Error for Error {
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn debug_is_the_variant_and_the_sentence_main_prints() {
+        let error = Error::DuplicateMessageType {
+            message_type: "chat.say".to_owned(),
+            first: "app::ChatRouter".to_owned(),
+            second: "app::LegacyRouter".to_owned(),
+        };
+        assert_eq!(
+            format!("{error:?}"),
+            "DuplicateMessageType: message type `chat.say` is handled by both `app::ChatRouter` and \
+             `app::LegacyRouter`; each type must have exactly one handler: rename one of them, or name \
+             the routers to mount with `.only_socket_router::<R>()`"
+        );
+        let inner = std::io::Error::other("connection refused");
+        let outer = std::io::Error::other(Wrapped(inner));
+        let error = Error::PubSubStart(Box::new(outer));
+        assert_eq!(
+            format!("{error:?}"),
+            "PubSubStart: the pub/sub backend failed to start: redis unreachable\n  caused by: connection refused"
+        );
+    }
+
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("redis unreachable")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
     }
 }

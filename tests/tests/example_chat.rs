@@ -113,3 +113,43 @@ fn the_committed_generated_files_are_current() {
     let generated = ori_examples::generated(&chat::app(WebSocketConfig::default()), "chat", "ChatApi");
     assert_eq!(generated.stale("chat"), Vec::<String>::new());
 }
+
+/// Started with nothing set up (no `tracing` subscriber), the server says on
+/// stderr which routers it mounted, with their message types and guards, and
+/// where it listens: a router whose crate did not link shows by its absence.
+#[test]
+fn the_server_says_what_it_mounted_and_where_it_listens() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut peer = Command::new(env!("CARGO_BIN_EXE_chat_peer"))
+        .env("ORI_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chat_peer starts");
+    let stderr = peer.stderr.take().expect("piped");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut said = Vec::new();
+    while let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        let done = line.contains("listening on");
+        said.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = peer.kill();
+    let _ = peer.wait();
+    assert!(
+        said.iter().any(|l| l == "ori: router ChatRouter (connection guard NameGuard): chat.say"),
+        "{said:#?}"
+    );
+    let listening = said.last().expect("something said");
+    assert!(listening.starts_with("ori: listening on http://127.0.0.1:"), "{said:#?}");
+    assert!(listening.contains("WebSocket at ws://127.0.0.1:"), "{said:#?}");
+}

@@ -2,6 +2,7 @@
 //! raw messages.
 
 mod raw_websocket;
+pub(crate) mod startup;
 
 pub use raw_websocket::RawWebSocket;
 
@@ -86,6 +87,9 @@ pub(crate) struct Built {
     pub(crate) shutdown_signal: Option<BoxFuture<'static, ()>>,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::Tls>,
+    /// What is mounted on the envelope endpoint, one line per router or
+    /// route set, said when the server starts.
+    pub(crate) mounted: Vec<String>,
 }
 
 impl Built {
@@ -423,6 +427,9 @@ impl Ori {
         let built = self.build()?;
         built.start_pubsub().await?;
         built.start_background();
+        for line in &built.mounted {
+            startup::announce(line);
+        }
         Ok(built.router)
     }
 
@@ -490,7 +497,11 @@ impl Ori {
         }
         if let Some(config) = &self.websocket {
             config.validate()?;
+            if discovery == Discovery::All && routers.is_empty() && self.socket_routes.is_empty() {
+                return Err(Error::NoRoutersFound);
+            }
         }
+        let announced = startup::mounted(&routers, &self.socket_routes);
         for raw in &self.raw_websockets {
             raw.config.validate()?;
             if raw.hooks.lifecycle.raw.is_none() {
@@ -604,6 +615,7 @@ impl Ori {
             shutdown_signal: self.shutdown_signal,
             #[cfg(feature = "tls")]
             tls: self.tls,
+            mounted: announced,
         })
     }
 }

@@ -239,7 +239,7 @@ pub(crate) fn distinct_name(
 
 /// A type's name without its module path (`app::Guard<x::Y>` -> `Guard<Y>`),
 /// as written in the source, whichever crate compiled it.
-fn short_type_name(name: &str) -> String {
+pub(crate) fn short_type_name(name: &str) -> String {
     let mut out = String::new();
     let mut segment = String::new();
     for c in name.chars() {

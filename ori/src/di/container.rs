@@ -47,7 +47,7 @@ impl ProviderEntry {
 }
 
 /// Which registered (`#[injectable]`) providers to build besides the explicit ones.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Discovery {
     /// All of them.
     All,

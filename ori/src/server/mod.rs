@@ -29,6 +29,7 @@ mod tls;
 pub use tls::Tls;
 
 use crate::app::Built;
+use crate::app::startup::announce;
 use crate::connection::outbox::CloseRequest;
 use crate::util::tracker::Tracker;
 use crate::{AppContext, Error};
@@ -62,6 +63,8 @@ pub struct Server {
     /// The path of the envelope endpoint, or of the first raw one.
     websocket_path: Option<String>,
     tls: Acceptor,
+    /// What is mounted, said when serving starts.
+    mounted: Vec<String>,
 }
 
 /// Triggers a server's graceful shutdown from anywhere (tests, admin routes).
@@ -123,6 +126,7 @@ impl Server {
         #[cfg(not(feature = "tls"))]
         let tls = None;
         Ok(Server {
+            mounted: built.mounted,
             websocket_path,
             tls,
             listeners,
@@ -176,9 +180,19 @@ impl Server {
             shutdown,
             on_caller_runtime,
             tls,
-            ..
+            mounted,
+            websocket_path,
         } = self;
-        tracing::info!(%local_addr, workers = if on_caller_runtime { 0 } else { listeners.len() }, "listening");
+        for line in &mounted {
+            announce(line);
+        }
+        let (http_scheme, ws_scheme) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
+        let workers = if on_caller_runtime { 0 } else { listeners.len() };
+        let endpoint = websocket_path.map(|path| format!(", WebSocket at {ws_scheme}://{local_addr}{path}"));
+        announce(&format!(
+            "listening on {http_scheme}://{local_addr} ({workers} workers){}",
+            endpoint.unwrap_or_default()
+        ));
         let http = Arc::new(Tracker::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let (exit_tx, exit_rx) = watch::channel(false);
@@ -220,7 +234,7 @@ impl Server {
             () = signal => {}
             () = stop => {}
         }
-        tracing::info!("shutting down");
+        announce("shutting down");
         let connections = app.connections();
         connections.begin_shutdown();
         let _ = stop_tx.send(true);
