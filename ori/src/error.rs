@@ -4,15 +4,20 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::Serialize;
+use serde_json::value::RawValue;
+
 use crate::protocol::NameError;
 
 /// Boxed error used where the concrete type does not matter (guards, providers).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// An error sent to the client as `{"type", "error": {"code", "message"}, "correlationId"}`.
+/// An error sent to the client as `{"type", "error": {"code", "message"}, "correlationId"}`
+/// (and `error.details` when it has [details](SocketError::with_details)).
 ///
 /// The connection stays open. Handlers return it (or any `E: Into<SocketError>`)
-/// to refuse a message; the `code` is part of your API, the `message` is for humans.
+/// to refuse a message; the `code` is part of your API, the `message` is for
+/// humans, the `details` for programs.
 ///
 /// ```
 /// use ori::SocketError;
@@ -20,17 +25,52 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// let e = SocketError::new("not_found", "no such room");
 /// assert_eq!(e.code(), "not_found");
 /// assert_eq!(SocketError::forbidden("admin role required").code(), "forbidden");
+///
+/// #[derive(serde::Serialize)]
+/// struct RoomFull { capacity: u32 }
+///
+/// let full = SocketError::new("room_full", "the room is full").with_details(&RoomFull { capacity: 8 });
+/// assert_eq!(full.details().map(|d| d.get()), Some(r#"{"capacity":8}"#));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SocketError {
     code: Cow<'static, str>,
     message: Cow<'static, str>,
+    /// Behind one more box, so that errors stay small on the paths that
+    /// return them (details are rare).
+    details: Option<Box<Box<RawValue>>>,
 }
+
+impl PartialEq for SocketError {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.code, &self.message, self.details().map(RawValue::get))
+            == (&other.code, &other.message, other.details().map(RawValue::get))
+    }
+}
+
+impl Eq for SocketError {}
 
 impl SocketError {
     /// An error with an application-chosen `code` (e.g. `"not_found"`) and message.
     pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
-        SocketError { code: code.into(), message: message.into() }
+        SocketError { code: code.into(), message: message.into(), details: None }
+    }
+
+    /// Attaches structured `details` for the client's program (sent as
+    /// `error.details`; the Rust client reads them with
+    /// `ClientError::details::<T>()`, the TypeScript client as `error.details`).
+    ///
+    /// Details that fail to serialize (a map with non-string keys, say) are
+    /// left out, and the failure is logged: the error itself still goes out.
+    #[must_use]
+    pub fn with_details<T: Serialize + ?Sized>(mut self, details: &T) -> Self {
+        match serde_json::value::to_raw_value(details) {
+            Ok(raw) => self.details = Some(Box::new(raw)),
+            Err(error) => {
+                tracing::error!(%error, code = %self.code, "the details of a SocketError failed to serialize; sent without them");
+            }
+        }
+        self
     }
 
     /// `bad_request`: the message was malformed or its `data` had the wrong shape.
@@ -66,6 +106,11 @@ impl SocketError {
     /// The human-readable message.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The structured details, as JSON, if any.
+    pub fn details(&self) -> Option<&RawValue> {
+        self.details.as_deref().map(|raw| &**raw)
     }
 }
 
@@ -203,7 +248,9 @@ pub enum Error {
         state: &'static str,
     },
     /// Discovery is on, but the binary holds no `#[socket_router]` and the
-    /// app adds no routes: the routers' crate was most likely not linked.
+    /// app routes nothing itself: the routers' crate was most likely not
+    /// linked. ([`Ori::allow_no_routers`](crate::Ori::allow_no_routers) for
+    /// a pub/sub-only endpoint.)
     NoRoutersFound,
     /// The configuration is unusable.
     InvalidConfig(String),
@@ -225,8 +272,8 @@ impl fmt::Display for Error {
             ),
             Error::DependencyCycle(path) => write!(
                 f,
-                "dependency cycle between providers: {}; break it by making one of them take \
-                 its dependency later (e.g. through a `Sockets` handle or an `Arc` set after start)",
+                "dependency cycle between providers: {}; break it: one of them must not take the \
+                 next at construction (take `AppContext` instead and call `ctx.get::<T>()` when needed)",
                 path.join(" -> ")
             ),
             Error::DuplicateProvider(ty) => {
@@ -254,12 +301,12 @@ impl fmt::Display for Error {
                  each state type must have one producer"
             ),
             Error::NoRoutersFound => f.write_str(
-                "no `#[socket_router]` is linked into this binary and the app adds no routes, so \
+                "no `#[socket_router]` is linked into this binary and the app routes nothing itself, so \
                  every message would be answered `unknown_type`. If your routers live in another \
                  crate, the binary must name that crate or the linker drops them: add \
                  `use your_crate as _;` to main.rs, or mount them with \
                  `.only_socket_router::<your_crate::YourRouter>()`. For an endpoint without \
-                 routes (pub/sub only), turn discovery off with `.discover(false)`",
+                 routes (pub/sub only), say so with `.allow_no_routers()`",
             ),
             Error::InvalidConfig(msg) => write!(f, "invalid configuration: {msg}"),
             Error::PubSubStart(e) => write!(f, "the pub/sub backend failed to start: {e}"),

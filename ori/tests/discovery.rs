@@ -14,11 +14,27 @@ async fn no_router_found_is_a_start_up_error_that_says_how_to_fix_it() {
         "no `#[socket_router]` is linked",
         "use your_crate as _;",
         ".only_socket_router::<",
-        ".discover(false)",
+        ".allow_no_routers()",
     ] {
         assert!(message.contains(hint), "{hint:?} missing from: {message}");
     }
     assert!(format!("{error:?}").starts_with("NoRoutersFound: "), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_pubsub_only_endpoint_says_so() {
+    let app = Ori::create().websocket(WebSocketConfig::default()).allow_no_routers();
+    let server = app.bind("127.0.0.1:0").await;
+    assert!(server.is_ok(), "{:?}", server.err());
+}
+
+#[tokio::test]
+async fn an_on_message_handler_routes_everything() {
+    let app = Ori::create()
+        .websocket(WebSocketConfig::default())
+        .on_message(|_: SocketContext, _: ori::UnroutedMessage| async {});
+    let server = app.bind("127.0.0.1:0").await;
+    assert!(server.is_ok(), "{:?}", server.err());
 }
 
 #[tokio::test]

@@ -57,6 +57,12 @@ async fn fail(_ctx: SocketContext, _data: Value) -> Result<(), SocketError> {
     Err(SocketError::new("teapot", "I refuse"))
 }
 
+/// An error with structured details.
+async fn fail_detailed(_ctx: SocketContext, _data: Value) -> Result<(), SocketError> {
+    let details = serde_json::json!({"retryAfterMs": 250, "reasons": ["busy", "queue \"full\""]});
+    Err(SocketError::new("busy", "try again later").with_details(&details))
+}
+
 async fn hang(_ctx: SocketContext, _data: Value) -> Result<(), SocketError> {
     std::future::pending().await
 }
@@ -86,6 +92,7 @@ pub fn app(journal: Arc<Journal>, config: WebSocketConfig) -> Ori {
                 .route("echo", echo)
                 .route("record", record)
                 .route("fail", fail)
+                .route("fail.detailed", fail_detailed)
                 .route("hang", hang),
         )
 }

@@ -27,7 +27,25 @@ async fn requests_get_their_replies_and_errors_become_typed() {
     assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (1, 2, 3));
 
     let refused = client.request::<_, ()>("fail", &()).await.unwrap_err();
-    assert_eq!(refused, ClientError::Server { code: "teapot".into(), message: "I refuse".into() });
+    assert_eq!(
+        refused,
+        ClientError::Server { code: "teapot".into(), message: "I refuse".into(), details: None }
+    );
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Busy {
+        retry_after_ms: u64,
+        reasons: Vec<String>,
+    }
+    let busy = client.request::<_, ()>("fail.detailed", &()).await.unwrap_err();
+    assert!(matches!(&busy, ClientError::Server { code, .. } if code == "busy"), "{busy:?}");
+    let details = busy.details::<Busy>().expect("details").expect("a Busy");
+    assert_eq!(
+        (details.retry_after_ms, details.reasons),
+        (250, vec!["busy".to_owned(), "queue \"full\"".to_owned()])
+    );
+    assert!(busy.details::<u64>().expect("details").is_err(), "details of another shape are an error");
+    assert!(refused.details::<Busy>().is_none(), "no details");
     let unknown = client.request::<_, ()>("nope", &()).await.unwrap_err();
     assert!(matches!(&unknown, ClientError::Server { code, .. } if code == "unknown_type"), "{unknown:?}");
     let wrong_type = client.request::<_, String>("echo", &5).await.unwrap_err();

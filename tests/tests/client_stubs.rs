@@ -114,7 +114,11 @@ async fn every_handler_form_round_trips_through_the_stub() {
     );
     assert_eq!(
         forms.greet(Greeting { text: String::new() }).await,
-        Err(ClientError::Server { code: "bad_request".into(), message: "say something".into() })
+        Err(ClientError::Server {
+            code: "bad_request".into(),
+            message: "say something".into(),
+            details: None
+        })
     );
     assert_eq!(forms.forget(7).await, Ok(()));
 

@@ -6,7 +6,7 @@ use ori_tests::LiveServer;
 use serde_json::{Value, json};
 
 async fn server(config: WebSocketConfig) -> LiveServer {
-    LiveServer::start(Ori::create().websocket(config)).await
+    LiveServer::start(Ori::create().allow_no_routers().websocket(config)).await
 }
 
 fn error_code(reply: &Value) -> &str {
@@ -85,6 +85,7 @@ async fn invalid_topics_are_bad_request_and_reserved_ones_forbidden() {
 async fn the_topic_authorizer_decides_who_joins() {
     let server = LiveServer::start(
         Ori::create()
+            .allow_no_routers()
             .websocket(WebSocketConfig::default())
             .topic_authorizer(|_socket: &Socket, topic: &str| topic.starts_with("public.")),
     )

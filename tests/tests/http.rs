@@ -34,8 +34,10 @@ fn routes() -> Router<AppContext> {
 
 #[tokio::test]
 async fn http_routes_share_the_port_and_reach_the_app_context() {
-    let server =
-        LiveServer::start(Ori::create().websocket(WebSocketConfig::default()).routes(routes())).await;
+    let server = LiveServer::start(
+        Ori::create().allow_no_routers().websocket(WebSocketConfig::default()).routes(routes()),
+    )
+    .await;
     let mut c = server.connect().await;
     c.subscribe("monitor:1").await;
     let response =

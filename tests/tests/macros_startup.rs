@@ -66,7 +66,7 @@ async fn a_message_type_in_two_routers_names_both() {
     let message = start_error(app).await.to_string();
     assert_eq!(
         message,
-        "message type `presence.heartbeat` is handled by both `Presence` and `LegacyPresence`; each type must have exactly one handler"
+        "message type `presence.heartbeat` is handled by both `Presence` and `LegacyPresence`; each type must have exactly one handler: rename one of them, or name the routers to mount with `.only_socket_router::<R>()`"
     );
 }
 
@@ -82,7 +82,7 @@ async fn discovery_reports_the_first_problem_of_the_binary() {
     let error = start_error(Ori::create().websocket(WebSocketConfig::default()).provide_value(Mailer)).await;
     assert_eq!(
         error.to_string(),
-        "message type `presence.heartbeat` is handled by both `LegacyPresence` and `Presence`; each type must have exactly one handler"
+        "message type `presence.heartbeat` is handled by both `LegacyPresence` and `Presence`; each type must have exactly one handler: rename one of them, or name the routers to mount with `.only_socket_router::<R>()`"
     );
 }
 

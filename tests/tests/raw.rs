@@ -199,15 +199,18 @@ async fn broadcasts_and_direct_sends_reach_raw_connections() {
 
 #[tokio::test]
 async fn idle_timeouts_and_connection_limits_are_per_endpoint() {
-    let app = Ori::create().websocket(WebSocketConfig::default().max_connections(1)).raw_websocket(
-        RawWebSocket::new(
-            WebSocketConfig::default()
-                .path("/raw")
-                .idle_timeout(Duration::from_millis(300))
-                .max_connections(2),
-        )
-        .on_message(|_: SocketContext, m: RawMessage| async move { m }),
-    );
+    let app = Ori::create()
+        .allow_no_routers()
+        .websocket(WebSocketConfig::default().max_connections(1))
+        .raw_websocket(
+            RawWebSocket::new(
+                WebSocketConfig::default()
+                    .path("/raw")
+                    .idle_timeout(Duration::from_millis(300))
+                    .max_connections(2),
+            )
+            .on_message(|_: SocketContext, m: RawMessage| async move { m }),
+        );
     let server = LiveServer::start(app).await;
     let mut envelopes = server.connect().await;
     assert!(

@@ -293,7 +293,7 @@ async fn instances_with_different_prefixes_do_not_share_topics() {
 #[tokio::test]
 async fn an_unreachable_redis_fails_start_up_unless_degraded_start_is_allowed() {
     let Some(mut redis) = RedisServer::reserve() else { return };
-    let app = Ori::create().websocket(
+    let app = Ori::create().allow_no_routers().websocket(
         WebSocketConfig::default()
             .pubsub(RedisBackend::builder(redis.url()).connect_timeout(Duration::from_secs(1)).build()),
     );

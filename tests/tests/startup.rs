@@ -122,7 +122,9 @@ async fn a_dependency_cycle_names_the_path() {
     let error = start_error(app).await;
     assert_eq!(
         error.to_string(),
-        "dependency cycle between providers: startup::A -> startup::B -> startup::C -> startup::A"
+        "dependency cycle between providers: startup::A -> startup::B -> startup::C -> startup::A; \
+         break it: one of them must not take the next at construction (take `AppContext` instead and \
+         call `ctx.get::<T>()` when needed)"
     );
 }
 
@@ -151,7 +153,7 @@ async fn a_message_type_taken_twice_names_both_routers() {
     let message = start_error(app).await.to_string();
     assert_eq!(
         message,
-        "message type `presence.heartbeat` is handled by both `PresenceRoutes` and `LegacyRoutes`; each type must have exactly one handler"
+        "message type `presence.heartbeat` is handled by both `PresenceRoutes` and `LegacyRoutes`; each type must have exactly one handler: rename one of them, or name the routers to mount with `.only_socket_router::<R>()`"
     );
 }
 

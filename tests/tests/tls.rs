@@ -172,6 +172,7 @@ async fn plain_http_on_the_tls_port_and_tls_on_the_plain_port_are_refused_cleanl
     // A TLS client on a plain server: a clear TLS error, and the server goes on.
     let plain_server = LiveServer::start(
         Ori::create()
+            .allow_no_routers()
             .websocket(WebSocketConfig::default())
             .routes(axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }))),
     )

@@ -20,6 +20,7 @@ async fn whoami(ctx: SocketContext<Token>) -> Result<String, SocketError> {
 
 fn token_app() -> Ori {
     Ori::create()
+        .allow_no_routers()
         .websocket(WebSocketConfig::default())
         .upgrade_handler(|req: UpgradeRequest| async move {
             req.query("token").filter(|t| !t.is_empty()).map(Token)
@@ -58,13 +59,14 @@ async fn upgrade_data_is_attached_to_the_connection() {
 
 #[tokio::test]
 async fn upgrade_handler_error_timeout_and_panic_answer_500() {
-    let failing = Ori::create().websocket(WebSocketConfig::default()).upgrade_handler(
+    let failing = Ori::create().allow_no_routers().websocket(WebSocketConfig::default()).upgrade_handler(
         |_req: UpgradeRequest| async move { Err::<Option<Token>, _>("token store unreachable") },
     );
     let server = LiveServer::start(failing).await;
     assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(500))));
 
     let slow = Ori::create()
+        .allow_no_routers()
         .websocket(WebSocketConfig::default().upgrade_timeout(Duration::from_millis(100)))
         .upgrade_handler(|_req: UpgradeRequest| async move {
             tokio::time::sleep(Duration::from_secs(30)).await;
@@ -73,7 +75,7 @@ async fn upgrade_handler_error_timeout_and_panic_answer_500() {
     let server = LiveServer::start(slow).await;
     assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(500))));
 
-    let panicking = Ori::create().websocket(WebSocketConfig::default()).upgrade_handler(
+    let panicking = Ori::create().allow_no_routers().websocket(WebSocketConfig::default()).upgrade_handler(
         |req: UpgradeRequest| async move {
             if req.query("boom").is_some() {
                 panic!("upgrade handler bug");
@@ -93,7 +95,8 @@ async fn upgrade_handler_error_timeout_and_panic_answer_500() {
 
 #[tokio::test]
 async fn handshake_errors_get_http_errors() {
-    let server = LiveServer::start(Ori::create().websocket(WebSocketConfig::default())).await;
+    let server =
+        LiveServer::start(Ori::create().allow_no_routers().websocket(WebSocketConfig::default())).await;
     let plain = http(server.addr, "GET", "/ws", &[], "").await;
     assert_eq!(plain.status, 426);
     assert_eq!(plain.header("sec-websocket-version"), Some("13"));
@@ -111,7 +114,7 @@ async fn handshake_errors_get_http_errors() {
 
 #[tokio::test]
 async fn path_is_configurable() {
-    let server = LiveServer::start(Ori::create().websocket_at("/realtime")).await;
+    let server = LiveServer::start(Ori::create().allow_no_routers().websocket_at("/realtime")).await;
     let mut client = WsClient::connect(&server.url_at("/realtime")).await;
     assert_eq!(client.request(json!({"type": "ping"})).await["type"], "pong");
     assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(404))));
@@ -120,7 +123,7 @@ async fn path_is_configurable() {
 #[tokio::test]
 async fn origin_allow_list_refuses_other_sites_with_403() {
     let config = WebSocketConfig::default().allowed_origins(["https://app.example.com"]);
-    let server = LiveServer::start(Ori::create().websocket(config)).await;
+    let server = LiveServer::start(Ori::create().allow_no_routers().websocket(config)).await;
     let evil = WsClient::try_connect_request(&server.url(), &[("origin", "https://evil.example")]).await;
     assert!(matches!(evil, Err(ConnectError::Status(403))), "{evil:?}");
     WsClient::try_connect_request(&server.url(), &[("origin", "https://app.example.com")])
@@ -132,8 +135,10 @@ async fn origin_allow_list_refuses_other_sites_with_403() {
 
 #[tokio::test]
 async fn max_connections_answers_503_and_frees_slots() {
-    let server =
-        LiveServer::start(Ori::create().websocket(WebSocketConfig::default().max_connections(2))).await;
+    let server = LiveServer::start(
+        Ori::create().allow_no_routers().websocket(WebSocketConfig::default().max_connections(2)),
+    )
+    .await;
     let first = server.connect().await;
     let _second = server.connect().await;
     assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ConnectError::Status(503))));
@@ -264,6 +269,7 @@ async fn failing_panicking_and_slow_guards_close_with_1008() {
     let counter = closed.clone();
     let server = LiveServer::start(
         Ori::create()
+            .allow_no_routers()
             .websocket(WebSocketConfig::default().guard_timeout(Duration::from_millis(200)))
             .connection_guard(FailingGuard)
             .on_close(move |_ws: SocketContext, _info| {

@@ -718,7 +718,7 @@ export class OriClient {
 /**
  * A server envelope.
  * @typedef {{ type: string, data?: unknown, correlationId?: string | null,
- *   error?: { code: string, message?: string } }} Envelope
+ *   error?: { code: string, message?: string, details?: unknown } }} Envelope
  */
 
 /**
@@ -735,7 +735,7 @@ function toBytes(data) {
 /** @param {Envelope} message */
 function serverError(message) {
   const error = message.error ?? { code: "internal" };
-  return new OriError("server", error.message ?? error.code, { code: error.code });
+  return new OriError("server", error.message ?? error.code, { code: error.code, details: error.details });
 }
 
 /**

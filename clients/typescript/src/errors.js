@@ -28,10 +28,10 @@ export class OriError extends Error {
   /**
    * @param {OriErrorKind} kind what went wrong
    * @param {string} message what happened, and what to do
-   * @param {{ code?: string, status?: number, closeCode?: number, cause?: unknown }} [details]
+   * @param {{ code?: string, details?: unknown, status?: number, closeCode?: number, cause?: unknown }} [fields]
    */
-  constructor(kind, message, details = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  constructor(kind, message, fields = {}) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = "OriError";
     /** What went wrong. @type {OriErrorKind} */
     this.kind = kind;
@@ -40,11 +40,17 @@ export class OriError extends Error {
      * or the application's own) when `kind` is `server`; otherwise the kind.
      * @type {string}
      */
-    this.code = details.code ?? kind;
+    this.code = fields.code ?? kind;
+    /**
+     * The structured details of a `server` error (`error.details` in the
+     * envelope, from `SocketError::with_details`), if it has any.
+     * @type {unknown}
+     */
+    this.details = fields.details;
     /** The HTTP status of a `refused` upgrade. @type {number | undefined} */
-    this.status = details.status;
+    this.status = fields.status;
     /** The close code of a `rejected` connection. @type {number | undefined} */
-    this.closeCode = details.closeCode;
+    this.closeCode = fields.closeCode;
   }
 
   /** Whether trying again with the same credentials cannot help (refused or rejected by a guard). */

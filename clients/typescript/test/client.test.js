@@ -81,6 +81,13 @@ describe(codec, () => {
       assert.equal(error.kind, "server");
       assert.equal(error.code, "teapot");
       assert.equal(error.message, "I refuse");
+      assert.equal(error.details, undefined);
+      return true;
+    });
+    await assert.rejects(client.request("fail.detailed", {}), (error) => {
+      assert.ok(error instanceof OriError);
+      assert.equal(error.code, "busy");
+      assert.deepEqual(error.details, { retryAfterMs: 250, reasons: ["busy", 'queue "full"'] });
       return true;
     });
     await assert.rejects(client.request("no.such.route", {}), { kind: "server", code: "unknown_type" });

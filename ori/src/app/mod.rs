@@ -65,6 +65,8 @@ pub struct Ori {
     routers: Vec<RouterRegistration>,
     /// Mount every `#[socket_router]` (and build every `#[injectable]`) of the binary.
     discover: bool,
+    /// Whether an envelope endpoint with nothing to route may start.
+    allow_no_routers: bool,
     authorizer: Option<ErasedAuthorizer>,
     /// The envelope endpoint's guards, upgrade handler and lifecycle handlers.
     hooks: ConnectionHooks,
@@ -125,6 +127,7 @@ impl Ori {
             socket_routes: Vec::new(),
             routers: Vec::new(),
             discover: true,
+            allow_no_routers: false,
             authorizer: None,
             hooks: ConnectionHooks::default(),
             providers: Providers::default(),
@@ -229,6 +232,21 @@ impl Ori {
     /// only explicit routes, routers and providers — and what they need — are used.
     pub fn discover(mut self, discover: bool) -> Self {
         self.discover = discover;
+        self
+    }
+
+    /// Lets the WebSocket endpoint start with nothing to route: no
+    /// `#[socket_router]` found, no [`socket_routes`](Self::socket_routes),
+    /// no [`on_message`](Self::on_message). Clients then use the control
+    /// messages only (`subscribe`, `unsubscribe`, `ping`), and the app
+    /// publishes. Without it, such an app is [`Error::NoRoutersFound`]: most
+    /// often, the crate of its routers was not linked.
+    ///
+    /// ```
+    /// let pubsub_only = ori::Ori::create().websocket(ori::WebSocketConfig::default()).allow_no_routers();
+    /// ```
+    pub fn allow_no_routers(mut self) -> Self {
+        self.allow_no_routers = true;
         self
     }
 
@@ -497,11 +515,14 @@ impl Ori {
         }
         if let Some(config) = &self.websocket {
             config.validate()?;
-            if discovery == Discovery::All && routers.is_empty() && self.socket_routes.is_empty() {
-                return Err(Error::NoRoutersFound);
-            }
         }
         let announced = startup::mounted(&routers, &self.socket_routes);
+        // Reported after every other check: those name more precise problems.
+        let routes_nothing = self.websocket.is_some()
+            && routers.is_empty()
+            && self.socket_routes.is_empty()
+            && self.hooks.lifecycle.message.is_none();
+        let no_routers_found = routes_nothing && discovery == Discovery::All && !self.allow_no_routers;
         for raw in &self.raw_websockets {
             raw.config.validate()?;
             if raw.hooks.lifecycle.raw.is_none() {
@@ -567,6 +588,9 @@ impl Ori {
 
         let routes = RouteTable::build(socket_routes)?;
         check_states(&routes, &hooks)?;
+        if no_routers_found {
+            return Err(Error::NoRoutersFound);
+        }
 
         let mut router = self.http.with_state(app.clone());
         if let Some((path, document)) = asyncapi {

@@ -47,12 +47,16 @@ struct ErrorBody {
     code: String,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    details: Option<serde_json::Value>,
 }
 
 impl Incoming {
     fn result(self) -> Result<Box<RawValue>, ClientError> {
         match self.error {
-            Some(error) => Err(ClientError::Server { code: error.code, message: error.message }),
+            Some(error) => {
+                Err(ClientError::Server { code: error.code, message: error.message, details: error.details })
+            }
             None => Ok(self.data.unwrap_or_else(null)),
         }
     }

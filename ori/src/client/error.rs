@@ -32,6 +32,9 @@ pub enum ClientError {
         code: String,
         /// The server's message.
         message: String,
+        /// The error's structured details (`SocketError::with_details`), if
+        /// any; read them typed with [`ClientError::details`].
+        details: Option<serde_json::Value>,
     },
     /// No reply within the request timeout.
     Timeout,
@@ -64,6 +67,30 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// The details of a server error as a `T`: `None` when the error is not
+    /// from the server or has no details, `Some(Err(..))` when they are not
+    /// a `T`.
+    ///
+    /// ```
+    /// use ori::client::ClientError;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct RoomFull { capacity: u32 }
+    ///
+    /// let error = ClientError::Server {
+    ///     code: "room_full".into(),
+    ///     message: "the room is full".into(),
+    ///     details: Some(serde_json::json!({"capacity": 8})),
+    /// };
+    /// assert_eq!(error.details::<RoomFull>().unwrap().unwrap().capacity, 8);
+    /// ```
+    pub fn details<T: serde::de::DeserializeOwned>(&self) -> Option<Result<T, serde_json::Error>> {
+        match self {
+            ClientError::Server { details: Some(details), .. } => Some(T::deserialize(details)),
+            _ => None,
+        }
+    }
+
     /// Whether the server refused this client (HTTP refusal or guard): trying
     /// again with the same credentials will not help.
     pub fn is_refusal(&self) -> bool {
@@ -97,7 +124,7 @@ impl fmt::Display for ClientError {
                 f,
                 "TLS: {error} (check the server's certificate, or give its CA with `ClientBuilder::tls_root_pem`)"
             ),
-            ClientError::Server { code, message } => write!(f, "server error `{code}`: {message}"),
+            ClientError::Server { code, message, .. } => write!(f, "server error `{code}`: {message}"),
             ClientError::Timeout => f.write_str("no reply within the request timeout"),
             ClientError::Disconnected => {
                 f.write_str("the connection dropped after the request was sent; it may or may not have run")

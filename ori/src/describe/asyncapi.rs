@@ -318,6 +318,7 @@ fn error_envelope(message_type: Option<&str>, codes: &[String]) -> Value {
                         "examples": codes,
                     },
                     "message": { "type": "string" },
+                    "details": { "description": "What the handler attached for the client's program (SocketError::with_details), if anything." },
                 },
                 "required": ["code", "message"],
             },

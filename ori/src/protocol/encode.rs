@@ -66,18 +66,23 @@ pub(crate) fn finish_reply(mut frame: FrameBuf, correlation_id: Option<&Correlat
     frame.finish().0
 }
 
-/// `{"type":T,"error":{"code":C,"message":M},"correlationId":C}`.
+/// `{"type":T,"error":{"code":C,"message":M[,"details":D]},"correlationId":C}`.
 pub(crate) fn error(
     message_type: &str,
     error: &SocketError,
     correlation_id: Option<&CorrelationId>,
 ) -> Bytes {
-    let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len() + error.message().len());
+    let details = error.details().map_or(0, |d| d.get().len() + 12);
+    let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len() + error.message().len() + details);
     push_type(&mut buf, message_type);
     buf.push(b",\"error\":{\"code\":");
     push_json_str(&mut buf, error.code());
     buf.push(b",\"message\":");
     push_json_str(&mut buf, error.message());
+    if let Some(details) = error.details() {
+        buf.push(b",\"details\":");
+        buf.push(details.get().as_bytes());
+    }
     buf.push(b"}");
     push_correlation_id(&mut buf, correlation_id);
     buf.push(b"}");
@@ -128,6 +133,11 @@ mod tests {
         assert_eq!(
             text(&error("error", &e, cid)),
             r#"{"type":"error","error":{"code":"forbidden","message":"say \"no\""},"correlationId":"a\"b"}"#
+        );
+        let full = SocketError::new("room_full", "full").with_details(&serde_json::json!({"capacity": 8}));
+        assert_eq!(
+            text(&error("t", &full, None)),
+            r#"{"type":"t","error":{"code":"room_full","message":"full","details":{"capacity":8}}}"#
         );
         let (frame, header_len) = message("m", &serde_json::json!({"x": [1]})).unwrap();
         assert_eq!(header_len, 2);

@@ -11,7 +11,7 @@ use crate::{AppContext, Error, Ori};
 /// # async fn main() {
 /// use ori::prelude::*;
 ///
-/// let app = Ori::create().discover(false).websocket(Default::default()); // pub/sub only: no routers
+/// let app = Ori::create().websocket(Default::default()).allow_no_routers(); // pub/sub only
 /// let server = ori::testing::TestServer::start(app).await.unwrap();
 /// assert!(server.url().starts_with("ws://127.0.0.1:"));
 /// server.shutdown().await.unwrap();
