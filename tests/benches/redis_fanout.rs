@@ -169,6 +169,7 @@ async fn raw_baseline(redis: &RedisServer, count: u64) -> (f64, (f64, f64), (f64
 async fn instance(redis: &RedisServer) -> (ori::Server, AppContext) {
     let provider = RedisBackend::builder(redis.url()).build();
     let server = Ori::create()
+        .allow_no_routers()
         .websocket(WebSocketConfig::default().pubsub(provider))
         .workers(1)
         .shutdown_signal(std::future::pending())
