@@ -36,6 +36,8 @@ pub(crate) fn socket_router(args: TokenStream, input: TokenStream) -> TokenStrea
     let router = model::router::router(&cx, args, &mut item);
     match (cx.check(), router) {
         (Ok(()), Some(router)) => {
+            let table = expand::router_doc::route_table(&router);
+            item.attrs.push(syn::parse_quote!(#[doc = #table]));
             let generated = expand::router::expand(&paths, &router);
             let stub = router.client.as_ref().map(|name| expand::client::expand(&paths, &router, name));
             quote!(#item #generated #stub)

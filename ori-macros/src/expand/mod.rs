@@ -4,3 +4,4 @@ pub(crate) mod client;
 pub(crate) mod injectable;
 pub(crate) mod message;
 pub(crate) mod router;
+pub(crate) mod router_doc;
