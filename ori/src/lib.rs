@@ -72,7 +72,7 @@ pub mod testing;
 mod util;
 mod ws;
 
-pub use app::{Ori, RawWebSocket};
+pub use app::{NotProvided, Ori, Provided, RawWebSocket};
 pub use connection::{AppContext, Socket, SocketContext, SocketId, Sockets};
 pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
@@ -82,7 +82,7 @@ pub use protocol::{RawMessage, SocketMessage};
 pub use routing::{CloseInfo, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
 #[cfg(feature = "tls")]
 pub use server::Tls;
-pub use server::{Server, ShutdownHandle};
+pub use server::{Mounted, Server, ShutdownHandle};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]
@@ -95,9 +95,9 @@ extern crate self as ori;
 /// The names most applications use: `use ori::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AppContext, CloseInfo, ConnectionGuard, MessageGuard, Ori, RawMessage, RawWebSocket, Reject, Socket,
-        SocketContext, SocketError, SocketId, SocketMessage, SocketRoutes, Sockets, UnroutedMessage,
-        UpgradeRequest, WebSocketConfig,
+        AppContext, CloseInfo, ConnectionGuard, MessageGuard, Ori, Provided, RawMessage, RawWebSocket,
+        Reject, Socket, SocketContext, SocketError, SocketId, SocketMessage, SocketRoutes, Sockets,
+        UnroutedMessage, UpgradeRequest, WebSocketConfig,
     };
     #[cfg(feature = "macros")]
     pub use crate::{connection_guard, injectable, message_guard, on, socket_router};

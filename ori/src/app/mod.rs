@@ -1,9 +1,11 @@
 //! [`Ori`]: the application builder, and [`RawWebSocket`] for endpoints of
 //! raw messages.
 
+mod provided;
 mod raw_websocket;
 pub(crate) mod startup;
 
+pub use provided::{NotProvided, Provided};
 pub use raw_websocket::RawWebSocket;
 
 use std::future::Future;
@@ -435,10 +437,24 @@ impl Ori {
         self.bind(addr).await?.serve().await
     }
 
-    /// Builds the application as an `axum::Router`, to merge into an existing
-    /// axum app (serve it with `into_make_service_with_connect_info::<SocketAddr>()`
-    /// to give guards the peer address). Graceful shutdown is then up to the
-    /// caller; [`Ori::bind`] does it for you.
+    /// Builds ori to live inside an axum app of your own: its routes, its
+    /// [`AppContext`] for your state, a shutdown handle, and
+    /// [`Mounted::serve`], which serves your router and ori's together (peer
+    /// address and graceful shutdown included).
+    ///
+    /// It starts the pub/sub provider and the idle-timeout sweeper.
+    pub async fn mount(self) -> Result<crate::Mounted, Error> {
+        let built = self.build()?;
+        built.start_pubsub().await?;
+        built.start_background();
+        Ok(crate::Mounted::new(built))
+    }
+
+    /// Builds the application as an `axum::Router` only, to merge into an
+    /// existing axum app (serve it with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` to give guards
+    /// the peer address). [`mount`](Self::mount) also gives you the
+    /// [`AppContext`] and a graceful shutdown.
     ///
     /// It starts the pub/sub provider and the idle-timeout sweeper.
     pub async fn into_router(self) -> Result<axum::Router, Error> {

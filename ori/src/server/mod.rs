@@ -9,6 +9,7 @@
 //! `workers(0)` serves on the caller's runtime instead.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,9 +23,11 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{oneshot, watch};
 use tower_service::Service;
 
+mod mounted;
 #[cfg(feature = "tls")]
 mod tls;
 
+pub use mounted::Mounted;
 #[cfg(feature = "tls")]
 pub use tls::Tls;
 
@@ -45,7 +48,8 @@ const CLOSE_AFTER_GRACE: Duration = Duration::from_secs(1);
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), ori::Error> {
-/// let server = ori::Ori::create().websocket(Default::default()).bind("127.0.0.1:0").await?;
+/// let app = ori::Ori::create().websocket(Default::default()).allow_no_routers();
+/// let server = app.bind("127.0.0.1:0").await?;
 /// println!("listening on {}", server.local_addr());
 /// server.serve().await
 /// # }
@@ -83,7 +87,7 @@ impl ShutdownHandle {
         self.requested.send_replace(true);
     }
 
-    async fn requested(&self) {
+    pub(crate) async fn requested(&self) {
         let mut rx = self.requested.subscribe();
         let _ = rx.wait_for(|requested| *requested).await;
     }
@@ -235,27 +239,36 @@ impl Server {
             () = stop => {}
         }
         announce("shutting down");
-        let connections = app.connections();
-        connections.begin_shutdown();
         let _ = stop_tx.send(true);
-        connections.for_each(|core| core.outbox.request_close(CloseRequest::Shutdown));
-        let drained = tokio::time::timeout(grace, async {
-            connections.all_closed().await;
-            http.idle().await;
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(?grace, "grace period over; dropping running handlers and closing with 1001");
-            // Clients still get their close frame; a short wait, not another grace.
-            connections.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow));
-            let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, connections.all_closed()).await;
-        }
+        close_all(&app, grace, http.idle()).await;
         let _ = exit_tx.send(true);
         for done in finished {
             let _ = done.await;
         }
-        connections.pubsub.shutdown();
+        app.connections().pubsub.shutdown();
         Ok(())
+    }
+}
+
+/// The graceful end of every WebSocket of `app`: new upgrades are refused,
+/// each connection is closed with 1001 once its running handlers reply, and
+/// this waits for them (and for `also`, e.g. in-flight HTTP requests) up to
+/// `grace`; then running handlers are dropped and clients get a short while
+/// for their close frame.
+async fn close_all(app: &AppContext, grace: Duration, also: impl Future<Output = ()>) {
+    let connections = app.connections();
+    connections.begin_shutdown();
+    connections.for_each(|core| core.outbox.request_close(CloseRequest::Shutdown));
+    let drained = tokio::time::timeout(grace, async {
+        connections.all_closed().await;
+        also.await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(?grace, "grace period over; dropping running handlers and closing with 1001");
+        // Clients still get their close frame; a short wait, not another grace.
+        connections.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow));
+        let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, connections.all_closed()).await;
     }
 }
 
@@ -421,7 +434,7 @@ async fn stop_requested(stop: &mut watch::Receiver<bool>) {
 }
 
 /// Resolves on ctrl-c or (on Unix) SIGTERM.
-async fn default_signal() {
+pub(crate) async fn default_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
