@@ -439,7 +439,7 @@ impl Ori {
 
     /// Builds ori to live inside an axum app of your own: its routes, its
     /// [`AppContext`] for your state, a shutdown handle, and
-    /// [`Mounted::serve`], which serves your router and ori's together (peer
+    /// [`Mounted::serve`](crate::Mounted::serve), which serves your router and ori's together (peer
     /// address and graceful shutdown included).
     ///
     /// It starts the pub/sub provider and the idle-timeout sweeper.
