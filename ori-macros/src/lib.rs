@@ -77,7 +77,8 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 /// ```
 ///
 /// Arguments: `guard = G` (repeatable; connection guards, run in order, each a
-/// `#[connection_guard]`), `client = Name` (a typed client stub with one async
+/// `#[connection_guard]`), `timeout = "30s"` (for the routes without their
+/// own: past it, a `timeout` error and the handler dropped), `client = Name` (a typed client stub with one async
 /// method per handler, when ori's `client` feature is on; handlers may not be
 /// named `new`, `connect` or `client`), `crate = path` (where `ori` is, if
 /// renamed).
@@ -88,7 +89,9 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 /// `State` (or `()`). Each `#[on]` takes the message type first, then
 /// `guard = G` (repeatable; `#[message_guard]`s run before the handler) and
 /// `errors = ["code", ...]` (the error codes the handler itself answers, for
-/// `Ori::describe` and the clients generated from it).
+/// `Ori::describe` and the clients generated from it) and `timeout = "5s"`
+/// (`ms`, `s` or `m`; past it, guards included, the client gets a `timeout`
+/// error and the handler is dropped).
 ///
 /// Mistakes are compile errors on the offending token, all reported at once:
 ///

@@ -93,6 +93,14 @@ impl SocketError {
         Self::new("unsupported", message)
     }
 
+    /// `timeout`: the route did not finish within its timeout; its work was dropped.
+    pub fn timeout(message_type: &str, limit: std::time::Duration) -> Self {
+        Self::new(
+            "timeout",
+            format!("`{message_type}` did not finish within {limit:?}; its work was dropped"),
+        )
+    }
+
     /// `internal`: the server failed; the message deliberately says nothing more.
     pub fn internal() -> Self {
         Self::new("internal", "internal server error")

@@ -137,6 +137,7 @@ pub mod __private {
     pub use ::std::option::Option::{self, None, Some};
     pub use ::std::result::Result::{self, Err, Ok};
     pub use ::std::sync::Arc;
+    pub use ::std::time::Duration;
     pub use ::std::vec::Vec;
 }
 

@@ -249,6 +249,10 @@ fn route_def(handler: &Handler) -> TokenStream {
     let reply = handler.reply_type_name();
     let guards = handler.guards.iter().map(|g| type_name_of_path(g).replace(' ', ""));
     let errors = &handler.errors;
+    let timeout = match handler.timeout_ms {
+        Some(ms) => quote!(__ori::Option::Some(__ori::Duration::from_millis(#ms))),
+        None => quote!(__ori::Option::None),
+    };
     let doc = &handler.docs;
     let (data_fn, reply_fn) = schema_fn_names(handler);
     quote! {
@@ -263,6 +267,7 @@ fn route_def(handler: &Handler) -> TokenStream {
                 reply: #reply,
                 guards: &[#(#guards),*],
                 errors: &[#(#errors),*],
+                timeout: #timeout,
                 doc: #doc,
                 data_schema: #data_fn,
                 reply_schema: #reply_fn,

@@ -21,7 +21,10 @@ pub(crate) fn route_table(router: &Router) -> String {
     for handler in &router.handlers {
         let data = handler.data.as_ref().map_or_else(|| "none".to_owned(), |ty| code(&type_name(ty)));
         let guards: Vec<String> = handler.guards.iter().map(|g| code(&path_name(g))).collect();
-        let errors: Vec<String> = handler.errors.iter().map(|e| code(&e.value())).collect();
+        let mut errors: Vec<String> = handler.errors.iter().map(|e| code(&e.value())).collect();
+        if let Some(ms) = handler.timeout_ms {
+            errors.push(format!("`timeout` ({ms} ms)"));
+        }
         let _ = writeln!(
             doc,
             "| {} | {data} | {} | {} | {} | {} |",

@@ -28,6 +28,8 @@ pub(crate) struct Handler {
     pub(crate) guards: Vec<syn::Path>,
     /// The error codes declared with `errors = [...]`.
     pub(crate) errors: Vec<LitStr>,
+    /// Its timeout in milliseconds (its own, else the router's).
+    pub(crate) timeout_ms: Option<u64>,
     /// The `SocketContext<S>` argument, if any.
     pub(crate) ctx: Option<Context>,
     /// The `data` argument's type, if any.
@@ -74,6 +76,7 @@ pub(crate) fn router(cx: &Ctxt, args: RouterArgs, item: &mut ItemImpl) -> Option
         }
     };
 
+    let router_args_timeout = args.timeout_ms;
     let mut handlers = Vec::new();
     let mut seen: HashMap<String, LitStr> = HashMap::new();
     let mut routes = 0;
@@ -114,7 +117,8 @@ pub(crate) fn router(cx: &Ctxt, args: RouterArgs, item: &mut ItemImpl) -> Option
         } else {
             seen.insert(args.message_type.value(), args.message_type.clone());
         }
-        if let Some(handler) = handler(cx, method, args) {
+        if let Some(mut handler) = handler(cx, method, args) {
+            handler.timeout_ms = handler.timeout_ms.or(router_args_timeout);
             handlers.push(handler);
         }
     }
@@ -233,6 +237,7 @@ fn handler(cx: &Ctxt, method: &syn::ImplItemFn, args: OnArgs) -> Option<Handler>
         message_type: args.message_type,
         guards: args.guards,
         errors: args.errors,
+        timeout_ms: args.timeout_ms,
         ctx,
         data,
         output,

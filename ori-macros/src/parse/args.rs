@@ -33,6 +33,27 @@ pub(crate) fn parse_pairs(
     Ok(())
 }
 
+/// A timeout written as a string: `"250ms"`, `"5s"` or `"2m"`; in
+/// milliseconds, more than 0.
+pub(crate) fn parse_timeout(input: ParseStream<'_>) -> syn::Result<u64> {
+    let expected = "expected a timeout such as \"5s\", \"250ms\" or \"2m\"";
+    let literal: syn::LitStr = input.parse().map_err(|e| syn::Error::new(e.span(), expected))?;
+    let text = literal.value();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        _ => return Err(syn::Error::new(literal.span(), expected)),
+    };
+    match number.parse::<u64>().ok().and_then(|n| n.checked_mul(scale)) {
+        Some(0) => Err(syn::Error::new(literal.span(), "a timeout must be more than 0")),
+        Some(ms) => Ok(ms),
+        None => Err(syn::Error::new(literal.span(), expected)),
+    }
+}
+
 /// Parses the value of `key` into `slot`; a key given twice is an error
 /// spanned on the second.
 pub(crate) fn set_once<T: syn::parse::Parse>(

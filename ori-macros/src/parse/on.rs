@@ -1,9 +1,9 @@
-//! `#[on("type", guard = G, errors = ["code", ...])]`.
+//! `#[on("type", guard = G, errors = ["code", ...], timeout = "5s")]`.
 
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
-use super::args::parse_pairs;
+use super::args::{parse_pairs, parse_timeout};
 
 /// The arguments of `#[on]`.
 pub(crate) struct OnArgs {
@@ -12,6 +12,8 @@ pub(crate) struct OnArgs {
     pub(crate) guards: Vec<syn::Path>,
     /// The error codes the handler itself may answer, as declared.
     pub(crate) errors: Vec<LitStr>,
+    /// `timeout = "5s"`, in milliseconds.
+    pub(crate) timeout_ms: Option<u64>,
 }
 
 impl Parse for OnArgs {
@@ -21,11 +23,17 @@ impl Parse for OnArgs {
         })?;
         let mut guards = Vec::new();
         let mut errors: Option<Vec<LitStr>> = None;
+        let mut timeout_ms = None;
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
-            parse_pairs(input, "on", &["guard", "errors"], |key, input| {
+            parse_pairs(input, "on", &["guard", "errors", "timeout"], |key, input| {
                 if key == "guard" {
                     guards.push(input.parse()?);
+                } else if key == "timeout" {
+                    if timeout_ms.is_some() {
+                        return Err(syn::Error::new(key.span(), "`timeout` specified more than once"));
+                    }
+                    timeout_ms = Some(parse_timeout(input)?);
                 } else if key == "errors" {
                     if errors.is_some() {
                         return Err(syn::Error::new(key.span(), "`errors` specified more than once"));
@@ -37,7 +45,7 @@ impl Parse for OnArgs {
                 Ok(true)
             })?;
         }
-        Ok(OnArgs { message_type, guards, errors: errors.unwrap_or_default() })
+        Ok(OnArgs { message_type, guards, errors: errors.unwrap_or_default(), timeout_ms })
     }
 }
 

@@ -1,8 +1,8 @@
-//! `#[socket_router(guard = G, client = Name, crate = path)]`.
+//! `#[socket_router(guard = G, client = Name, timeout = "5s", crate = path)]`.
 
 use syn::parse::{Parse, ParseStream};
 
-use super::args::{parse_pairs, set_once};
+use super::args::{parse_pairs, parse_timeout, set_once};
 
 /// The arguments of `#[socket_router]`.
 #[derive(Default)]
@@ -11,16 +11,22 @@ pub(crate) struct RouterArgs {
     pub(crate) guards: Vec<syn::Path>,
     /// The name of the typed client stub to generate, if any.
     pub(crate) client: Option<syn::Ident>,
+    /// The timeout of every route without its own, in milliseconds.
+    pub(crate) timeout_ms: Option<u64>,
     pub(crate) krate: Option<syn::Path>,
 }
 
 impl Parse for RouterArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = RouterArgs::default();
-        parse_pairs(input, "socket_router", &["guard", "client", "crate"], |key, input| {
+        parse_pairs(input, "socket_router", &["guard", "client", "timeout", "crate"], |key, input| {
             match key.to_string().as_str() {
                 "guard" => args.guards.push(input.parse()?),
                 "client" => set_once(&mut args.client, key, input)?,
+                "timeout" if args.timeout_ms.is_some() => {
+                    return Err(syn::Error::new(key.span(), "`timeout` specified more than once"));
+                }
+                "timeout" => args.timeout_ms = Some(parse_timeout(input)?),
                 "crate" => set_once(&mut args.krate, key, input)?,
                 _ => return Ok(false),
             }

@@ -61,7 +61,8 @@ pub struct RouteDescription {
     /// The reply's `data`.
     pub reply: TypeDescription,
     /// The error codes this route may answer: ori's own (`bad_request` when
-    /// it takes `data`, `forbidden` behind message guards, `internal`), then
+    /// it takes `data`, `forbidden` behind message guards, `timeout` when it
+    /// has one, `internal`), then
     /// those its handler declares (`#[on("x", errors = ["not_found"])]`).
     pub errors: Vec<String>,
     /// The message guards in front of the handler, in order.
@@ -130,6 +131,7 @@ pub(crate) fn describe(
                 reply: TypeDescription { rust: info.reply.to_owned(), schema: (info.reply_schema)(&mut set) },
                 message_guards: info.guards.iter().map(|g| (*g).to_owned()).collect(),
                 declared_errors: info.errors,
+                timeout: info.timeout,
                 connection_guards: &names,
             };
             routes.push(route.describe());
@@ -159,6 +161,7 @@ pub(crate) fn describe(
                 reply,
                 message_guards,
                 declared_errors: &[],
+                timeout: shape.as_ref().and_then(|s| s.timeout),
                 connection_guards: app_guards,
             };
             routes.push(route.describe());
@@ -186,6 +189,7 @@ struct Route<'a> {
     reply: TypeDescription,
     message_guards: Vec<String>,
     declared_errors: &'a [&'static str],
+    timeout: Option<std::time::Duration>,
     /// Full type names, in the order they run.
     connection_guards: &'a [&'static str],
 }
@@ -198,6 +202,9 @@ impl Route<'_> {
         }
         if !self.message_guards.is_empty() {
             errors.push("forbidden".to_owned());
+        }
+        if self.timeout.is_some() {
+            errors.push("timeout".to_owned());
         }
         errors.push("internal".to_owned());
         for code in self.declared_errors {

@@ -170,6 +170,33 @@ impl<G: MessageGuard, H: MessageHandler> MessageHandler for Guarded<G, H> {
     }
 }
 
+/// Answers `timeout`, dropping the work, when the wrapped route (guards and
+/// handler) takes longer than `limit`. Routes without a timeout are not
+/// wrapped, so they pay nothing for it.
+pub(crate) struct Timed {
+    pub(crate) inner: Arc<dyn MessageHandler>,
+    pub(crate) limit: std::time::Duration,
+}
+
+impl MessageHandler for Timed {
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        let work = self.inner.call(socket, message_type, data)?;
+        let limit = self.limit;
+        Ok(async move {
+            match tokio::time::timeout(limit, work).await {
+                Ok(reply) => reply,
+                Err(_) => Reply::Error(SocketError::timeout(message_type, limit)),
+            }
+        }
+        .boxed())
+    }
+}
+
 /// The `forbidden` error for a message guard's refusal (a failure is logged).
 pub fn guard_refusal(message_type: &str, reject: &crate::Reject) -> SocketError {
     match reject.source() {

@@ -9,7 +9,7 @@ use crate::connection::state::StateKey;
 use crate::di::{Dep, Injectable, Resolver};
 use crate::hooks::guard::ErasedConnectionGuard;
 use crate::routing::SocketRoutes;
-use crate::routing::handler::{HandlerFuture, MessageHandler};
+use crate::routing::handler::{HandlerFuture, MessageHandler, Timed};
 use crate::routing::schema::SchemaFn;
 use crate::{ConnectionGuard, Socket, SocketError};
 
@@ -45,6 +45,10 @@ pub struct RouteInfo {
     /// The error codes the handler declares it may answer
     /// (`#[on("room.join", errors = ["room_full"])]`).
     pub errors: &'static [&'static str],
+    /// How long the route may take (guards and handler) before it is
+    /// answered `timeout` and its work dropped (`#[on("x", timeout = "5s")]`,
+    /// or the router's `timeout`).
+    pub timeout: Option<std::time::Duration>,
     /// The handler's doc comment.
     pub doc: &'static str,
     /// The JSON Schema of `data` (`None` without the feature `schema`, or
@@ -57,16 +61,9 @@ pub struct RouteInfo {
 /// Compares what the source says; the schema functions are not compared.
 impl PartialEq for RouteInfo {
     fn eq(&self, other: &Self) -> bool {
-        (self.message_type, self.handler, self.request, self.reply, self.guards, self.errors, self.doc)
-            == (
-                other.message_type,
-                other.handler,
-                other.request,
-                other.reply,
-                other.guards,
-                other.errors,
-                other.doc,
-            )
+        let source =
+            |r: &Self| (r.message_type, r.handler, r.request, r.reply, r.guards, r.errors, r.timeout, r.doc);
+        source(self) == source(other)
     }
 }
 
@@ -157,7 +154,11 @@ pub fn routes_from_table<B: Clone + Send + Sync + 'static>(
     table: &'static [RouteDef<B>],
 ) -> SocketRoutes {
     table.iter().fold(SocketRoutes::named(name), |routes, def| {
-        let handler = Arc::new(TableRoute { bound: bound.clone(), dispatch: def.dispatch });
+        let mut handler: Arc<dyn MessageHandler> =
+            Arc::new(TableRoute { bound: bound.clone(), dispatch: def.dispatch });
+        if let Some(limit) = def.info.timeout {
+            handler = Arc::new(Timed { inner: handler, limit });
+        }
         routes.handler(def.message_type, handler, (def.state)())
     })
 }

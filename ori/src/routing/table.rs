@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 
-use super::handler::{FnHandler, Guarded, Handler, MessageHandler};
+use super::handler::{FnHandler, Guarded, Handler, MessageHandler, Timed};
 use super::schema::{SchemaFn, SchemaSet};
 use crate::connection::state::StateKey;
 use crate::error::Error;
@@ -36,6 +36,8 @@ pub(crate) struct RouteShape {
     pub(crate) reply: &'static str,
     /// The message guard's type (a tuple for several), if any.
     pub(crate) guard: Option<&'static str>,
+    /// Its [timeout](SocketRoutes::timeout), if any.
+    pub(crate) timeout: Option<std::time::Duration>,
     pub(crate) data_schema: SchemaFn,
     pub(crate) reply_schema: SchemaFn,
 }
@@ -43,7 +45,7 @@ pub(crate) struct RouteShape {
 impl RouteShape {
     fn of<H: Handler<Args>, Args>(guard: Option<&'static str>) -> RouteShape {
         let (data, reply) = H::types();
-        RouteShape { data, reply, guard, data_schema: no_schema, reply_schema: no_schema }
+        RouteShape { data, reply, guard, timeout: None, data_schema: no_schema, reply_schema: no_schema }
     }
 }
 
@@ -151,6 +153,34 @@ impl SocketRoutes {
         );
         shape.data_schema = |set| Some(set.schema_of::<D>());
         shape.reply_schema = |set| Some(set.schema_of::<R>());
+        self
+    }
+
+    /// Gives the route added last a timeout: when it (its guard and handler)
+    /// takes longer, the client gets a `timeout` error and the work is
+    /// dropped; the connection stays.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ori::{SocketContext, SocketRoutes};
+    ///
+    /// async fn report(_ctx: SocketContext) {}
+    ///
+    /// let routes = SocketRoutes::named("Reports").route("report.build", report).timeout(Duration::from_secs(5));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If no route was added yet.
+    pub fn timeout(mut self, limit: std::time::Duration) -> Self {
+        let name = self.name.clone();
+        let route = self.routes.last_mut().unwrap_or_else(|| {
+            panic!("`{name}.timeout(..)` applies to the route added before it: add a route first")
+        });
+        route.handler = Arc::new(Timed { inner: route.handler.clone(), limit });
+        if let Some(shape) = route.shape.as_mut() {
+            shape.timeout = Some(limit);
+        }
         self
     }
 

@@ -86,7 +86,7 @@ impl Forms {
         Ok(())
     }
 
-    #[on("forms.custom_error", errors = ["app_error", "not_found"])]
+    #[on("forms.custom_error", errors = ["app_error", "not_found"], timeout = "250ms")]
     async fn custom_error(&self) -> Result<String, AppError> {
         Err(AppError)
     }
@@ -139,4 +139,5 @@ fn main() {
     let routes = <Forms as ori::routing::SocketRouter>::routes();
     let custom = routes.iter().find(|r| r.message_type == "forms.custom_error").unwrap();
     assert_eq!(custom.errors, ["app_error", "not_found"]);
+    assert_eq!(custom.timeout, Some(std::time::Duration::from_millis(250)));
 }
