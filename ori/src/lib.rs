@@ -79,7 +79,7 @@ pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError, SocketError};
 pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
 pub use protocol::{RawMessage, SocketMessage};
-pub use routing::{CloseInfo, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
+pub use routing::{CloseInfo, Data, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
 #[cfg(feature = "tls")]
 pub use server::Tls;
 pub use server::{Mounted, Server, ShutdownHandle};
@@ -95,7 +95,7 @@ extern crate self as ori;
 /// The names most applications use: `use ori::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AppContext, CloseInfo, ConnectionGuard, MessageGuard, Ori, Provided, RawMessage, RawWebSocket,
+        AppContext, CloseInfo, ConnectionGuard, Data, MessageGuard, Ori, Provided, RawMessage, RawWebSocket,
         Reject, Socket, SocketContext, SocketError, SocketId, SocketMessage, SocketRoutes, Sockets,
         UnroutedMessage, UpgradeRequest, WebSocketConfig,
     };

@@ -44,8 +44,11 @@ pub trait MessageHandler: Send + Sync + 'static {
 /// where `R:` [`IntoReply`] and `S` is a connection state (or `()`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a socket handler",
-    note = "a handler is an async fn taking `SocketContext<S>` and optionally a `T: Deserialize`, \
-            returning `()` or `Result<T, E>` with `T: Serialize, E: Into<SocketError>`"
+    note = "a handler is an async fn or closure taking `SocketContext<S>` and optionally a `data` \
+            argument whose type implements `serde::Deserialize`, returning `()`, `ori::Data(value)` \
+            or `Result<T, E>` with `T: serde::Serialize` and `E: Into<SocketError>`",
+    note = "a closure that returns `Ok(value)` leaves the error type open: return `Data(value)`, or \
+            write `Ok::<_, SocketError>(value)`"
 )]
 pub trait Handler<Args>: Send + Sync + 'static {
     /// The connection state the handler asks for (`None` for `()`).

@@ -14,7 +14,7 @@ pub(crate) mod table;
 
 pub use handler::Handler;
 pub use lifecycle::{CloseInfo, UnroutedMessage};
-pub use reply::{IntoRawReply, IntoReply};
+pub use reply::{Data, IntoRawReply, IntoReply};
 pub use router::{RouteInfo, SocketRouter};
 pub use schema::{SchemaFn, SchemaSet};
 pub use table::SocketRoutes;

@@ -82,10 +82,12 @@ fn unserializable<T>(error: &serde_json::Error) -> Reply {
 /// - `Result<T, E>` with `T: Serialize` and `E: Into<SocketError>`: `Ok` replies
 ///   with `data` (`Ok(())` behaves like `()`), `Err` with an error envelope.
 ///
-/// (Generated routers also accept a bare `T: Serialize`.)
+/// - [`Data<T>`] with `T: Serialize`: replies with `data`, no error possible
+///   (what a `#[socket_router]` handler's bare `T` becomes).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a socket handler",
-    note = "return `()`, or `Result<T, E>` where `T: Serialize` and `E: Into<ori::SocketError>`"
+    note = "return `()`, `ori::Data(value)` where the value is `Serialize`, or `Result<T, E>` where \
+            `T: Serialize` and `E: Into<ori::SocketError>`"
 )]
 pub trait IntoReply {
     /// Converts the value.
@@ -119,6 +121,35 @@ impl IntoReply for () {
 
     fn reply_type_name() -> &'static str {
         "()"
+    }
+}
+
+/// A reply's `data`, from a handler that cannot fail: what a closure returns
+/// instead of `Ok::<_, SocketError>(value)` (whose error type Rust cannot
+/// infer), and what a `#[socket_router]` handler's bare `T` means.
+///
+/// ```
+/// use ori::{Data, SocketContext, SocketRoutes};
+///
+/// let routes = SocketRoutes::new().route("whoami", |ctx: SocketContext| async move { Data(ctx.id().to_string()) });
+/// ```
+///
+/// (A bare `T: Serialize` cannot be a closure's reply: `()` and `Result`
+/// are `Serialize` too, and Rust cannot tell which rule a closure meant.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Data<T>(pub T);
+
+impl<T: Serialize + 'static> IntoReply for Data<T> {
+    fn into_reply(self) -> Reply {
+        Reply::json(&self.0)
+    }
+
+    fn into_reply_for(self, message_type: &str) -> Reply {
+        Reply::json_for(message_type, &self.0)
+    }
+
+    fn reply_type_name() -> &'static str {
+        std::any::type_name::<T>()
     }
 }
 
@@ -192,6 +223,8 @@ mod tests {
         assert_eq!(Ok::<(), SocketError>(()).into_reply(), Reply::Unit);
         assert_eq!(Ok::<_, SocketError>(Some(1)).into_reply(), Reply::Json(b"1".to_vec()));
         assert_eq!(Ok::<Option<u8>, SocketError>(None).into_reply(), Reply::Json(b"null".to_vec()));
+        assert_eq!(Data([1, 2]).into_reply(), Reply::Json(b"[1,2]".to_vec()));
+        assert_eq!(Data(()).into_reply(), Reply::Unit);
         let e = SocketError::new("nope", "no");
         assert_eq!(Err::<u8, _>(e.clone()).into_reply(), Reply::Error(e));
         let mut bad = std::collections::HashMap::new();
