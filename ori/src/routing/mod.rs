@@ -11,6 +11,7 @@ pub(crate) mod reply;
 pub(crate) mod router;
 pub(crate) mod schema;
 pub(crate) mod table;
+pub(crate) mod with_state;
 
 pub use handler::Handler;
 pub use lifecycle::{CloseInfo, UnroutedMessage};
@@ -18,3 +19,4 @@ pub use reply::{Data, IntoRawReply, IntoReply};
 pub use router::{RouteInfo, SocketRouter};
 pub use schema::{SchemaFn, SchemaSet};
 pub use table::SocketRoutes;
+pub use with_state::SharedHandler;

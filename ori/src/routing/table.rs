@@ -44,7 +44,14 @@ pub(crate) struct RouteShape {
 
 impl RouteShape {
     fn of<H: Handler<Args>, Args>(guard: Option<&'static str>) -> RouteShape {
-        let (data, reply) = H::types();
+        RouteShape::from_types(H::types(), guard)
+    }
+
+    /// The shape of a route whose `data` and reply are `(data, reply)`.
+    pub(crate) fn from_types(
+        (data, reply): (&'static str, &'static str),
+        guard: Option<&'static str>,
+    ) -> RouteShape {
         RouteShape { data, reply, guard, timeout: None, data_schema: no_schema, reply_schema: no_schema }
     }
 }
@@ -185,7 +192,7 @@ impl SocketRoutes {
     }
 
     /// Sets the shape of the route added last.
-    fn shaped(mut self, shape: RouteShape) -> Self {
+    pub(crate) fn shaped(mut self, shape: RouteShape) -> Self {
         if let Some(route) = self.routes.last_mut() {
             route.shape = Some(shape);
         }

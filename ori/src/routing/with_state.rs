@@ -1,0 +1,158 @@
+//! Handlers that take a shared value first: [`SocketRoutes::route_with`]
+//! clones it into each call, so the closure does not have to.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use super::handler::{HandlerFuture, MessageHandler};
+use super::reply::IntoReply;
+use super::table::RouteShape;
+use crate::connection::state::StateKey;
+use crate::protocol::envelope::decode_data;
+use crate::{Socket, SocketContext, SocketError, SocketRoutes};
+
+/// An async function usable with [`SocketRoutes::route_with`]: like a
+/// [`Handler`](super::Handler), with the shared value `St` first:
+///
+/// - `async fn(St, SocketContext<S>) -> R`,
+/// - `async fn(St, SocketContext<S>, T) -> R` where `T: Deserialize`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a socket handler taking a shared `{St}` first",
+    note = "a handler for `route_with` takes the shared value, then `SocketContext<S>`, then optionally \
+            a `data` argument whose type implements `serde::Deserialize`, and returns `()`, \
+            `ori::Data(value)` or `Result<T, E>` with `T: serde::Serialize` and `E: Into<SocketError>`"
+)]
+pub trait SharedHandler<St, Args>: Send + Sync + 'static {
+    /// The connection state the handler asks for (`None` for `()`).
+    #[doc(hidden)]
+    fn state() -> Option<StateKey>;
+
+    /// The Rust types of `data` and of the reply's `data`.
+    #[doc(hidden)]
+    fn types() -> (&'static str, &'static str);
+
+    /// Starts handling one message with `shared`.
+    #[doc(hidden)]
+    fn call(
+        &self,
+        shared: St,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError>;
+}
+
+impl<St, F, Fut, S, R> SharedHandler<St, (SocketContext<S>,)> for F
+where
+    F: Fn(St, SocketContext<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    S: Send + Sync + 'static,
+    R: IntoReply + 'static,
+{
+    fn state() -> Option<StateKey> {
+        StateKey::of::<S>()
+    }
+
+    fn types() -> (&'static str, &'static str) {
+        ("()", R::reply_type_name())
+    }
+
+    fn call(
+        &self,
+        shared: St,
+        socket: Socket,
+        message_type: &'static str,
+        _: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        let ctx = SocketContext::<S>::from_socket(socket)?;
+        Ok(self(shared, ctx).map(move |reply| reply.into_reply_for(message_type)).boxed())
+    }
+}
+
+impl<St, F, Fut, S, T, R> SharedHandler<St, (SocketContext<S>, T)> for F
+where
+    F: Fn(St, SocketContext<S>, T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    S: Send + Sync + 'static,
+    T: DeserializeOwned + Send + 'static,
+    R: IntoReply + 'static,
+{
+    fn state() -> Option<StateKey> {
+        StateKey::of::<S>()
+    }
+
+    fn types() -> (&'static str, &'static str) {
+        (std::any::type_name::<T>(), R::reply_type_name())
+    }
+
+    fn call(
+        &self,
+        shared: St,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        let data = decode_data::<T>(message_type, data)?;
+        let ctx = SocketContext::<S>::from_socket(socket)?;
+        Ok(self(shared, ctx, data).map(move |reply| reply.into_reply_for(message_type)).boxed())
+    }
+}
+
+/// A [`SharedHandler`] with its shared value.
+struct WithState<St, H, Args> {
+    shared: St,
+    handler: H,
+    _args: PhantomData<fn() -> Args>,
+}
+
+impl<St, H, Args> MessageHandler for WithState<St, H, Args>
+where
+    St: Clone + Send + Sync + 'static,
+    H: SharedHandler<St, Args>,
+    Args: 'static,
+{
+    fn call(
+        &self,
+        socket: Socket,
+        message_type: &'static str,
+        data: &RawValue,
+    ) -> Result<HandlerFuture, SocketError> {
+        self.handler.call(self.shared.clone(), socket, message_type, data)
+    }
+}
+
+impl SocketRoutes {
+    /// Like [`route`](Self::route), for a handler that takes a shared value
+    /// first (a service, a pool, an `Arc` of your state): ori clones `shared`
+    /// into each call, so the closure needs no clones of its own.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use ori::{Data, SocketContext, SocketRoutes};
+    ///
+    /// let hits = Arc::new(AtomicU64::new(0));
+    /// let routes = SocketRoutes::named("Counter")
+    ///     .route_with("counter.hit", hits.clone(), |hits: Arc<AtomicU64>, _ctx: SocketContext| async move {
+    ///         Data(hits.fetch_add(1, Ordering::Relaxed) + 1)
+    ///     })
+    ///     .route_with("counter.add", hits, |hits: Arc<AtomicU64>, _ctx: SocketContext, n: u64| async move {
+    ///         Data(hits.fetch_add(n, Ordering::Relaxed) + n)
+    ///     });
+    /// ```
+    pub fn route_with<St, H, Args>(self, message_type: &'static str, shared: St, handler: H) -> Self
+    where
+        St: Clone + Send + Sync + 'static,
+        H: SharedHandler<St, Args>,
+        Args: 'static,
+    {
+        let shape = RouteShape::from_types(H::types(), None);
+        let handler = WithState { shared, handler, _args: PhantomData };
+        self.handler(message_type, Arc::new(handler), H::state()).shaped(shape)
+    }
+}
