@@ -472,7 +472,7 @@ impl Ori {
     /// in), every typed push, and their JSON Schemas (feature `schema`).
     /// Nothing is built or started. Routes added with
     /// [`socket_routes`](Ori::socket_routes) are listed with their Rust
-    /// types, and JSON Schemas where [`SocketRoutes::schema`] gives them.
+    /// types, and JSON Schemas where `SocketRoutes::schema` (feature `schema`) gives them.
     ///
     /// ```
     /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default());
