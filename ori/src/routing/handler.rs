@@ -91,8 +91,7 @@ where
         message_type: &'static str,
         _: &RawValue,
     ) -> Result<HandlerFuture, SocketError> {
-        let ctx = SocketContext::<S>::from_socket(socket)?;
-        Ok(self(ctx).map(move |reply| reply.into_reply_for(message_type)).boxed())
+        start(socket, message_type, self)
     }
 }
 
@@ -119,9 +118,26 @@ where
         data: &RawValue,
     ) -> Result<HandlerFuture, SocketError> {
         let data = decode_data::<T>(message_type, data)?;
-        let ctx = SocketContext::<S>::from_socket(socket)?;
-        Ok(self(ctx, data).map(move |reply| reply.into_reply_for(message_type)).boxed())
+        start(socket, message_type, |ctx| self(ctx, data))
     }
+}
+
+/// The work of one message once its `data` is decoded: the typed context
+/// for `socket` (or the error that it lacks the state `S`), then `work`'s
+/// future, its output turned into the reply to `message_type`. Every
+/// function handler form ends here.
+pub(crate) fn start<S, Fut, R>(
+    socket: Socket,
+    message_type: &'static str,
+    work: impl FnOnce(SocketContext<S>) -> Fut,
+) -> Result<HandlerFuture, SocketError>
+where
+    S: Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoReply + 'static,
+{
+    let ctx = SocketContext::<S>::from_socket(socket)?;
+    Ok(work(ctx).map(move |reply| reply.into_reply_for(message_type)).boxed())
 }
 
 /// Adapts a [`Handler`] to [`MessageHandler`].

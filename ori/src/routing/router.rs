@@ -159,6 +159,6 @@ pub fn routes_from_table<B: Clone + Send + Sync + 'static>(
         if let Some(limit) = def.info.timeout {
             handler = Arc::new(Timed { inner: handler, limit });
         }
-        routes.handler(def.message_type, handler, (def.state)())
+        routes.handler(def.message_type, handler, (def.state)(), None)
     })
 }

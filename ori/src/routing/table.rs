@@ -21,8 +21,8 @@ pub(crate) struct Route {
     pub(crate) state: Option<StateKey>,
     /// The router that registered it, for start-up errors.
     pub(crate) router: Arc<str>,
-    /// What a hand-written route says about itself (generated routers
-    /// describe their routes with [`RouteInfo`](super::RouteInfo) instead).
+    /// What a hand-written route says about itself (`None` for generated
+    /// routers: they describe their routes with [`RouteInfo`](super::RouteInfo)).
     pub(crate) shape: Option<RouteShape>,
 }
 
@@ -104,7 +104,7 @@ impl SocketRoutes {
     pub fn route<H: Handler<Args>, Args: 'static>(self, message_type: &'static str, handler: H) -> Self {
         let state = H::state();
         let shape = RouteShape::of::<H, Args>(None);
-        self.handler(message_type, Arc::new(FnHandler::new(handler)), state).shaped(shape)
+        self.handler(message_type, Arc::new(FnHandler::new(handler)), state, Some(shape))
     }
 
     /// Like [`route`](Self::route), with a [`MessageGuard`] run before each message
@@ -118,7 +118,7 @@ impl SocketRoutes {
         let state = H::state();
         let shape = RouteShape::of::<H, Args>(Some(std::any::type_name::<G>()));
         let inner = FnHandler::new(handler);
-        self.handler(message_type, Arc::new(Guarded { guard: Arc::new(guard), inner }), state).shaped(shape)
+        self.handler(message_type, Arc::new(Guarded { guard: Arc::new(guard), inner }), state, Some(shape))
     }
 
     /// Gives the route added last the JSON Schemas of its `data` (`D`) and
@@ -146,9 +146,7 @@ impl SocketRoutes {
     #[cfg(feature = "schema")]
     pub fn schema<D: schemars::JsonSchema, R: schemars::JsonSchema>(mut self) -> Self {
         let name = self.name.clone();
-        let route = self.routes.last_mut().unwrap_or_else(|| {
-            panic!("`{name}.schema::<D, R>()` describes the route added before it: add a route first")
-        });
+        let route = self.last_route("schema::<D, R>()");
         let shape = route.shape.as_mut().expect("hand-written routes have a shape");
         let (data, reply) = (std::any::type_name::<D>(), std::any::type_name::<R>());
         assert!(
@@ -180,10 +178,7 @@ impl SocketRoutes {
     ///
     /// If no route was added yet.
     pub fn timeout(mut self, limit: std::time::Duration) -> Self {
-        let name = self.name.clone();
-        let route = self.routes.last_mut().unwrap_or_else(|| {
-            panic!("`{name}.timeout(..)` applies to the route added before it: add a route first")
-        });
+        let route = self.last_route("timeout(..)");
         route.handler = Arc::new(Timed { inner: route.handler.clone(), limit });
         if let Some(shape) = route.shape.as_mut() {
             shape.timeout = Some(limit);
@@ -191,12 +186,13 @@ impl SocketRoutes {
         self
     }
 
-    /// Sets the shape of the route added last.
-    pub(crate) fn shaped(mut self, shape: RouteShape) -> Self {
-        if let Some(route) = self.routes.last_mut() {
-            route.shape = Some(shape);
-        }
-        self
+    /// The route added last, which `call` (a builder method's name) applies
+    /// to; none yet is a mistake of the program.
+    fn last_route(&mut self, call: &str) -> &mut Route {
+        let name = &self.name;
+        self.routes.last_mut().unwrap_or_else(|| {
+            panic!("`{name}.{call}` applies to the route added before it: add a route first")
+        })
     }
 
     /// Adds an already-erased handler.
@@ -205,8 +201,9 @@ impl SocketRoutes {
         message_type: &'static str,
         handler: Arc<dyn MessageHandler>,
         state: Option<StateKey>,
+        shape: Option<RouteShape>,
     ) -> Self {
-        self.routes.push(Route { message_type, handler, state, router: self.name.clone(), shape: None });
+        self.routes.push(Route { message_type, handler, state, router: self.name.clone(), shape });
         self
     }
 

@@ -5,11 +5,10 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::handler::{HandlerFuture, MessageHandler};
+use super::handler::{HandlerFuture, MessageHandler, start};
 use super::reply::IntoReply;
 use super::table::RouteShape;
 use crate::connection::state::StateKey;
@@ -69,8 +68,7 @@ where
         message_type: &'static str,
         _: &RawValue,
     ) -> Result<HandlerFuture, SocketError> {
-        let ctx = SocketContext::<S>::from_socket(socket)?;
-        Ok(self(shared, ctx).map(move |reply| reply.into_reply_for(message_type)).boxed())
+        start(socket, message_type, |ctx| self(shared, ctx))
     }
 }
 
@@ -98,8 +96,7 @@ where
         data: &RawValue,
     ) -> Result<HandlerFuture, SocketError> {
         let data = decode_data::<T>(message_type, data)?;
-        let ctx = SocketContext::<S>::from_socket(socket)?;
-        Ok(self(shared, ctx, data).map(move |reply| reply.into_reply_for(message_type)).boxed())
+        start(socket, message_type, |ctx| self(shared, ctx, data))
     }
 }
 
@@ -153,6 +150,6 @@ impl SocketRoutes {
     {
         let shape = RouteShape::from_types(H::types(), None);
         let handler = WithState { shared, handler, _args: PhantomData };
-        self.handler(message_type, Arc::new(handler), H::state()).shaped(shape)
+        self.handler(message_type, Arc::new(handler), H::state(), Some(shape))
     }
 }
