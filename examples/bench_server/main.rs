@@ -10,8 +10,9 @@
 //! (the inbound message limit), `ORI_REDIS_URL` (use the Redis provider; build
 //! with `--features redis`), `ORI_COMPRESSION=on` (permessage-deflate, default
 //! settings), `ORI_TLS_CERT` and `ORI_TLS_KEY` (PEM files: serve `wss://`;
-//! build with `--features tls`). MessagePack needs nothing: clients ask for
-//! `ori.v1.msgpack`.
+//! build with `--features tls`), `ORI_BENCH_LAYER=pass` (one pass-through
+//! `Ori::layer` in front of every route: what a layer costs). MessagePack
+//! needs nothing: clients ask for `ori.v1.msgpack`.
 
 // The app's items are public for the integration tests that serve it.
 #[allow(unreachable_pub)]
@@ -24,7 +25,10 @@ async fn main() -> Result<(), ori::Error> {
     if std::env::var("ORI_COMPRESSION").is_ok_and(|v| v == "on") {
         config = config.compression(ori::Compression::default());
     }
-    let app = app::app(config);
+    let mut app = app::app(config);
+    if std::env::var("ORI_BENCH_LAYER").is_ok_and(|v| v == "pass") {
+        app = app.layer(ori::layer::from_fn(|message, next| next.run(message)));
+    }
     #[cfg(feature = "tls")]
     let app = match (std::env::var("ORI_TLS_CERT"), std::env::var("ORI_TLS_KEY")) {
         (Ok(cert), Ok(key)) => app.tls(ori::Tls::from_pem_files(cert, key)?),

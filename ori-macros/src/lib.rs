@@ -77,7 +77,9 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 /// ```
 ///
 /// Arguments: `guard = G` (repeatable; connection guards, run in order, each a
-/// `#[connection_guard]`), `timeout = "30s"` (for the routes without their
+/// `#[connection_guard]`), `layer = L` (repeatable; an `#[injectable]`
+/// `ori::layer::SocketLayer` around every route, the first written outermost),
+/// `timeout = "30s"` (for the routes without their
 /// own: past it, a `timeout` error and the handler dropped), `client = Name` (a typed client stub with one async
 /// method per handler, when ori's `client` feature is on; handlers may not be
 /// named `new`, `connect` or `client`), `crate = path` (where `ori` is, if

@@ -82,6 +82,15 @@ pub use protocol::{RawMessage, SocketMessage};
 pub use routing::{CloseInfo, Data, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
 #[cfg(feature = "tls")]
 pub use server::Tls;
+
+/// Layers around socket handlers: middleware that sees each message before
+/// its route and the [`Outcome`](layer::Outcome) after, and may change or
+/// answer it. Added per route set
+/// ([`SocketRoutes::layer`]), per router (`#[socket_router(layer = L)]`) or
+/// for the whole app ([`Ori::layer`]).
+pub mod layer {
+    pub use crate::routing::layer::{FromFn, LayerMessage, Next, Outcome, SocketLayer, from_fn};
+}
 pub use server::{Mounted, Server, ShutdownHandle};
 
 #[cfg(feature = "macros")]

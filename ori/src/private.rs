@@ -1,6 +1,8 @@
 //! Support for generated code: compile-time checks with readable errors.
 //! Not public API; reached through `ori::__private`.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 
 use serde::Serialize;
@@ -8,10 +10,11 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::di::Injectable;
+use crate::layer::SocketLayer;
 use crate::protocol::envelope::decode_data;
 use crate::routing::reply::Reply;
 use crate::routing::router::GuardRef;
-use crate::{ConnectionGuard, IntoReply, MessageGuard, Reject, Socket, SocketError};
+use crate::{ConnectionGuard, IntoReply, MessageGuard, Reject, Socket, SocketError, SocketRoutes};
 
 /// The `data` argument of a handler.
 #[diagnostic::on_unimplemented(
@@ -76,6 +79,15 @@ impl<T: ConnectionGuard + Injectable> RouterConnectionGuard for T {}
 pub trait RouteMessageGuard: MessageGuard + Injectable {}
 impl<T: MessageGuard + Injectable> RouteMessageGuard for T {}
 
+/// A `layer = ..` of `#[socket_router]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a router's layer",
+    label = "not an `#[injectable]` `SocketLayer`",
+    note = "implement `ori::layer::SocketLayer` for `{Self}` and mark the struct `#[injectable]` (the container builds it, as it builds the router)"
+)]
+pub trait RouterLayer: SocketLayer + Injectable {}
+impl<T: SocketLayer + Injectable> RouterLayer for T {}
+
 // Generated code reaches the runtime through these functions; each bound is
 // one of the traits above, so a mistake is reported once, with its fix.
 
@@ -113,6 +125,11 @@ pub fn run_message_guard<'a, G: RouteMessageGuard>(
     message_type: &'a str,
 ) -> BoxFuture<'a, Result<(), Reject>> {
     Box::pin(guard.check(socket, message_type))
+}
+
+/// Puts a router's `layer = L` in front of its routes.
+pub fn layer_routes<L: RouterLayer>(routes: SocketRoutes, layer: Arc<L>) -> SocketRoutes {
+    routes.wrapped(&crate::routing::layer::wrapper(layer))
 }
 
 /// Checks that a handler's state is its router's guard state.

@@ -72,6 +72,13 @@ fn socket_router_impl(router: &Router, guard_types: &[&syn::Path]) -> TokenStrea
     let guard_refs = router.guards.iter().map(|g| quote_spanned!(g.span()=> __ori::guard_ref::<#g>()));
     let message_guard_deps = guard_types.iter().map(|g| quote!(__ori::Dep::of::<#g>()));
     let connection_guard_deps = router.guards.iter().map(|g| quote!(__ori::Dep::of::<#g>()));
+    let layer_deps = router.layers.iter().map(|l| quote!(__ori::Dep::of::<#l>()));
+    // Innermost first, so the first layer written sees a message first.
+    let layers = router.layers.iter().rev().map(|l| {
+        quote_spanned! {l.span()=>
+            let __ori_routes = __ori::layer_routes::<#l>(__ori_routes, __ori_resolver.provider::<#l>());
+        }
+    });
     quote! {
         #[automatically_derived]
         impl __ori::SocketRouter for #self_ty {
@@ -91,11 +98,14 @@ fn socket_router_impl(router: &Router, guard_types: &[&syn::Path]) -> TokenStrea
                     __ori::Dep::of::<#self_ty>(),
                     #(#message_guard_deps,)*
                     #(#connection_guard_deps,)*
+                    #(#layer_deps,)*
                 ])
             }
 
             fn bind(__ori_resolver: &__ori::Resolver<'_>) -> __ori::SocketRoutes {
-                __ori::routes_from_table(#name, (#(#bind_items,)*), __ORI_ROUTES)
+                let __ori_routes = __ori::routes_from_table(#name, (#(#bind_items,)*), __ORI_ROUTES);
+                #(#layers)*
+                __ori_routes
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The rustdoc `#[socket_router]` adds to the router's impl block: a table of
 //! its routes (message type, `data`, reply, message guards, declared error
-//! codes, summary) and its connection guards, so the router's page in
+//! codes, summary), its connection guards and layers, so the router's page in
 //! `cargo doc` lists what it answers.
 
 use std::fmt::Write as _;
@@ -15,6 +15,10 @@ pub(crate) fn route_table(router: &Router) -> String {
         let guards: Vec<String> = router.guards.iter().map(|g| code(&path_name(g))).collect();
         let _ =
             writeln!(doc, "Connection guards (run once per connection, in order): {}.\n", guards.join(", "));
+    }
+    if !router.layers.is_empty() {
+        let layers: Vec<String> = router.layers.iter().map(|l| code(&path_name(l))).collect();
+        let _ = writeln!(doc, "Layers (around every route, outermost first): {}.\n", layers.join(", "));
     }
     doc.push_str("| type | data | reply | message guards | errors | summary |\n");
     doc.push_str("| --- | --- | --- | --- | --- | --- |\n");
@@ -89,7 +93,11 @@ mod tests {
                 async fn list(&self) -> Vec<Option<User>> { Vec::new() }
             }
         };
-        let args = RouterArgs { guards: vec![parse_quote!(TokenGuard)], ..RouterArgs::default() };
+        let args = RouterArgs {
+            guards: vec![parse_quote!(TokenGuard)],
+            layers: vec![parse_quote!(layers::Audit), parse_quote!(Timing)],
+            ..RouterArgs::default()
+        };
         let router = crate::model::router::router(&cx, args, &mut item);
         cx.check().expect("a valid router");
         let table = super::route_table(&router.expect("a router"));
@@ -97,6 +105,7 @@ mod tests {
             table,
             "\n# Socket routes\n\n\
              Connection guards (run once per connection, in order): `TokenGuard`.\n\n\
+             Layers (around every route, outermost first): `layers::Audit`, `Timing`.\n\n\
              | type | data | reply | message guards | errors | summary |\n\
              | --- | --- | --- | --- | --- | --- |\n\
              | `presence.heartbeat` | `Heartbeat` | `Ack` |  |  | Marks the sender online. |\n\

@@ -16,6 +16,8 @@ pub(crate) struct Router {
     /// The type's name, e.g. `PresenceRouter`.
     pub(crate) name: String,
     pub(crate) guards: Vec<syn::Path>,
+    /// `layer = L`s: around every route, outermost first.
+    pub(crate) layers: Vec<syn::Path>,
     pub(crate) handlers: Vec<Handler>,
     /// `client = Name`: the typed client stub to generate.
     pub(crate) client: Option<syn::Ident>,
@@ -132,6 +134,7 @@ pub(crate) fn router(cx: &Ctxt, args: RouterArgs, item: &mut ItemImpl) -> Option
         self_ty: (*item.self_ty).clone(),
         name,
         guards: args.guards,
+        layers: args.layers,
         handlers,
         client: args.client,
     })

@@ -1,4 +1,4 @@
-//! `#[socket_router(guard = G, client = Name, timeout = "5s", crate = path)]`.
+//! `#[socket_router(guard = G, layer = L, client = Name, timeout = "5s", crate = path)]`.
 
 use syn::parse::{Parse, ParseStream};
 
@@ -9,6 +9,8 @@ use super::args::{parse_pairs, parse_timeout, set_once};
 pub(crate) struct RouterArgs {
     /// Connection guards, in order.
     pub(crate) guards: Vec<syn::Path>,
+    /// Layers around every route, outermost first.
+    pub(crate) layers: Vec<syn::Path>,
     /// The name of the typed client stub to generate, if any.
     pub(crate) client: Option<syn::Ident>,
     /// The timeout of every route without its own, in milliseconds.
@@ -19,19 +21,25 @@ pub(crate) struct RouterArgs {
 impl Parse for RouterArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = RouterArgs::default();
-        parse_pairs(input, "socket_router", &["guard", "client", "timeout", "crate"], |key, input| {
-            match key.to_string().as_str() {
-                "guard" => args.guards.push(input.parse()?),
-                "client" => set_once(&mut args.client, key, input)?,
-                "timeout" if args.timeout_ms.is_some() => {
-                    return Err(syn::Error::new(key.span(), "`timeout` specified more than once"));
+        parse_pairs(
+            input,
+            "socket_router",
+            &["guard", "layer", "client", "timeout", "crate"],
+            |key, input| {
+                match key.to_string().as_str() {
+                    "guard" => args.guards.push(input.parse()?),
+                    "layer" => args.layers.push(input.parse()?),
+                    "client" => set_once(&mut args.client, key, input)?,
+                    "timeout" if args.timeout_ms.is_some() => {
+                        return Err(syn::Error::new(key.span(), "`timeout` specified more than once"));
+                    }
+                    "timeout" => args.timeout_ms = Some(parse_timeout(input)?),
+                    "crate" => set_once(&mut args.krate, key, input)?,
+                    _ => return Ok(false),
                 }
-                "timeout" => args.timeout_ms = Some(parse_timeout(input)?),
-                "crate" => set_once(&mut args.krate, key, input)?,
-                _ => return Ok(false),
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            },
+        )?;
         Ok(args)
     }
 }

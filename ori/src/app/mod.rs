@@ -28,6 +28,7 @@ use crate::hooks::authorizer::ErasedAuthorizer;
 use crate::hooks::guard::ErasedConnectionGuard;
 use crate::hooks::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
 use crate::routing::IntoReply;
+use crate::routing::layer::{SocketLayer, Wrap};
 use crate::routing::lifecycle::{CloseInfo, UnroutedMessage};
 use crate::routing::registration::{self, RouterRegistration};
 use crate::routing::router::SocketRouter;
@@ -72,6 +73,8 @@ pub struct Ori {
     authorizer: Option<ErasedAuthorizer>,
     /// The envelope endpoint's guards, upgrade handler and lifecycle handlers.
     hooks: ConnectionHooks,
+    /// Layers in front of every route, in the order added.
+    layers: Vec<Wrap>,
     providers: Providers,
     shutdown_signal: Option<BoxFuture<'static, ()>>,
     workers: Option<usize>,
@@ -132,6 +135,7 @@ impl Ori {
             allow_no_routers: false,
             authorizer: None,
             hooks: ConnectionHooks::default(),
+            layers: Vec::new(),
             providers: Providers::default(),
             shutdown_signal: None,
             workers: None,
@@ -249,6 +253,29 @@ impl Ori {
     /// ```
     pub fn allow_no_routers(mut self) -> Self {
         self.allow_no_routers = true;
+        self
+    }
+
+    /// Puts `layer` in front of every route of the app (routers, route sets),
+    /// outside their own layers: it sees each routed message first and its
+    /// [`Outcome`](crate::layer::Outcome) last. The layer added last runs
+    /// first. Envelopes no route takes (`on_message`) and control messages
+    /// do not pass through it.
+    ///
+    /// ```
+    /// use ori::layer::{LayerMessage, Next, from_fn};
+    ///
+    /// let app = ori::Ori::create().layer(from_fn(|message: LayerMessage, next: Next| async move {
+    ///     let message_type = message.message_type();
+    ///     let outcome = next.run(message).await;
+    ///     if let Some(error) = outcome.as_error() {
+    ///         tracing::warn!(message_type, code = error.code(), "message refused");
+    ///     }
+    ///     outcome
+    /// }));
+    /// ```
+    pub fn layer<L: SocketLayer>(mut self, layer: L) -> Self {
+        self.layers.push(crate::routing::layer::wrapper(Arc::new(layer)));
         self
     }
 
@@ -602,6 +629,9 @@ impl Ori {
         }
         app.set_providers(built);
 
+        for wrap in &self.layers {
+            socket_routes = socket_routes.into_iter().map(|set| set.wrapped(wrap)).collect();
+        }
         let routes = RouteTable::build(socket_routes)?;
         check_states(&routes, &hooks)?;
         if no_routers_found {

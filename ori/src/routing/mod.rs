@@ -1,10 +1,12 @@
 //! Message routing: the [`SocketRouter`] trait and route metadata that
 //! `#[socket_router]` generates, the route table ([`SocketRoutes`]),
 //! handlers, replies, the lifecycle handlers of apps without routers, and
-//! the routers' `inventory` registrations, and the JSON Schemas of what
+//! the routers' `inventory` registrations, layers around routes
+//! ([`layer`](crate::layer)), and the JSON Schemas of what
 //! routes read and reply ([`SchemaSet`]).
 
 pub(crate) mod handler;
+pub(crate) mod layer;
 pub(crate) mod lifecycle;
 pub(crate) mod registration;
 pub(crate) mod reply;

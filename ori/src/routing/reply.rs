@@ -31,6 +31,15 @@ pub enum Reply {
 #[derive(Debug, Clone)]
 pub struct EncodedReply {
     pub(crate) frame: FrameBuf,
+    /// Where `D` starts in the frame's payload.
+    data_at: usize,
+}
+
+impl EncodedReply {
+    /// The reply's `data` (raw JSON).
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.frame.written()[self.data_at..]
+    }
 }
 
 impl PartialEq for EncodedReply {
@@ -64,8 +73,9 @@ impl Reply {
         }
         let mut frame = FrameBuf::new(OpCode::Text, 96 + message_type.len());
         encode::push_data_start(&mut frame, message_type);
+        let data_at = frame.written().len();
         match serde_json::to_writer(&mut frame, value) {
-            Ok(()) => Reply::Encoded(EncodedReply { frame }),
+            Ok(()) => Reply::Encoded(EncodedReply { frame, data_at }),
             Err(e) => unserializable::<T>(&e),
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 
 use super::handler::{FnHandler, Guarded, Handler, MessageHandler, Timed};
+use super::layer::{self, SocketLayer};
 use super::schema::{SchemaFn, SchemaSet};
 use crate::connection::state::StateKey;
 use crate::error::Error;
@@ -182,6 +183,39 @@ impl SocketRoutes {
         route.handler = Arc::new(Timed { inner: route.handler.clone(), limit });
         if let Some(shape) = route.shape.as_mut() {
             shape.timeout = Some(limit);
+        }
+        self
+    }
+
+    /// Puts `layer` in front of every route added so far: it sees each of
+    /// their messages first and their outcome last (see
+    /// [`SocketLayer`](crate::layer::SocketLayer)). Each call wraps what is
+    /// there, so the layer added last runs first; routes added after it are
+    /// not wrapped.
+    ///
+    /// ```
+    /// use ori::layer::{Outcome, from_fn};
+    /// use ori::{Data, SocketContext, SocketRoutes};
+    ///
+    /// let routes = SocketRoutes::named("Counter")
+    ///     .route("count", |_ctx: SocketContext, n: u32| async move { Data(n + 1) })
+    ///     .layer(from_fn(|mut message, next| async move {
+    ///         // Doubles what the client sent before the route sees it.
+    ///         let doubled = message.data_as::<u32>().and_then(|n| message.set_data(&(n * 2)));
+    ///         match doubled {
+    ///             Ok(()) => next.run(message).await,
+    ///             Err(bad_request) => Outcome::error(bad_request),
+    ///         }
+    ///     }));
+    /// ```
+    pub fn layer<L: SocketLayer>(self, layer: L) -> Self {
+        self.wrapped(&layer::wrapper(Arc::new(layer)))
+    }
+
+    /// Every route so far behind `wrap`.
+    pub(crate) fn wrapped(mut self, wrap: &layer::Wrap) -> Self {
+        for route in &mut self.routes {
+            route.handler = wrap(route.handler.clone());
         }
         self
     }
