@@ -1,5 +1,5 @@
-//! Dispatches one message N times through either the generated or the
-//! hand-written route of `benches/dispatch.rs`, for counting instructions,
+//! Dispatches one message N times through the generated, the hand-written
+//! or the layered route of `benches/dispatch.rs`, for counting instructions,
 //! which (unlike wall time) repeat exactly on a noisy machine:
 //!
 //! ```sh
@@ -7,7 +7,8 @@
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/dispatch_count hand_written 10000
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/dispatch_count generated 10000
 //! ```
-//! Compare the two `I refs` totals (set-up is the same for both).
+//! Compare the two `I refs` totals (set-up is the same for both). `layered`
+//! is `generated` behind one pass-through `Ori::layer`.
 
 use std::hint::black_box;
 
@@ -22,7 +23,8 @@ fn main() {
     let harness = match args.next().as_deref() {
         Some("generated") => apps::generated(),
         Some("hand_written") => apps::hand_written(),
-        _ => return eprintln!("usage: dispatch_count generated|hand_written [count]"),
+        Some("layered") => apps::layered(),
+        _ => return eprintln!("usage: dispatch_count generated|hand_written|layered [count]"),
     };
     let count: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let connection = harness.connection().state(apps::Auth { user: 7 }).open();

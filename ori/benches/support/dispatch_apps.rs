@@ -1,5 +1,6 @@
 //! The two apps compared by `benches/dispatch.rs` and
-//! `examples/dispatch_count.rs`: one route, generated and hand-written.
+//! `examples/dispatch_count.rs`: one route, generated and hand-written (and
+//! generated behind a pass-through layer).
 
 use std::sync::Arc;
 
@@ -60,6 +61,15 @@ fn app() -> Ori {
 /// The route written with `#[socket_router]`.
 pub(crate) fn generated() -> Harness {
     Harness::new(app().only_socket_router::<Generated>())
+        .now_or_never()
+        .expect("in-process providers start at once")
+        .expect("builds")
+}
+
+/// The generated route behind one pass-through layer (what a layer costs).
+pub(crate) fn layered() -> Harness {
+    let pass_through = ori::layer::from_fn(|message, next| next.run(message));
+    Harness::new(app().only_socket_router::<Generated>().layer(pass_through))
         .now_or_never()
         .expect("in-process providers start at once")
         .expect("builds")

@@ -265,3 +265,23 @@ impl<L: SocketLayer> MessageHandler for Layered<L> {
         Ok(async move { layer.call(message, next).await.into_reply() }.boxed())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_shows_its_data_however_it_was_written() {
+        // Written straight into the reply frame, after a `type` whose escaped
+        // form holds the bytes of the `data` key.
+        let encoded = Outcome(Reply::json_for("odd\",\"data\":", &serde_json::json!({"n": 1})));
+        assert!(matches!(encoded.0, Reply::Encoded(_)));
+        assert_eq!(encoded.data_json(), Some(r#"{"n":1}"#));
+        assert_eq!(Outcome::data(&[1, 2]).data_json(), Some("[1,2]"));
+        assert_eq!(Outcome::data(&()).data_json(), None);
+        assert_eq!(Outcome::ack().data_json(), None);
+        let refused = Outcome::from(SocketError::forbidden("no"));
+        assert_eq!((refused.is_error(), refused.as_error().map(SocketError::code)), (true, Some("forbidden")));
+        assert_eq!(refused.data_json(), None);
+    }
+}

@@ -31,14 +31,16 @@ pub enum Reply {
 #[derive(Debug, Clone)]
 pub struct EncodedReply {
     pub(crate) frame: FrameBuf,
-    /// Where `D` starts in the frame's payload.
-    data_at: usize,
 }
 
 impl EncodedReply {
-    /// The reply's `data` (raw JSON).
+    /// The reply's `data` (raw JSON): what follows the first `","data":`,
+    /// which an escaped `type` cannot contain (its quotes are escaped).
     pub(crate) fn data(&self) -> &[u8] {
-        &self.frame.written()[self.data_at..]
+        const KEY: &[u8] = b"\",\"data\":";
+        let written = self.frame.written();
+        let at = written.windows(KEY.len()).position(|w| w == KEY).map_or(written.len(), |i| i + KEY.len());
+        &written[at..]
     }
 }
 
@@ -73,9 +75,8 @@ impl Reply {
         }
         let mut frame = FrameBuf::new(OpCode::Text, 96 + message_type.len());
         encode::push_data_start(&mut frame, message_type);
-        let data_at = frame.written().len();
         match serde_json::to_writer(&mut frame, value) {
-            Ok(()) => Reply::Encoded(EncodedReply { frame, data_at }),
+            Ok(()) => Reply::Encoded(EncodedReply { frame }),
             Err(e) => unserializable::<T>(&e),
         }
     }
