@@ -17,11 +17,13 @@ use futures_util::FutureExt;
 #[path = "support/dispatch_apps.rs"]
 mod apps;
 
-use apps::{Auth, MESSAGE, generated, hand_written};
+use apps::{Auth, MESSAGE, generated, hand_written, layered};
 
 fn dispatch(c: &mut Criterion) {
     let mut group = c.benchmark_group("dispatch");
-    for (name, harness) in [("hand_written", hand_written()), ("generated", generated())] {
+    for (name, harness) in
+        [("hand_written", hand_written()), ("generated", generated()), ("layered", layered())]
+    {
         let connection = harness.connection().state(Auth { user: 7 }).open();
         let reply = connection.send_text(MESSAGE).now_or_never().flatten().expect("replies at once");
         assert!(reply.contains(r#""data":{"user":7,"ok":true}"#), "{reply}");

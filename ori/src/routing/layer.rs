@@ -281,7 +281,10 @@ mod tests {
         assert_eq!(Outcome::data(&()).data_json(), None);
         assert_eq!(Outcome::ack().data_json(), None);
         let refused = Outcome::from(SocketError::forbidden("no"));
-        assert_eq!((refused.is_error(), refused.as_error().map(SocketError::code)), (true, Some("forbidden")));
+        assert_eq!(
+            (refused.is_error(), refused.as_error().map(SocketError::code)),
+            (true, Some("forbidden"))
+        );
         assert_eq!(refused.data_json(), None);
     }
 }
