@@ -70,45 +70,24 @@ pub trait Handler<Args>: Send + Sync + 'static {
     ) -> Result<HandlerFuture, SocketError>;
 }
 
-impl<F, Fut, S, R> Handler<(SocketContext<S>,)> for F
+/// Every handler form is one impl: the closure's arity picks its
+/// [`HandlerFn`] impl, and what its arguments and reply must be are then
+/// checked on their own, so a compile error names the type at fault (the
+/// `data` type that is not `Deserialize`, the reply that cannot be sent)
+/// instead of the whole closure.
+impl<F, Args, R> Handler<Args> for F
 where
-    F: Fn(SocketContext<S>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    S: Send + Sync + 'static,
+    F: HandlerFn<Args> + Send + Sync + 'static,
+    Args: HandlerArgs,
+    F::Future: Future<Output = R> + Send + 'static,
     R: IntoReply + 'static,
 {
     fn state() -> Option<StateKey> {
-        StateKey::of::<S>()
+        Args::state()
     }
 
     fn types() -> (&'static str, &'static str) {
-        ("()", R::reply_type_name())
-    }
-
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        _: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
-        start(socket, message_type, self)
-    }
-}
-
-impl<F, Fut, S, T, R> Handler<(SocketContext<S>, T)> for F
-where
-    F: Fn(SocketContext<S>, T) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    S: Send + Sync + 'static,
-    T: DeserializeOwned + Send + 'static,
-    R: IntoReply + 'static,
-{
-    fn state() -> Option<StateKey> {
-        StateKey::of::<S>()
-    }
-
-    fn types() -> (&'static str, &'static str) {
-        (std::any::type_name::<T>(), R::reply_type_name())
+        (Args::data_type(), R::reply_type_name())
     }
 
     fn call(
@@ -117,27 +96,90 @@ where
         message_type: &'static str,
         data: &RawValue,
     ) -> Result<HandlerFuture, SocketError> {
-        let data = decode_data::<T>(message_type, data)?;
-        start(socket, message_type, |ctx| self(ctx, data))
+        let args = Args::decode(socket, message_type, data)?;
+        Ok(self.invoke(args).map(move |reply| reply.into_reply_for(message_type)).boxed())
     }
 }
 
-/// The work of one message once its `data` is decoded: the typed context
-/// for `socket` (or the error that it lacks the state `S`), then `work`'s
-/// future, its output turned into the reply to `message_type`. Every
-/// function handler form ends here.
-pub(crate) fn start<S, Fut, R>(
-    socket: Socket,
-    message_type: &'static str,
-    work: impl FnOnce(SocketContext<S>) -> Fut,
-) -> Result<HandlerFuture, SocketError>
+/// A function of a handler's arity: `Fn(SocketContext<S>)` or
+/// `Fn(SocketContext<S>, T)` (not public API).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a socket handler",
+    note = "a handler is an async fn or closure taking `SocketContext<S>` and optionally a `data` \
+            argument whose type implements `serde::Deserialize`"
+)]
+pub trait HandlerFn<Args> {
+    /// What calling it returns.
+    type Future;
+
+    /// Calls it.
+    fn invoke(&self, args: Args) -> Self::Future;
+}
+
+impl<F, Fut, S> HandlerFn<(SocketContext<S>,)> for F
 where
-    S: Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    R: IntoReply + 'static,
+    F: Fn(SocketContext<S>) -> Fut,
 {
-    let ctx = SocketContext::<S>::from_socket(socket)?;
-    Ok(work(ctx).map(move |reply| reply.into_reply_for(message_type)).boxed())
+    type Future = Fut;
+
+    fn invoke(&self, (ctx,): (SocketContext<S>,)) -> Fut {
+        self(ctx)
+    }
+}
+
+impl<F, Fut, S, T> HandlerFn<(SocketContext<S>, T)> for F
+where
+    F: Fn(SocketContext<S>, T) -> Fut,
+{
+    type Future = Fut;
+
+    fn invoke(&self, (ctx, data): (SocketContext<S>, T)) -> Fut {
+        self(ctx, data)
+    }
+}
+
+/// A handler's arguments, made from one message (not public API).
+#[doc(hidden)]
+pub trait HandlerArgs: Sized + Send + 'static {
+    /// The connection state asked for (`None` for `()`).
+    fn state() -> Option<StateKey>;
+
+    /// The Rust type of `data` (`()` for none).
+    fn data_type() -> &'static str;
+
+    /// Decodes `data` (first: malformed data is `bad_request` whatever the
+    /// connection), then makes the typed context.
+    fn decode(socket: Socket, message_type: &'static str, data: &RawValue) -> Result<Self, SocketError>;
+}
+
+impl<S: Send + Sync + 'static> HandlerArgs for (SocketContext<S>,) {
+    fn state() -> Option<StateKey> {
+        StateKey::of::<S>()
+    }
+
+    fn data_type() -> &'static str {
+        "()"
+    }
+
+    fn decode(socket: Socket, _: &'static str, _: &RawValue) -> Result<Self, SocketError> {
+        Ok((SocketContext::from_socket(socket)?,))
+    }
+}
+
+impl<S: Send + Sync + 'static, T: DeserializeOwned + Send + 'static> HandlerArgs for (SocketContext<S>, T) {
+    fn state() -> Option<StateKey> {
+        StateKey::of::<S>()
+    }
+
+    fn data_type() -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    fn decode(socket: Socket, message_type: &'static str, data: &RawValue) -> Result<Self, SocketError> {
+        let data = decode_data::<T>(message_type, data)?;
+        Ok((SocketContext::from_socket(socket)?, data))
+    }
 }
 
 /// Adapts a [`Handler`] to [`MessageHandler`].

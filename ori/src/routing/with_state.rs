@@ -5,14 +5,13 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
+use futures_util::FutureExt;
 use serde_json::value::RawValue;
 
-use super::handler::{HandlerFuture, MessageHandler, start};
+use super::handler::{HandlerArgs, HandlerFuture, MessageHandler};
 use super::reply::IntoReply;
 use super::table::RouteShape;
 use crate::connection::state::StateKey;
-use crate::protocol::envelope::decode_data;
 use crate::{Socket, SocketContext, SocketError, SocketRoutes};
 
 /// An async function usable with [`SocketRoutes::route_with`]: like a
@@ -46,46 +45,22 @@ pub trait SharedHandler<St, Args>: Send + Sync + 'static {
     ) -> Result<HandlerFuture, SocketError>;
 }
 
-impl<St, F, Fut, S, R> SharedHandler<St, (SocketContext<S>,)> for F
+/// One impl for every form, as for [`Handler`](super::Handler): the arity
+/// picks the [`SharedHandlerFn`] impl, then the arguments and reply are
+/// checked on their own, so an error names the type at fault.
+impl<St, F, Args, R> SharedHandler<St, Args> for F
 where
-    F: Fn(St, SocketContext<S>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    S: Send + Sync + 'static,
+    F: SharedHandlerFn<St, Args> + Send + Sync + 'static,
+    Args: HandlerArgs,
+    F::Future: Future<Output = R> + Send + 'static,
     R: IntoReply + 'static,
 {
     fn state() -> Option<StateKey> {
-        StateKey::of::<S>()
+        Args::state()
     }
 
     fn types() -> (&'static str, &'static str) {
-        ("()", R::reply_type_name())
-    }
-
-    fn call(
-        &self,
-        shared: St,
-        socket: Socket,
-        message_type: &'static str,
-        _: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
-        start(socket, message_type, |ctx| self(shared, ctx))
-    }
-}
-
-impl<St, F, Fut, S, T, R> SharedHandler<St, (SocketContext<S>, T)> for F
-where
-    F: Fn(St, SocketContext<S>, T) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    S: Send + Sync + 'static,
-    T: DeserializeOwned + Send + 'static,
-    R: IntoReply + 'static,
-{
-    fn state() -> Option<StateKey> {
-        StateKey::of::<S>()
-    }
-
-    fn types() -> (&'static str, &'static str) {
-        (std::any::type_name::<T>(), R::reply_type_name())
+        (Args::data_type(), R::reply_type_name())
     }
 
     fn call(
@@ -95,8 +70,46 @@ where
         message_type: &'static str,
         data: &RawValue,
     ) -> Result<HandlerFuture, SocketError> {
-        let data = decode_data::<T>(message_type, data)?;
-        start(socket, message_type, |ctx| self(shared, ctx, data))
+        let args = Args::decode(socket, message_type, data)?;
+        Ok(self.invoke(shared, args).map(move |reply| reply.into_reply_for(message_type)).boxed())
+    }
+}
+
+/// A function of a shared handler's arity: `Fn(St, SocketContext<S>)` or
+/// `Fn(St, SocketContext<S>, T)` (not public API).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a socket handler taking a shared `{St}` first",
+    note = "a handler for `route_with` takes the shared value, then `SocketContext<S>`, then optionally \
+            a `data` argument whose type implements `serde::Deserialize`"
+)]
+pub trait SharedHandlerFn<St, Args> {
+    /// What calling it returns.
+    type Future;
+
+    /// Calls it.
+    fn invoke(&self, shared: St, args: Args) -> Self::Future;
+}
+
+impl<St, F, Fut, S> SharedHandlerFn<St, (SocketContext<S>,)> for F
+where
+    F: Fn(St, SocketContext<S>) -> Fut,
+{
+    type Future = Fut;
+
+    fn invoke(&self, shared: St, (ctx,): (SocketContext<S>,)) -> Fut {
+        self(shared, ctx)
+    }
+}
+
+impl<St, F, Fut, S, T> SharedHandlerFn<St, (SocketContext<S>, T)> for F
+where
+    F: Fn(St, SocketContext<S>, T) -> Fut,
+{
+    type Future = Fut;
+
+    fn invoke(&self, shared: St, (ctx, data): (SocketContext<S>, T)) -> Fut {
+        self(shared, ctx, data)
     }
 }
 
