@@ -71,7 +71,7 @@ pub trait Handler<Args>: Send + Sync + 'static {
 }
 
 /// Every handler form is one impl: the closure's arity picks its
-/// [`HandlerFn`] impl, and what its arguments and reply must be are then
+/// `HandlerFn` impl, and what its arguments and reply must be are then
 /// checked on their own, so a compile error names the type at fault (the
 /// `data` type that is not `Deserialize`, the reply that cannot be sent)
 /// instead of the whole closure.

@@ -46,7 +46,7 @@ pub trait SharedHandler<St, Args>: Send + Sync + 'static {
 }
 
 /// One impl for every form, as for [`Handler`](super::Handler): the arity
-/// picks the [`SharedHandlerFn`] impl, then the arguments and reply are
+/// picks the `SharedHandlerFn` impl, then the arguments and reply are
 /// checked on their own, so an error names the type at fault.
 impl<St, F, Args, R> SharedHandler<St, Args> for F
 where
