@@ -96,9 +96,26 @@ where
         message_type: &'static str,
         data: &RawValue,
     ) -> Result<HandlerFuture, SocketError> {
-        let args = Args::decode(socket, message_type, data)?;
-        Ok(self.invoke(args).map(move |reply| reply.into_reply_for(message_type)).boxed())
+        start(socket, message_type, data, |args| self.invoke(args))
     }
+}
+
+/// The work of one message: its arguments decoded from it, then `work`'s
+/// future, whose output becomes the reply to `message_type`. Every
+/// function-handler form ([`Handler`], `SharedHandler`) ends here.
+pub(crate) fn start<Args, Fut, R>(
+    socket: Socket,
+    message_type: &'static str,
+    data: &RawValue,
+    work: impl FnOnce(Args) -> Fut,
+) -> Result<HandlerFuture, SocketError>
+where
+    Args: HandlerArgs,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoReply + 'static,
+{
+    let args = Args::decode(socket, message_type, data)?;
+    Ok(work(args).map(move |reply| reply.into_reply_for(message_type)).boxed())
 }
 
 /// A function of a handler's arity: `Fn(SocketContext<S>)` or

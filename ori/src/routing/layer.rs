@@ -230,23 +230,19 @@ impl From<SocketError> for Outcome {
     }
 }
 
-/// Wraps a route's handler with a layer; made once per route at start-up.
-pub(crate) fn wrap<L: SocketLayer>(layer: Arc<L>, inner: Arc<dyn MessageHandler>) -> Arc<dyn MessageHandler> {
-    Arc::new(Layered { layer, inner })
-}
-
-/// Puts the layer in front of a route, type-erased for
-/// [`Ori::layer`](crate::Ori::layer) and the routers' `layer = ..`.
+/// Puts a layer in front of a route's handler (once per route, at
+/// start-up), type-erased for [`Ori::layer`](crate::Ori::layer) and the
+/// routers' `layer = ..`.
 pub(crate) type Wrap = Arc<dyn Fn(Arc<dyn MessageHandler>) -> Arc<dyn MessageHandler> + Send + Sync>;
 
 /// The [`Wrap`] of `layer`.
 pub(crate) fn wrapper<L: SocketLayer>(layer: Arc<L>) -> Wrap {
-    Arc::new(move |inner| wrap(layer.clone(), inner))
+    Arc::new(move |inner| Arc::new(Layered { layer: layer.clone(), inner }))
 }
 
-/// A route behind a layer. `data` is copied out of the frame here, as the
-/// layer runs after the frame is gone: the one cost of a layer besides the
-/// layer's own future.
+/// A route behind a layer. Per message: `data` copied out of the frame (the
+/// layer runs after the frame is gone), the layer's future boxed, and the
+/// layer and the rest of the route each held by one more `Arc`.
 struct Layered<L> {
     layer: Arc<L>,
     inner: Arc<dyn MessageHandler>,

@@ -5,10 +5,9 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use serde_json::value::RawValue;
 
-use super::handler::{HandlerArgs, HandlerFuture, MessageHandler};
+use super::handler::{HandlerArgs, HandlerFuture, MessageHandler, start};
 use super::reply::IntoReply;
 use super::table::RouteShape;
 use crate::connection::state::StateKey;
@@ -70,8 +69,7 @@ where
         message_type: &'static str,
         data: &RawValue,
     ) -> Result<HandlerFuture, SocketError> {
-        let args = Args::decode(socket, message_type, data)?;
-        Ok(self.invoke(shared, args).map(move |reply| reply.into_reply_for(message_type)).boxed())
+        start(socket, message_type, data, |args| self.invoke(shared, args))
     }
 }
 
