@@ -6,26 +6,45 @@ use std::cell::RefCell;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::envelope::CorrelationId;
+use super::envelope::{CorrelationId, INLINE_ID_LEN};
+use super::escapes::needs_escaping;
 use crate::SocketError;
 use crate::protocol::frame_buf::{FrameBuf, OpCode};
 use crate::util::scratch::with_scratch;
 
+thread_local! {
+    /// Where a message's or a reply's `data` is serialized before its frame is
+    /// allocated at its size.
+    static DATA: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// Writes `s` as a JSON string literal.
 pub(crate) fn push_json_str(buf: &mut FrameBuf, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        buf.push(b"\"");
-        buf.push(s.as_bytes());
-        buf.push(b"\"");
-    } else {
+    if needs_escaping(s) {
         serde_json::to_writer(buf, s).expect("strings always serialize");
+    } else {
+        push_quoted(buf, s);
     }
+}
+
+/// Writes `"s"`: `s` holds nothing to escape.
+fn push_quoted(buf: &mut FrameBuf, s: &str) {
+    buf.push(b"\"");
+    buf.push(s.as_bytes());
+    buf.push(b"\"");
 }
 
 fn push_correlation_id(buf: &mut FrameBuf, correlation_id: Option<&CorrelationId>) {
     if let Some(cid) = correlation_id {
         buf.push(b",\"correlationId\":");
-        push_json_str(buf, cid.as_str());
+        match cid.plain_bytes() {
+            Some(plain) => {
+                buf.push(b"\"");
+                buf.push(plain);
+                buf.push(b"\"");
+            }
+            None => push_json_str(buf, cid.as_str()),
+        }
     }
 }
 
@@ -36,12 +55,27 @@ fn push_type(buf: &mut FrameBuf, message_type: &str) {
     push_json_str(buf, message_type);
 }
 
+/// Writes `{"type":T` for a reply: `T` is a route's or a request's type, or
+/// a protocol type, all valid names (`[A-Za-z0-9_.:-]`), so nothing in it
+/// needs escaping.
+#[inline]
+fn push_reply_type(buf: &mut FrameBuf, message_type: &str) {
+    debug_assert!(super::validate_type(message_type).is_ok(), "{message_type:?} is not a valid type");
+    buf.push(b"{\"type\":");
+    push_quoted(buf, message_type);
+}
+
 /// Writes `{"type":T,"data":`: a message or a reply up to its data.
 #[inline]
 pub(crate) fn push_data_start(buf: &mut FrameBuf, message_type: &str) {
     push_type(buf, message_type);
     buf.push(b",\"data\":");
 }
+
+/// The bytes of `{"type":"","data":}` around a message's type and data.
+const MESSAGE_ENVELOPE_LEN: usize = 19;
+/// The bytes of `,"correlationId":""` around a reply's correlation id.
+const CORRELATION_ID_FIELD_LEN: usize = 19;
 
 /// `{"type":T,"data":D,"correlationId":C}`; `data_json` is raw JSON (`None` = `null`).
 pub(crate) fn reply(
@@ -50,13 +84,39 @@ pub(crate) fn reply(
     correlation_id: Option<&CorrelationId>,
 ) -> Bytes {
     let data = data_json.unwrap_or(b"null");
-    let cid_len = correlation_id.map_or(0, |c| c.as_str().len() + 19);
-    let mut buf = FrameBuf::new(OpCode::Text, 20 + message_type.len() + data.len() + cid_len);
-    push_data_start(&mut buf, message_type);
+    let cid_len = correlation_id.map_or(0, |c| c.len() + CORRELATION_ID_FIELD_LEN);
+    let mut buf =
+        FrameBuf::new(OpCode::Text, MESSAGE_ENVELOPE_LEN + message_type.len() + data.len() + cid_len);
+    push_reply_type(&mut buf, message_type);
+    buf.push(b",\"data\":");
     buf.push(data);
     push_correlation_id(&mut buf, correlation_id);
     buf.push(b"}");
     buf.finish().0
+}
+
+/// Room left after a reply's data for its correlation id: one short enough
+/// to be kept inline (a UUID is) fits without growing the frame.
+const CORRELATION_ID_ROOM: usize = CORRELATION_ID_FIELD_LEN + INLINE_ID_LEN;
+
+/// `{"type":T,"data":D`: a reply written up to its correlation id
+/// ([`Reply::Encoded`](crate::Reply)), for [`finish_reply`].
+///
+/// `value` is serialized into a per-thread buffer first, so that the frame is
+/// allocated once, with room for the rest: growing it while serializing
+/// would copy it (a `realloc` per reply).
+pub(crate) fn reply_start<T: Serialize + ?Sized>(
+    message_type: &str,
+    value: &T,
+) -> Result<FrameBuf, serde_json::Error> {
+    with_scratch(&DATA, 64 * 1024, |json| {
+        serde_json::to_writer(&mut *json, value)?;
+        let capacity = MESSAGE_ENVELOPE_LEN + message_type.len() + json.len() + CORRELATION_ID_ROOM;
+        let mut frame = FrameBuf::new(OpCode::Text, capacity);
+        push_data_start(&mut frame, message_type);
+        frame.push(json);
+        Ok(frame)
+    })
 }
 
 /// Completes a reply written up to its `data` ([`Reply::Encoded`](crate::Reply)).
@@ -74,7 +134,7 @@ pub(crate) fn error(
 ) -> Bytes {
     let details = error.details().map_or(0, |d| d.get().len() + 12);
     let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len() + error.message().len() + details);
-    push_type(&mut buf, message_type);
+    push_reply_type(&mut buf, message_type);
     buf.push(b",\"error\":{\"code\":");
     push_json_str(&mut buf, error.code());
     buf.push(b",\"message\":");
@@ -94,15 +154,12 @@ pub(crate) fn message<T: Serialize + ?Sized>(
     message_type: &str,
     data: &T,
 ) -> Result<(Bytes, usize), serde_json::Error> {
-    thread_local! {
-        static DATA: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
     // `data` is serialized into a per-thread buffer first, so that the frame
     // is allocated once at its exact size: it is shared by every recipient
     // for as long as the slowest one takes, and growing it would copy it.
     with_scratch(&DATA, 64 * 1024, |json| {
         serde_json::to_writer(&mut *json, data)?;
-        let mut buf = FrameBuf::new(OpCode::Text, 20 + message_type.len() + json.len());
+        let mut buf = FrameBuf::new(OpCode::Text, MESSAGE_ENVELOPE_LEN + message_type.len() + json.len());
         push_data_start(&mut buf, message_type);
         buf.push(json);
         buf.push(b"}");

@@ -7,42 +7,75 @@ use serde::Deserialize;
 use serde::de::{Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::escapes::needs_escaping;
 use super::names::{NameError, validate_type};
+use super::plain_envelope;
 use crate::SocketError;
 
 /// Longest valid `correlationId`, in characters.
 pub const MAX_CORRELATION_ID_LEN: usize = 128;
 
-/// A valid `correlationId`, decoded. Ids up to 38 bytes (a UUID is 36) are
-/// kept inline: most requests carry one, and it should not cost an allocation.
+/// A valid `correlationId`, decoded. Ids up to [`INLINE_ID_LEN`] bytes (a
+/// UUID is 36) are kept inline: most requests carry one, and it should not
+/// cost an allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CorrelationId(Stored);
 
+/// The longest correlation id kept inline, in bytes.
+pub(crate) const INLINE_ID_LEN: usize = 37;
+
+/// `plain`: nothing in the id needs escaping, so replies copy it as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stored {
-    Inline { len: u8, bytes: [u8; 38] },
-    Heap(Box<str>),
+    Inline { len: u8, plain: bool, bytes: [u8; INLINE_ID_LEN] },
+    Heap { value: Box<str>, plain: bool },
 }
 
 impl CorrelationId {
     fn new(value: &str) -> CorrelationId {
+        CorrelationId::stored(value, !needs_escaping(value))
+    }
+
+    /// An id read from a JSON string without escapes, so with nothing to escape.
+    pub(super) fn plain(value: &str) -> CorrelationId {
+        CorrelationId::stored(value, true)
+    }
+
+    fn stored(value: &str, plain: bool) -> CorrelationId {
         CorrelationId(match value.len() {
-            len if len <= 38 => {
-                let mut bytes = [0u8; 38];
+            len if len <= INLINE_ID_LEN => {
+                let mut bytes = [0u8; INLINE_ID_LEN];
                 bytes[..len].copy_from_slice(value.as_bytes());
-                Stored::Inline { len: len as u8, bytes }
+                Stored::Inline { len: len as u8, plain, bytes }
             }
-            _ => Stored::Heap(value.into()),
+            _ => Stored::Heap { value: value.into(), plain },
         })
+    }
+
+    /// The id's bytes if nothing in them needs escaping in a JSON string.
+    pub(crate) fn plain_bytes(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Stored::Inline { len, plain: true, bytes } => Some(&bytes[..usize::from(*len)]),
+            Stored::Heap { value, plain: true } => Some(value.as_bytes()),
+            _ => None,
+        }
     }
 
     /// The id.
     pub(crate) fn as_str(&self) -> &str {
         match &self.0 {
-            Stored::Inline { len, bytes } => {
+            Stored::Inline { len, bytes, .. } => {
                 std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")
             }
-            Stored::Heap(value) => value,
+            Stored::Heap { value, .. } => value,
+        }
+    }
+
+    /// The id's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match &self.0 {
+            Stored::Inline { len, .. } => usize::from(*len),
+            Stored::Heap { value, .. } => value.len(),
         }
     }
 }
@@ -185,7 +218,18 @@ pub(crate) struct Malformed<'a> {
 
 /// Parses one text message, in one pass over it: `type` and `correlationId`
 /// are read as (borrowed) strings, `data` is kept raw for the handler.
+///
+/// Messages of the usual shape take the fast path ([`plain_envelope`]);
+/// the rest, and every message that is refused, are read here.
 pub(crate) fn parse(text: &str) -> Result<Envelope<'_>, Malformed<'_>> {
+    match plain_envelope::parse(text) {
+        Some(envelope) => Ok(envelope),
+        None => parse_thoroughly(text),
+    }
+}
+
+/// [`parse`] without the fast path: any message, and the words of every error.
+fn parse_thoroughly(text: &str) -> Result<Envelope<'_>, Malformed<'_>> {
     let malformed = |message: String| Malformed {
         message_type: None,
         correlation_id: None,
@@ -219,7 +263,9 @@ pub(crate) fn parse(text: &str) -> Result<Envelope<'_>, Malformed<'_>> {
 
     let correlation_id = match raw.correlation_id {
         None | Some(Field::Null) => Ok(None),
-        Some(Field::Str(id)) if id.chars().count() <= MAX_CORRELATION_ID_LEN => {
+        Some(Field::Str(id))
+            if id.len() <= MAX_CORRELATION_ID_LEN || id.chars().count() <= MAX_CORRELATION_ID_LEN =>
+        {
             Ok(Some(CorrelationId::new(&id)))
         }
         Some(_) => Err(SocketError::bad_request(format!(
@@ -320,7 +366,7 @@ mod tests {
         let long = "é".repeat(128);
         let text = format!(r#"{{"type":"ok","correlationId":"{long}"}}"#);
         let env = parse(&text).unwrap();
-        assert_eq!(env.correlation_id.unwrap().as_str(), long, "stored on the heap past 38 bytes");
+        assert_eq!(env.correlation_id.unwrap().as_str(), long, "stored on the heap past 37 bytes");
         for (text, what) in [
             (r#"{"type":"a","data":1,"data":2}"#, "data"),
             (r#"{"correlationId":"a","type":"b","correlationId":"c"}"#, "correlationId"),
@@ -332,6 +378,53 @@ mod tests {
         assert_eq!((&*env.message_type, env.correlation_id.unwrap().as_str()), ("t", "after"));
         let m = parse(r#"{"type":"a","type":"b"}"#).unwrap_err();
         assert!(m.error.message().contains("duplicate field"), "{}", m.error);
+    }
+
+    /// Whatever the fast path accepts, the thorough path reads the same way:
+    /// checked over valid messages with random bytes changed, inserted or removed.
+    #[test]
+    fn the_fast_path_agrees_with_the_thorough_one() {
+        let seeds = [
+            r#"{"type":"a.b","data":{"x":[1,2.5e3,"s\"q"],"y":null},"correlationId":"c-1"}"#,
+            r#" {"correlationId" : "é✓" , "type":"t", "extra":[true,false,{}], "data":"str"} "#,
+            r#"{"type":"bench.echo","data":{"s":"abcdefghijklmnopqrstuvwxyz0123456789"},"correlationId":"12:345"}"#,
+            r#"{"data":-0.5,"type":"x:y_z"}"#,
+        ];
+        let alphabet = b"{}[]\",:\\ 0123456789.eE+-truefalsn\x01ab\t";
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut fast, mut total) = (0, 0);
+        for seed in seeds {
+            for _ in 0..5_000 {
+                let mut bytes = seed.as_bytes().to_vec();
+                for _ in 0..1 + next(3) {
+                    let at = next(bytes.len());
+                    match next(3) {
+                        0 => bytes[at] = alphabet[next(alphabet.len())],
+                        1 => bytes.insert(at, alphabet[next(alphabet.len())]),
+                        _ => drop(bytes.remove(at)),
+                    }
+                }
+                let Ok(text) = String::from_utf8(bytes) else { continue };
+                total += 1;
+                if let Some(quick) = plain_envelope::parse(&text) {
+                    fast += 1;
+                    let thorough = parse_thoroughly(&text).unwrap_or_else(|m| panic!("{text}: {}", m.error));
+                    assert_eq!(quick.message_type, thorough.message_type, "{text}");
+                    assert_eq!(quick.data.get(), thorough.data.get(), "{text}");
+                    assert_eq!(quick.correlation_id, thorough.correlation_id, "{text}");
+                }
+            }
+        }
+        assert!(fast > total / 10 && fast < total, "{fast} of {total} took the fast path");
+        for seed in seeds {
+            assert!(plain_envelope::parse(seed).is_some(), "{seed}");
+        }
     }
 
     #[derive(Debug, serde::Deserialize)]

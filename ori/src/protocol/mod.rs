@@ -5,8 +5,10 @@ mod codec;
 pub(crate) mod deflate;
 pub(crate) mod encode;
 pub(crate) mod envelope;
+mod escapes;
 pub(crate) mod frame_buf;
 mod names;
+mod plain_envelope;
 mod push;
 mod raw;
 

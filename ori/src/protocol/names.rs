@@ -11,8 +11,21 @@ pub const BROADCAST_TOPIC: &str = "__broadcast__";
 /// Message types the protocol keeps for itself; no handler may take them.
 const RESERVED_TYPES: [&str; 5] = ["ping", "pong", "subscribe", "unsubscribe", "error"];
 
+/// Which bytes may appear in a name: `[A-Za-z0-9_.:-]`. A table, because
+/// every incoming message's `type` is checked against it.
+const NAME_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-');
+        b += 1;
+    }
+    table
+};
+
 fn is_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-')
+    NAME_CHARS[usize::from(b)]
 }
 
 /// Why a message type or topic name was refused.

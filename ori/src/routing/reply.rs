@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::SocketError;
 use crate::protocol::RawMessage;
 use crate::protocol::encode;
-use crate::protocol::frame_buf::{FrameBuf, OpCode};
+use crate::protocol::frame_buf::FrameBuf;
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.
@@ -73,10 +73,8 @@ impl Reply {
         if TypeId::of::<T>() == TypeId::of::<()>() {
             return Reply::Unit;
         }
-        let mut frame = FrameBuf::new(OpCode::Text, 96 + message_type.len());
-        encode::push_data_start(&mut frame, message_type);
-        match serde_json::to_writer(&mut frame, value) {
-            Ok(()) => Reply::Encoded(EncodedReply { frame }),
+        match encode::reply_start(message_type, value) {
+            Ok(frame) => Reply::Encoded(EncodedReply { frame }),
             Err(e) => unserializable::<T>(&e),
         }
     }
