@@ -11,7 +11,8 @@
 //! with `--features redis`), `ORI_COMPRESSION=on` (permessage-deflate, default
 //! settings), `ORI_TLS_CERT` and `ORI_TLS_KEY` (PEM files: serve `wss://`;
 //! build with `--features tls`), `ORI_BENCH_LAYER=pass` (one pass-through
-//! `Ori::layer` in front of every route: what a layer costs). MessagePack
+//! `Ori::layer` in front of every route: what a layer costs), `ORI_WORKERS`
+//! (worker threads; default: one per core the process may use). MessagePack
 //! needs nothing: clients ask for `ori.v1.msgpack`.
 
 // The app's items are public for the integration tests that serve it.
@@ -26,6 +27,12 @@ async fn main() -> Result<(), ori::Error> {
         config = config.compression(ori::Compression::default());
     }
     let mut app = app::app(config);
+    if let Ok(workers) = std::env::var("ORI_WORKERS") {
+        let workers = workers
+            .parse()
+            .map_err(|_| ori::Error::InvalidConfig(format!("ORI_WORKERS={workers} is not a number")))?;
+        app = app.workers(workers);
+    }
     if std::env::var("ORI_BENCH_LAYER").is_ok_and(|v| v == "pass") {
         app = app.layer(ori::layer::from_fn(|message, next| next.run(message)));
     }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::connection::direct::PollScope;
 use crate::connection::registry::Connections;
 use crate::protocol::{BROADCAST_TOPIC, validate_topic};
 use crate::pubsub::Outbound;
@@ -46,6 +47,7 @@ impl Sockets {
 
     /// Sends `message` to every connection (the `__broadcast__` topic).
     pub fn broadcast(&self, message: impl Into<Outbound>) {
+        let _writes = PollScope::enter();
         self.connections.pubsub.publish(BROADCAST_TOPIC, &message.into(), None);
     }
 
@@ -55,6 +57,7 @@ impl Sockets {
     /// a full queue) answers [`PubSubError::Closed`]: nothing was queued.
     pub fn send_to(&self, socket: SocketId, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         let message = message.into();
+        let _writes = PollScope::enter();
         match self.connections.get(&socket) {
             Some(core) if core.push_outbound(&message) => Ok(()),
             Some(_) => Err(PubSubError::Closed),
@@ -97,6 +100,10 @@ pub(crate) fn publish(
     exclude: Option<SocketId>,
 ) -> Result<(), PubSubError> {
     validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
+    // Outside a driver's poll (an HTTP route, a task of the worker), the
+    // subscribers on this worker are written when the publish returns,
+    // instead of each being woken to write its own (`connection::direct`).
+    let _writes = PollScope::enter();
     connections.pubsub.publish(topic, message, exclude);
     Ok(())
 }

@@ -164,8 +164,15 @@ impl Session {
 struct DirectWrites(Arc<ConnectionCore>);
 
 impl DirectWrites {
+    /// Only on a current-thread runtime (every ori worker is one): there a
+    /// driver never runs on another thread than the one writing directly. A
+    /// multi-thread runtime (`Ori::workers(0)` inside one) could poll the
+    /// driver elsewhere at the same time, so its connections are always
+    /// written by their drivers.
     fn allow(core: &Arc<ConnectionCore>, writer: Option<DirectWriter>) -> DirectWrites {
-        core.outbox.set_direct(writer);
+        let single_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|runtime| runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
+        core.outbox.set_direct(writer.filter(|_| single_threaded));
         DirectWrites(core.clone())
     }
 }
