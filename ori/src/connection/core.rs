@@ -100,8 +100,8 @@ impl ConnectionCore {
     pub(crate) fn push(self: &Arc<Self>, frame: Bytes) -> bool {
         // Only a push into an empty queue has to see that the queue gets written.
         let mut defer = false;
-        let accepted = self.outbox.push(frame, || {
-            defer = direct::may_defer(self);
+        let accepted = self.outbox.push(frame, |direct_allowed| {
+            defer = direct_allowed && direct::may_defer(self);
             !defer
         });
         if defer {

@@ -75,16 +75,17 @@ impl Outbox {
     }
 
     /// Queues a frame. Someone must then write it: when the frame is the
-    /// first in the queue, `wake_driver` is asked (under the lock) whether to
-    /// wake the driver; if not, the caller writes the queue itself
-    /// ([`write_direct`](Self::write_direct)) or wakes the driver later.
+    /// first in the queue, `wake_driver` is asked (under the lock, and told
+    /// whether direct writes are allowed) whether to wake the driver; if not,
+    /// the caller writes the queue itself ([`write_direct`](Self::write_direct))
+    /// or wakes the driver later.
     ///
     /// Returns `false` if the frame was refused: the connection is closing,
     /// or this frame overflowed the queue, which then discards everything
     /// queued and closes the connection (1013). A frame always fits in an
     /// empty queue, so one message larger than the bound still reaches a
     /// client that keeps up.
-    pub(crate) fn push(&self, frame: Bytes, wake_driver: impl FnOnce() -> bool) -> bool {
+    pub(crate) fn push(&self, frame: Bytes, wake_driver: impl FnOnce(bool) -> bool) -> bool {
         let len = frame.len();
         let (accepted, waker) = {
             let mut queue = lock(&self.queue);
@@ -97,7 +98,8 @@ impl Outbox {
                 if queue.frames.len() > 1 {
                     return true;
                 }
-                (true, if wake_driver() { queue.waker.take() } else { None })
+                let direct = queue.direct.is_some();
+                (true, if wake_driver(direct) { queue.waker.take() } else { None })
             } else {
                 queue.closed = true;
                 queue.overflowed = true;
@@ -232,23 +234,23 @@ mod tests {
     #[test]
     fn overflow_discards_and_closes() {
         let outbox = Outbox::new(10);
-        assert!(outbox.push(Bytes::from_static(b"123456"), || true));
-        assert!(!outbox.push(Bytes::from_static(b"123456"), || true));
+        assert!(outbox.push(Bytes::from_static(b"123456"), |_| true));
+        assert!(!outbox.push(Bytes::from_static(b"123456"), |_| true));
         assert!(outbox.is_closed());
         let mut into = VecDeque::new();
         let drained = outbox.drain(&mut into, futures_util::task::noop_waker_ref());
         assert!(drained.overflowed);
         assert_eq!(drained.bytes, 0);
         assert!(into.is_empty());
-        assert!(!outbox.push(Bytes::from_static(b"1"), || true));
+        assert!(!outbox.push(Bytes::from_static(b"1"), |_| true));
     }
 
     #[test]
     fn a_large_frame_fits_an_empty_queue() {
         let outbox = Outbox::new(10);
-        assert!(outbox.push(Bytes::from(vec![0u8; 100]), || true));
+        assert!(outbox.push(Bytes::from(vec![0u8; 100]), |_| true));
         let mut into = VecDeque::new();
         outbox.drain(&mut into, futures_util::task::noop_waker_ref());
-        assert!(outbox.push(Bytes::from(vec![0u8; 100]), || true));
+        assert!(outbox.push(Bytes::from(vec![0u8; 100]), |_| true));
     }
 }
