@@ -23,14 +23,14 @@ pub(crate) fn push_json_str(buf: &mut FrameBuf, s: &str) {
     if needs_escaping(s) {
         serde_json::to_writer(buf, s).expect("strings always serialize");
     } else {
-        push_quoted(buf, s);
+        push_quoted(buf, s.as_bytes());
     }
 }
 
 /// Writes `"s"`: `s` holds nothing to escape.
-fn push_quoted(buf: &mut FrameBuf, s: &str) {
+fn push_quoted(buf: &mut FrameBuf, s: &[u8]) {
     buf.push(b"\"");
-    buf.push(s.as_bytes());
+    buf.push(s);
     buf.push(b"\"");
 }
 
@@ -38,11 +38,7 @@ fn push_correlation_id(buf: &mut FrameBuf, correlation_id: Option<&CorrelationId
     if let Some(cid) = correlation_id {
         buf.push(b",\"correlationId\":");
         match cid.plain_bytes() {
-            Some(plain) => {
-                buf.push(b"\"");
-                buf.push(plain);
-                buf.push(b"\"");
-            }
+            Some(plain) => push_quoted(buf, plain),
             None => push_json_str(buf, cid.as_str()),
         }
     }
@@ -62,7 +58,7 @@ fn push_type(buf: &mut FrameBuf, message_type: &str) {
 fn push_reply_type(buf: &mut FrameBuf, message_type: &str) {
     debug_assert!(super::validate_type(message_type).is_ok(), "{message_type:?} is not a valid type");
     buf.push(b"{\"type\":");
-    push_quoted(buf, message_type);
+    push_quoted(buf, message_type.as_bytes());
 }
 
 /// Writes `{"type":T,"data":`: a message or a reply up to its data.
@@ -100,18 +96,27 @@ pub(crate) fn reply(
 const CORRELATION_ID_ROOM: usize = CORRELATION_ID_FIELD_LEN + INLINE_ID_LEN;
 
 /// `{"type":T,"data":D`: a reply written up to its correlation id
-/// ([`Reply::Encoded`](crate::Reply)), for [`finish_reply`].
-///
-/// `value` is serialized into a per-thread buffer first, so that the frame is
-/// allocated once, with room for the rest: growing it while serializing
-/// would copy it (a `realloc` per reply).
+/// ([`Reply::Encoded`](crate::Reply)), for [`finish_reply`], with room for
+/// an inline correlation id.
 pub(crate) fn reply_start<T: Serialize + ?Sized>(
     message_type: &str,
     value: &T,
 ) -> Result<FrameBuf, serde_json::Error> {
+    data_start(message_type, value, CORRELATION_ID_ROOM)
+}
+
+/// `{"type":T,"data":D` in a frame with `room` bytes to spare after the
+/// closing `}`. `data` is serialized into a per-thread buffer first, so that
+/// the frame is allocated once, at its size: growing it while serializing
+/// would copy it.
+fn data_start<T: Serialize + ?Sized>(
+    message_type: &str,
+    data: &T,
+    room: usize,
+) -> Result<FrameBuf, serde_json::Error> {
     with_scratch(&DATA, 64 * 1024, |json| {
-        serde_json::to_writer(&mut *json, value)?;
-        let capacity = MESSAGE_ENVELOPE_LEN + message_type.len() + json.len() + CORRELATION_ID_ROOM;
+        serde_json::to_writer(&mut *json, data)?;
+        let capacity = MESSAGE_ENVELOPE_LEN + message_type.len() + json.len() + room;
         let mut frame = FrameBuf::new(OpCode::Text, capacity);
         push_data_start(&mut frame, message_type);
         frame.push(json);
@@ -154,17 +159,11 @@ pub(crate) fn message<T: Serialize + ?Sized>(
     message_type: &str,
     data: &T,
 ) -> Result<(Bytes, usize), serde_json::Error> {
-    // `data` is serialized into a per-thread buffer first, so that the frame
-    // is allocated once at its exact size: it is shared by every recipient
-    // for as long as the slowest one takes, and growing it would copy it.
-    with_scratch(&DATA, 64 * 1024, |json| {
-        serde_json::to_writer(&mut *json, data)?;
-        let mut buf = FrameBuf::new(OpCode::Text, MESSAGE_ENVELOPE_LEN + message_type.len() + json.len());
-        push_data_start(&mut buf, message_type);
-        buf.push(json);
-        buf.push(b"}");
-        Ok(buf.finish())
-    })
+    // Exact size: the frame is shared by every recipient for as long as the
+    // slowest one takes.
+    let mut frame = data_start(message_type, data, 0)?;
+    frame.push(b"}");
+    Ok(frame.finish())
 }
 
 #[cfg(test)]
@@ -186,6 +185,16 @@ mod tests {
             r#"{"type":"t","data":{"ok":true},"correlationId":"a\"b"}"#
         );
         assert_eq!(text(&reply("pong", None, None)), r#"{"type":"pong","data":null}"#);
+        // Read on the fast path (no escapes): echoed byte for byte, in the
+        // reply written at once and in the one finished after its data.
+        let plain = parse(r#"{"type":"t","correlationId":"é✓-1"}"#).unwrap();
+        let plain_cid = plain.correlation_id.as_ref();
+        assert_eq!(text(&reply("t", None, plain_cid)), r#"{"type":"t","data":null,"correlationId":"é✓-1"}"#);
+        let started = reply_start("t", &[1, 2]).unwrap();
+        assert_eq!(
+            text(&finish_reply(started, plain_cid)),
+            r#"{"type":"t","data":[1,2],"correlationId":"é✓-1"}"#
+        );
         let e = SocketError::forbidden("say \"no\"");
         assert_eq!(
             text(&error("error", &e, cid)),

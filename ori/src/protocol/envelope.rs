@@ -32,13 +32,22 @@ enum Stored {
 }
 
 impl CorrelationId {
-    fn new(value: &str) -> CorrelationId {
-        CorrelationId::stored(value, !needs_escaping(value))
+    /// The decoded id, if it is short enough (at most
+    /// [`MAX_CORRELATION_ID_LEN`] characters).
+    fn new(value: &str) -> Option<CorrelationId> {
+        CorrelationId::checked(value, !needs_escaping(value))
     }
 
-    /// An id read from a JSON string without escapes, so with nothing to escape.
-    pub(super) fn plain(value: &str) -> CorrelationId {
-        CorrelationId::stored(value, true)
+    /// [`new`](Self::new) for an id read from a JSON string without
+    /// escapes, so with nothing to escape.
+    pub(super) fn plain(value: &str) -> Option<CorrelationId> {
+        CorrelationId::checked(value, true)
+    }
+
+    fn checked(value: &str, plain: bool) -> Option<CorrelationId> {
+        // Characters never outnumber bytes: count them only for long ids.
+        let fits = value.len() <= MAX_CORRELATION_ID_LEN || value.chars().count() <= MAX_CORRELATION_ID_LEN;
+        fits.then(|| CorrelationId::stored(value, plain))
     }
 
     fn stored(value: &str, plain: bool) -> CorrelationId {
@@ -263,11 +272,7 @@ fn parse_thoroughly(text: &str) -> Result<Envelope<'_>, Malformed<'_>> {
 
     let correlation_id = match raw.correlation_id {
         None | Some(Field::Null) => Ok(None),
-        Some(Field::Str(id))
-            if id.len() <= MAX_CORRELATION_ID_LEN || id.chars().count() <= MAX_CORRELATION_ID_LEN =>
-        {
-            Ok(Some(CorrelationId::new(&id)))
-        }
+        Some(Field::Str(id)) if let Some(id) = CorrelationId::new(&id) => Ok(Some(id)),
         Some(_) => Err(SocketError::bad_request(format!(
             "`correlationId` must be a string of at most {MAX_CORRELATION_ID_LEN} characters"
         ))),

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::envelope::{CorrelationId, Envelope, MAX_CORRELATION_ID_LEN};
+use super::envelope::{CorrelationId, Envelope};
 use super::escapes::first_special;
 use super::names::validate_type;
 
@@ -48,10 +48,7 @@ pub(super) fn parse(text: &str) -> Option<Envelope<'_>> {
     validate_type(message_type).ok()?;
     let correlation_id = match correlation_id {
         None => None,
-        Some(id) if id.len() <= MAX_CORRELATION_ID_LEN || id.chars().count() <= MAX_CORRELATION_ID_LEN => {
-            Some(CorrelationId::plain(id))
-        }
-        Some(_) => return None,
+        Some(id) => Some(CorrelationId::plain(id)?),
     };
     Some(Envelope {
         message_type: Cow::Borrowed(message_type),
@@ -109,6 +106,7 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::MAX_CORRELATION_ID_LEN;
 
     #[test]
     fn reads_the_usual_shape() {
