@@ -70,6 +70,7 @@ mod server;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod util;
+mod wire;
 mod ws;
 
 pub use app::{NotProvided, Ori, Provided, RawWebSocket};

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. `error` is shared by every layer; `private` and `lib.rs`
 /// sit above everything (they re-export).
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 15] = [
     "util",
+    "wire",
     "protocol",
     "connection",
     "pubsub",

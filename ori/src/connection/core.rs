@@ -12,9 +12,9 @@ use crate::connection::context::AppContext;
 use crate::connection::direct;
 use crate::connection::outbox::Outbox;
 use crate::connection::state::StateMap;
-use crate::protocol::deflate::{Deflate, deflate_frame};
 use crate::protocol::{Codec, msgpack_frame};
 use crate::pubsub::Outbound;
+use crate::wire::deflate::{Deflate, deflate_frame};
 
 /// The topics one connection has joined (server-internal topics excluded).
 #[derive(Debug, Default)]

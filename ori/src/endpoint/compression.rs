@@ -1,6 +1,6 @@
 //! [`Compression`]: permessage-deflate settings of an endpoint.
 
-use crate::protocol::deflate::Deflate;
+use crate::wire::deflate::Deflate;
 
 /// permessage-deflate (RFC 7692) for an endpoint's connections, when the
 /// client offers it (browsers do). Off unless set with

@@ -22,12 +22,13 @@ use tracing::Span;
 use crate::endpoint::{Endpoint, EndpointKind};
 use crate::protocol::encode;
 use crate::protocol::envelope::{self, CorrelationId, Envelope, decode_data};
-use crate::protocol::frame_buf::{OpCode, frame};
 use crate::protocol::{Codec, RawMessage, msgpack_to_json};
 use crate::protocol::{is_reserved_topic, is_reserved_type, validate_topic};
 use crate::routing::handler::HandlerFuture;
 use crate::routing::lifecycle::{RawFuture, UnroutedMessage};
 use crate::routing::reply::Reply;
+use crate::wire::frame::OpCode;
+use crate::wire::frame_buf::frame;
 use crate::{PubSubError, Socket, SocketError};
 
 /// What dispatching one message produced.

@@ -1,12 +1,10 @@
 //! The wire protocol (PROTOCOL.md): name rules, envelope parsing, every
-//! encoding of an outgoing message, and the frame buffer encoders write into.
+//! encoding of an outgoing message.
 
 mod codec;
-pub(crate) mod deflate;
 pub(crate) mod encode;
 pub(crate) mod envelope;
 mod escapes;
-pub(crate) mod frame_buf;
 mod names;
 mod plain_envelope;
 mod push;

@@ -9,9 +9,10 @@ use crate::protocol::RawMessage;
 use crate::protocol::encode;
 use std::sync::OnceLock;
 
-use crate::protocol::deflate::{Deflate, deflate_frame};
-use crate::protocol::frame_buf::{OpCode, frame_with_header, split_frame};
 use crate::protocol::{Codec, msgpack_frame};
+use crate::wire::deflate::{Deflate, deflate_frame};
+use crate::wire::frame::{OpCode, split_frame};
+use crate::wire::frame_buf::frame_with_header;
 
 /// A message, text or binary, ready to be written to any number of connections.
 ///

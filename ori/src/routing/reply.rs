@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::SocketError;
 use crate::protocol::RawMessage;
 use crate::protocol::encode;
-use crate::protocol::frame_buf::FrameBuf;
+use crate::wire::frame_buf::FrameBuf;
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.

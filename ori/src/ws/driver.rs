@@ -9,12 +9,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use super::frame::PeerClose;
 use super::frame_io::{FrameIo, ReadEnd, ReadEvent};
 use super::transport::Transport;
 use crate::connection::direct::PollScope;
 use crate::connection::write::DirectWriter;
-use crate::protocol::frame_buf::{OpCode, frame};
+use crate::wire::frame::OpCode;
+use crate::wire::frame::PeerClose;
+use crate::wire::frame_buf::frame;
 use futures_util::future::BoxFuture;
 
 use crate::Socket;
@@ -113,10 +114,10 @@ impl Session {
             ReadEvent::Close(Ok(PeerClose::NoStatus)) => {
                 self.end = Some(End::PeerClosed { code: 1005, reason: String::new(), reply: 1000 });
             }
-            ReadEvent::Close(Err(super::frame::ClosePayloadError::Protocol)) => {
+            ReadEvent::Close(Err(crate::wire::frame::ClosePayloadError::Protocol)) => {
                 self.end = Some(End::close(1002, "invalid close frame"));
             }
-            ReadEvent::Close(Err(super::frame::ClosePayloadError::InvalidUtf8)) => {
+            ReadEvent::Close(Err(crate::wire::frame::ClosePayloadError::InvalidUtf8)) => {
                 self.end = Some(End::close(1007, "close reason is not valid UTF-8"));
             }
             ReadEvent::TooBig => self.end = Some(End::close(1009, "message too big")),

@@ -20,13 +20,14 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use tokio::io::ReadBuf;
 
-use super::frame::{ClosePayloadError, PeerClose, close_frame, parse_close, parse_header, unmask};
 use super::transport::Transport;
-use super::utf8::Utf8Stream;
 use crate::connection::outbox::{Drained, Outbox};
 use crate::connection::write::{GATHER, consume_written, gather, with_gather_buffer};
-use crate::protocol::deflate::{InflateError, inflate};
-use crate::protocol::frame_buf::OpCode;
+use crate::wire::deflate::{InflateError, inflate};
+use crate::wire::frame::{
+    ClosePayloadError, OpCode, PeerClose, close_frame, parse_close, parse_header, unmask,
+};
+use crate::wire::utf8::Utf8Stream;
 
 /// Bytes read per syscall into the stack buffer.
 const READ_CHUNK: usize = 8 * 1024;

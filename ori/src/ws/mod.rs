@@ -3,10 +3,8 @@
 
 mod driver;
 mod extensions;
-pub(crate) mod frame;
 mod frame_io;
 mod handshake;
 mod serve;
 pub(crate) mod transport;
 pub(crate) mod upgrade;
-mod utf8;

@@ -1,9 +1,53 @@
-//! RFC 6455 frame codec for the server side: parses client frames (always
-//! masked) and encodes server frames (never masked).
+//! The RFC 6455 frame format: opcodes, client frame headers (always
+//! masked) and unmasking, close frames both ways, and reading back a server
+//! frame (never masked) that [`FrameBuf`](super::frame_buf::FrameBuf) built.
 
 use bytes::Bytes;
 
-use crate::protocol::frame_buf::{FrameBuf, OpCode, RSV1};
+use crate::wire::frame_buf::FrameBuf;
+
+/// Frame opcodes (RFC 6455 section 5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpCode {
+    Continuation,
+    Text,
+    Binary,
+    Close,
+    Ping,
+    Pong,
+}
+
+impl OpCode {
+    pub(crate) fn from_bits(bits: u8) -> Option<OpCode> {
+        Some(match bits {
+            0x0 => OpCode::Continuation,
+            0x1 => OpCode::Text,
+            0x2 => OpCode::Binary,
+            0x8 => OpCode::Close,
+            0x9 => OpCode::Ping,
+            0xA => OpCode::Pong,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn bits(self) -> u8 {
+        match self {
+            OpCode::Continuation => 0x0,
+            OpCode::Text => 0x1,
+            OpCode::Binary => 0x2,
+            OpCode::Close => 0x8,
+            OpCode::Ping => 0x9,
+            OpCode::Pong => 0xA,
+        }
+    }
+
+    pub(crate) fn is_control(self) -> bool {
+        matches!(self, OpCode::Close | OpCode::Ping | OpCode::Pong)
+    }
+}
+
+/// The RSV1 bit of a frame's first byte: permessage-deflate's "compressed".
+pub(crate) const RSV1: u8 = 0x40;
 
 /// A parsed frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +86,16 @@ impl FrameError {
             FrameError::LengthOverflow => "payload length has the most significant bit set",
         }
     }
+}
+
+/// The opcode and payload of a complete server frame (as built by [`FrameBuf`]).
+pub(crate) fn split_frame(frame: &[u8]) -> (u8, bool, &[u8]) {
+    let header_len = match frame[1] & 0x7F {
+        126 => 4,
+        127 => 10,
+        _ => 2,
+    };
+    (frame[0] & 0x0F, frame[0] & RSV1 != 0, &frame[header_len..])
 }
 
 /// Parses the header at the start of `buf`. `Ok(None)` means more bytes are
@@ -175,7 +229,7 @@ pub(crate) fn parse_close(payload: &[u8]) -> Result<PeerClose, ClosePayloadError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::frame_buf::frame;
+    use crate::wire::frame_buf::frame;
 
     fn masked(opcode: u8, fin: bool, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
         let mut out = vec![if fin { 0x80 } else { 0 } | opcode];

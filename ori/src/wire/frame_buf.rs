@@ -3,48 +3,7 @@
 
 use bytes::{Buf, Bytes};
 
-/// Frame opcodes (RFC 6455 section 5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OpCode {
-    Continuation,
-    Text,
-    Binary,
-    Close,
-    Ping,
-    Pong,
-}
-
-impl OpCode {
-    pub(crate) fn from_bits(bits: u8) -> Option<OpCode> {
-        Some(match bits {
-            0x0 => OpCode::Continuation,
-            0x1 => OpCode::Text,
-            0x2 => OpCode::Binary,
-            0x8 => OpCode::Close,
-            0x9 => OpCode::Ping,
-            0xA => OpCode::Pong,
-            _ => return None,
-        })
-    }
-
-    pub(crate) fn bits(self) -> u8 {
-        match self {
-            OpCode::Continuation => 0x0,
-            OpCode::Text => 0x1,
-            OpCode::Binary => 0x2,
-            OpCode::Close => 0x8,
-            OpCode::Ping => 0x9,
-            OpCode::Pong => 0xA,
-        }
-    }
-
-    pub(crate) fn is_control(self) -> bool {
-        matches!(self, OpCode::Close | OpCode::Ping | OpCode::Pong)
-    }
-}
-
-/// The RSV1 bit of a frame's first byte: permessage-deflate's "compressed".
-pub(crate) const RSV1: u8 = 0x40;
+use crate::wire::frame::{OpCode, RSV1};
 
 /// Room reserved in front of a payload for the largest server frame header.
 pub(crate) const MAX_HEADER: usize = 10;
@@ -135,16 +94,6 @@ fn encode_header(out: &mut [u8; MAX_HEADER], opcode: OpCode, len: usize) -> usiz
         out[2..10].copy_from_slice(&(len as u64).to_be_bytes());
         10
     }
-}
-
-/// The opcode and payload of a complete server frame (as built by [`FrameBuf`]).
-pub(crate) fn split_frame(frame: &[u8]) -> (u8, bool, &[u8]) {
-    let header_len = match frame[1] & 0x7F {
-        126 => 4,
-        127 => 10,
-        _ => 2,
-    };
-    (frame[0] & 0x0F, frame[0] & RSV1 != 0, &frame[header_len..])
 }
 
 /// A complete frame holding `payload`.
