@@ -77,9 +77,9 @@ pub use app::{NotProvided, Ori, Provided, RawWebSocket};
 pub use connection::{AppContext, Socket, SocketContext, SocketId, Sockets};
 pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
-pub use error::{BoxError, Error, PubSubError, SocketError};
+pub use error::{BoxError, Error, PubSubError};
 pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
-pub use protocol::{RawMessage, SocketMessage};
+pub use protocol::{RawMessage, SocketError, SocketMessage};
 pub use routing::{CloseInfo, Data, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
 #[cfg(feature = "tls")]
 pub use server::Tls;

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. `error` is shared by every layer; `private` and `lib.rs`
 /// sit above everything (they re-export).
-const ORDER: [&str; 15] = [
+const ORDER: [&str; 16] = [
     "util",
     "wire",
     "protocol",
     "connection",
+    "error",
     "pubsub",
     "di",
     "hooks",

@@ -5,10 +5,11 @@ mod codec;
 pub(crate) mod encode;
 pub(crate) mod envelope;
 mod escapes;
-mod names;
+pub(crate) mod names;
 mod plain_envelope;
 mod push;
 mod raw;
+mod socket_error;
 
 pub use envelope::MAX_CORRELATION_ID_LEN;
 
@@ -23,3 +24,4 @@ pub use names::{
 };
 pub use push::SocketMessage;
 pub use raw::RawMessage;
+pub use socket_error::SocketError;
