@@ -53,7 +53,7 @@ impl BenchRouter {
         if ori::protocol::is_reserved_topic(&data.topic) {
             return Err(SocketError::forbidden("topics beginning with `__` are reserved"));
         }
-        let message = ori::pubsub::Outbound::json("bench.message", &data.payload)
+        let message = ori::Outbound::json("bench.message", &data.payload)
             .map_err(|e| SocketError::bad_request(e.to_string()))?;
         ctx.publish(&data.topic, message)?;
         Ok(())

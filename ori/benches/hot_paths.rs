@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use ori::pubsub::Outbound;
+use ori::Outbound;
 use ori::testing::Harness;
 use ori::{Ori, WebSocketConfig};
 use serde_json::json;

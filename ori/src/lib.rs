@@ -60,6 +60,7 @@ pub mod describe;
 pub mod di;
 mod endpoint;
 mod error;
+mod handles;
 mod hooks;
 mod private;
 pub mod protocol;
@@ -74,12 +75,13 @@ mod wire;
 mod ws;
 
 pub use app::{NotProvided, Ori, Provided, RawWebSocket};
-pub use connection::{AppContext, Socket, SocketContext, SocketId, Sockets};
+pub use connection::SocketId;
 pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError};
+pub use handles::{AppContext, Socket, SocketContext, Sockets};
 pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
-pub use protocol::{RawMessage, SocketError, SocketMessage};
+pub use protocol::{Outbound, RawMessage, SocketError, SocketMessage};
 pub use routing::{CloseInfo, Data, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
 #[cfg(feature = "tls")]
 pub use server::Tls;

@@ -19,7 +19,7 @@ use futures_util::future::BoxFuture;
 use tokio::net::ToSocketAddrs;
 
 use crate::connection::outbox::CloseRequest;
-use crate::connection::registry::Connections;
+use crate::connection::registry::ConnectionRegistry;
 use crate::connection::state::StateKey;
 use crate::describe::{self, ApiDescription};
 use crate::di::{Constructor, Dep, Discovery, ProviderEntry, Providers, Resolver};
@@ -108,16 +108,20 @@ impl Built {
 
     /// Starts the pub/sub provider (e.g. connects to Redis).
     pub(crate) async fn start_pubsub(&self) -> Result<(), Error> {
-        let connections = self.app.connections();
-        let context = crate::pubsub::BackendContext::new(Arc::downgrade(connections));
-        connections.pubsub.start(context).await.map_err(Error::PubSubStart)
+        let shared = self.app.shared();
+        let context = crate::pubsub::BackendContext::new(Arc::downgrade(&shared.connections));
+        shared.pubsub.start(context).await.map_err(Error::PubSubStart)
     }
 
     /// Starts the background work a serving app needs (the idle sweeper);
     /// must run inside a tokio endpoint.
     pub(crate) fn start_background(&self) {
         for endpoint in &self.endpoints {
-            spawn_idle_sweeper(endpoint.app.connections(), endpoint.index, endpoint.config.idle_timeout);
+            spawn_idle_sweeper(
+                &endpoint.app.shared().connections,
+                endpoint.index,
+                endpoint.config.idle_timeout,
+            );
         }
     }
 }
@@ -602,8 +606,7 @@ impl Ori {
             .map(|c| c.shutdown_grace)
             .max()
             .unwrap_or(WebSocketConfig::default().shutdown_grace);
-        let connections = Arc::new(Connections::new(pubsub));
-        let app = AppContext::new(connections);
+        let app = AppContext::new(pubsub);
 
         let mut registered: Vec<_> = crate::di::registration::providers().collect();
         registered.sort_by_key(|r| (r.provides)().name());
@@ -728,7 +731,7 @@ fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Erro
 
 /// Pings the silent connections of endpoint `endpoint` and closes those
 /// silent for the idle timeout.
-fn spawn_idle_sweeper(connections: &Arc<Connections>, endpoint: u8, idle_timeout: Duration) {
+fn spawn_idle_sweeper(connections: &Arc<ConnectionRegistry>, endpoint: u8, idle_timeout: Duration) {
     let connections = Arc::downgrade(connections);
     let period = idle_timeout / 2;
     tokio::spawn(async move {

@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use foldhash::fast::RandomState;
 
-use crate::SocketId;
-use crate::connection::context::AppContext;
 use crate::connection::direct;
 use crate::connection::outbox::Outbox;
+use crate::connection::socket_id::SocketId;
 use crate::connection::state::StateMap;
-use crate::protocol::{Codec, msgpack_frame};
-use crate::pubsub::Outbound;
-use crate::wire::deflate::{Deflate, deflate_frame};
+use crate::protocol::Outbound;
+use crate::protocol::codec::Codec;
+use crate::protocol::outbound::Encoding;
 
 /// The topics one connection has joined (server-internal topics excluded).
 #[derive(Debug, Default)]
@@ -41,20 +40,22 @@ pub(crate) struct Limits {
 pub(crate) struct Negotiated {
     /// The subprotocol, if the client asked for one.
     pub(crate) subprotocol: Option<Arc<str>>,
-    /// permessage-deflate, if the endpoint has compression and the client offered it.
-    pub(crate) deflate: Option<Deflate>,
-    /// The envelopes' encoding (JSON unless `ori.v1.msgpack` was chosen on an envelope endpoint).
-    pub(crate) codec: Codec,
+    /// The envelopes' codec (JSON unless `ori.v1.msgpack` was chosen on an
+    /// envelope endpoint) and permessage-deflate, if the endpoint has
+    /// compression and the client offered it.
+    pub(crate) encoding: Encoding,
 }
 
 /// Shared state of one connection: its queue, its subscriptions, its states.
+/// It knows nothing of the app: the handles ([`Socket`](crate::Socket))
+/// carry the app beside it, so the registry of connections that the app
+/// holds never leads back to the app.
 #[derive(Debug)]
 pub(crate) struct ConnectionCore {
     pub(crate) id: SocketId,
     pub(crate) outbox: Outbox,
     pub(crate) subscriptions: Mutex<Subscriptions>,
     pub(crate) states: StateMap,
-    pub(crate) app: AppContext,
     pub(crate) max_subscriptions: u32,
     /// What was negotiated at the upgrade; `None` (no allocation) for the
     /// common case: no subprotocol, JSON, no compression.
@@ -65,7 +66,7 @@ pub(crate) struct ConnectionCore {
     seen: AtomicBool,
     /// Sweeps in a row that found the connection silent.
     silent_sweeps: AtomicU8,
-    /// The worker thread that runs the connection (see `ws::direct`).
+    /// The worker thread that runs the connection (see `connection::direct`).
     home: usize,
     /// The driver has frames of its own not yet written: no direct writes.
     writer_busy: AtomicBool,
@@ -75,7 +76,6 @@ impl ConnectionCore {
     pub(crate) fn new(
         id: SocketId,
         states: StateMap,
-        app: AppContext,
         limits: Limits,
         negotiated: Option<Box<Negotiated>>,
     ) -> ConnectionCore {
@@ -84,7 +84,6 @@ impl ConnectionCore {
             outbox: Outbox::new(limits.outbound_queue_bytes),
             subscriptions: Mutex::new(Subscriptions::default()),
             states,
-            app,
             max_subscriptions: u32::try_from(limits.max_subscriptions).unwrap_or(u32::MAX),
             endpoint: limits.endpoint,
             negotiated,
@@ -115,39 +114,20 @@ impl ConnectionCore {
         self.negotiated.as_ref()?.subprotocol.as_deref()
     }
 
-    /// The envelopes' encoding.
+    /// The envelopes' codec.
     pub(crate) fn codec(&self) -> Codec {
-        self.negotiated.as_ref().map_or(Codec::Json, |n| n.codec)
+        self.encoding().codec
     }
 
-    /// Compression of outgoing messages, if negotiated.
-    pub(crate) fn deflate(&self) -> Option<&Deflate> {
-        self.negotiated.as_ref()?.deflate.as_ref()
+    /// How this connection receives messages: codec and compression.
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.negotiated.as_ref().map_or(Encoding::PLAIN, |n| n.encoding)
     }
 
-    /// Whether frames go out as built: JSON, uncompressed.
-    pub(crate) fn sends_plain(&self) -> bool {
-        self.negotiated.as_ref().is_none_or(|n| n.codec == Codec::Json && n.deflate.is_none())
-    }
-
-    /// Queues `message` in this connection's codec, compressed if it
-    /// negotiated compression (each encoding is made once per publish, for
-    /// all subscribers: see [`Outbound::frame_for`]).
+    /// Queues `message` in this connection's encoding (each encoding is made
+    /// once per publish, for all subscribers: see [`Outbound::frame_for`]).
     pub(crate) fn push_outbound(self: &Arc<Self>, message: &Outbound) -> bool {
-        self.push(message.frame_for(self.codec(), self.deflate()))
-    }
-
-    /// A reply or error frame of this connection in its codec, compressed if
-    /// it negotiated compression.
-    pub(crate) fn encode_own(&self, frame: Bytes) -> Bytes {
-        let frame = match self.codec() {
-            Codec::Json => frame,
-            Codec::MessagePack => msgpack_frame(&frame).unwrap_or(frame),
-        };
-        match self.deflate() {
-            Some(deflate) => deflate_frame(&frame, deflate).unwrap_or(frame),
-            None => frame,
-        }
+        self.push(message.frame_for(self.encoding()))
     }
 
     pub(crate) fn home(&self) -> usize {

@@ -1,6 +1,6 @@
-//! Direct writes: frames pushed while a driver runs are written to their
-//! connections' sockets when that driver's poll ends, without waking each
-//! connection's task.
+//! Direct writes: frames pushed during a [`WriteBatch`] (a driver's poll, a
+//! publish, a delivery) are written to their connections' sockets when the
+//! batch ends, without waking each connection's task.
 //!
 //! A publish to a thousand subscribers would otherwise wake a thousand tasks,
 //! each polled once to drain its queue and write. Instead, a push made during
@@ -21,9 +21,9 @@ use super::core::ConnectionCore;
 use super::write::with_gather_buffer;
 
 thread_local! {
-    /// A driver's poll is running on this thread.
+    /// A batch is running on this thread.
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
-    /// Connections whose queue became non-empty during that poll.
+    /// Connections whose queue became non-empty during that batch.
     static PENDING: RefCell<Vec<Arc<ConnectionCore>>> = const { RefCell::new(Vec::new()) };
     static THREAD: u8 = const { 0 };
 }
@@ -34,30 +34,37 @@ pub(crate) fn thread_token() -> usize {
 }
 
 /// Whether a push to `core` now may leave the write to the end of the
-/// running poll: a driver's poll is running on `core`'s own thread.
+/// running batch: a batch is running on `core`'s own thread.
 pub(crate) fn may_defer(core: &ConnectionCore) -> bool {
     ACTIVE.get() && core.home() == thread_token()
 }
 
-/// `core`'s queue became non-empty during the running poll: write it when
-/// the poll ends (see [`may_defer`]).
+/// `core`'s queue became non-empty during the running batch: write it when
+/// the batch ends (see [`may_defer`]).
 pub(crate) fn defer(core: &Arc<ConnectionCore>) {
     PENDING.with_borrow_mut(|pending| pending.push(core.clone()));
 }
 
-/// Marks a driver's poll; dropping it writes what the poll pushed.
+/// While it lives, pushes to connections of this thread are left to its
+/// end; dropping it writes them (see the module docs).
 #[derive(Debug)]
-pub(crate) struct PollScope {
+pub(crate) struct WriteBatch {
     outermost: bool,
 }
 
-impl PollScope {
-    pub(crate) fn enter() -> PollScope {
-        PollScope { outermost: !ACTIVE.replace(true) }
+impl WriteBatch {
+    pub(crate) fn begin() -> WriteBatch {
+        WriteBatch { outermost: !ACTIVE.replace(true) }
     }
 }
 
-impl Drop for PollScope {
+/// Runs `deliver` in a [`WriteBatch`].
+pub(crate) fn batch<R>(deliver: impl FnOnce() -> R) -> R {
+    let _batch = WriteBatch::begin();
+    deliver()
+}
+
+impl Drop for WriteBatch {
     fn drop(&mut self) {
         if !self.outermost {
             return;
@@ -76,7 +83,7 @@ impl Drop for PollScope {
                 }
             }
         });
-        // Keep the list's allocation for the next poll.
+        // Keep the list's allocation for the next batch.
         PENDING.with_borrow_mut(|slot| {
             if slot.is_empty() {
                 *slot = pending;

@@ -1,21 +1,16 @@
-//! Connections: the state one connection's handles share ([`core`]), its
-//! outbound queue and how it reaches the socket, its id and states, the
-//! registry of live connections, and the handles user code holds
-//! ([`Socket`], [`SocketContext`], [`Sockets`], [`AppContext`]).
+//! One connection's machinery, below the handles user code holds: the state
+//! its handles share ([`core`]), its outbound queue ([`outbox`]) and how
+//! that queue reaches the socket ([`write`], [`direct`] writes), its id and
+//! connection states, the registry of open connections, and admission.
 
-pub(crate) mod context;
+pub(crate) mod admission;
 pub(crate) mod core;
 pub(crate) mod direct;
 pub(crate) mod outbox;
 pub(crate) mod registry;
-pub(crate) mod socket;
 pub(crate) mod socket_id;
-pub(crate) mod sockets;
 pub(crate) mod state;
 pub(crate) mod write;
 
-pub use context::AppContext;
-pub use socket::{Socket, SocketContext};
 pub use socket_id::SocketId;
-pub use sockets::Sockets;
 pub use state::StateKey;

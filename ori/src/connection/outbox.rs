@@ -4,7 +4,7 @@
 //! queued in one go and writes it with as few syscalls as the socket allows;
 //! or, when the driver has nothing of its own being written, pushes made on
 //! the connection's own worker thread are written directly ([`Outbox::write_direct`],
-//! see `ws::direct`), without waking the driver.
+//! see `connection::direct`), without waking the driver.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;

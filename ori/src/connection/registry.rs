@@ -1,50 +1,44 @@
-//! [`Connections`]: the server-wide registry of live connections and the pub/sub backend.
+//! [`ConnectionRegistry`]: the connections of this instance that are open,
+//! by socket id.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use foldhash::fast::RandomState;
 
-use crate::SocketId;
 use crate::connection::core::ConnectionCore;
-use crate::pubsub::PubSubBackend;
+use crate::connection::socket_id::SocketId;
 use crate::util::sync::{read, write};
-use crate::util::tracker::{Tracked, Tracker};
 
 const SHARDS: usize = 16;
 
-type ConnectionShard = RwLock<HashMap<SocketId, Arc<ConnectionCore>, RandomState>>;
+type Shard = RwLock<HashMap<SocketId, Arc<ConnectionCore>, RandomState>>;
 
-/// Live connections and pub/sub, shared by every handle of a server.
-pub(crate) struct Connections {
-    pub(crate) pubsub: Arc<dyn PubSubBackend>,
-    shards: Box<[ConnectionShard]>,
+/// Open connections of this instance, sharded so that connections opening
+/// and closing on different workers rarely share a lock.
+pub(crate) struct ConnectionRegistry {
+    shards: Box<[Shard]>,
     hasher: RandomState,
-    /// Connections from accepted upgrade to the end of their task.
-    live: Arc<Tracker>,
-    shutting_down: AtomicBool,
 }
 
-impl std::fmt::Debug for Connections {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connections").field("live", &self.live.count()).finish_non_exhaustive()
-    }
-}
-
-impl Connections {
-    pub(crate) fn new(pubsub: Arc<dyn PubSubBackend>) -> Connections {
-        Connections {
-            pubsub,
+impl Default for ConnectionRegistry {
+    fn default() -> Self {
+        ConnectionRegistry {
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             hasher: RandomState::default(),
-            live: Arc::default(),
-            shutting_down: AtomicBool::new(false),
         }
     }
+}
 
-    fn shard(&self, id: &SocketId) -> &ConnectionShard {
+impl std::fmt::Debug for ConnectionRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionRegistry").field("open", &self.count()).finish()
+    }
+}
+
+impl ConnectionRegistry {
+    fn shard(&self, id: &SocketId) -> &Shard {
         &self.shards[self.hasher.hash_one(id) as usize % SHARDS]
     }
 
@@ -61,7 +55,7 @@ impl Connections {
     }
 
     /// Registered (open) connections.
-    pub(crate) fn connection_count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.shards.iter().map(|s| read(s).len()).sum()
     }
 
@@ -72,38 +66,4 @@ impl Connections {
             cores.iter().for_each(&mut f);
         }
     }
-
-    /// Counts a connection from upgrade to the end of its task, here and in
-    /// `endpoint` (the connections of one endpoint); `None` when `max`
-    /// connections of the endpoint are live or the server is shutting down.
-    pub(crate) fn try_admit(&self, endpoint: &Arc<Tracker>, max: Option<usize>) -> Option<Admission> {
-        if self.is_shutting_down() {
-            return None;
-        }
-        let admission = Admission { _server: self.live.enter(), _endpoint: endpoint.enter() };
-        match max {
-            Some(max) if endpoint.count() > max => None,
-            _ => Some(admission),
-        }
-    }
-
-    pub(crate) fn begin_shutdown(&self) {
-        self.shutting_down.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::Acquire)
-    }
-
-    /// Resolves when no connection task is left.
-    pub(crate) async fn all_closed(&self) {
-        self.live.idle().await;
-    }
-}
-
-/// A connection slot; released when dropped.
-#[derive(Debug)]
-pub(crate) struct Admission {
-    _server: Tracked,
-    _endpoint: Tracked,
 }

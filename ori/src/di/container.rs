@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::dependency::{Constructor, Dep, Resolver};
-use crate::connection::context::ProviderMap;
 use crate::di::registration::ProviderRegistration;
+use crate::handles::app_context::ProviderMap;
 use crate::{AppContext, Error};
 
 type Build = Box<dyn FnOnce(&Resolver<'_>) -> Arc<dyn Any + Send + Sync> + Send>;

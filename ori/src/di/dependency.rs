@@ -4,7 +4,7 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use crate::AppContext;
-use crate::connection::context::ProviderMap;
+use crate::handles::app_context::ProviderMap;
 
 /// The identity of a provided type, for ordering and error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -45,7 +45,7 @@ pub(crate) fn open(
         let states = run_guards(endpoint.clone(), request, upgrade_data)
             .await
             .map_err(|reason| Refusal { code: 1008, reason })?;
-        if endpoint.app.connections().is_shutting_down() {
+        if endpoint.app.shared().admissions.is_shutting_down() {
             return Err(Refusal { code: 1001, reason: "server shutting down".to_owned() });
         }
         let (socket, subscribed) = attach(&endpoint, id, states, negotiated);
@@ -70,18 +70,18 @@ pub(crate) fn attach(
     states: StateMap,
     negotiated: Option<Box<Negotiated>>,
 ) -> (Socket, Subscribed) {
-    let core = Arc::new(ConnectionCore::new(id, states, endpoint.app.clone(), endpoint.limits(), negotiated));
-    let connections = endpoint.app.connections();
-    connections.register(&core);
-    let subscribed = connections.pubsub.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone()));
-    (Socket::new(core), subscribed)
+    let core = Arc::new(ConnectionCore::new(id, states, endpoint.limits(), negotiated));
+    let shared = endpoint.app.shared();
+    shared.connections.register(&core);
+    let subscribed = shared.pubsub.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone()));
+    (Socket::new(core, endpoint.app.clone()), subscribed)
 }
 
 /// Leaves every topic (the server's `__broadcast__` included) and the
 /// registry: the connection receives nothing more from pub/sub or direct
 /// sends. Idempotent.
-pub(crate) fn detach(core: &ConnectionCore) {
-    let connections = core.app.connections();
+pub(crate) fn detach(socket: &Socket) {
+    let (core, shared) = (socket.core(), socket.app().shared());
     {
         let mut subs = lock(&core.subscriptions);
         if subs.closed {
@@ -89,11 +89,11 @@ pub(crate) fn detach(core: &ConnectionCore) {
         }
         subs.closed = true;
         for topic in subs.topics.drain() {
-            connections.pubsub.unsubscribe(&topic, core.id);
+            shared.pubsub.unsubscribe(&topic, core.id);
         }
     }
-    connections.pubsub.unsubscribe(BROADCAST_TOPIC, core.id);
-    connections.deregister(&core.id);
+    shared.pubsub.unsubscribe(BROADCAST_TOPIC, core.id);
+    shared.connections.deregister(&core.id);
 }
 
 /// Runs the connection guards in order; `Err` holds the close reason.

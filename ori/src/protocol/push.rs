@@ -13,7 +13,7 @@ use serde::Serialize;
 ///     const TYPE: &'static str = "monitor.statusChanged";
 /// }
 ///
-/// let m = ori::pubsub::Outbound::message(&StatusChanged { id: 7, status: "up" }).unwrap();
+/// let m = ori::Outbound::message(&StatusChanged { id: 7, status: "up" }).unwrap();
 /// assert_eq!(m.payload(), br#"{"type":"monitor.statusChanged","data":{"id":7,"status":"up"}}"#);
 /// ```
 pub trait SocketMessage: Serialize {

@@ -5,9 +5,11 @@ use std::sync::Weak;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::{Outbound, Subscriber};
-use crate::connection::registry::Connections;
+use super::Subscriber;
+use crate::connection::direct;
+use crate::connection::registry::ConnectionRegistry;
 use crate::error::BoxError;
+use crate::protocol::Outbound;
 use crate::{PubSubError, SocketId};
 
 /// The future returned by [`PubSubBackend::subscribe`].
@@ -63,11 +65,11 @@ pub trait PubSubBackend: Send + Sync + 'static {
 /// What a provider may ask of the server it serves.
 #[derive(Clone, Debug)]
 pub struct BackendContext {
-    connections: Weak<Connections>,
+    connections: Weak<ConnectionRegistry>,
 }
 
 impl BackendContext {
-    pub(crate) fn new(connections: Weak<Connections>) -> BackendContext {
+    pub(crate) fn new(connections: Weak<ConnectionRegistry>) -> BackendContext {
         BackendContext { connections }
     }
 
@@ -75,7 +77,7 @@ impl BackendContext {
     /// instance; returns whether it was.
     pub fn deliver_to(&self, socket: SocketId, message: &Outbound) -> bool {
         match self.connections.upgrade().and_then(|connections| connections.get(&socket)) {
-            Some(core) => core.push_outbound(message),
+            Some(core) => direct::batch(|| core.push_outbound(message)),
             None => false,
         }
     }

@@ -3,8 +3,9 @@
 use futures_util::FutureExt;
 
 use super::topics::TopicRegistry;
-use super::{Outbound, PubSubBackend, Subscribed, Subscriber};
+use super::{PubSubBackend, Subscribed, Subscriber};
 use crate::SocketId;
+use crate::protocol::Outbound;
 
 /// Pub/sub within one process: topics map to local subscribers, and a publish
 /// queues one shared frame on each of them. Needs nothing installed.

@@ -1,10 +1,9 @@
 //! Topic pub/sub: the backend trait ([`PubSubBackend`], the SPI a backend
-//! implements), the in-process backend, the shared frames a publish
-//! delivers, and the Redis backend (feature `redis`).
+//! implements), the in-process backend, the local topic registry, and the
+//! Redis backend (feature `redis`).
 
 mod backend;
 mod in_process;
-mod outbound;
 #[cfg(feature = "redis")]
 mod redis;
 mod subscriber;
@@ -15,5 +14,4 @@ pub(crate) mod topics;
 pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
 pub use backend::{BackendContext, PubSubBackend, Subscribed};
 pub use in_process::InProcess;
-pub use outbound::Outbound;
 pub use subscriber::Subscriber;

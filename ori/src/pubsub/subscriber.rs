@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use super::Outbound;
 use crate::SocketId;
 use crate::connection::core::ConnectionCore;
+use crate::protocol::Outbound;
 
 /// A local connection as seen by a [`PubSubBackend`](crate::pubsub::PubSubBackend):
 /// an id and a way to queue a message on it.

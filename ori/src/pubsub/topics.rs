@@ -8,8 +8,10 @@ use std::sync::{Arc, RwLock};
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
-use super::{Outbound, Subscriber};
+use super::Subscriber;
 use crate::SocketId;
+use crate::connection::direct::WriteBatch;
+use crate::protocol::Outbound;
 use crate::util::sync::{read, write};
 
 const SHARDS: usize = 64;
@@ -104,6 +106,8 @@ impl TopicRegistry {
 
     /// Queues `message` on every subscriber of `topic` but `exclude`; returns how many.
     pub(crate) fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) -> usize {
+        // Declared first, dropped last: the writes happen after the lock is released.
+        let _batch = WriteBatch::begin();
         let shard = read(self.shard(topic));
         let Some(subscribers) = shard.get(topic) else {
             return 0;

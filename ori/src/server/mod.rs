@@ -245,7 +245,7 @@ impl Server {
         for done in finished {
             let _ = done.await;
         }
-        app.connections().pubsub.shutdown();
+        app.shared().pubsub.shutdown();
         Ok(())
     }
 }
@@ -256,19 +256,19 @@ impl Server {
 /// `grace`; then running handlers are dropped and clients get a short while
 /// for their close frame.
 async fn close_all(app: &AppContext, grace: Duration, also: impl Future<Output = ()>) {
-    let connections = app.connections();
-    connections.begin_shutdown();
-    connections.for_each(|core| core.outbox.request_close(CloseRequest::Shutdown));
+    let shared = app.shared();
+    shared.admissions.begin_shutdown();
+    shared.connections.for_each(|core| core.outbox.request_close(CloseRequest::Shutdown));
     let drained = tokio::time::timeout(grace, async {
-        connections.all_closed().await;
+        shared.admissions.all_closed().await;
         also.await;
     })
     .await;
     if drained.is_err() {
         tracing::warn!(?grace, "grace period over; dropping running handlers and closing with 1001");
         // Clients still get their close frame; a short wait, not another grace.
-        connections.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow));
-        let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, connections.all_closed()).await;
+        shared.connections.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow));
+        let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, shared.admissions.all_closed()).await;
     }
 }
 

@@ -135,7 +135,7 @@ impl Mounted {
             let _ = (&mut serving).await;
         })
         .await;
-        app.connections().pubsub.shutdown();
+        app.shared().pubsub.shutdown();
         Ok(())
     }
 }

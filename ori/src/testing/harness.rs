@@ -130,9 +130,8 @@ impl TestConnection {
 
 impl Drop for TestConnection {
     fn drop(&mut self) {
-        let core = self.socket.core();
-        session::detach(core);
-        core.outbox.close();
+        session::detach(&self.socket);
+        self.socket.core().outbox.close();
     }
 }
 

@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use super::frame_io::{FrameIo, ReadEnd, ReadEvent};
 use super::transport::Transport;
-use crate::connection::direct::PollScope;
+use crate::connection::direct::WriteBatch;
 use crate::connection::write::DirectWriter;
 use crate::wire::frame::OpCode;
 use crate::wire::frame::PeerClose;
@@ -19,9 +19,9 @@ use crate::wire::frame_buf::frame;
 use futures_util::future::BoxFuture;
 
 use crate::Socket;
+use crate::connection::admission::Admission;
 use crate::connection::core::ConnectionCore;
 use crate::connection::outbox::CloseRequest;
-use crate::connection::registry::Admission;
 use crate::endpoint::Endpoint;
 use crate::endpoint::dispatch::{Dispatched, InFlight, Incoming, dispatch_message};
 use crate::endpoint::session::{self, run_hook};
@@ -82,9 +82,8 @@ impl Session {
 
     /// This connection's replies, in its codec, compressed if it negotiated compression.
     fn take_replies(&mut self) -> impl Iterator<Item = Bytes> + '_ {
-        let core = self.socket.core();
-        let plain = core.sends_plain();
-        self.replies.drain(..).map(move |frame| if plain { frame } else { core.encode_own(frame) })
+        let encoding = self.socket.core().encoding();
+        self.replies.drain(..).map(move |frame| encoding.encode(frame))
     }
 
     fn on_dispatched(&mut self, dispatched: Dispatched) {
@@ -159,7 +158,7 @@ impl Session {
     }
 }
 
-/// Allows direct writes to the connection (`ws::direct`) while it lives.
+/// Allows direct writes to the connection (`connection::direct`) while it lives.
 /// Dropping it takes the socket's sending side back from the outbox, so that
 /// the socket closes with the driver however the driver ends.
 struct DirectWrites(Arc<ConnectionCore>);
@@ -225,8 +224,8 @@ impl<IO: Transport> Driver<IO> {
             drop(direct);
             // The connection receives nothing more from pub/sub or direct
             // sends, even while the closing handshake takes its time.
+            session::detach(&session.socket);
             let core = session.socket.core().clone();
-            session::detach(&core);
             let outbox = &core.outbox;
             let timeout = session.endpoint.config.close_timeout;
             let info = match end {
@@ -265,16 +264,16 @@ impl<IO: Transport> Driver<IO> {
 
     /// Serves the open connection until it ends, and says how. Frames that
     /// this poll pushed to connections of this thread are written when it
-    /// returns (`ws::direct`).
+    /// returns (`connection::direct`).
     pub(crate) fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<End> {
-        let scope = PollScope::enter();
+        let batch = WriteBatch::begin();
         let result = self.serve(cx);
         if result.is_pending() {
             self.direct.0.set_writer_busy(!self.frames.is_idle());
         } else {
             self.direct.0.outbox.set_direct(None);
         }
-        drop(scope);
+        drop(batch);
         result
     }
 

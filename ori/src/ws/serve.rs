@@ -10,8 +10,8 @@ use futures_util::future::BoxFuture;
 use super::driver::Driver;
 use super::frame_io::FrameIo;
 use super::transport::Transport;
+use crate::connection::admission::Admission;
 use crate::connection::core::Negotiated;
-use crate::connection::registry::Admission;
 use crate::connection::state::AnyState;
 use crate::endpoint::{Endpoint, session};
 use crate::{SocketId, UpgradeRequest};
@@ -53,7 +53,7 @@ where
         let config = &endpoint.config;
         let mut frames = FrameIo::new(io, &read_ahead, config.max_message_size);
         drop(read_ahead);
-        if negotiated.as_ref().is_some_and(|n| n.deflate.is_some()) {
+        if negotiated.as_ref().is_some_and(|n| n.encoding.deflate.is_some()) {
             frames.inflate_messages();
         }
         match session::open(endpoint.clone(), id, request, upgrade_data, negotiated).await {

@@ -21,6 +21,7 @@ use crate::connection::core::Negotiated;
 use crate::endpoint::dispatch::panic_message;
 use crate::endpoint::{Endpoint, Subprotocol};
 use crate::protocol::Codec;
+use crate::protocol::outbound::Encoding;
 use crate::{SocketId, UpgradeRequest};
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {
@@ -71,14 +72,13 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     let negotiated = (subprotocol.is_some() || deflate.is_some()).then(|| {
         Box::new(Negotiated {
             subprotocol: subprotocol.map(|s| s.name.clone()),
-            deflate,
-            codec: subprotocol.map_or(Codec::Json, |s| s.codec),
+            encoding: Encoding { codec: subprotocol.map_or(Codec::Json, |s| s.codec), deflate },
         })
     });
-    let connections = endpoint.app.connections();
-    let Some(admission) = connections.try_admit(&endpoint.live, config.max_connections) else {
+    let admissions = &endpoint.app.shared().admissions;
+    let Some(admission) = admissions.try_admit(&endpoint.live, config.max_connections) else {
         let message =
-            if connections.is_shutting_down() { "server shutting down" } else { "too many connections" };
+            if admissions.is_shutting_down() { "server shutting down" } else { "too many connections" };
         return refuse(StatusCode::SERVICE_UNAVAILABLE, message);
     };
     let on_upgrade = hyper::upgrade::on(&mut request);

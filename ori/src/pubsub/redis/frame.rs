@@ -10,7 +10,7 @@
 //! binary, else text (UTF-8, checked on arrival).
 
 use crate::SocketId;
-use crate::pubsub::Outbound;
+use crate::protocol::Outbound;
 
 const MAGIC: u8 = 0xC1;
 const HEADER: usize = 34;

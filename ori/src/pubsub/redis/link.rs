@@ -12,7 +12,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::frame::{self, Kind};
 use super::{Config, Pending, Shared};
-use crate::connection::direct::PollScope;
 use crate::error::BoxError;
 use crate::pubsub::BackendContext;
 use crate::util::backoff::{Backoff, retry};
@@ -162,9 +161,6 @@ async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStrea
         let direct = channel == direct_channel;
         let frame = frame::decode(message.get_payload_bytes());
         let topic = channel.strip_prefix(prefix.as_str());
-        // Subscribers on this thread (when the app serves on this runtime)
-        // are written when the delivery ends instead of each being woken.
-        let _writes = PollScope::enter();
         match frame {
             Some(frame) if frame.instance == shared.instance => {}
             Some(frame) => match (frame.kind, frame.socket, topic) {

@@ -34,8 +34,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use self::frame::Kind;
 use self::link::SubOp;
-use super::{BackendContext, InProcess, Outbound, PubSubBackend, Subscribed, Subscriber};
+use super::{BackendContext, InProcess, PubSubBackend, Subscribed, Subscriber};
 use crate::error::BoxError;
+use crate::protocol::Outbound;
 use crate::util::sync::lock;
 use crate::{PubSubError, SocketId};
 

@@ -7,22 +7,26 @@ use std::sync::Arc;
 
 use crate::connection::core::ConnectionCore;
 use crate::connection::outbox::CloseRequest;
-use crate::connection::sockets::publish;
-use crate::protocol::validate_topic;
-use crate::pubsub::{Outbound, Subscriber};
+use crate::connection::socket_id::SocketId;
+use crate::error::PubSubError;
+use crate::handles::app_context::AppContext;
+use crate::handles::sockets::{Sockets, publish, typed};
+use crate::protocol::names::validate_topic;
+use crate::protocol::{Outbound, SocketError, SocketMessage};
+use crate::pubsub::Subscriber;
 use crate::util::sync::lock;
-use crate::{AppContext, PubSubError, SocketError, SocketId, SocketMessage, Sockets};
 
 /// A handle to one connection. Cheap to clone; stays valid after the
 /// connection closes (operations then fail with [`PubSubError::Closed`]).
 #[derive(Clone)]
 pub struct Socket {
     core: Arc<ConnectionCore>,
+    app: AppContext,
 }
 
 impl Socket {
-    pub(crate) fn new(core: Arc<ConnectionCore>) -> Socket {
-        Socket { core }
+    pub(crate) fn new(core: Arc<ConnectionCore>, app: AppContext) -> Socket {
+        Socket { core, app }
     }
 
     pub(crate) fn core(&self) -> &Arc<ConnectionCore> {
@@ -42,12 +46,12 @@ impl Socket {
 
     /// The application context.
     pub fn app(&self) -> &AppContext {
-        &self.core.app
+        &self.app
     }
 
     /// Server-level pub/sub (publishing there does not exclude this connection).
     pub fn sockets(&self) -> &Sockets {
-        self.core.app.sockets()
+        self.app.sockets()
     }
 
     /// Connection state of type `T` (from the upgrade handler or a connection guard).
@@ -65,7 +69,7 @@ impl Socket {
     pub async fn subscribe(&self, topic: &str) -> Result<(), PubSubError> {
         validate_topic(topic)
             .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
-        let connections = self.core.app.connections();
+        let pubsub = &self.app.shared().pubsub;
         let live = {
             let mut subs = lock(&self.core.subscriptions);
             if subs.closed {
@@ -79,7 +83,7 @@ impl Socket {
                 return Err(PubSubError::TooManySubscriptions { limit });
             }
             subs.topics.insert(topic.into());
-            connections.pubsub.subscribe(topic, &Subscriber::new(self.core.clone()))
+            pubsub.subscribe(topic, &Subscriber::new(self.core.clone()))
         };
         if let Err(e) = live.await {
             self.unsubscribe(topic);
@@ -93,7 +97,7 @@ impl Socket {
         let mut subs = lock(&self.core.subscriptions);
         let removed = subs.topics.remove(topic);
         if removed {
-            self.core.app.connections().pubsub.unsubscribe(topic, self.core.id);
+            self.app.shared().pubsub.unsubscribe(topic, self.core.id);
         }
         removed
     }
@@ -105,13 +109,12 @@ impl Socket {
 
     /// Publishes `message` as-is to every subscriber of `topic` except this connection.
     pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
-        publish(self.core.app.connections(), topic, &message.into(), Some(self.core.id))
+        publish(self.app.shared(), topic, &message.into(), Some(self.core.id))
     }
 
     /// Publishes `{"type": M::TYPE, "data": message}` to `topic`, except this connection.
     pub fn emit<M: SocketMessage>(&self, topic: &str, message: &M) -> Result<(), PubSubError> {
-        let outbound = Outbound::typed(message)?;
-        self.publish(topic, outbound)
+        self.publish(topic, typed(message)?)
     }
 
     /// Sends `message` as-is to this connection.
@@ -122,8 +125,7 @@ impl Socket {
 
     /// Sends `{"type": M::TYPE, "data": message}` to this connection.
     pub fn send_message<M: SocketMessage>(&self, message: &M) -> Result<(), PubSubError> {
-        let outbound = Outbound::typed(message)?;
-        self.send(outbound)
+        self.send(typed(message)?)
     }
 
     /// Closes the connection with `code` (1000, or an application code in

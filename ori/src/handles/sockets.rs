@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::connection::direct::PollScope;
-use crate::connection::registry::Connections;
-use crate::protocol::{BROADCAST_TOPIC, validate_topic};
-use crate::pubsub::Outbound;
-use crate::{PubSubError, Socket, SocketId, SocketMessage};
+use crate::connection::direct;
+use crate::connection::socket_id::SocketId;
+use crate::error::PubSubError;
+use crate::handles::app_context::{AppContext, AppShared};
+use crate::handles::socket::Socket;
+use crate::protocol::names::validate_topic;
+use crate::protocol::{BROADCAST_TOPIC, Outbound, SocketMessage};
 
 /// Server-level pub/sub: reaches every subscriber (no sender to exclude).
 ///
@@ -22,33 +24,31 @@ use crate::{PubSubError, Socket, SocketId, SocketMessage};
 /// ```
 #[derive(Clone)]
 pub struct Sockets {
-    connections: Arc<Connections>,
+    shared: Arc<AppShared>,
 }
 
 impl Sockets {
-    pub(crate) fn new(connections: Arc<Connections>) -> Sockets {
-        Sockets { connections }
+    pub(crate) fn new(shared: Arc<AppShared>) -> Sockets {
+        Sockets { shared }
     }
 
-    pub(crate) fn connections(&self) -> &Arc<Connections> {
-        &self.connections
+    pub(crate) fn shared(&self) -> &AppShared {
+        &self.shared
     }
 
     /// Publishes `message` as-is to every subscriber of `topic`.
     pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
-        publish(&self.connections, topic, &message.into(), None)
+        publish(&self.shared, topic, &message.into(), None)
     }
 
     /// Publishes `{"type": M::TYPE, "data": message}` to every subscriber of `topic`.
     pub fn emit<M: SocketMessage>(&self, topic: &str, message: &M) -> Result<(), PubSubError> {
-        let outbound = Outbound::typed(message)?;
-        publish(&self.connections, topic, &outbound, None)
+        publish(&self.shared, topic, &typed(message)?, None)
     }
 
     /// Sends `message` to every connection (the `__broadcast__` topic).
     pub fn broadcast(&self, message: impl Into<Outbound>) {
-        let _writes = PollScope::enter();
-        self.connections.pubsub.publish(BROADCAST_TOPIC, &message.into(), None);
+        self.shared.pubsub.publish(BROADCAST_TOPIC, &message.into(), None);
     }
 
     /// Sends `message` to one connection, wherever it is connected.
@@ -57,33 +57,32 @@ impl Sockets {
     /// a full queue) answers [`PubSubError::Closed`]: nothing was queued.
     pub fn send_to(&self, socket: SocketId, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         let message = message.into();
-        let _writes = PollScope::enter();
-        match self.connections.get(&socket) {
-            Some(core) if core.push_outbound(&message) => Ok(()),
+        match self.shared.connections.get(&socket) {
+            Some(core) if direct::batch(|| core.push_outbound(&message)) => Ok(()),
             Some(_) => Err(PubSubError::Closed),
-            None => self.connections.pubsub.send_to_remote(socket, &message),
+            None => self.shared.pubsub.send_to_remote(socket, &message),
         }
     }
 
     /// Sends `{"type": M::TYPE, "data": message}` to one connection.
     pub fn emit_to<M: SocketMessage>(&self, socket: SocketId, message: &M) -> Result<(), PubSubError> {
-        let outbound = Outbound::typed(message)?;
-        self.send_to(socket, outbound)
+        self.send_to(socket, typed(message)?)
     }
 
     /// A handle to a connection of this instance, if it is open.
     pub fn get(&self, socket: SocketId) -> Option<Socket> {
-        self.connections.get(&socket).map(Socket::new)
+        let core = self.shared.connections.get(&socket)?;
+        Some(Socket::new(core, AppContext::of(self.clone())))
     }
 
     /// Open connections on this instance.
     pub fn connection_count(&self) -> usize {
-        self.connections.connection_count()
+        self.shared.connections.count()
     }
 
     /// Connections of this instance subscribed to `topic`.
     pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.connections.pubsub.local_subscriber_count(topic)
+        self.shared.pubsub.local_subscriber_count(topic)
     }
 }
 
@@ -93,47 +92,21 @@ impl std::fmt::Debug for Sockets {
     }
 }
 
+/// Publishes `message` on `topic`, a name the caller gave (so it is checked),
+/// to every subscriber but `exclude`.
 pub(crate) fn publish(
-    connections: &Connections,
+    shared: &AppShared,
     topic: &str,
     message: &Outbound,
     exclude: Option<SocketId>,
 ) -> Result<(), PubSubError> {
     validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
-    // Outside a driver's poll (an HTTP route, a task of the worker), the
-    // subscribers on this worker are written when the publish returns,
-    // instead of each being woken to write its own (`connection::direct`).
-    let _writes = PollScope::enter();
-    connections.pubsub.publish(topic, message, exclude);
+    shared.pubsub.publish(topic, message, exclude);
     Ok(())
 }
 
-impl From<&str> for Outbound {
-    fn from(text: &str) -> Self {
-        Outbound::text(text)
-    }
-}
-
-impl From<String> for Outbound {
-    fn from(text: String) -> Self {
-        Outbound::text(&text)
-    }
-}
-
-impl From<&String> for Outbound {
-    fn from(text: &String) -> Self {
-        Outbound::text(text)
-    }
-}
-
-impl From<&Outbound> for Outbound {
-    fn from(message: &Outbound) -> Self {
-        message.clone()
-    }
-}
-
-impl From<&serde_json::Value> for Outbound {
-    fn from(value: &serde_json::Value) -> Self {
-        Outbound::text(&value.to_string())
-    }
+/// `{"type": M::TYPE, "data": message}`, or the pub/sub error a failed
+/// serialization is.
+pub(crate) fn typed<M: SocketMessage>(message: &M) -> Result<Outbound, PubSubError> {
+    Outbound::message(message).map_err(|e| PubSubError::Serialize(e.to_string()))
 }

@@ -1,0 +1,13 @@
+//! The handles user code holds: [`Socket`] and [`SocketContext`] (one
+//! connection), [`Sockets`] (every connection: server-level pub/sub), and
+//! [`AppContext`] (sockets and providers). They share one [`AppShared`]:
+//! the registry of open connections, admission, the pub/sub backend and the
+//! providers.
+
+pub(crate) mod app_context;
+pub(crate) mod socket;
+pub(crate) mod sockets;
+
+pub use app_context::AppContext;
+pub use socket::{Socket, SocketContext};
+pub use sockets::Sockets;
