@@ -80,9 +80,11 @@ pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError};
 pub use handles::{AppContext, Socket, SocketContext, Sockets};
+pub use hooks::{CloseInfo, UnroutedMessage};
 pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
+pub use protocol::{Data, IntoRawReply, IntoReply};
 pub use protocol::{Outbound, RawMessage, SocketError, SocketMessage};
-pub use routing::{CloseInfo, Data, IntoRawReply, IntoReply, SocketRoutes, UnroutedMessage};
+pub use routing::SocketRoutes;
 #[cfg(feature = "tls")]
 pub use server::Tls;
 
@@ -126,9 +128,9 @@ pub mod __private {
     pub use crate::di::{Dep, Dependency, Injectable, Resolver};
     pub use crate::private::*;
     pub use crate::protocol::envelope::decode_data;
+    pub use crate::protocol::reply::Reply;
     pub use crate::routing::handler::{HandlerFuture, MessageHandler, guard_refusal};
     pub use crate::routing::registration::RouterRegistration;
-    pub use crate::routing::reply::Reply;
     pub use crate::routing::router::{
         DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter, routes_from_table,
     };

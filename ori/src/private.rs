@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use crate::di::Injectable;
 use crate::layer::SocketLayer;
 use crate::protocol::envelope::decode_data;
-use crate::routing::reply::Reply;
+use crate::protocol::reply::Reply;
 use crate::routing::router::GuardRef;
 use crate::{ConnectionGuard, IntoReply, MessageGuard, Reject, Socket, SocketError, SocketRoutes};
 

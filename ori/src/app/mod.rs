@@ -23,21 +23,17 @@ use crate::connection::registry::ConnectionRegistry;
 use crate::connection::state::StateKey;
 use crate::describe::{self, ApiDescription};
 use crate::di::{Constructor, Dep, Discovery, ProviderEntry, Providers, Resolver};
-use crate::endpoint::{ConnectionHooks, Endpoint, EndpointKind};
+use crate::endpoint::{Endpoint, EndpointKind};
 use crate::hooks::authorizer::ErasedAuthorizer;
-use crate::hooks::guard::ErasedConnectionGuard;
-use crate::hooks::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
-use crate::routing::IntoReply;
+use crate::hooks::lifecycle::UnroutedMessage;
+use crate::hooks::{ConnectionHooks, connection_hook_setters};
+use crate::protocol::reply::IntoReply;
 use crate::routing::layer::{SocketLayer, Wrap};
-use crate::routing::lifecycle::{CloseInfo, UnroutedMessage};
 use crate::routing::registration::{self, RouterRegistration};
 use crate::routing::router::SocketRouter;
 use crate::routing::table::RouteTable;
 use crate::server::Server;
-use crate::{
-    AppContext, ConnectionGuard, Error, SocketContext, SocketRoutes, TopicAuthorizer, UpgradeRequest,
-    WebSocketConfig,
-};
+use crate::{AppContext, Error, SocketContext, SocketRoutes, TopicAuthorizer, WebSocketConfig};
 
 /// Builds an ori application: a WebSocket endpoint with its routes, guards
 /// and handlers, the app's own HTTP routes, and the providers they use.
@@ -283,37 +279,6 @@ impl Ori {
         self
     }
 
-    /// Adds a connection guard; guards run once per connection, in the order
-    /// added, and each one's `State` becomes available to handlers.
-    pub fn connection_guard<G: ConnectionGuard>(mut self, guard: G) -> Self {
-        self.hooks.guards.push(ErasedConnectionGuard::new(Arc::new(guard)));
-        self
-    }
-
-    /// Sets the upgrade handler: it sees the HTTP request before any WebSocket
-    /// is opened. `None` answers HTTP 401; an `Err`, a panic or the
-    /// [upgrade timeout](WebSocketConfig::upgrade_timeout) answers 500.
-    /// `Some(data)` attaches `data` to the connection (`SocketContext<T>`).
-    ///
-    /// ```
-    /// # use ori::{Ori, UpgradeRequest};
-    /// #[derive(Clone)]
-    /// struct Token(String);
-    ///
-    /// let app = Ori::create().upgrade_handler(|req: UpgradeRequest| async move {
-    ///     req.query("token").filter(|t| !t.is_empty()).map(Token)
-    /// });
-    /// ```
-    pub fn upgrade_handler<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(UpgradeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: IntoUpgradeOutcome,
-    {
-        self.hooks.upgrade = Some(ErasedUpgradeHandler::new(handler));
-        self
-    }
-
     /// Restricts the topics clients may join with `subscribe` (default: any
     /// valid topic not beginning with `__`). A refusal answers `forbidden`.
     pub fn topic_authorizer(mut self, authorizer: impl TopicAuthorizer) -> Self {
@@ -321,16 +286,7 @@ impl Ori {
         self
     }
 
-    /// Runs when a connection opens (after the guards, before any message).
-    pub fn on_open<S, F, Fut>(mut self, handler: F) -> Self
-    where
-        S: Send + Sync + 'static,
-        F: Fn(SocketContext<S>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.hooks.lifecycle.set_open(handler);
-        self
-    }
+    connection_hook_setters!("Ori::create()");
 
     /// Handles every message that no route takes (instead of answering
     /// `unknown_type`). Control messages (`ping`, `subscribe`, ...) never get here.
@@ -370,18 +326,6 @@ impl Ori {
         R: crate::IntoRawReply + 'static,
     {
         self.hooks.lifecycle.set_raw(handler);
-        self
-    }
-
-    /// Runs once when a connection has closed (after its subscriptions are gone
-    /// and its running handlers finished).
-    pub fn on_close<S, F, Fut>(mut self, handler: F) -> Self
-    where
-        S: Send + Sync + 'static,
-        F: Fn(SocketContext<S>, CloseInfo) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.hooks.lifecycle.set_close(handler);
         self
     }
 
@@ -707,10 +651,8 @@ impl std::fmt::Debug for Ori {
 
 /// Every state a handler asks for must have exactly one producer.
 fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Error> {
-    let ConnectionHooks { guards, upgrade, lifecycle } = hooks;
     let mut produced: Vec<StateKey> = Vec::new();
-    let producers = guards.iter().filter_map(|g| g.state).chain(upgrade.as_ref().and_then(|u| u.state));
-    for state in producers {
+    for state in hooks.produced_states() {
         if produced.contains(&state) {
             return Err(Error::DuplicateState { state: state.name });
         }
@@ -720,7 +662,7 @@ fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Erro
         .routes()
         .filter_map(|r| r.state.map(|s| (format!("handler of `{}` in `{}`", r.message_type, r.router), s)));
     let hook_needs =
-        lifecycle.requirements().into_iter().filter_map(|(name, s)| s.map(|s| (name.to_owned(), s)));
+        hooks.lifecycle.requirements().into_iter().filter_map(|(name, s)| s.map(|s| (name.to_owned(), s)));
     for (handler, state) in route_needs.chain(hook_needs) {
         if !produced.contains(&state) {
             return Err(Error::MissingState { state: state.name, handler });

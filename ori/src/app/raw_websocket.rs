@@ -2,15 +2,12 @@
 //! ori's envelopes (the seed's `open`/`message`/`close` handlers).
 
 use std::future::Future;
-use std::sync::Arc;
 
-use crate::endpoint::ConnectionHooks;
-use crate::hooks::guard::ErasedConnectionGuard;
-use crate::hooks::upgrade::{ErasedUpgradeHandler, IntoUpgradeOutcome};
-use crate::protocol::RawMessage;
-use crate::routing::IntoRawReply;
-use crate::routing::lifecycle::CloseInfo;
-use crate::{ConnectionGuard, SocketContext, UpgradeRequest, WebSocketConfig};
+use crate::endpoint::config::WebSocketConfig;
+use crate::handles::socket::SocketContext;
+use crate::hooks::{ConnectionHooks, connection_hook_setters};
+use crate::protocol::raw::RawMessage;
+use crate::protocol::reply::IntoRawReply;
 
 /// A WebSocket endpoint that hands every complete message, text or binary,
 /// to one handler as is: for clients that speak their own format (binary
@@ -68,44 +65,7 @@ impl RawWebSocket {
         self
     }
 
-    /// Runs when a connection opens (after the guards, before any message).
-    pub fn on_open<S, F, Fut>(mut self, handler: F) -> Self
-    where
-        S: Send + Sync + 'static,
-        F: Fn(SocketContext<S>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.hooks.lifecycle.set_open(handler);
-        self
-    }
-
-    /// Runs once when a connection has closed.
-    pub fn on_close<S, F, Fut>(mut self, handler: F) -> Self
-    where
-        S: Send + Sync + 'static,
-        F: Fn(SocketContext<S>, CloseInfo) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.hooks.lifecycle.set_close(handler);
-        self
-    }
-
-    /// Adds a connection guard of this endpoint (see [`Ori::connection_guard`](crate::Ori::connection_guard)).
-    pub fn connection_guard<G: ConnectionGuard>(mut self, guard: G) -> Self {
-        self.hooks.guards.push(ErasedConnectionGuard::new(Arc::new(guard)));
-        self
-    }
-
-    /// Sets this endpoint's upgrade handler (see [`Ori::upgrade_handler`](crate::Ori::upgrade_handler)).
-    pub fn upgrade_handler<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(UpgradeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: IntoUpgradeOutcome,
-    {
-        self.hooks.upgrade = Some(ErasedUpgradeHandler::new(handler));
-        self
-    }
+    connection_hook_setters!("RawWebSocket::at(\"/raw\")");
 }
 
 impl std::fmt::Debug for RawWebSocket {

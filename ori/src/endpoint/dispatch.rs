@@ -14,22 +14,21 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::FutureExt;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use tracing::Span;
 
+use crate::endpoint::control;
 use crate::endpoint::{Endpoint, EndpointKind};
+use crate::handles::socket::Socket;
+use crate::hooks::lifecycle::{RawFuture, UnroutedMessage};
+use crate::protocol::codec::{Codec, msgpack_to_json};
 use crate::protocol::encode;
-use crate::protocol::envelope::{self, CorrelationId, Envelope, decode_data};
-use crate::protocol::{Codec, RawMessage, msgpack_to_json};
-use crate::protocol::{is_reserved_topic, is_reserved_type, validate_topic};
+use crate::protocol::envelope::{self, CorrelationId, Envelope};
+use crate::protocol::names::is_reserved_type;
+use crate::protocol::raw::RawMessage;
+use crate::protocol::reply::{Reply, ReplyTo, raw_frame};
+use crate::protocol::socket_error::SocketError;
 use crate::routing::handler::HandlerFuture;
-use crate::routing::lifecycle::{RawFuture, UnroutedMessage};
-use crate::routing::reply::Reply;
-use crate::wire::frame::OpCode;
-use crate::wire::frame_buf::frame;
-use crate::{PubSubError, Socket, SocketError};
+use crate::util::panic::panic_message;
 
 /// What dispatching one message produced.
 pub(crate) enum Dispatched {
@@ -37,27 +36,6 @@ pub(crate) enum Dispatched {
     Done(Option<Bytes>),
     /// A handler is running; its reply frame comes when it finishes.
     Started(InFlight),
-}
-
-/// Where a handler's reply goes.
-#[derive(Debug)]
-struct ReplyTo {
-    message_type: Cow<'static, str>,
-    correlation_id: Option<CorrelationId>,
-}
-
-impl ReplyTo {
-    /// Frames `reply` (`None`: an acknowledgement nobody asked for).
-    fn frame(self, reply: Reply) -> Option<Bytes> {
-        let cid = self.correlation_id.as_ref();
-        Some(match reply {
-            Reply::Unit if cid.is_none() => return None,
-            Reply::Unit => encode::reply(&self.message_type, None, cid),
-            Reply::Json(data) => encode::reply(&self.message_type, Some(&data), cid),
-            Reply::Encoded(started) => encode::finish_reply(started.frame, cid),
-            Reply::Error(error) => encode::error(&self.message_type, &error, cid),
-        })
-    }
 }
 
 /// A running handler; resolves to its reply frame. A panic becomes `internal`
@@ -104,24 +82,8 @@ impl Future for InFlight {
     }
 }
 
-/// The frame that sends `message` as is.
-fn raw_frame(message: &RawMessage) -> Bytes {
-    match message {
-        RawMessage::Text(text) => frame(OpCode::Text, text.as_bytes()),
-        RawMessage::Binary(bytes) => frame(OpCode::Binary, bytes),
-    }
-}
-
-/// The text of a panic payload, for the log.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(non-string panic payload)")
-}
-
-fn error_frame(
+/// The error reply to a message of `message_type`, at once.
+pub(crate) fn error_frame(
     message_type: &str,
     error: &SocketError,
     correlation_id: Option<&CorrelationId>,
@@ -163,7 +125,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
     let Envelope { message_type, data, correlation_id } = match envelope::parse(text) {
         Ok(envelope) => envelope,
         // Not a JSON object with a valid `type`: not an envelope at all.
-        Err(bad) if bad.message_type.is_none() && endpoint.lifecycle.raw.is_some() => {
+        Err(bad) if bad.message_type.is_none() && endpoint.hooks.lifecycle.raw.is_some() => {
             return dispatch_raw(endpoint, socket, RawMessage::Text(text.to_owned()));
         }
         Err(bad) => {
@@ -172,9 +134,9 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
         }
     };
     match &*message_type {
-        "ping" => Dispatched::Done(Some(encode::reply("pong", None, correlation_id.as_ref()))),
-        "subscribe" => subscribe(endpoint, socket, data, correlation_id),
-        "unsubscribe" => unsubscribe(socket, data, correlation_id),
+        "ping" => control::ping(correlation_id),
+        "subscribe" => control::subscribe(endpoint, socket, data, correlation_id),
+        "unsubscribe" => control::unsubscribe(socket, data, correlation_id),
         ty if is_reserved_type(ty) => {
             error_frame(ty, &SocketError::unknown_type(ty), correlation_id.as_ref())
         }
@@ -191,7 +153,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
                     ReplyTo { message_type: Cow::Borrowed(route.message_type), correlation_id },
                     span,
                 )
-            } else if let Some(hook) = &endpoint.lifecycle.message {
+            } else if let Some(hook) = &endpoint.hooks.lifecycle.message {
                 let span = tracing::debug_span!("message", r#type = ty);
                 let message =
                     UnroutedMessage::new(ty, data, correlation_id.as_ref().map(|c| c.as_str().to_owned()));
@@ -208,7 +170,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
 /// Hands `message` to the raw handler; without one, answers `unsupported`
 /// (a binary frame on an envelope endpoint).
 pub(crate) fn dispatch_raw(endpoint: &Endpoint, socket: &Socket, message: RawMessage) -> Dispatched {
-    let Some(hook) = &endpoint.lifecycle.raw else {
+    let Some(hook) = &endpoint.hooks.lifecycle.raw else {
         let error = SocketError::unsupported("binary frames are not supported; send JSON in text frames");
         return error_frame("error", &error, None);
     };
@@ -228,7 +190,7 @@ pub(crate) fn dispatch_raw(endpoint: &Endpoint, socket: &Socket, message: RawMes
 }
 
 /// Running work, or the reply at once if starting it failed.
-fn start(
+pub(crate) fn start(
     started: std::thread::Result<Result<HandlerFuture, SocketError>>,
     reply_to: ReplyTo,
     span: Span,
@@ -242,63 +204,5 @@ fn start(
             tracing::error!(parent: &span, panic = panic_message(&*panic), "socket handler panicked");
             Dispatched::Done(reply_to.frame(Reply::Error(SocketError::internal())))
         }
-    }
-}
-
-#[derive(Deserialize)]
-struct TopicData {
-    topic: String,
-}
-
-/// The topic of a `subscribe`/`unsubscribe`, or the error to answer.
-fn control_topic(message_type: &'static str, data: &RawValue) -> Result<String, SocketError> {
-    let TopicData { topic } = decode_data::<TopicData>(message_type, data)?;
-    validate_topic(&topic)
-        .map_err(|reason| SocketError::from(PubSubError::InvalidTopic { topic: topic.clone(), reason }))?;
-    if is_reserved_topic(&topic) {
-        return Err(PubSubError::ReservedTopic(topic).into());
-    }
-    Ok(topic)
-}
-
-fn topic_ack(topic: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "topic": topic })).expect("a string always serializes")
-}
-
-fn subscribe(
-    endpoint: &Endpoint,
-    socket: &Socket,
-    data: &RawValue,
-    correlation_id: Option<CorrelationId>,
-) -> Dispatched {
-    let topic = match control_topic("subscribe", data) {
-        Ok(topic) => topic,
-        Err(error) => return error_frame("subscribe", &error, correlation_id.as_ref()),
-    };
-    let socket = socket.clone();
-    let authorizer = endpoint.authorizer.clone();
-    let work = async move {
-        if let Some(authorizer) = authorizer
-            && !authorizer.authorize(socket.clone(), topic.clone()).await
-        {
-            return Reply::Error(PubSubError::Forbidden(topic).into());
-        }
-        match socket.subscribe(&topic).await {
-            Ok(()) => Reply::Json(topic_ack(&topic)),
-            Err(e) => Reply::Error(e.into()),
-        }
-    };
-    let reply_to = ReplyTo { message_type: Cow::Borrowed("subscribe"), correlation_id };
-    start(Ok(Ok(work.boxed())), reply_to, Span::none())
-}
-
-fn unsubscribe(socket: &Socket, data: &RawValue, correlation_id: Option<CorrelationId>) -> Dispatched {
-    match control_topic("unsubscribe", data) {
-        Ok(topic) => {
-            socket.unsubscribe(&topic);
-            let reply_to = ReplyTo { message_type: Cow::Borrowed("unsubscribe"), correlation_id };
-            Dispatched::Done(reply_to.frame(Reply::Json(topic_ack(&topic))))
-        }
-        Err(error) => error_frame("unsubscribe", &error, correlation_id.as_ref()),
     }
 }

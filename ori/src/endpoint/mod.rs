@@ -1,26 +1,26 @@
 //! The WebSocket endpoint as built at start-up ([`Endpoint`]: configuration,
-//! routes, guards, hooks), what it does with one message ([`dispatch`]), and
-//! the life of a connection on it ([`session`]). Transports call in here.
+//! routes, hooks), what it does with one message ([`dispatch`], and the
+//! built-in [`control`] messages), and the life of a connection on it
+//! ([`lifetime`]). Transports call in here.
 
 pub(crate) mod compression;
 pub(crate) mod config;
+pub(crate) mod control;
 pub(crate) mod dispatch;
-pub(crate) mod session;
+pub(crate) mod lifetime;
 
 use std::sync::Arc;
 
 use axum::http::HeaderValue;
 
-use crate::AppContext;
 use crate::connection::core::Limits;
+use crate::endpoint::config::WebSocketConfig;
+use crate::handles::app_context::AppContext;
+use crate::hooks::ConnectionHooks;
 use crate::hooks::authorizer::ErasedAuthorizer;
-use crate::hooks::guard::ErasedConnectionGuard;
-use crate::hooks::upgrade::ErasedUpgradeHandler;
-use crate::protocol::Codec;
-use crate::routing::lifecycle::Lifecycle;
+use crate::protocol::codec::Codec;
 use crate::routing::table::RouteTable;
 use crate::util::tracker::Tracker;
-use config::WebSocketConfig;
 
 /// What the messages of an endpoint are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,28 +44,9 @@ pub(crate) struct Endpoint {
     pub(crate) subprotocols: Vec<Subprotocol>,
     pub(crate) config: WebSocketConfig,
     pub(crate) routes: RouteTable,
-    pub(crate) lifecycle: Lifecycle,
-    pub(crate) guards: Vec<ErasedConnectionGuard>,
-    pub(crate) upgrade: Option<ErasedUpgradeHandler>,
+    pub(crate) hooks: ConnectionHooks,
     pub(crate) authorizer: Option<ErasedAuthorizer>,
     pub(crate) app: AppContext,
-}
-
-/// What runs around an endpoint's connections besides its routes: the
-/// connection guards, the upgrade handler, the lifecycle handlers. Each
-/// endpoint builder ([`Ori`](crate::Ori), [`RawWebSocket`](crate::RawWebSocket))
-/// collects one.
-#[derive(Default)]
-pub(crate) struct ConnectionHooks {
-    pub(crate) guards: Vec<ErasedConnectionGuard>,
-    pub(crate) upgrade: Option<ErasedUpgradeHandler>,
-    pub(crate) lifecycle: Lifecycle,
-}
-
-impl std::fmt::Debug for ConnectionHooks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectionHooks").field("guards", &self.guards).finish_non_exhaustive()
-    }
 }
 
 /// A subprotocol an endpoint accepts, with what choosing it means, worked
@@ -97,7 +78,6 @@ impl Endpoint {
         authorizer: Option<ErasedAuthorizer>,
         app: &AppContext,
     ) -> Endpoint {
-        let ConnectionHooks { guards, upgrade, lifecycle } = hooks;
         let codecs = match kind {
             EndpointKind::Envelopes => crate::protocol::SUBPROTOCOLS,
             EndpointKind::Raw => &[],
@@ -122,9 +102,7 @@ impl Endpoint {
             subprotocols,
             config,
             routes,
-            lifecycle,
-            guards,
-            upgrade,
+            hooks,
             authorizer,
             app: app.clone(),
         }

@@ -1,10 +1,169 @@
-//! What decides whether a connection or a message may go on: connection and
-//! message guards, the upgrade handler, the topic authorizer.
+//! Everything that runs around a connection rather than for one of its
+//! messages: connection and message guards ([`guard`]), the upgrade handler
+//! ([`upgrade`]), the topic authorizer ([`authorizer`]), the lifecycle
+//! handlers ([`lifecycle`]: `on_open`, `on_message`, `on_raw_message`,
+//! `on_close`), and [`ConnectionHooks`], the set of them each endpoint has,
+//! with how they run at connect time and the builder methods that set them
+//! ([`connection_hook_setters`]).
 
 pub(crate) mod authorizer;
 pub(crate) mod guard;
+pub(crate) mod lifecycle;
 pub(crate) mod upgrade;
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 
 pub use authorizer::TopicAuthorizer;
 pub use guard::{ConnectionGuard, MessageGuard, Reject};
+pub use lifecycle::{CloseInfo, UnroutedMessage};
 pub use upgrade::{IntoUpgradeOutcome, UpgradeRequest};
+
+use crate::connection::state::{AnyState, StateKey, StateMap};
+use crate::util::panic::panic_message;
+use guard::ErasedConnectionGuard;
+use lifecycle::Lifecycle;
+use upgrade::ErasedUpgradeHandler;
+
+/// What runs around an endpoint's connections besides its routes: the
+/// connection guards, the upgrade handler, the lifecycle handlers. Each
+/// endpoint builder ([`Ori`](crate::Ori), [`RawWebSocket`](crate::RawWebSocket))
+/// collects one with the setters of [`connection_hook_setters`].
+#[derive(Default)]
+pub(crate) struct ConnectionHooks {
+    pub(crate) guards: Vec<ErasedConnectionGuard>,
+    pub(crate) upgrade: Option<ErasedUpgradeHandler>,
+    pub(crate) lifecycle: Lifecycle,
+}
+
+impl ConnectionHooks {
+    /// Runs the connection guards in order, each within `timeout`: the
+    /// connection's states (with the upgrade handler's `upgrade_data`), or
+    /// the close reason of the first refusal. A guard that fails, panics or
+    /// times out refuses with a generic reason; the cause is logged.
+    pub(crate) fn check_connection<'a>(
+        &'a self,
+        request: &'a UpgradeRequest,
+        upgrade_data: Option<AnyState>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<StateMap, String>> {
+        async move {
+            let mut states = StateMap::default();
+            if let Some(data) = upgrade_data {
+                states.insert(data);
+            }
+            for guard in &self.guards {
+                let checked = AssertUnwindSafe(guard.check(request.clone())).catch_unwind();
+                match tokio::time::timeout(timeout, checked).await {
+                    Ok(Ok(Ok(state))) => states.insert(state),
+                    Ok(Ok(Err(reject))) => {
+                        match reject.source() {
+                            Some(error) => {
+                                tracing::error!(guard = guard.name, %error, "connection guard failed")
+                            }
+                            None => tracing::debug!(
+                                guard = guard.name,
+                                reason = reject.reason(),
+                                "connection refused"
+                            ),
+                        }
+                        return Err(reject.reason().to_owned());
+                    }
+                    Ok(Err(panic)) => {
+                        let panic = panic_message(&*panic);
+                        tracing::error!(guard = guard.name, panic, "connection guard panicked");
+                        return Err("guard failed".to_owned());
+                    }
+                    Err(_) => {
+                        tracing::error!(guard = guard.name, ?timeout, "connection guard timed out");
+                        return Err("guard timed out".to_owned());
+                    }
+                }
+            }
+            Ok(states)
+        }
+        .boxed()
+    }
+
+    /// The connection states the guards and the upgrade handler produce.
+    pub(crate) fn produced_states(&self) -> impl Iterator<Item = StateKey> + '_ {
+        let upgrade = self.upgrade.as_ref().and_then(|u| u.state);
+        self.guards.iter().filter_map(|g| g.state).chain(upgrade)
+    }
+}
+
+impl std::fmt::Debug for ConnectionHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionHooks").field("guards", &self.guards).finish_non_exhaustive()
+    }
+}
+
+/// The builder methods that set an endpoint's [`ConnectionHooks`], written
+/// once for every endpoint builder (each has a field `hooks`):
+/// `connection_guard`, `upgrade_handler`, `on_open`, `on_close`.
+/// `$builder` is an expression making the builder, for the examples.
+macro_rules! connection_hook_setters {
+    ($builder:literal) => {
+        /// Adds a connection guard; guards run once per connection, in the
+        /// order added, and each one's `State` becomes available to handlers
+        /// (`SocketContext<State>`). A refusal closes the connection with 1008.
+        pub fn connection_guard<G: $crate::hooks::ConnectionGuard>(mut self, guard: G) -> Self {
+            let guard = $crate::hooks::guard::ErasedConnectionGuard::new(::std::sync::Arc::new(guard));
+            self.hooks.guards.push(guard);
+            self
+        }
+
+        /// Sets the upgrade handler: it sees the HTTP request before any
+        /// WebSocket is opened. `None` answers HTTP 401; an `Err`, a panic or
+        /// the [upgrade timeout](crate::WebSocketConfig::upgrade_timeout)
+        /// answers 500. `Some(data)` attaches `data` to the connection
+        /// (`SocketContext<T>`).
+        ///
+        /// ```
+        /// # use ori::*;
+        /// #[derive(Clone)]
+        /// struct Token(String);
+        ///
+        #[doc = concat!("let endpoint = ", $builder, ".upgrade_handler(|req: UpgradeRequest| async move {")]
+        ///     req.query("token").filter(|t| !t.is_empty()).map(Token)
+        /// });
+        /// ```
+        pub fn upgrade_handler<F, Fut>(mut self, handler: F) -> Self
+        where
+            F: Fn($crate::hooks::UpgradeRequest) -> Fut + Send + Sync + 'static,
+            Fut: ::std::future::Future + Send + 'static,
+            Fut::Output: $crate::hooks::IntoUpgradeOutcome,
+        {
+            self.hooks.upgrade = Some($crate::hooks::upgrade::ErasedUpgradeHandler::new(handler));
+            self
+        }
+
+        /// Runs when a connection opens (after the guards, before any message).
+        pub fn on_open<S, F, Fut>(mut self, handler: F) -> Self
+        where
+            S: Send + Sync + 'static,
+            F: Fn($crate::handles::SocketContext<S>) -> Fut + Send + Sync + 'static,
+            Fut: ::std::future::Future<Output = ()> + Send + 'static,
+        {
+            self.hooks.lifecycle.set_open(handler);
+            self
+        }
+
+        /// Runs once when a connection has closed (after its subscriptions
+        /// are gone and its running handlers finished).
+        pub fn on_close<S, F, Fut>(mut self, handler: F) -> Self
+        where
+            S: Send + Sync + 'static,
+            F: Fn($crate::handles::SocketContext<S>, $crate::hooks::CloseInfo) -> Fut + Send + Sync + 'static,
+            Fut: ::std::future::Future<Output = ()> + Send + 'static,
+        {
+            self.hooks.lifecycle.set_close(handler);
+            self
+        }
+    };
+}
+
+pub(crate) use connection_hook_setters;

@@ -1,17 +1,20 @@
 //! The upgrade request seen by upgrade handlers and connection guards, and the
-//! upgrade handler itself.
+//! upgrade handler itself: what it may return, and how it runs.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Uri, request::Parts};
+use axum::http::{HeaderMap, StatusCode, Uri, request::Parts};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::connection::state::{AnyState, StateKey};
 use crate::error::BoxError;
+use crate::util::panic::panic_message;
 
 /// The HTTP request that asked for the WebSocket upgrade. Cheap to clone.
 #[derive(Clone)]
@@ -151,10 +154,30 @@ impl ErasedUpgradeHandler {
         }
     }
 
-    pub(crate) fn call(
+    /// Runs the handler on `request` within `timeout`: the data to attach,
+    /// or the HTTP status and body to refuse with: 401 for `None`; 500 for
+    /// an error, a panic or the timeout, each logged.
+    pub(crate) async fn run(
         &self,
         request: UpgradeRequest,
-    ) -> BoxFuture<'static, Result<Option<AnyState>, BoxError>> {
-        (self.call)(request)
+        timeout: Duration,
+    ) -> Result<AnyState, (StatusCode, &'static str)> {
+        let handled = AssertUnwindSafe((self.call)(request)).catch_unwind();
+        match tokio::time::timeout(timeout, handled).await {
+            Ok(Ok(Ok(Some(data)))) => Ok(data),
+            Ok(Ok(Ok(None))) => Err((StatusCode::UNAUTHORIZED, "unauthorized")),
+            Ok(Ok(Err(error))) => {
+                tracing::error!(%error, "upgrade handler failed");
+                Err((StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler failed"))
+            }
+            Ok(Err(panic)) => {
+                tracing::error!(panic = panic_message(&*panic), "upgrade handler panicked");
+                Err((StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler failed"))
+            }
+            Err(_) => {
+                tracing::error!(?timeout, "upgrade handler timed out");
+                Err((StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler timed out"))
+            }
+        }
     }
 }

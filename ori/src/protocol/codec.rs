@@ -10,8 +10,8 @@
 
 use bytes::Bytes;
 
+use crate::wire::frame::FrameBuf;
 use crate::wire::frame::{OpCode, split_frame};
-use crate::wire::frame_buf::FrameBuf;
 
 /// The subprotocol of JSON envelopes (the default when a client asks for none).
 pub const JSON_SUBPROTOCOL: &str = "ori.v1.json";
@@ -89,7 +89,7 @@ pub(crate) fn msgpack_frame(frame: &[u8]) -> Option<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::frame_buf::frame;
+    use crate::wire::frame::frame;
 
     #[test]
     fn envelopes_round_trip_through_messagepack() {

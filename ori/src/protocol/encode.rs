@@ -10,8 +10,8 @@ use super::envelope::{CorrelationId, INLINE_ID_LEN};
 use super::escapes::needs_escaping;
 use crate::SocketError;
 use crate::util::scratch::with_scratch;
+use crate::wire::frame::FrameBuf;
 use crate::wire::frame::OpCode;
-use crate::wire::frame_buf::FrameBuf;
 
 thread_local! {
     /// Where a message's or a reply's `data` is serialized before its frame is

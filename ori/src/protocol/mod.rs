@@ -1,8 +1,9 @@
 //! PROTOCOL.md in code: name rules ([`names`]), envelope parsing
-//! ([`envelope`]), the JSON of every server message ([`encode`]), the
-//! codecs of the subprotocols ([`Codec`]), the error object
-//! ([`SocketError`]), typed pushes ([`SocketMessage`]), raw messages, and
-//! what goes out to a connection ([`Outbound`], encoded once per publish).
+//! ([`envelope`]), the JSON of every server message ([`encode`]), replies
+//! from a handler's value to their frame ([`IntoReply`]), the codecs of the
+//! subprotocols ([`Codec`]), the error object ([`SocketError`]), typed
+//! pushes ([`SocketMessage`]), raw messages, and what goes out to a
+//! connection ([`Outbound`], encoded once per publish).
 
 pub(crate) mod codec;
 pub(crate) mod encode;
@@ -13,6 +14,7 @@ pub(crate) mod outbound;
 mod plain_envelope;
 pub(crate) mod push;
 pub(crate) mod raw;
+pub(crate) mod reply;
 pub(crate) mod socket_error;
 
 pub use codec::{Codec, JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, json_to_msgpack, msgpack_to_json};
@@ -24,6 +26,7 @@ pub use names::{
 pub use outbound::Outbound;
 pub use push::SocketMessage;
 pub use raw::RawMessage;
+pub use reply::{Data, IntoRawReply, IntoReply};
 pub use socket_error::SocketError;
 
 /// The subprotocols every envelope endpoint accepts, in the server's order.

@@ -15,8 +15,8 @@ use crate::protocol::encode;
 use crate::protocol::push::SocketMessage;
 use crate::protocol::raw::RawMessage;
 use crate::wire::deflate::{Deflate, deflate_frame};
+use crate::wire::frame::frame_with_header;
 use crate::wire::frame::{OpCode, split_frame};
-use crate::wire::frame_buf::frame_with_header;
 
 /// How a connection receives its messages, agreed at the upgrade: the
 /// envelopes' codec (MessagePack connections get JSON transcoded) and

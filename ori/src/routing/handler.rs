@@ -10,10 +10,10 @@ use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::reply::{IntoReply, Reply};
 use crate::connection::state::StateKey;
 use crate::hooks::guard::MessageGuard;
 use crate::protocol::envelope::decode_data;
+use crate::protocol::reply::{IntoReply, Reply};
 use crate::{Socket, SocketContext, SocketError};
 
 /// The future of one handled message.

@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::handler::{HandlerFuture, MessageHandler};
-use super::reply::Reply;
 use crate::protocol::envelope::decode_data;
+use crate::protocol::reply::Reply;
 use crate::{Socket, SocketError};
 
 /// Middleware around socket handlers.

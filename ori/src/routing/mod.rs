@@ -1,23 +1,18 @@
 //! Message routing: the [`SocketRouter`] trait and route metadata that
 //! `#[socket_router]` generates, the route table ([`SocketRoutes`]),
-//! handlers, replies, the lifecycle handlers of apps without routers, and
-//! the routers' `inventory` registrations, layers around routes
-//! ([`layer`](crate::layer)), and the JSON Schemas of what
-//! routes read and reply ([`SchemaSet`]).
+//! handlers, the routers' `inventory` registrations, layers around routes
+//! ([`layer`](crate::layer)), and the JSON Schemas of what routes read and
+//! reply ([`SchemaSet`]).
 
 pub(crate) mod handler;
 pub(crate) mod layer;
-pub(crate) mod lifecycle;
 pub(crate) mod registration;
-pub(crate) mod reply;
 pub(crate) mod router;
 pub(crate) mod schema;
 pub(crate) mod table;
 pub(crate) mod with_state;
 
 pub use handler::Handler;
-pub use lifecycle::{CloseInfo, UnroutedMessage};
-pub use reply::{Data, IntoRawReply, IntoReply};
 pub use router::{RouteInfo, SocketRouter};
 pub use schema::{SchemaFn, SchemaSet};
 pub use table::SocketRoutes;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 
 use super::handler::{HandlerArgs, HandlerFuture, MessageHandler, start};
-use super::reply::IntoReply;
 use super::table::RouteShape;
 use crate::connection::state::StateKey;
+use crate::protocol::reply::IntoReply;
 use crate::{Socket, SocketContext, SocketError, SocketRoutes};
 
 /// An async function usable with [`SocketRoutes::route_with`]: like a

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::connection::state::StateMap;
 use crate::endpoint::dispatch::{Dispatched, dispatch};
-use crate::endpoint::{Endpoint, session};
+use crate::endpoint::{Endpoint, lifetime};
 use crate::{AppContext, Error, Ori, Socket, SocketId};
 
 /// An app built for in-process tests: no listener, no sockets.
@@ -65,7 +65,7 @@ impl TestConnectionBuilder {
     /// Opens the connection: it gets a socket id and joins `__broadcast__`,
     /// like a real one. The `open` lifecycle handler does not run.
     pub fn open(self) -> TestConnection {
-        let (socket, subscribed) = session::attach(&self.endpoint, SocketId::new(), self.states, None);
+        let (socket, subscribed) = lifetime::attach(&self.endpoint, SocketId::new(), self.states, None);
         // The in-process backend registers synchronously; its future has nothing left to do.
         drop(subscribed);
         TestConnection { socket, endpoint: self.endpoint }
@@ -130,7 +130,7 @@ impl TestConnection {
 
 impl Drop for TestConnection {
     fn drop(&mut self) {
-        session::detach(&self.socket);
+        lifetime::detach(&self.socket);
         self.socket.core().outbox.close();
     }
 }

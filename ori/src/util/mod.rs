@@ -2,6 +2,7 @@
 
 #[cfg(any(feature = "redis", feature = "client"))]
 pub(crate) mod backoff;
+pub(crate) mod panic;
 pub(crate) mod random;
 pub(crate) mod scratch;
 pub(crate) mod sync;

@@ -9,8 +9,8 @@ use std::cell::RefCell;
 use bytes::Bytes;
 use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
 
+use crate::wire::frame::FrameBuf;
 use crate::wire::frame::{OpCode, split_frame};
-use crate::wire::frame_buf::FrameBuf;
 
 /// What RFC 7692 appends to and strips from every compressed message.
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -144,7 +144,7 @@ fn finish(out: Vec<u8>, limit: usize) -> Result<Vec<u8>, InflateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::frame_buf::frame;
+    use crate::wire::frame::frame;
 
     const ON: Deflate = Deflate { threshold: 16, level: 1, window_bits: 15 };
 

@@ -9,13 +9,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use super::frame_io::{FrameIo, ReadEnd, ReadEvent};
+use super::message_io::{MessageIo, ReadEnd, ReadEvent};
 use super::transport::Transport;
 use crate::connection::direct::WriteBatch;
 use crate::connection::write::DirectWriter;
 use crate::wire::frame::OpCode;
 use crate::wire::frame::PeerClose;
-use crate::wire::frame_buf::frame;
+use crate::wire::frame::frame;
 use futures_util::future::BoxFuture;
 
 use crate::Socket;
@@ -24,8 +24,9 @@ use crate::connection::core::ConnectionCore;
 use crate::connection::outbox::CloseRequest;
 use crate::endpoint::Endpoint;
 use crate::endpoint::dispatch::{Dispatched, InFlight, Incoming, dispatch_message};
-use crate::endpoint::session::{self, run_hook};
-use crate::routing::lifecycle::CloseInfo;
+use crate::endpoint::lifetime;
+use crate::hooks::lifecycle::CloseInfo;
+use crate::hooks::lifecycle::run_hook;
 
 /// Loop rounds per poll before yielding to other tasks.
 const MAX_ROUNDS: usize = 64;
@@ -47,8 +48,9 @@ impl End {
     }
 }
 
-/// Message handling state of one connection.
-pub(crate) struct Session {
+/// The message loop of one open connection: dispatches what arrives, runs
+/// handlers, collects their replies, and records how the connection ends.
+pub(crate) struct MessageLoop {
     socket: Socket,
     endpoint: Arc<Endpoint>,
     /// Running handlers, in arrival order. All are polled on each wake-up:
@@ -64,7 +66,7 @@ pub(crate) struct Session {
     draining: bool,
 }
 
-impl Session {
+impl MessageLoop {
     /// With nothing running and nothing to send, gives back the buffers of
     /// the last burst (called for connections silent for half the idle
     /// timeout; busy ones keep their buffers, allocating them costs time).
@@ -183,27 +185,27 @@ impl Drop for DirectWrites {
     }
 }
 
-/// One open connection: frames on one side, handlers on the other.
+/// One open connection: its socket on one side, its handlers on the other.
 pub(crate) struct Driver<IO> {
     direct: DirectWrites,
-    frames: FrameIo<IO>,
-    session: Session,
+    io: MessageIo<IO>,
+    messages: MessageLoop,
     /// The connection's slot, released when the driver is gone.
     _admission: Admission,
 }
 
 impl<IO: Transport> Driver<IO> {
     pub(crate) fn new(
-        frames: FrameIo<IO>,
+        io: MessageIo<IO>,
         socket: Socket,
         endpoint: Arc<Endpoint>,
         admission: Admission,
     ) -> Driver<IO> {
         Driver {
-            direct: DirectWrites::allow(socket.core(), frames.direct_writer()),
+            direct: DirectWrites::allow(socket.core(), io.direct_writer()),
             _admission: admission,
-            frames,
-            session: Session {
+            io,
+            messages: MessageLoop {
                 socket,
                 endpoint,
                 in_flight: Vec::new(),
@@ -220,14 +222,14 @@ impl<IO: Transport> Driver<IO> {
     /// replies are dropped), then runs `on_close`. Boxed: it runs once.
     pub(crate) fn finish(self, end: End) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            let Driver { direct, mut frames, mut session, _admission } = self;
+            let Driver { direct, mut io, mut messages, _admission } = self;
             drop(direct);
             // The connection receives nothing more from pub/sub or direct
             // sends, even while the closing handshake takes its time.
-            session::detach(&session.socket);
-            let core = session.socket.core().clone();
+            lifetime::detach(&messages.socket);
+            let core = messages.socket.core().clone();
             let outbox = &core.outbox;
-            let timeout = session.endpoint.config.close_timeout;
+            let timeout = messages.endpoint.config.close_timeout;
             let info = match end {
                 End::Gone => {
                     outbox.close();
@@ -235,28 +237,28 @@ impl<IO: Transport> Driver<IO> {
                 }
                 End::PeerClosed { code, reason, reply } => {
                     outbox.close();
-                    frames.queue(session.control.drain(..));
-                    frames.queue(session.take_replies());
-                    frames.close(reply, "", true, timeout).await;
+                    io.queue(messages.control.drain(..));
+                    io.queue(messages.take_replies());
+                    io.close(reply, "", true, timeout).await;
                     CloseInfo { code, reason }
                 }
                 End::Close { code, reason, discard } => {
                     if discard {
-                        frames.discard_queued();
+                        io.discard_queued();
                     } else {
-                        frames.queue_from(outbox, futures_util::task::noop_waker_ref());
-                        frames.queue(session.take_replies());
+                        io.queue_from(outbox, futures_util::task::noop_waker_ref());
+                        io.queue(messages.take_replies());
                     }
                     outbox.close();
                     tracing::debug!(code, %reason, "closing connection");
-                    frames.close(code, &reason, false, timeout).await;
+                    io.close(code, &reason, false, timeout).await;
                     CloseInfo { code, reason: reason.into_owned() }
                 }
             };
             tracing::debug!(code = info.code, reason = %info.reason, "connection closed");
-            let (socket, endpoint) = (session.socket.clone(), session.endpoint.clone());
-            session.finish_in_flight().await;
-            if let Some(close) = &endpoint.lifecycle.close {
+            let (socket, endpoint) = (messages.socket.clone(), messages.endpoint.clone());
+            messages.finish_in_flight().await;
+            if let Some(close) = &endpoint.hooks.lifecycle.close {
                 run_hook("on_close", || (close.call)(socket, info)).await;
             }
         })
@@ -269,7 +271,7 @@ impl<IO: Transport> Driver<IO> {
         let batch = WriteBatch::begin();
         let result = self.serve(cx);
         if result.is_pending() {
-            self.direct.0.set_writer_busy(!self.frames.is_idle());
+            self.direct.0.set_writer_busy(!self.io.is_idle());
         } else {
             self.direct.0.outbox.set_direct(None);
         }
@@ -278,32 +280,32 @@ impl<IO: Transport> Driver<IO> {
     }
 
     fn serve(&mut self, cx: &mut Context<'_>) -> Poll<End> {
-        let max_in_flight = self.session.endpoint.config.max_in_flight;
-        let max_unwritten = self.session.endpoint.config.outbound_queue_bytes;
+        let max_in_flight = self.messages.endpoint.config.max_in_flight;
+        let max_unwritten = self.messages.endpoint.config.outbound_queue_bytes;
         for _ in 0..MAX_ROUNDS {
-            let mut progress = self.session.poll_in_flight(cx);
+            let mut progress = self.messages.poll_in_flight(cx);
             // Pongs go out first: the peer may be measuring latency with them.
-            self.frames.queue(self.session.control.drain(..));
+            self.io.queue(self.messages.control.drain(..));
             // The outbox is drained when the writer is idle (so that its bound
             // holds), and before this connection's own replies (so that what a
             // handler sent goes out before its reply).
-            let drain = self.frames.is_idle() || !self.session.replies.is_empty();
+            let drain = self.io.is_idle() || !self.messages.replies.is_empty();
             if drain {
-                let outbox = &self.session.socket.core().outbox;
-                let drained = self.frames.queue_from(outbox, cx.waker());
+                let outbox = &self.messages.socket.core().outbox;
+                let drained = self.io.queue_from(outbox, cx.waker());
                 if drained.overflowed {
                     let reason = Cow::Borrowed("outbound queue overflow (slow consumer)");
                     return Poll::Ready(End::Close { code: 1013, reason, discard: true });
                 }
                 if drained.ping {
                     // Silent for half the idle timeout: give back the buffers of its last burst.
-                    self.session.release_if_quiet();
-                    self.frames.release_if_idle();
-                    self.frames.queue([frame(OpCode::Ping, b"")]);
+                    self.messages.release_if_quiet();
+                    self.io.release_if_idle();
+                    self.io.queue([frame(OpCode::Ping, b"")]);
                 }
                 match drained.close {
                     None => {}
-                    Some(CloseRequest::Shutdown) => self.session.draining = true,
+                    Some(CloseRequest::Shutdown) => self.messages.draining = true,
                     Some(CloseRequest::ShutdownNow) => {
                         return Poll::Ready(End::close(1001, "server shutting down"));
                     }
@@ -315,9 +317,9 @@ impl<IO: Transport> Driver<IO> {
                     }
                 }
             }
-            self.frames.queue(self.session.take_replies());
-            let had_frames = !self.frames.is_idle();
-            match self.frames.poll_write(cx) {
+            self.io.queue(self.messages.take_replies());
+            let had_frames = !self.io.is_idle();
+            match self.io.poll_write(cx) {
                 Poll::Ready(Err(_)) => return Poll::Ready(End::Gone),
                 // Everything written. If the outbox was not drained this round
                 // (the writer was busy), loop to drain it: that also registers
@@ -326,27 +328,26 @@ impl<IO: Transport> Driver<IO> {
                 Poll::Ready(Ok(())) => progress |= had_frames && !drain,
                 Poll::Pending => {}
             }
-            if let Some(end) = self.session.end.take() {
+            if let Some(end) = self.messages.end.take() {
                 return Poll::Ready(end);
             }
-            if self.session.draining {
-                if self.session.in_flight.is_empty() && self.frames.is_idle() {
+            if self.messages.draining {
+                if self.messages.in_flight.is_empty() && self.io.is_idle() {
                     return Poll::Ready(End::close(1001, "server shutting down"));
                 }
-            } else if self.session.in_flight.len() < max_in_flight && self.frames.unwritten() < max_unwritten
-            {
+            } else if self.messages.in_flight.len() < max_in_flight && self.io.unwritten() < max_unwritten {
                 // (A client that sends faster than it reads is slowed down by TCP.)
-                let session = &mut self.session;
-                match self.frames.poll_read(cx, |event| session.on_event(event)) {
+                let messages = &mut self.messages;
+                match self.io.poll_read(cx, |event| messages.on_event(event)) {
                     Poll::Ready(Ok(())) => {
-                        self.session.socket.core().mark_seen();
+                        self.messages.socket.core().mark_seen();
                         progress = true;
                     }
                     Poll::Ready(Err(ReadEnd::Gone)) => return Poll::Ready(End::Gone),
                     Poll::Ready(Err(ReadEnd::Protocol(reason))) => {
                         // Not read again. One more round first: replies to the
                         // messages before the bad frame go out ahead of the close.
-                        self.session.end = Some(End::close(1002, reason));
+                        self.messages.end = Some(End::close(1002, reason));
                         progress = true;
                     }
                     Poll::Pending => {}

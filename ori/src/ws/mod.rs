@@ -3,8 +3,8 @@
 
 mod driver;
 mod extensions;
-mod frame_io;
 mod handshake;
+mod message_io;
 mod serve;
 pub(crate) mod transport;
 pub(crate) mod upgrade;

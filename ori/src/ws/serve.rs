@@ -1,5 +1,5 @@
 //! The task of one accepted WebSocket: open it through the endpoint's
-//! session (guards, `on_open`), drive it until it ends, then close it.
+//! lifetime (guards, `on_open`), drive it until it ends, then close it.
 
 use std::sync::Arc;
 
@@ -8,12 +8,12 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use super::driver::Driver;
-use super::frame_io::FrameIo;
+use super::message_io::MessageIo;
 use super::transport::Transport;
 use crate::connection::admission::Admission;
 use crate::connection::core::Negotiated;
 use crate::connection::state::AnyState;
-use crate::endpoint::{Endpoint, session};
+use crate::endpoint::{Endpoint, lifetime};
 use crate::{SocketId, UpgradeRequest};
 
 /// What the upgrade endpoint hands to the connection task.
@@ -37,7 +37,7 @@ where
     driver.finish(end).await;
 }
 
-/// Opens the connection ([`session::open`]); `None` when it was refused, after
+/// Opens the connection ([`lifetime::open`]); `None` when it was refused, after
 /// the close frame saying why.
 fn open<IO>(
     io: IO,
@@ -51,12 +51,12 @@ where
     async move {
         let Accepted { id, request, upgrade_data, admission, negotiated } = accepted;
         let config = &endpoint.config;
-        let mut frames = FrameIo::new(io, &read_ahead, config.max_message_size);
+        let mut frames = MessageIo::new(io, &read_ahead, config.max_message_size);
         drop(read_ahead);
         if negotiated.as_ref().is_some_and(|n| n.encoding.deflate.is_some()) {
             frames.inflate_messages();
         }
-        match session::open(endpoint.clone(), id, request, upgrade_data, negotiated).await {
+        match lifetime::open(endpoint.clone(), id, request, upgrade_data, negotiated).await {
             Ok(socket) => Some(Driver::new(frames, socket, endpoint, admission)),
             Err(refusal) => {
                 frames.close(refusal.code, &refusal.reason, false, config.close_timeout).await;

@@ -1,6 +1,5 @@
 //! The HTTP endpoint that upgrades requests to WebSocket connections.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -8,7 +7,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::FutureExt;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tracing::Instrument;
@@ -18,7 +16,6 @@ use super::handshake::{self, HandshakeError};
 use super::serve::{Accepted, serve};
 use super::transport::TcpTransport;
 use crate::connection::core::Negotiated;
-use crate::endpoint::dispatch::panic_message;
 use crate::endpoint::{Endpoint, Subprotocol};
 use crate::protocol::Codec;
 use crate::protocol::outbound::Encoding;
@@ -85,27 +82,12 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     let (parts, _body) = request.into_parts();
     let upgrade_request = UpgradeRequest::new(parts, subprotocol.map(|s| s.name.clone()));
 
-    let upgrade_data = match &endpoint.upgrade {
+    let upgrade_data = match &endpoint.hooks.upgrade {
         None => None,
-        Some(handler) => {
-            let handled = AssertUnwindSafe(handler.call(upgrade_request.clone())).catch_unwind();
-            match tokio::time::timeout(config.upgrade_timeout, handled).await {
-                Ok(Ok(Ok(Some(data)))) => Some(data),
-                Ok(Ok(Ok(None))) => return refuse(StatusCode::UNAUTHORIZED, "unauthorized"),
-                Ok(Ok(Err(error))) => {
-                    tracing::error!(%error, "upgrade handler failed");
-                    return refuse(StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler failed");
-                }
-                Ok(Err(panic)) => {
-                    tracing::error!(panic = panic_message(&*panic), "upgrade handler panicked");
-                    return refuse(StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler failed");
-                }
-                Err(_) => {
-                    tracing::error!(timeout = ?config.upgrade_timeout, "upgrade handler timed out");
-                    return refuse(StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler timed out");
-                }
-            }
-        }
+        Some(handler) => match handler.run(upgrade_request.clone(), config.upgrade_timeout).await {
+            Ok(data) => Some(data),
+            Err((status, message)) => return refuse(status, message),
+        },
     };
 
     let id = SocketId::new();

@@ -1,7 +1,9 @@
 //! Lifecycle handlers: `open`, `message` (envelopes no route takes), `raw`
-//! (messages that are not envelopes), `close`.
+//! (messages that are not envelopes), `close`; and how they run
+//! ([`run_hook`]: a failure or a panic is logged, never passed on).
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
@@ -10,11 +12,12 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::connection::state::StateKey;
-use crate::protocol::RawMessage;
+use crate::handles::socket::{Socket, SocketContext};
 use crate::protocol::envelope::decode_data;
-use crate::routing::handler::HandlerFuture;
-use crate::routing::reply::{IntoRawReply, IntoReply};
-use crate::{Socket, SocketContext, SocketError};
+use crate::protocol::raw::RawMessage;
+use crate::protocol::reply::{IntoRawReply, IntoReply, Reply};
+use crate::protocol::socket_error::SocketError;
+use crate::util::panic::panic_message;
 
 /// A client message that no route handles, given to the `message` lifecycle
 /// handler ([`Ori::on_message`](crate::Ori::on_message)).
@@ -66,7 +69,8 @@ pub struct CloseInfo {
 }
 
 type OpenFn = dyn Fn(Socket) -> Result<BoxFuture<'static, ()>, SocketError> + Send + Sync;
-type MessageFn = dyn Fn(Socket, UnroutedMessage) -> Result<HandlerFuture, SocketError> + Send + Sync;
+type MessageFn =
+    dyn Fn(Socket, UnroutedMessage) -> Result<BoxFuture<'static, Reply>, SocketError> + Send + Sync;
 /// The future of one raw message's handler: what to send back, if anything.
 pub(crate) type RawFuture = BoxFuture<'static, Option<RawMessage>>;
 type RawFn = dyn Fn(Socket, RawMessage) -> Result<RawFuture, SocketError> + Send + Sync;
@@ -165,4 +169,28 @@ impl Lifecycle {
         }
         out
     }
+}
+
+/// Runs a lifecycle handler, logging failures and panics.
+pub(crate) fn run_hook<F>(name: &'static str, start: F) -> BoxFuture<'static, ()>
+where
+    F: FnOnce() -> Result<BoxFuture<'static, ()>, SocketError>,
+{
+    let started = match std::panic::catch_unwind(AssertUnwindSafe(start)) {
+        Ok(Ok(work)) => work,
+        Ok(Err(error)) => {
+            tracing::error!(handler = name, %error, "lifecycle handler failed");
+            return std::future::ready(()).boxed();
+        }
+        Err(panic) => {
+            tracing::error!(handler = name, panic = panic_message(&*panic), "lifecycle handler panicked");
+            return std::future::ready(()).boxed();
+        }
+    };
+    async move {
+        if let Err(panic) = AssertUnwindSafe(started).catch_unwind().await {
+            tracing::error!(handler = name, panic = panic_message(&*panic), "lifecycle handler panicked");
+        }
+    }
+    .boxed()
 }

@@ -1,5 +1,6 @@
-//! [`FrameIo`]: reads client frames and writes queued server frames on one
-//! socket.
+//! [`MessageIo`]: one socket's messages: reads client frames and
+//! reassembles them into messages (unmasked, UTF-8 checked, inflated), and
+//! writes queued server frames.
 //!
 //! Memory is spent only while there is traffic: reads land in a buffer on the
 //! stack and complete frames are handled in place; only the tail of an
@@ -65,9 +66,9 @@ pub(crate) enum ReadEnd {
     Protocol(&'static str),
 }
 
-/// Frame-level I/O for one connection.
+/// Message-level I/O for one connection.
 #[derive(Debug)]
-pub(crate) struct FrameIo<IO> {
+pub(crate) struct MessageIo<IO> {
     io: IO,
     /// Bytes of an unfinished frame (empty, and unallocated, between frames).
     partial: Vec<u8>,
@@ -99,10 +100,10 @@ pub(crate) struct FrameIo<IO> {
     front_started: bool,
 }
 
-impl<IO: Transport> FrameIo<IO> {
+impl<IO: Transport> MessageIo<IO> {
     /// `read_ahead` holds bytes the HTTP layer read past the upgrade request.
-    pub(crate) fn new(io: IO, read_ahead: &[u8], max_message: usize) -> FrameIo<IO> {
-        FrameIo {
+    pub(crate) fn new(io: IO, read_ahead: &[u8], max_message: usize) -> MessageIo<IO> {
+        MessageIo {
             io,
             unparsed: !read_ahead.is_empty(),
             // Copy, never adopt: hyper's leftover bytes are a view into its
@@ -536,7 +537,7 @@ mod tests {
             assert!(received == expected, "bytes differ from the queued frames");
         });
 
-        let mut io = FrameIo::new(TcpTransport::new(server), &[], 1 << 20);
+        let mut io = MessageIo::new(TcpTransport::new(server), &[], 1 << 20);
         for batch in frames.chunks(250) {
             io.queue(batch.iter().cloned());
             std::future::poll_fn(|cx| io.poll_write(cx)).await.unwrap();

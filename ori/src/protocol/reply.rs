@@ -1,13 +1,23 @@
-//! [`Reply`] and [`IntoReply`]: what a handler's return value becomes on the wire.
+//! A reply's bytes, from a handler's return value to the frame: [`IntoReply`]
+//! (what handlers may return) makes a [`Reply`] (data, error, or nothing),
+//! and [`ReplyTo`] frames it with the request's `type` and `correlationId`
+//! (PROTOCOL.md, "Replies"). The connection's encoding (MessagePack,
+//! compression) is applied to the frame when it is written
+//! ([`Encoding::encode`](crate::protocol::outbound::Encoding::encode)).
+//! A raw handler's reply ([`IntoRawReply`]) goes out as it is.
 
 use std::any::TypeId;
+use std::borrow::Cow;
 
+use bytes::Bytes;
 use serde::Serialize;
 
-use crate::SocketError;
-use crate::protocol::RawMessage;
 use crate::protocol::encode;
-use crate::wire::frame_buf::FrameBuf;
+use crate::protocol::envelope::CorrelationId;
+use crate::protocol::raw::RawMessage;
+use crate::protocol::socket_error::SocketError;
+use crate::wire::frame::OpCode;
+use crate::wire::frame::{FrameBuf, frame};
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.
@@ -77,6 +87,36 @@ impl Reply {
             Ok(frame) => Reply::Encoded(EncodedReply { frame }),
             Err(e) => unserializable::<T>(&e),
         }
+    }
+}
+
+/// Where a reply goes: the request's `type` and `correlationId`.
+#[derive(Debug)]
+pub(crate) struct ReplyTo {
+    pub(crate) message_type: Cow<'static, str>,
+    pub(crate) correlation_id: Option<CorrelationId>,
+}
+
+impl ReplyTo {
+    /// The frame of `reply` (`None`: an acknowledgement nobody asked for, as
+    /// the request had no `correlationId`).
+    pub(crate) fn frame(self, reply: Reply) -> Option<Bytes> {
+        let cid = self.correlation_id.as_ref();
+        Some(match reply {
+            Reply::Unit if cid.is_none() => return None,
+            Reply::Unit => encode::reply(&self.message_type, None, cid),
+            Reply::Json(data) => encode::reply(&self.message_type, Some(&data), cid),
+            Reply::Encoded(started) => encode::finish_reply(started.frame, cid),
+            Reply::Error(error) => encode::error(&self.message_type, &error, cid),
+        })
+    }
+}
+
+/// The frame that sends a raw handler's reply as it is: text as text, binary as binary.
+pub(crate) fn raw_frame(message: &RawMessage) -> Bytes {
+    match message {
+        RawMessage::Text(text) => frame(OpCode::Text, text.as_bytes()),
+        RawMessage::Binary(bytes) => frame(OpCode::Binary, bytes),
     }
 }
 
