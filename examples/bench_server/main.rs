@@ -21,12 +21,12 @@ mod app;
 
 #[tokio::main]
 async fn main() -> Result<(), ori::Error> {
-    let config = ori_examples::websocket_config_from_env()?;
+    let config = ori::WebSocketConfig::default();
     let mut config = app::limits_from_env(config).map_err(ori::Error::InvalidConfig)?;
     if std::env::var("ORI_COMPRESSION").is_ok_and(|v| v == "on") {
         config = config.compression(ori::Compression::default());
     }
-    let mut app = app::app(config);
+    let mut app = ori_examples::pubsub_from_env(app::app(config))?;
     if let Ok(workers) = std::env::var("ORI_WORKERS") {
         let workers = workers
             .parse()

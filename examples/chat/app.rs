@@ -129,11 +129,11 @@ impl ChatRouter {
     }
 }
 
-/// The chat application, with `config` (the default, or a Redis provider to
-/// run several instances as one room).
-pub fn app(config: WebSocketConfig) -> Ori {
+/// The chat application (add a Redis backend with `.pubsub(..)` to run
+/// several instances as one room).
+pub fn app() -> Ori {
     Ori::create()
-        .websocket(config)
+        .websocket(WebSocketConfig::default())
         .on_open(|ws: SocketContext<Member>| async move {
             if ws.subscribe(ROOM).await.is_ok() {
                 let _ = ws.send_message(&Welcome { socket_id: ws.id().to_string(), room: ROOM.to_owned() });

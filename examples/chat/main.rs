@@ -24,7 +24,7 @@ mod app;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let app = app::app(ori_examples::websocket_config_from_env()?);
+    let app = ori_examples::pubsub_from_env(app::app())?;
     if ori_examples::generate_if_asked(&app, "chat", "ChatApi")? {
         return Ok(());
     }

@@ -15,21 +15,21 @@ pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
     server.serve().await
 }
 
-/// The WebSocket configuration from the environment: with `ORI_REDIS_URL` set
-/// (`redis://host:port`), pub/sub goes through that Redis, so every instance
-/// started with the same URL serves the same topics. That needs the `redis`
-/// feature (`cargo run -p ori-examples --features redis --example ...`).
-pub fn websocket_config_from_env() -> Result<ori::WebSocketConfig, ori::Error> {
-    let config = ori::WebSocketConfig::default();
+/// `app` with its pub/sub backend from the environment: with `ORI_REDIS_URL`
+/// set (`redis://host:port`), pub/sub goes through that Redis, so every
+/// instance started with the same URL serves the same topics. That needs the
+/// `redis` feature (`cargo run -p ori-examples --features redis --example ...`).
+pub fn pubsub_from_env(app: ori::Ori) -> Result<ori::Ori, ori::Error> {
     let Ok(url) = std::env::var("ORI_REDIS_URL") else {
-        return Ok(config);
+        return Ok(app);
     };
     #[cfg(feature = "redis")]
     {
-        Ok(config.pubsub(ori::pubsub::RedisBackend::new(url)))
+        Ok(app.pubsub(ori::pubsub::RedisBackend::new(url)))
     }
     #[cfg(not(feature = "redis"))]
     {
+        let _ = app;
         Err(ori::Error::InvalidConfig(format!(
             "ORI_REDIS_URL={url} needs the Redis provider: run with `--features redis`"
         )))

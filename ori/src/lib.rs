@@ -52,6 +52,7 @@
 //!   `client`, it also connects typed stubs). Enable it in `[dev-dependencies]`.
 
 mod app;
+mod builder;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
@@ -74,12 +75,13 @@ mod util;
 mod wire;
 mod ws;
 
-pub use app::{NotProvided, Ori, Provided, RawWebSocket};
+pub use builder::{Ori, RawWebSocket};
 pub use connection::SocketId;
 pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError};
 pub use handles::{AppContext, Socket, SocketContext, Sockets};
+pub use handles::{NotProvided, Provided};
 pub use hooks::{CloseInfo, UnroutedMessage};
 pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
 pub use protocol::{Data, IntoRawReply, IntoReply};

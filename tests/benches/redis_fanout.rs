@@ -170,7 +170,8 @@ async fn instance(redis: &RedisServer) -> (ori::Server, AppContext) {
     let provider = RedisBackend::builder(redis.url()).build();
     let server = Ori::create()
         .allow_no_routers()
-        .websocket(WebSocketConfig::default().pubsub(provider))
+        .websocket(WebSocketConfig::default())
+        .pubsub(provider)
         .workers(1)
         .shutdown_signal(std::future::pending())
         .bind("127.0.0.1:0")

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ori::CloseInfo;
 use ori::client::{Client, ClientBuilder, ClientEvent, ConnectionState, Events};
@@ -104,21 +105,32 @@ pub struct Restartable {
     /// What the server saw, across restarts.
     pub journal: Arc<Journal>,
     config: WebSocketConfig,
+    /// The app's shutdown grace (ori's default when `None`).
+    grace: Option<Duration>,
     running: Option<TestServer>,
 }
 
 impl Restartable {
     /// Starts the app on a free port.
     pub async fn start(config: WebSocketConfig) -> Restartable {
+        Restartable::start_with_grace(config, None).await
+    }
+
+    /// Starts the app on a free port, with `grace` as its shutdown grace.
+    pub async fn start_with_grace(config: WebSocketConfig, grace: Option<Duration>) -> Restartable {
         let journal = Arc::new(Journal::default());
-        let mut server = Restartable { addr: "127.0.0.1:0".parse().unwrap(), journal, config, running: None };
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let mut server = Restartable { addr, journal, config, grace, running: None };
         server.resume().await;
         server
     }
 
     /// Starts the app again, on the address it had.
     pub async fn resume(&mut self) {
-        let app = app(self.journal.clone(), self.config.clone());
+        let mut app = app(self.journal.clone(), self.config.clone());
+        if let Some(grace) = self.grace {
+            app = app.shutdown_grace(grace);
+        }
         let running = TestServer::start_at(app, self.addr).await.expect("binds");
         self.addr = running.addr();
         self.running = Some(running);

@@ -13,7 +13,7 @@ use ori_tests::client_app::{Note, Restartable, next_event, wait_state};
 async fn after_a_restart_the_client_rejoins_its_topics_then_flushes_its_queue_in_order() {
     // A short grace: the hanging handler is dropped at shutdown.
     let mut server =
-        Restartable::start(WebSocketConfig::default().shutdown_grace(Duration::from_millis(100))).await;
+        Restartable::start_with_grace(WebSocketConfig::default(), Some(Duration::from_millis(100))).await;
     let client = server
         .builder()
         .reconnect_delay(Duration::from_millis(20))

@@ -5,7 +5,6 @@
 #[path = "../../examples/chat/app.rs"]
 mod chat;
 
-use ori::WebSocketConfig;
 use ori::pubsub::RedisBackend;
 use ori_tests::redis_server::RedisServer;
 use ori_tests::{LiveServer, WsClient, http};
@@ -13,7 +12,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn the_chat_example_works_end_to_end() {
-    let server = LiveServer::start(chat::app(WebSocketConfig::default())).await;
+    let server = LiveServer::start(chat::app()).await;
     let mut nameless = WsClient::connect(&server.url()).await;
     assert_eq!(
         nameless.expect_close().await,
@@ -76,9 +75,8 @@ async fn the_chat_example_works_end_to_end() {
 #[tokio::test]
 async fn two_chat_instances_sharing_a_redis_are_one_room() {
     let Some(redis) = RedisServer::start() else { return };
-    let config = || WebSocketConfig::default().pubsub(RedisBackend::new(redis.url()));
-    let (one, two) =
-        (LiveServer::start(chat::app(config())).await, LiveServer::start(chat::app(config())).await);
+    let app = || chat::app().pubsub(RedisBackend::new(redis.url()));
+    let (one, two) = (LiveServer::start(app()).await, LiveServer::start(app()).await);
 
     let mut ann = WsClient::connect(&format!("{}?name=ann", one.url())).await;
     assert_eq!(ann.recv().await["type"], "chat.welcome");
@@ -110,7 +108,7 @@ async fn two_chat_instances_sharing_a_redis_are_one_room() {
 /// document are what the app generates now.
 #[test]
 fn the_committed_generated_files_are_current() {
-    let generated = ori_examples::generated(&chat::app(WebSocketConfig::default()), "chat", "ChatApi");
+    let generated = ori_examples::generated(&chat::app(), "chat", "ChatApi");
     assert_eq!(generated.stale("chat"), Vec::<String>::new());
 }
 

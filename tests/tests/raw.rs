@@ -168,13 +168,6 @@ async fn misconfigured_endpoints_stop_start_up() {
     assert!(error(same_path).await.contains("share the path `/ws`"));
     let no_handler = Ori::create().raw_websocket(RawWebSocket::at("/raw"));
     assert!(error(no_handler).await.contains("`/raw` has no message handler"));
-    let two_backends = Ori::create()
-        .websocket(WebSocketConfig::default().pubsub(ori::pubsub::InProcess::new()))
-        .raw_websocket(
-            RawWebSocket::new(WebSocketConfig::default().path("/raw").pubsub(ori::pubsub::InProcess::new()))
-                .on_message(|_: SocketContext, m: RawMessage| async move { m }),
-        );
-    assert!(error(two_backends).await.contains("more than one WebSocket endpoint"));
 }
 
 #[tokio::test]

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 async fn instance(builder: RedisBackendBuilder) -> (LiveServer, RedisBackend) {
     let provider = builder.build();
     let app = Ori::create()
-        .websocket(WebSocketConfig::default().pubsub(provider.clone()))
+        .websocket(WebSocketConfig::default())
+        .pubsub(provider.clone())
         .socket_routes(SocketRoutes::new().route("room.say", say).route("id", id));
     (LiveServer::start(app).await, provider)
 }
@@ -293,10 +294,10 @@ async fn instances_with_different_prefixes_do_not_share_topics() {
 #[tokio::test]
 async fn an_unreachable_redis_fails_start_up_unless_degraded_start_is_allowed() {
     let Some(mut redis) = RedisServer::reserve() else { return };
-    let app = Ori::create().allow_no_routers().websocket(
-        WebSocketConfig::default()
-            .pubsub(RedisBackend::builder(redis.url()).connect_timeout(Duration::from_secs(1)).build()),
-    );
+    let app = Ori::create()
+        .allow_no_routers()
+        .websocket(WebSocketConfig::default())
+        .pubsub(RedisBackend::builder(redis.url()).connect_timeout(Duration::from_secs(1)).build());
     let error = app.bind("127.0.0.1:0").await.expect_err("Redis is down");
     let text = error.to_string();
     assert!(text.contains(&redis.url()) && text.contains("start_degraded"), "{text}");

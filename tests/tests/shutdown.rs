@@ -14,7 +14,8 @@ async fn slow(_ctx: SocketContext, millis: u64) -> Result<u64, SocketError> {
 
 fn app(grace: Duration) -> Ori {
     Ori::create()
-        .websocket(WebSocketConfig::default().shutdown_grace(grace))
+        .websocket(WebSocketConfig::default())
+        .shutdown_grace(grace)
         .socket_routes(SocketRoutes::new().route("slow", slow))
 }
 

@@ -1,13 +1,14 @@
-//! [`WebSocketConfig`]: the WebSocket endpoint's path, limits and pub/sub backend.
+//! [`WebSocketConfig`]: a WebSocket endpoint's path and limits.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::compression::Compression;
-use crate::pubsub::PubSubBackend;
+use crate::endpoint::compression::Compression;
+use crate::error::Error;
 
-/// Settings of the WebSocket endpoint. Every limit has a default suited to
-/// production; change what your application needs.
+/// Settings of one WebSocket endpoint. Every limit has a default suited to
+/// production; change what your application needs. (What is the same for
+/// every endpoint of an app, the pub/sub backend and the shutdown grace, is
+/// set on [`Ori`](crate::Ori).)
 ///
 /// | setting | default | when exceeded |
 /// | --- | --- | --- |
@@ -22,7 +23,6 @@ use crate::pubsub::PubSubBackend;
 /// | [`upgrade_timeout`](Self::upgrade_timeout) | 5 s | HTTP 500 |
 /// | [`guard_timeout`](Self::guard_timeout) | 5 s | close 1008 |
 /// | [`close_timeout`](Self::close_timeout) | 5 s | TCP closed |
-/// | [`shutdown_grace`](Self::shutdown_grace) | 10 s | handlers dropped |
 /// | [`compression`](Self::compression) | off | |
 ///
 /// ```
@@ -48,9 +48,6 @@ pub struct WebSocketConfig {
     pub(crate) upgrade_timeout: Duration,
     pub(crate) guard_timeout: Duration,
     pub(crate) close_timeout: Duration,
-    pub(crate) shutdown_grace: Duration,
-    /// Set on at most one endpoint of an app (the app has one backend).
-    pub(crate) pubsub: Option<Arc<dyn PubSubBackend>>,
     pub(crate) subprotocols: Vec<String>,
     pub(crate) compression: Option<Compression>,
 }
@@ -69,8 +66,6 @@ impl Default for WebSocketConfig {
             upgrade_timeout: Duration::from_secs(5),
             guard_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
-            shutdown_grace: Duration::from_secs(10),
-            pubsub: None,
             subprotocols: Vec::new(),
             compression: None,
         }
@@ -161,22 +156,6 @@ impl WebSocketConfig {
         self
     }
 
-    /// On shutdown, time in-flight handlers get to finish before the server
-    /// stops (default 10 s).
-    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.shutdown_grace = grace;
-        self
-    }
-
-    /// The pub/sub backend that carries topics (default [`InProcess`](crate::pubsub::InProcess): this
-    /// instance only; [`RedisBackend`](crate::pubsub::RedisBackend) with the
-    /// feature `redis` for many instances). The app has one backend, shared
-    /// by all its endpoints: set it on one endpoint's config.
-    pub fn pubsub(mut self, backend: impl PubSubBackend) -> Self {
-        self.pubsub = Some(Arc::new(backend));
-        self
-    }
-
     /// Subprotocols of the application's own that this endpoint accepts
     /// (`Sec-WebSocket-Protocol`), besides the envelope endpoint's built-in
     /// `ori.v1.json`. The server picks the first of the client's list that the
@@ -206,8 +185,8 @@ impl WebSocketConfig {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), crate::Error> {
-        let fail = |m: &str| Err(crate::Error::InvalidConfig(m.to_owned()));
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let fail = |m: &str| Err(Error::InvalidConfig(m.to_owned()));
         if !self.path.starts_with('/') {
             return fail("the WebSocket path must start with `/`");
         }
@@ -224,7 +203,7 @@ impl WebSocketConfig {
             // RFC 6455 section 4.1: a subprotocol name is an HTTP token.
             let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
             if name.is_empty() || !name.chars().all(token) {
-                return Err(crate::Error::InvalidConfig(format!(
+                return Err(Error::InvalidConfig(format!(
                     "subprotocol `{name}` is not a valid name (letters, digits and !#$%&'*+-.^_`|~)"
                 )));
             }
@@ -247,7 +226,6 @@ impl std::fmt::Debug for WebSocketConfig {
             .field("upgrade_timeout", &self.upgrade_timeout)
             .field("guard_timeout", &self.guard_timeout)
             .field("close_timeout", &self.close_timeout)
-            .field("shutdown_grace", &self.shutdown_grace)
             .field("subprotocols", &self.subprotocols)
             .field("compression", &self.compression)
             .finish_non_exhaustive()

@@ -1,13 +1,15 @@
 //! The handles user code holds: [`Socket`] and [`SocketContext`] (one
 //! connection), [`Sockets`] (every connection: server-level pub/sub), and
-//! [`AppContext`] (sockets and providers). They share one [`AppShared`]:
-//! the registry of open connections, admission, the pub/sub backend and the
-//! providers.
+//! [`AppContext`] (sockets and providers), and [`Provided`] (a provider in
+//! an HTTP handler). They share one `AppShared`: the registry of open
+//! connections, admission, the pub/sub backend and the providers.
 
 pub(crate) mod app_context;
+mod provided;
 pub(crate) mod socket;
 pub(crate) mod sockets;
 
 pub use app_context::AppContext;
+pub use provided::{NotProvided, Provided};
 pub use socket::{Socket, SocketContext};
 pub use sockets::Sockets;

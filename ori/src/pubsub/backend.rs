@@ -1,16 +1,18 @@
-//! The [`PubSubBackend`] trait: where topics live and how messages reach them.
+//! The [`PubSubBackend`] trait: where topics live and how messages reach
+//! them; [`BackendContext`], what a backend may ask of the server; and
+//! [`Capabilities`], what a backend can do beyond topic pub/sub.
 
 use std::sync::Weak;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::Subscriber;
 use crate::connection::direct;
 use crate::connection::registry::ConnectionRegistry;
-use crate::error::BoxError;
+use crate::connection::socket_id::SocketId;
+use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
-use crate::{PubSubError, SocketId};
+use crate::pubsub::subscriber::Subscriber;
 
 /// The future returned by [`PubSubBackend::subscribe`].
 pub type Subscribed = BoxFuture<'static, Result<(), PubSubError>>;
@@ -18,12 +20,50 @@ pub type Subscribed = BoxFuture<'static, Result<(), PubSubError>>;
 /// Carries pub/sub traffic: keeps each topic's subscribers and delivers
 /// published messages to them.
 ///
-/// The default, [`InProcess`](crate::pubsub::InProcess), serves one server instance.
-/// A provider for many instances (Redis) delivers to local subscribers itself
-/// and forwards what other instances need.
+/// The default, [`InProcess`](crate::pubsub::InProcess), serves one server
+/// instance. A backend for many instances ([`RedisBackend`](crate::pubsub)
+/// with the feature `redis`) delivers to local subscribers itself and
+/// forwards what other instances need. Every built-in backend is written
+/// against this trait and the public items of [`ori::pubsub`](crate::pubsub)
+/// alone: a [`TopicRegistry`](crate::pubsub::TopicRegistry) for the local
+/// subscribers, [`BackendContext`] for deliveries that come from elsewhere.
 ///
-/// Topic names given to a provider are always valid (PROTOCOL.md rules); the
+/// Topic names given to a backend are always valid (PROTOCOL.md rules); the
 /// server validates them first.
+///
+/// A backend for one instance, as [`InProcess`](crate::pubsub::InProcess) is:
+///
+/// ```
+/// use ori::Outbound;
+/// use ori::SocketId;
+/// use ori::pubsub::{PubSubBackend, Subscribed, Subscriber, TopicRegistry};
+///
+/// #[derive(Default)]
+/// struct Local {
+///     topics: TopicRegistry,
+/// }
+///
+/// impl PubSubBackend for Local {
+///     fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
+///         self.topics.insert(topic, subscriber);
+///         Box::pin(async { Ok(()) }) // live at once: there is no other instance
+///     }
+///
+///     fn unsubscribe(&self, topic: &str, subscriber: SocketId) {
+///         self.topics.remove(topic, subscriber);
+///     }
+///
+///     fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) {
+///         self.topics.publish(topic, message, exclude);
+///     }
+///
+///     fn local_subscriber_count(&self, topic: &str) -> usize {
+///         self.topics.subscriber_count(topic)
+///     }
+/// }
+///
+/// let app = ori::Ori::create().pubsub(Local::default());
+/// ```
 pub trait PubSubBackend: Send + Sync + 'static {
     /// Subscribes `subscriber` to `topic`.
     ///
@@ -51,18 +91,25 @@ pub trait PubSubBackend: Send + Sync + 'static {
     /// How many connections of this instance are subscribed to `topic`.
     fn local_subscriber_count(&self, topic: &str) -> usize;
 
-    /// Starts the provider (connects, spawns its tasks) before the server
+    /// What the backend can do beyond topic pub/sub and direct sends
+    /// (default: nothing more).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::NONE
+    }
+
+    /// Starts the backend (connects, spawns its tasks) before the server
     /// binds its port; an error stops start-up. Called once.
     fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {
         let _ = context;
         std::future::ready(Ok(())).boxed()
     }
 
-    /// Stops the provider's tasks when the server has shut down.
+    /// Stops the backend's tasks when the server has shut down.
     fn shutdown(&self) {}
 }
 
-/// What a provider may ask of the server it serves.
+/// What a backend may ask of the server it serves, given to
+/// [`PubSubBackend::start`]. Cheap to clone; holds the server weakly.
 #[derive(Clone, Debug)]
 pub struct BackendContext {
     connections: Weak<ConnectionRegistry>,
@@ -80,5 +127,90 @@ impl BackendContext {
             Some(core) => direct::batch(|| core.push_outbound(message)),
             None => false,
         }
+    }
+
+    /// Runs `deliver`, and writes what it queued on connections served by
+    /// this thread when it returns: each connection gets one write for the
+    /// whole batch instead of a wake-up per message. Every
+    /// [`TopicRegistry::publish`](crate::pubsub::TopicRegistry::publish) and
+    /// [`deliver_to`](Self::deliver_to) is already a batch of its own; wrap
+    /// a burst of them (what one read from a broker brought) to share one.
+    ///
+    /// ```
+    /// # fn demo(context: &ori::pubsub::BackendContext, topics: &ori::pubsub::TopicRegistry, burst: Vec<(String, ori::Outbound)>) {
+    /// context.batch(|| {
+    ///     for (topic, message) in &burst {
+    ///         topics.publish(topic, message, None);
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn batch<R>(&self, deliver: impl FnOnce() -> R) -> R {
+        direct::batch(deliver)
+    }
+}
+
+/// One thing a backend can do beyond carrying topics and direct sends.
+/// Features built on one work on every backend that has it, and say so
+/// plainly where a backend lacks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Capability {
+    /// Keeps each topic's recent messages, for recovery after a reconnect.
+    History,
+    /// Tracks who is on a topic, across instances.
+    Presence,
+    /// Disconnects, subscribes and unsubscribes a socket on another instance.
+    RemoteControl,
+}
+
+impl Capability {
+    /// Every capability, in order.
+    pub const ALL: [Capability; 3] = [Capability::History, Capability::Presence, Capability::RemoteControl];
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// The [`Capability`]s of a backend ([`PubSubBackend::capabilities`]).
+///
+/// ```
+/// use ori::pubsub::{Capabilities, Capability};
+///
+/// let caps = Capabilities::NONE.with(Capability::History);
+/// assert!(caps.has(Capability::History));
+/// assert!(!caps.has(Capability::Presence));
+/// assert_eq!(caps.iter().collect::<Vec<_>>(), [Capability::History]);
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Capabilities {
+    bits: u8,
+}
+
+impl Capabilities {
+    /// Topic pub/sub and direct sends only.
+    pub const NONE: Capabilities = Capabilities { bits: 0 };
+
+    /// These capabilities and `capability`.
+    #[must_use]
+    pub const fn with(self, capability: Capability) -> Capabilities {
+        Capabilities { bits: self.bits | capability.bit() }
+    }
+
+    /// Whether `capability` is among them.
+    pub const fn has(self, capability: Capability) -> bool {
+        self.bits & capability.bit() != 0
+    }
+
+    /// Each capability among them, in [`Capability::ALL`]'s order.
+    pub fn iter(self) -> impl Iterator<Item = Capability> {
+        Capability::ALL.into_iter().filter(move |c| self.has(*c))
+    }
+}
+
+impl std::fmt::Debug for Capabilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
     }
 }

@@ -11,9 +11,8 @@ use crate::protocol::Outbound;
 /// queues one shared frame on each of them. Needs nothing installed.
 ///
 /// ```
-/// use ori::WebSocketConfig;
 /// use ori::pubsub::InProcess;
-/// let config = WebSocketConfig::default().pubsub(InProcess::new());
+/// let app = ori::Ori::create().pubsub(InProcess::new());
 /// ```
 #[derive(Debug, Default)]
 pub struct InProcess {
@@ -29,11 +28,6 @@ impl InProcess {
     /// Number of topics with at least one subscriber.
     pub fn topic_count(&self) -> usize {
         self.topics.topic_count()
-    }
-
-    #[cfg(feature = "redis")]
-    pub(crate) fn registry(&self) -> &TopicRegistry {
-        &self.topics
     }
 }
 

@@ -1,17 +1,20 @@
-//! Topic pub/sub: the backend trait ([`PubSubBackend`], the SPI a backend
-//! implements), the in-process backend, the local topic registry, and the
-//! Redis backend (feature `redis`).
+//! Topic pub/sub: the backend interface ([`PubSubBackend`], what every
+//! backend implements, with [`BackendContext`] and [`Capabilities`]), the
+//! pieces a backend is built from ([`TopicRegistry`] for the local
+//! subscribers, [`Subscriber`]), the in-process backend, and the Redis
+//! backend (feature `redis`), written on that interface alone.
 
 mod backend;
 mod in_process;
 #[cfg(feature = "redis")]
 mod redis;
-mod subscriber;
-pub(crate) mod topics;
+pub(crate) mod subscriber;
+mod topics;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
-pub use backend::{BackendContext, PubSubBackend, Subscribed};
+pub use backend::{BackendContext, Capabilities, Capability, PubSubBackend, Subscribed};
 pub use in_process::InProcess;
 pub use subscriber::Subscriber;
+pub use topics::{Inserted, Removed, TopicRegistry};

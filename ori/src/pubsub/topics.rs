@@ -1,5 +1,5 @@
-//! The local topic registry: topic -> subscribers, sharded so that publishers
-//! on different topics never contend on one lock, and readers share a shard.
+//! [`TopicRegistry`]: the subscribers of each topic on this instance, for
+//! every backend.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -19,29 +19,39 @@ const SHARDS: usize = 64;
 type Subscribers = IndexMap<SocketId, Subscriber, RandomState>;
 type Shard = HashMap<Arc<str>, Subscribers, RandomState>;
 
-/// Topic -> local subscribers. An empty topic is removed, so it costs nothing.
+/// Topic -> the subscribers on this instance: what a backend keeps for local
+/// delivery. Sharded, so that publishers on different topics never contend
+/// on one lock, and publishers on one topic share theirs. An empty topic is
+/// removed, so it costs nothing.
+///
+/// Each [`publish`](Self::publish) writes what it queued on connections of
+/// the calling thread when it returns (see [`BackendContext::batch`](crate::pubsub::BackendContext::batch)).
 #[derive(Debug)]
-pub(crate) struct TopicRegistry {
+pub struct TopicRegistry {
     shards: Box<[RwLock<Shard>]>,
     hasher: RandomState,
 }
 
 /// What [`TopicRegistry::insert`] changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Inserted {
+#[non_exhaustive]
+pub struct Inserted {
     /// The subscriber was not yet subscribed.
-    pub(crate) added: bool,
-    /// The topic had no local subscriber before.
-    pub(crate) first: bool,
+    pub added: bool,
+    /// The topic had no local subscriber before: a backend for many
+    /// instances starts listening for the topic's messages now.
+    pub first: bool,
 }
 
 /// What [`TopicRegistry::remove`] changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Removed {
+#[non_exhaustive]
+pub struct Removed {
     /// The subscriber was subscribed.
-    pub(crate) removed: bool,
-    /// The topic has no local subscriber left.
-    pub(crate) last: bool,
+    pub removed: bool,
+    /// The topic has no local subscriber left: a backend for many instances
+    /// stops listening for the topic's messages now.
+    pub last: bool,
 }
 
 impl Default for TopicRegistry {
@@ -59,13 +69,19 @@ impl TopicRegistry {
         &self.shards[(hash >> 32) as usize % SHARDS]
     }
 
-    pub(crate) fn insert(&self, topic: &str, subscriber: &Subscriber) -> Inserted {
+    /// An empty registry.
+    pub fn new() -> TopicRegistry {
+        TopicRegistry::default()
+    }
+
+    /// Subscribes `subscriber` to `topic` (again: no change).
+    pub fn insert(&self, topic: &str, subscriber: &Subscriber) -> Inserted {
         self.insert_with(topic, subscriber, |inserted| inserted)
     }
 
     /// Inserts, then calls `then` while the shard is still locked, so that
     /// what `then` does for a topic happens in the order of its changes.
-    pub(crate) fn insert_with<R>(
+    pub fn insert_with<R>(
         &self,
         topic: &str,
         subscriber: &Subscriber,
@@ -80,12 +96,13 @@ impl TopicRegistry {
         then(Inserted { added, first })
     }
 
-    pub(crate) fn remove(&self, topic: &str, id: SocketId) -> Removed {
+    /// Unsubscribes the connection `id` from `topic` (not subscribed: no change).
+    pub fn remove(&self, topic: &str, id: SocketId) -> Removed {
         self.remove_with(topic, id, |removed| removed)
     }
 
     /// Removes, then calls `then` while the shard is still locked (see [`insert_with`](Self::insert_with)).
-    pub(crate) fn remove_with<R>(&self, topic: &str, id: SocketId, then: impl FnOnce(Removed) -> R) -> R {
+    pub fn remove_with<R>(&self, topic: &str, id: SocketId, then: impl FnOnce(Removed) -> R) -> R {
         let mut shard = write(self.shard(topic));
         let Some(subscribers) = shard.get_mut(topic) else {
             return then(Removed { removed: false, last: false });
@@ -98,14 +115,14 @@ impl TopicRegistry {
         then(Removed { removed, last: removed && last })
     }
 
-    /// Every topic with at least one subscriber.
-    #[cfg(feature = "redis")]
-    pub(crate) fn topics(&self) -> Vec<String> {
+    /// Every topic with at least one subscriber (what a backend for many
+    /// instances listens for again after a reconnection).
+    pub fn topics(&self) -> Vec<String> {
         self.shards.iter().flat_map(|s| read(s).keys().map(|t| t.to_string()).collect::<Vec<_>>()).collect()
     }
 
     /// Queues `message` on every subscriber of `topic` but `exclude`; returns how many.
-    pub(crate) fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) -> usize {
+    pub fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) -> usize {
         // Declared first, dropped last: the writes happen after the lock is released.
         let _batch = WriteBatch::begin();
         let shard = read(self.shard(topic));
@@ -121,11 +138,13 @@ impl TopicRegistry {
         delivered
     }
 
-    pub(crate) fn subscriber_count(&self, topic: &str) -> usize {
+    /// How many connections are subscribed to `topic`.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
         read(self.shard(topic)).get(topic).map_or(0, IndexMap::len)
     }
 
-    pub(crate) fn topic_count(&self) -> usize {
+    /// How many topics have at least one subscriber.
+    pub fn topic_count(&self) -> usize {
         self.shards.iter().map(|s| read(s).len()).sum()
     }
 }

@@ -31,7 +31,7 @@ pub use mounted::Mounted;
 #[cfg(feature = "tls")]
 pub use tls::Tls;
 
-use crate::app::Built;
+use crate::app::BuiltApp;
 use crate::app::startup::announce;
 use crate::connection::outbox::CloseRequest;
 use crate::util::tracker::Tracker;
@@ -99,12 +99,21 @@ pub(crate) fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
+/// How a server listens, beside the app it serves (set on [`Ori`](crate::Ori)).
+pub(crate) struct Listening {
+    /// Worker threads; `0` serves on the caller's runtime.
+    pub(crate) workers: usize,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Tls>,
+}
+
 impl Server {
     pub(crate) async fn bind(
-        built: Built,
+        built: BuiltApp,
         addr: impl ToSocketAddrs,
-        workers: usize,
+        listening: Listening,
     ) -> Result<Server, Error> {
+        let workers = listening.workers;
         let mut last_error = None;
         let mut bound = None;
         for candidate in tokio::net::lookup_host(addr).await? {
@@ -126,7 +135,7 @@ impl Server {
         let signal = built.shutdown_signal.unwrap_or_else(|| default_signal().boxed());
         let websocket_path = built.endpoints.first().map(|endpoint| endpoint.config.path.clone());
         #[cfg(feature = "tls")]
-        let tls = built.tls.as_ref().map(Tls::acceptor);
+        let tls = listening.tls.as_ref().map(Tls::acceptor);
         #[cfg(not(feature = "tls"))]
         let tls = None;
         Ok(Server {

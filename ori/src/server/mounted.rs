@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::{ShutdownHandle, close_all, default_signal};
-use crate::app::Built;
+use crate::app::BuiltApp;
 use crate::app::startup::announce;
 use crate::{AppContext, Error};
 
@@ -61,7 +61,7 @@ pub struct Mounted {
 }
 
 impl Mounted {
-    pub(crate) fn new(built: Built) -> Mounted {
+    pub(crate) fn new(built: BuiltApp) -> Mounted {
         for line in &built.mounted {
             announce(line);
         }

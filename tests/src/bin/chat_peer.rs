@@ -17,7 +17,7 @@ mod chat;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("ORI_ADDR").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
     let addr: SocketAddr = addr.parse().map_err(|e| format!("ORI_ADDR={addr}: {e}"))?;
-    let server = chat::app(ori::WebSocketConfig::default()).bind(addr).await?;
+    let server = chat::app().bind(addr).await?;
     println!("listening on http://{}", server.local_addr());
     server.serve().await?;
     Ok(())

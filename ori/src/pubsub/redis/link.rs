@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::frame::{self, Kind};
+use super::packet::{self, Kind};
 use super::{Config, Pending, Shared};
 use crate::error::BoxError;
 use crate::pubsub::BackendContext;
@@ -159,18 +159,18 @@ async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStrea
     while let Some(message) = stream.next().await {
         let channel = message.get_channel_name();
         let direct = channel == direct_channel;
-        let frame = frame::decode(message.get_payload_bytes());
+        let packet = packet::decode(message.get_payload_bytes());
         let topic = channel.strip_prefix(prefix.as_str());
-        match frame {
-            Some(frame) if frame.instance == shared.instance => {}
-            Some(frame) => match (frame.kind, frame.socket, topic) {
+        match packet {
+            Some(packet) if packet.instance == shared.instance => {}
+            Some(packet) => match (packet.kind, packet.socket, topic) {
                 (Kind::Direct, Some(target), _) if direct => {
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                    context.deliver_to(target, &frame.message);
+                    context.deliver_to(target, &packet.message);
                 }
                 (Kind::Publish, exclude, Some(topic)) if !direct => {
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                    shared.local.registry().publish(topic, &frame.message, exclude);
+                    shared.topics.publish(topic, &packet.message, exclude);
                 }
                 _ => junk(shared, channel),
             },
@@ -179,11 +179,11 @@ async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStrea
     }
 }
 
-/// Counts (and now and then logs) a message on an ori channel that is not a valid ori frame.
+/// Counts (and now and then logs) a message on an ori channel that is not a valid ori packet.
 fn junk(shared: &Shared, channel: &str) {
     let junk = shared.counters.junk.fetch_add(1, Ordering::Relaxed);
     if junk.is_multiple_of(1000) {
-        tracing::warn!(channel, junk = junk + 1, "dropping a message that is not an ori frame");
+        tracing::warn!(channel, junk = junk + 1, "dropping a message that is not an ori packet");
     }
 }
 
@@ -230,7 +230,7 @@ async fn manage_subscriptions(
 /// Subscribes a new connection to every topic with local subscribers
 /// (including those joined while Redis was unreachable).
 async fn go_live(shared: &Shared, sink: &mut PubSubSink, live: &mut HashSet<String>) {
-    let channels: Vec<String> = shared.local.registry().topics().iter().map(|t| shared.channel(t)).collect();
+    let channels: Vec<String> = shared.topics.topics().iter().map(|t| shared.channel(t)).collect();
     if subscribe(shared, sink, &channels).await {
         live.extend(channels);
     }
@@ -348,7 +348,7 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
         }
         let mut pipe = redis::pipe();
         for pending in &batch {
-            pipe.cmd("PUBLISH").arg(shared.channel_of_pending(pending)).arg(&pending.frame[..]).ignore();
+            pipe.cmd("PUBLISH").arg(shared.channel_of_pending(pending)).arg(&pending.packet[..]).ignore();
         }
         let sent = tokio::time::timeout(shared.config.response_timeout, pipe.query_async::<()>(conn)).await;
         if matches!(sent, Ok(Ok(()))) {

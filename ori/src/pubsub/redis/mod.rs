@@ -7,11 +7,14 @@
 //!   an instance is subscribed to it while it has a local subscriber of `t`
 //!   (first one: `SUBSCRIBE`; last one gone: `UNSUBSCRIBE`);
 //! - a publish is delivered locally and published once on the channel; every
-//!   instance ignores its own frames, so nobody receives a message twice;
+//!   instance ignores its own packets, so nobody receives a message twice;
 //! - direct sends travel on one channel, `<prefix>#direct`, and the
 //!   instance holding the socket delivers them;
 //! - one connection publishes (pipelined, in order) and one subscribes, per
-//!   instance; frames carry the message text once (see `frame.rs`).
+//!   instance; packets carry the message text once (see `packet.rs`).
+//!
+//! It is written on the public backend interface alone (`PubSubBackend`,
+//! `TopicRegistry`, `BackendContext`), as a backend outside this crate would be.
 //!
 //! Guarantees: at most once; per publisher and topic, in order. While Redis is
 //! unreachable the instance serves local traffic, acknowledges subscribes for
@@ -20,8 +23,8 @@
 //! [`RedisStats`]), reconnects with backoff, and re-subscribes every topic
 //! that still has local subscribers.
 
-mod frame;
 mod link;
+mod packet;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,13 +35,13 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use self::frame::Kind;
 use self::link::SubOp;
-use super::{BackendContext, InProcess, PubSubBackend, Subscribed, Subscriber};
-use crate::error::BoxError;
+use self::packet::Kind;
+use crate::connection::socket_id::SocketId;
+use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
+use crate::pubsub::{BackendContext, PubSubBackend, Subscribed, Subscriber, TopicRegistry};
 use crate::util::sync::lock;
-use crate::{PubSubError, SocketId};
 
 /// Pub/sub across every ori instance that shares a Redis.
 ///
@@ -49,7 +52,8 @@ use crate::{PubSubError, SocketId};
 /// # async fn demo() -> Result<(), ori::Error> {
 /// let redis = RedisBackend::builder("redis://127.0.0.1:6379").channel_prefix("chat:").build();
 /// Ori::create()
-///     .websocket(WebSocketConfig::default().pubsub(redis))
+///     .websocket(WebSocketConfig::default())
+///     .pubsub(redis)
 ///     .listen("0.0.0.0:3000")
 ///     .await
 /// # }
@@ -90,7 +94,7 @@ pub struct RedisStats {
     pub received: u64,
     /// Publishes dropped: past the outage buffer, or past the pending limit.
     pub dropped: u64,
-    /// Messages on ori channels that were not ori frames (dropped).
+    /// Messages on ori channels that were not ori packets (dropped).
     pub junk: u64,
     /// Connections re-established after a loss.
     pub reconnects: u64,
@@ -111,7 +115,7 @@ struct Pending {
     /// The topic's channel; `None` for the instance-wide direct channel
     /// (built once, not per direct send).
     channel: Option<String>,
-    frame: Vec<u8>,
+    packet: Vec<u8>,
 }
 
 /// Publishes waiting to be sent, bounded.
@@ -123,12 +127,13 @@ struct Outgoing {
 
 pub(crate) struct Shared {
     config: Config,
-    /// This instance's id, in every frame it publishes.
+    /// This instance's id, in every packet it publishes.
     instance: [u8; 16],
     /// The channel of direct sends: `<prefix>#direct`, which no topic can
     /// collide with (`#` is not a topic character).
     direct_channel: String,
-    local: InProcess,
+    /// This instance's subscribers.
+    topics: TopicRegistry,
     ops: mpsc::UnboundedSender<SubOp>,
     ops_rx: Mutex<Option<mpsc::UnboundedReceiver<SubOp>>>,
     outgoing: Outgoing,
@@ -250,7 +255,7 @@ impl RedisBackendBuilder {
                 config: self.config,
                 instance,
                 direct_channel,
-                local: InProcess::new(),
+                topics: TopicRegistry::new(),
                 ops,
                 ops_rx: Mutex::new(Some(ops_rx)),
                 outgoing: Outgoing::default(),
@@ -271,8 +276,8 @@ impl Shared {
         pending.channel.as_deref().unwrap_or(&self.direct_channel)
     }
 
-    /// Queues a frame for the publishing connection; never waits.
-    fn enqueue(&self, channel: Option<String>, frame: Vec<u8>) {
+    /// Queues a packet for the publishing connection; never waits.
+    fn enqueue(&self, channel: Option<String>, packet: Vec<u8>) {
         let mut queue = lock(&self.outgoing.queue);
         let limit = if self.counters.connected.load(Ordering::Acquire) {
             self.config.max_pending
@@ -290,7 +295,7 @@ impl Shared {
             }
             return;
         }
-        queue.push_back(Pending { channel, frame });
+        queue.push_back(Pending { channel, packet });
         drop(queue);
         self.outgoing.ready.notify_one();
     }
@@ -310,7 +315,7 @@ impl PubSubBackend for RedisBackend {
     fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
         let (ack, live) = oneshot::channel();
         let shared = &self.shared;
-        shared.local.registry().insert_with(topic, subscriber, |inserted| {
+        shared.topics.insert_with(topic, subscriber, |inserted| {
             // Sent while the topic is locked: the manager sees joins and leaves in order.
             let _ =
                 shared.ops.send(SubOp::Join { channel: shared.channel(topic), first: inserted.first, ack });
@@ -325,7 +330,7 @@ impl PubSubBackend for RedisBackend {
 
     fn unsubscribe(&self, topic: &str, subscriber: SocketId) {
         let shared = &self.shared;
-        shared.local.registry().remove_with(topic, subscriber, |removed| {
+        shared.topics.remove_with(topic, subscriber, |removed| {
             if removed.last {
                 let _ = shared.ops.send(SubOp::Leave { channel: shared.channel(topic) });
             }
@@ -334,20 +339,20 @@ impl PubSubBackend for RedisBackend {
 
     fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) {
         let shared = &self.shared;
-        shared.local.registry().publish(topic, message, exclude);
-        let frame = frame::encode(Kind::Publish, &shared.instance, exclude, message);
-        shared.enqueue(Some(shared.channel(topic)), frame);
+        shared.topics.publish(topic, message, exclude);
+        let packet = packet::encode(Kind::Publish, &shared.instance, exclude, message);
+        shared.enqueue(Some(shared.channel(topic)), packet);
     }
 
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
-        let frame = frame::encode(Kind::Direct, &shared.instance, Some(socket), message);
-        shared.enqueue(None, frame);
+        let packet = packet::encode(Kind::Direct, &shared.instance, Some(socket), message);
+        shared.enqueue(None, packet);
         Ok(())
     }
 
     fn local_subscriber_count(&self, topic: &str) -> usize {
-        self.shared.local.local_subscriber_count(topic)
+        self.shared.topics.subscriber_count(topic)
     }
 
     fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {

@@ -1,4 +1,4 @@
-//! The frame one instance publishes on a Redis channel: a fixed header (who
+//! The packet one instance publishes on a Redis channel: a fixed header (who
 //! sent it, whom it excludes or targets) and the message, once, as is.
 //!
 //! ```text
@@ -9,14 +9,14 @@
 //! 2 a direct send (`socket`: the target); with bit 0x80 set the message is
 //! binary, else text (UTF-8, checked on arrival).
 
-use crate::SocketId;
+use crate::connection::socket_id::SocketId;
 use crate::protocol::Outbound;
 
 const MAGIC: u8 = 0xC1;
 const HEADER: usize = 34;
 const BINARY: u8 = 0x80;
 
-/// What a frame asks of the receiving instances.
+/// What a packet asks of the receiving instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// Deliver to the topic's local subscribers, except `socket`.
@@ -25,16 +25,16 @@ pub(crate) enum Kind {
     Direct,
 }
 
-/// A decoded frame.
+/// A decoded packet.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Frame {
+pub(crate) struct Packet {
     pub(crate) kind: Kind,
     pub(crate) instance: [u8; 16],
     pub(crate) socket: Option<SocketId>,
     pub(crate) message: Outbound,
 }
 
-/// Encodes a frame.
+/// Encodes a packet.
 pub(crate) fn encode(
     kind: Kind,
     instance: &[u8; 16],
@@ -55,8 +55,8 @@ pub(crate) fn encode(
     out
 }
 
-/// Decodes a frame; `None` for anything else (another program's message).
-pub(crate) fn decode(bytes: &[u8]) -> Option<Frame> {
+/// Decodes a packet; `None` for anything else (another program's message).
+pub(crate) fn decode(bytes: &[u8]) -> Option<Packet> {
     if bytes.len() < HEADER || bytes[0] != MAGIC {
         return None;
     }
@@ -75,7 +75,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Frame> {
     let payload = &bytes[HEADER..];
     let message =
         if binary { Outbound::binary(payload) } else { Outbound::text(std::str::from_utf8(payload).ok()?) };
-    Some(Frame { kind, instance, socket, message })
+    Some(Packet { kind, instance, socket, message })
 }
 
 #[cfg(test)]
@@ -89,10 +89,10 @@ mod tests {
         let bytes =
             encode(Kind::Publish, &instance, Some(socket), &Outbound::text(r#"{"type":"x","data":1}"#));
         assert_eq!(bytes.len(), HEADER + 21);
-        let frame = decode(&bytes).unwrap();
+        let packet = decode(&bytes).unwrap();
         assert_eq!(
-            frame,
-            Frame {
+            packet,
+            Packet {
                 kind: Kind::Publish,
                 instance,
                 socket: Some(socket),

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use crate::AppContext;
+use crate::handles::app_context::AppContext;
 
 /// The provider of type `T`, in an HTTP handler: `Provided(counter): Provided<Counter>`.
 ///

@@ -1,0 +1,242 @@
+//! Assembly: how an [`Ori`] becomes a [`BuiltApp`], in named steps that
+//! each find one kind of mistake before the port is bound:
+//!
+//! 1. [`check_endpoints`]: each endpoint's configuration, and that socket
+//!    handlers have an endpoint to serve them;
+//! 2. [`build_providers`]: the container builds every provider the mounted
+//!    routers (and the app) need, dependencies first;
+//! 3. [`bind_routers`]: each router is bound to its built self and its
+//!    connection guards join the endpoint's;
+//! 4. [`route_table`]: the app's layers wrap every route set, and the sets
+//!    become one table (one handler per message type);
+//! 5. [`check_states`]: every connection state a handler asks for has
+//!    exactly one producer;
+//! 6. [`endpoints`] and [`http_router`]: the endpoints, mounted beside the
+//!    app's HTTP routes on one axum router.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::routing::any;
+use bytes::Bytes;
+
+use crate::app::BuiltApp;
+use crate::app::startup;
+use crate::builder::ori::Ori;
+use crate::builder::raw_websocket::RawWebSocket;
+use crate::connection::state::StateKey;
+use crate::di::{Dep, Discovery, Providers, Resolver};
+use crate::endpoint::config::WebSocketConfig;
+use crate::endpoint::{Endpoint, EndpointKind};
+use crate::error::Error;
+use crate::handles::app_context::AppContext;
+use crate::handles::app_context::ProviderMap;
+use crate::hooks::ConnectionHooks;
+use crate::hooks::authorizer::ErasedAuthorizer;
+use crate::pubsub::InProcess;
+use crate::routing::SocketRoutes;
+use crate::routing::layer::Wrap;
+use crate::routing::registration::RouterRegistration;
+use crate::routing::table::RouteTable;
+
+impl Ori {
+    /// Builds the application (see the module docs for the steps).
+    pub(crate) fn build(self) -> Result<BuiltApp, Error> {
+        let (discovery, routers) = self.mounted_routers();
+        let asyncapi = self.asyncapi.as_ref().map(|(path, title, version)| {
+            let document = self.describe().asyncapi(title, version);
+            (path.clone(), Bytes::from(document.to_string()))
+        });
+        self.check_endpoints(&routers)?;
+        let announced = startup::mounted(&routers, &self.socket_routes);
+        // Reported after every other check: those name more precise problems.
+        let routes_nothing = self.websocket.is_some()
+            && routers.is_empty()
+            && self.socket_routes.is_empty()
+            && self.hooks.lifecycle.message.is_none();
+        let no_routers_found = routes_nothing && discovery == Discovery::All && !self.allow_no_routers;
+
+        let app = AppContext::new(self.pubsub.unwrap_or_else(|| Arc::new(InProcess::new())));
+        let providers = build_providers(&app, self.providers, discovery, &routers)?;
+        let mut hooks = self.hooks;
+        let mut route_sets = self.socket_routes;
+        route_sets.extend(bind_routers(&routers, &Resolver::new(&providers, &app), &mut hooks)?);
+        app.set_providers(providers);
+        let routes = route_table(route_sets, &self.layers)?;
+        check_states(&routes, &hooks)?;
+        if no_routers_found {
+            return Err(Error::NoRoutersFound);
+        }
+
+        let envelopes = self.websocket.map(|config| (config, routes, hooks, self.authorizer));
+        let endpoints = endpoints(envelopes, self.raw_websockets, &app)?;
+        let router = http_router(self.http, asyncapi, &endpoints, &app);
+        Ok(BuiltApp {
+            router,
+            app,
+            endpoints,
+            grace: self.shutdown_grace,
+            shutdown_signal: self.shutdown_signal,
+            mounted: announced,
+        })
+    }
+
+    /// Step 1: every endpoint's configuration is valid, paths are distinct,
+    /// raw endpoints have a handler, and socket handlers (`routers` among
+    /// them) have an envelope endpoint to serve them.
+    fn check_endpoints(&self, routers: &[RouterRegistration]) -> Result<(), Error> {
+        let has_socket_handlers = !self.socket_routes.is_empty()
+            || !routers.is_empty()
+            || !self.hooks.guards.is_empty()
+            || self.hooks.upgrade.is_some()
+            || self.authorizer.is_some()
+            || !self.hooks.lifecycle.requirements().is_empty();
+        if self.websocket.is_none() && has_socket_handlers {
+            let mounted = routers.iter().map(|r| r.name).collect::<Vec<_>>().join(", ");
+            return Err(Error::InvalidConfig(format!(
+                "socket handlers are registered{} but no WebSocket endpoint is configured; \
+                 add `.websocket(WebSocketConfig::default())`",
+                if mounted.is_empty() { String::new() } else { format!(" (routers: {mounted})") }
+            )));
+        }
+        if let Some(config) = &self.websocket {
+            config.validate()?;
+        }
+        for raw in &self.raw_websockets {
+            raw.config.validate()?;
+            if raw.hooks.lifecycle.raw.is_none() {
+                return Err(Error::InvalidConfig(format!(
+                    "the raw WebSocket endpoint at `{}` has no message handler; add `.on_message(...)`",
+                    raw.config.path
+                )));
+            }
+        }
+        let configs: Vec<&WebSocketConfig> =
+            self.websocket.iter().chain(self.raw_websockets.iter().map(|r| &r.config)).collect();
+        if configs.len() > usize::from(u8::MAX) {
+            return Err(Error::InvalidConfig("at most 255 WebSocket endpoints".to_owned()));
+        }
+        for (i, config) in configs.iter().enumerate() {
+            if configs[..i].iter().any(|other| other.path == config.path) {
+                return Err(Error::InvalidConfig(format!(
+                    "two WebSocket endpoints share the path `{}`; give each its own",
+                    config.path
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Step 2: the providers the app registered and, as `discovery` says, the
+/// `#[injectable]`s of the binary, with what `routers` depend on as roots.
+fn build_providers(
+    app: &AppContext,
+    registered_here: Providers,
+    discovery: Discovery,
+    routers: &[RouterRegistration],
+) -> Result<ProviderMap, Error> {
+    let mut registered: Vec<_> = crate::di::registration::providers().collect();
+    registered.sort_by_key(|r| (r.provides)().name());
+    let roots: Vec<(Dep, &'static str)> =
+        routers.iter().flat_map(|r| (r.dependencies)().into_iter().map(|dep| (dep, r.name))).collect();
+    registered_here.build(app, &registered, discovery, &roots)
+}
+
+/// Step 3: each router's routes, bound to the built router and its message
+/// guards; its connection guards join `hooks` (each guard type once).
+fn bind_routers(
+    routers: &[RouterRegistration],
+    resolver: &Resolver<'_>,
+    hooks: &mut ConnectionHooks,
+) -> Result<Vec<SocketRoutes>, Error> {
+    let mut bound = Vec::with_capacity(routers.len());
+    for router in routers {
+        for guard in (router.guards)() {
+            let dep = (guard.dep)();
+            let erased = (guard.erase)(resolver)
+                .ok_or(Error::MissingProvider { missing: dep.name(), required_by: router.name })?;
+            if !hooks.guards.iter().any(|g| g.type_id == dep.id) {
+                hooks.guards.push(erased);
+            }
+        }
+        bound.push((router.bind)(resolver));
+    }
+    Ok(bound)
+}
+
+/// Step 4: every set behind the app's `layers` (the one added last
+/// outermost), then one table: a type routed twice, or invalid, is an error.
+fn route_table(mut sets: Vec<SocketRoutes>, layers: &[Wrap]) -> Result<RouteTable, Error> {
+    for wrap in layers {
+        sets = sets.into_iter().map(|set| set.wrapped(wrap)).collect();
+    }
+    RouteTable::build(sets)
+}
+
+/// Step 5: every state a handler asks for must have exactly one producer.
+fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Error> {
+    let mut produced: Vec<StateKey> = Vec::new();
+    for state in hooks.produced_states() {
+        if produced.contains(&state) {
+            return Err(Error::DuplicateState { state: state.name });
+        }
+        produced.push(state);
+    }
+    let route_needs = routes
+        .routes()
+        .filter_map(|r| r.state.map(|s| (format!("handler of `{}` in `{}`", r.message_type, r.router), s)));
+    let hook_needs =
+        hooks.lifecycle.requirements().into_iter().filter_map(|(name, s)| s.map(|s| (name.to_owned(), s)));
+    for (handler, state) in route_needs.chain(hook_needs) {
+        if !produced.contains(&state) {
+            return Err(Error::MissingState { state: state.name, handler });
+        }
+    }
+    Ok(())
+}
+
+/// What the envelope endpoint is made of.
+type EnvelopeParts = (WebSocketConfig, RouteTable, ConnectionHooks, Option<ErasedAuthorizer>);
+
+/// Step 6: the envelope endpoint first (if any), then the raw ones, each at
+/// its position among the server's endpoints.
+fn endpoints(
+    envelopes: Option<EnvelopeParts>,
+    raw: Vec<RawWebSocket>,
+    app: &AppContext,
+) -> Result<Vec<Arc<Endpoint>>, Error> {
+    let mut endpoints = Vec::with_capacity(raw.len() + 1);
+    if let Some((config, routes, hooks, authorizer)) = envelopes {
+        endpoints.push(Endpoint::new(0, EndpointKind::Envelopes, config, routes, hooks, authorizer, app));
+    }
+    for raw in raw {
+        check_states(&RouteTable::default(), &raw.hooks)?;
+        let index = endpoints.len() as u8;
+        let routes = RouteTable::default();
+        endpoints.push(Endpoint::new(index, EndpointKind::Raw, raw.config, routes, raw.hooks, None, app));
+    }
+    Ok(endpoints.into_iter().map(Arc::new).collect())
+}
+
+/// Step 6: the app's HTTP routes, the AsyncAPI document if asked for, and an
+/// upgrade route per endpoint; every request carries the [`AppContext`].
+fn http_router(
+    http: axum::Router<AppContext>,
+    asyncapi: Option<(String, Bytes)>,
+    endpoints: &[Arc<Endpoint>],
+    app: &AppContext,
+) -> axum::Router {
+    let mut router = http.with_state(app.clone());
+    if let Some((path, document)) = asyncapi {
+        let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+        router = router.route(&path, axum::routing::get(move || async move { (json, document) }));
+    }
+    for endpoint in endpoints {
+        let upgrade = axum::Router::new()
+            .route(&endpoint.config.path, any(crate::ws::upgrade::upgrade))
+            .with_state(endpoint.clone());
+        router = router.merge(upgrade);
+    }
+    router.layer(Extension(app.clone()))
+}

@@ -1,0 +1,10 @@
+//! The application builder: [`Ori`] (what the app is: endpoints, routes,
+//! hooks, providers, app-wide settings), [`RawWebSocket`] endpoints, and the
+//! [`assemble`] steps that turn them into the built app the server runs.
+
+mod assemble;
+mod ori;
+mod raw_websocket;
+
+pub use ori::Ori;
+pub use raw_websocket::RawWebSocket;
