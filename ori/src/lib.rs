@@ -63,7 +63,6 @@ mod endpoint;
 mod error;
 mod handles;
 mod hooks;
-mod private;
 pub mod protocol;
 pub mod pubsub;
 pub mod routing;
@@ -121,41 +120,8 @@ pub mod prelude {
 
 /// Not public API. Used by generated code; may change in any release.
 #[doc(hidden)]
-pub mod __private {
-    #[cfg(feature = "client")]
-    pub use crate::client;
-    pub use crate::connection::StateKey;
-    pub use crate::describe::PushRegistration;
-    pub use crate::di::registration::ProviderRegistration;
-    pub use crate::di::{Dep, Dependency, Injectable, Resolver};
-    pub use crate::private::*;
-    pub use crate::protocol::envelope::decode_data;
-    pub use crate::protocol::reply::Reply;
-    pub use crate::routing::handler::{HandlerFuture, MessageHandler, guard_refusal};
-    pub use crate::routing::registration::RouterRegistration;
-    pub use crate::routing::router::{
-        DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter, routes_from_table,
-    };
-    pub use crate::routing::schema::{SchemaOf, SchemaSet, ViaJsonSchema, ViaNothing};
-    pub use crate::{
-        ConnectionGuard, IntoReply, MessageGuard, Socket, SocketContext, SocketError, SocketMessage,
-        SocketRoutes,
-    };
-    pub use ::inventory;
-    pub use ::serde;
-    pub use ::serde_json;
-    pub use ::serde_json::value::RawValue;
-    pub use ::std::boxed::Box;
-    pub use ::std::clone::Clone;
-    pub use ::std::convert::From;
-    pub use ::std::default::Default;
-    pub use ::std::iter::{Extend, Iterator};
-    pub use ::std::option::Option::{self, None, Some};
-    pub use ::std::result::Result::{self, Err, Ok};
-    pub use ::std::sync::Arc;
-    pub use ::std::time::Duration;
-    pub use ::std::vec::Vec;
-}
+#[path = "private.rs"]
+pub mod __private;
 
 /// The README's examples compile (checked by `cargo test --doc`).
 #[cfg(doctest)]

@@ -1,47 +1,104 @@
-//! Support for generated code: compile-time checks with readable errors.
-//! Not public API; reached through `ori::__private`.
+//! `ori::__private`: what generated code names (the macros reach the
+//! runtime only through here), and the compile-time checks that give their
+//! mistakes readable errors. Not public API; may change in any release.
 
-use std::sync::Arc;
+#[cfg(feature = "client")]
+pub use crate::client;
+pub use crate::connection::state::StateKey;
+pub use crate::describe::PushRegistration;
+pub use crate::di::registration::ProviderRegistration;
+pub use crate::di::{Dep, Dependency, Injectable, Resolver};
+pub use crate::handles::socket::{Socket, SocketContext};
+pub use crate::hooks::guard::{ConnectionGuard, MessageGuard};
+pub use crate::protocol::envelope::decode_data;
+pub use crate::protocol::push::SocketMessage;
+pub use crate::protocol::reply::{IntoReply, Reply};
+pub use crate::protocol::socket_error::SocketError;
+pub use crate::routing::handler::{HandlerFuture, MessageHandler, Started, guard_refusal};
+pub use crate::routing::registration::RouterRegistration;
+pub use crate::routing::router::{
+    DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter, routes_from_table,
+};
+pub use crate::routing::schema::{SchemaOf, SchemaSet, ViaJsonSchema, ViaNothing};
+pub use crate::routing::shared::{SharedHandlerFn, WithShared};
+pub use crate::routing::table::SocketRoutes;
+pub use ::inventory;
+pub use ::serde;
+pub use ::serde_json;
+pub use ::serde_json::value::RawValue;
+pub use ::std::boxed::Box;
+pub use ::std::clone::Clone;
+pub use ::std::convert::From;
+pub use ::std::default::Default;
+pub use ::std::iter::{Extend, Iterator};
+pub use ::std::option::Option::{self, None, Some};
+pub use ::std::result::Result::{self, Err, Ok};
+pub use ::std::sync::Arc;
+pub use ::std::time::Duration;
+pub use ::std::vec::Vec;
 
 use futures_util::future::BoxFuture;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
-use crate::di::Injectable;
-use crate::layer::SocketLayer;
-use crate::protocol::envelope::decode_data;
-use crate::protocol::reply::Reply;
-use crate::routing::router::GuardRef;
-use crate::{ConnectionGuard, IntoReply, MessageGuard, Reject, Socket, SocketError, SocketRoutes};
+use crate::hooks::guard::Reject;
+use crate::routing::layer::SocketLayer;
 
-/// The `data` argument of a handler.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the `data` argument of a socket handler",
-    label = "`{Self}` does not implement `serde::Deserialize`",
-    note = "derive `serde::Deserialize` for `{Self}` (or take `serde_json::Value`)"
-)]
-pub trait HandlerData: DeserializeOwned + Send + 'static {}
-impl<T: DeserializeOwned + Send + 'static> HandlerData for T {}
+/// Declares traits that each stand for their bounds, implemented for every
+/// type that meets them: generated code bounds on one, so that a type that
+/// does not gets one error, with the message, label and note given here.
+macro_rules! diagnostic_bounds {
+    ($($(#[$doc:meta])* $name:ident: [$($bound:tt)+] => $message:literal, $label:literal, $note:literal;)+) => {$(
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(message = $message, label = $label, note = $note)]
+        pub trait $name: $($bound)+ {}
+        impl<T: $($bound)+> $name for T {}
+    )+};
+}
 
-/// What a handler replies with.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the reply of a socket handler",
-    label = "`{Self}` does not implement `serde::Serialize`",
-    note = "derive `serde::Serialize` for `{Self}`, or return `()`"
-)]
-pub trait HandlerReply: Serialize + 'static {}
-impl<T: Serialize + 'static> HandlerReply for T {}
+diagnostic_bounds! {
+    /// The `data` argument of a handler.
+    HandlerData: [DeserializeOwned + Send + 'static] =>
+        "`{Self}` cannot be the `data` argument of a socket handler",
+        "`{Self}` does not implement `serde::Deserialize`",
+        "derive `serde::Deserialize` for `{Self}` (or take `serde_json::Value`)";
 
-/// A handler's error type.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot become an error reply",
-    label = "no `From<{Self}>` for `ori::SocketError`",
-    note = "implement `From<{Self}> for ori::SocketError` (choosing the error `code`), or return `ori::SocketError`"
-)]
-pub trait HandlerError: Into<SocketError> {}
-impl<T: Into<SocketError>> HandlerError for T {}
+    /// What a handler replies with.
+    HandlerReply: [Serialize + 'static] =>
+        "`{Self}` cannot be the reply of a socket handler",
+        "`{Self}` does not implement `serde::Serialize`",
+        "derive `serde::Serialize` for `{Self}`, or return `()`";
+
+    /// A handler's error type.
+    HandlerError: [Into<SocketError>] =>
+        "`{Self}` cannot become an error reply",
+        "no `From<{Self}>` for `ori::SocketError`",
+        "implement `From<{Self}> for ori::SocketError` (choosing the error `code`), or return `ori::SocketError`";
+
+    /// The router type must be built by the container.
+    RouterInjectable: [Injectable] =>
+        "the router `{Self}` cannot be built by the container",
+        "`{Self}` is not `#[injectable]`",
+        "add `#[injectable]` to `struct {Self}`; its fields are its dependencies";
+
+    /// A `guard = ..` of `#[socket_router]`.
+    RouterConnectionGuard: [ConnectionGuard + Injectable] =>
+        "`{Self}` is not a connection guard",
+        "not a `#[connection_guard]`",
+        "implement `ori::ConnectionGuard` for `{Self}` and mark the struct `#[connection_guard]`";
+
+    /// A `guard = ..` of `#[on]`.
+    RouteMessageGuard: [MessageGuard + Injectable] =>
+        "`{Self}` is not a message guard",
+        "not a `#[message_guard]`",
+        "implement `ori::MessageGuard` for `{Self}` and mark the struct `#[message_guard]`";
+
+    /// A `layer = ..` of `#[socket_router]`.
+    RouterLayer: [SocketLayer + Injectable] =>
+        "`{Self}` cannot be a router's layer",
+        "not an `#[injectable]` `SocketLayer`",
+        "implement `ori::layer::SocketLayer` for `{Self}` and mark the struct `#[injectable]` (the container builds it, as it builds the router)";
+}
 
 /// A handler's state is the one its router's connection guard produces.
 #[diagnostic::on_unimplemented(
@@ -51,42 +108,6 @@ impl<T: Into<SocketError>> HandlerError for T {}
 )]
 pub trait SameState<Expected> {}
 impl<T> SameState<T> for T {}
-
-/// The router type must be built by the container.
-#[diagnostic::on_unimplemented(
-    message = "the router `{Self}` cannot be built by the container",
-    label = "`{Self}` is not `#[injectable]`",
-    note = "add `#[injectable]` to `struct {Self}`; its fields are its dependencies"
-)]
-pub trait RouterInjectable: Injectable {}
-impl<T: Injectable> RouterInjectable for T {}
-
-/// A `guard = ..` of `#[socket_router]`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a connection guard",
-    label = "not a `#[connection_guard]`",
-    note = "implement `ori::ConnectionGuard` for `{Self}` and mark the struct `#[connection_guard]`"
-)]
-pub trait RouterConnectionGuard: ConnectionGuard + Injectable {}
-impl<T: ConnectionGuard + Injectable> RouterConnectionGuard for T {}
-
-/// A `guard = ..` of `#[on]`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a message guard",
-    label = "not a `#[message_guard]`",
-    note = "implement `ori::MessageGuard` for `{Self}` and mark the struct `#[message_guard]`"
-)]
-pub trait RouteMessageGuard: MessageGuard + Injectable {}
-impl<T: MessageGuard + Injectable> RouteMessageGuard for T {}
-
-/// A `layer = ..` of `#[socket_router]`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a router's layer",
-    label = "not an `#[injectable]` `SocketLayer`",
-    note = "implement `ori::layer::SocketLayer` for `{Self}` and mark the struct `#[injectable]` (the container builds it, as it builds the router)"
-)]
-pub trait RouterLayer: SocketLayer + Injectable {}
-impl<T: SocketLayer + Injectable> RouterLayer for T {}
 
 // Generated code reaches the runtime through these functions; each bound is
 // one of the traits above, so a mistake is reported once, with its fix.

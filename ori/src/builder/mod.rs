@@ -3,8 +3,9 @@
 //! [`assemble`] steps that turn them into the built app the server runs.
 
 mod assemble;
-mod ori;
-mod raw_websocket;
+mod describe;
+pub(crate) mod ori;
+pub(crate) mod raw_websocket;
 
 pub use ori::Ori;
 pub use raw_websocket::RawWebSocket;

@@ -11,8 +11,7 @@ use tokio::net::ToSocketAddrs;
 
 use crate::app::startup::announce;
 use crate::builder::raw_websocket::RawWebSocket;
-use crate::describe::{self, ApiDescription};
-use crate::di::{Constructor, Discovery, ProviderEntry, Providers};
+use crate::di::{Constructor, ProviderEntry, Providers};
 use crate::endpoint::config::WebSocketConfig;
 use crate::error::Error;
 use crate::handles::app_context::AppContext;
@@ -24,7 +23,7 @@ use crate::protocol::reply::IntoReply;
 use crate::pubsub::PubSubBackend;
 use crate::routing::SocketRoutes;
 use crate::routing::layer::{SocketLayer, Wrap};
-use crate::routing::registration::{self, RouterRegistration};
+use crate::routing::registration::RouterRegistration;
 use crate::routing::router::SocketRouter;
 use crate::server::{Listening, Mounted, Server, default_workers};
 
@@ -242,7 +241,27 @@ impl Ori {
         self
     }
 
-    connection_hook_setters!("Ori::create()");
+    connection_hook_setters! {
+        "Ori::create()",
+        /// Handles, on the envelope endpoint, what is not an envelope: binary
+        /// frames and text that is not a JSON object with a valid `type`
+        /// (instead of answering `unsupported` and `bad_request`). The handler
+        /// gets the message as sent ([`RawMessage`](crate::RawMessage)); what it returns
+        /// ([`IntoRawReply`](crate::IntoRawReply)) is sent back as is.
+        ///
+        /// ```
+        /// use ori::RawMessage;
+        /// use ori::{Ori, SocketContext};
+        ///
+        /// // Binary audio chunks beside the JSON envelopes of the same connection.
+        /// let app = Ori::create().websocket_at("/ws").on_raw_message(
+        ///     |ctx: SocketContext, chunk: RawMessage| async move {
+        ///         let _ = ctx.publish("audio", chunk);
+        ///     },
+        /// );
+        /// ```
+        fn on_raw_message
+    }
 
     /// Handles every message that no route takes (instead of answering
     /// `unknown_type`). Control messages (`ping`, `subscribe`, ...) never get here.
@@ -254,34 +273,6 @@ impl Ori {
         R: IntoReply + 'static,
     {
         self.hooks.lifecycle.set_message(handler);
-        self
-    }
-
-    /// Handles, on the envelope endpoint, what is not an envelope: binary
-    /// frames and text that is not a JSON object with a valid `type`
-    /// (instead of answering `unsupported` and `bad_request`). The handler
-    /// gets the message as sent ([`RawMessage`](crate::RawMessage)); what it returns
-    /// ([`IntoRawReply`](crate::IntoRawReply)) is sent back as is.
-    ///
-    /// ```
-    /// use ori::RawMessage;
-    /// use ori::{Ori, SocketContext};
-    ///
-    /// // Binary audio chunks beside the JSON envelopes of the same connection.
-    /// let app = Ori::create().websocket_at("/ws").on_raw_message(
-    ///     |ctx: SocketContext, chunk: RawMessage| async move {
-    ///         let _ = ctx.publish("audio", chunk);
-    ///     },
-    /// );
-    /// ```
-    pub fn on_raw_message<S, F, Fut, R>(mut self, handler: F) -> Self
-    where
-        S: Send + Sync + 'static,
-        F: Fn(SocketContext<S>, crate::RawMessage) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: crate::IntoRawReply + 'static,
-    {
-        self.hooks.lifecycle.set_raw(handler);
         self
     }
 
@@ -424,47 +415,6 @@ impl Ori {
             announce(line);
         }
         Ok(built.router)
-    }
-
-    /// What the app's WebSocket endpoint understands: every route of the
-    /// routers it mounts (with discovery, every `#[socket_router]` linked
-    /// in), every typed push, and their JSON Schemas (feature `schema`).
-    /// Nothing is built or started. Routes added with
-    /// [`socket_routes`](Ori::socket_routes) are listed with their Rust
-    /// types, and JSON Schemas where `SocketRoutes::schema` (feature `schema`) gives them.
-    ///
-    /// ```
-    /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default());
-    /// let description = app.describe();
-    /// assert_eq!(description.path.as_deref(), Some("/ws"));
-    /// let typescript = description.typescript(&ori::describe::typescript::Options::default());
-    /// assert!(typescript.contains("export class"));
-    /// ```
-    pub fn describe(&self) -> ApiDescription {
-        let (_, mut routers) = self.mounted_routers();
-        routers.sort_by_key(|r| r.name);
-        let hand_written = self
-            .socket_routes
-            .iter()
-            .map(|routes| (routes.name().to_owned(), routes.shapes()))
-            .collect::<Vec<_>>();
-        let app_guards: Vec<&'static str> = self.hooks.guards.iter().map(|g| g.name).collect();
-        let path = self.websocket.as_ref().map(|c| c.path.clone());
-        describe::describe(path, &app_guards, &routers, &hand_written)
-    }
-
-    /// The routers to mount, and how providers are found for them.
-    pub(super) fn mounted_routers(&self) -> (Discovery, Vec<RouterRegistration>) {
-        let mut routers = self.routers.clone();
-        if !self.discover {
-            return (Discovery::Reachable, routers);
-        }
-        for registered in registration::routers() {
-            if !routers.iter().any(|r| (r.type_id)() == (registered.type_id)()) {
-                routers.push(registered);
-            }
-        }
-        (Discovery::All, routers)
     }
 }
 

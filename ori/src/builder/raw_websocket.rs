@@ -1,13 +1,8 @@
 //! [`RawWebSocket`]: a WebSocket endpoint of its own whose messages are not
 //! ori's envelopes (the seed's `open`/`message`/`close` handlers).
 
-use std::future::Future;
-
 use crate::endpoint::config::WebSocketConfig;
-use crate::handles::socket::SocketContext;
 use crate::hooks::{ConnectionHooks, connection_hook_setters};
-use crate::protocol::raw::RawMessage;
-use crate::protocol::reply::IntoRawReply;
 
 /// A WebSocket endpoint that hands every complete message, text or binary,
 /// to one handler as is: for clients that speak their own format (binary
@@ -46,26 +41,18 @@ impl RawWebSocket {
         RawWebSocket::new(WebSocketConfig::default().path(path))
     }
 
-    /// Handles every message of a connection, in arrival order. What the
-    /// handler returns ([`IntoRawReply`]: `()`, a [`RawMessage`], an
-    /// `Option<RawMessage>`) is sent back as is; it can also send with
-    /// [`Socket::send`](crate::Socket::send) at any time.
-    ///
-    /// Handlers of one connection may run concurrently (up to
-    /// [`max_in_flight`](WebSocketConfig::max_in_flight)); replies of handlers
-    /// that finish without waiting go out in arrival order.
-    pub fn on_message<S, F, Fut, R>(mut self, handler: F) -> Self
-    where
-        S: Send + Sync + 'static,
-        F: Fn(SocketContext<S>, RawMessage) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: IntoRawReply + 'static,
-    {
-        self.hooks.lifecycle.set_raw(handler);
-        self
+    connection_hook_setters! {
+        "RawWebSocket::at(\"/raw\")",
+        /// Handles every message of a connection, in arrival order. What the
+        /// handler returns ([`IntoRawReply`](crate::IntoRawReply): `()`, a [`RawMessage`](crate::RawMessage), an
+        /// `Option<RawMessage>`) is sent back as is; it can also send with
+        /// [`Socket::send`](crate::Socket::send) at any time.
+        ///
+        /// Handlers of one connection may run concurrently (up to
+        /// [`max_in_flight`](crate::WebSocketConfig::max_in_flight)); replies of handlers
+        /// that finish without waiting go out in arrival order.
+        fn on_message
     }
-
-    connection_hook_setters!("RawWebSocket::at(\"/raw\")");
 }
 
 impl std::fmt::Debug for RawWebSocket {

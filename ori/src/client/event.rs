@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
 use super::ClientError;
-use crate::SocketMessage;
+use crate::protocol::push::SocketMessage;
 
 /// Where the connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -53,7 +53,7 @@ pub use self::builder::ClientBuilder;
 use self::builder::Config;
 pub use self::error::ClientError;
 pub use self::event::{ClientEvent, ConnectionState, Events, ServerPush, Subscription};
-use crate::SocketMessage;
+use crate::protocol::push::SocketMessage;
 use crate::util::sync::lock;
 
 /// A connection to an ori server that survives drops. Cheap to clone; the

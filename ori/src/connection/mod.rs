@@ -13,4 +13,3 @@ pub(crate) mod state;
 pub(crate) mod write;
 
 pub use socket_id::SocketId;
-pub use state::StateKey;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::dependency::{Constructor, Dep, Resolver};
 use crate::di::registration::ProviderRegistration;
-use crate::handles::app_context::ProviderMap;
-use crate::{AppContext, Error};
+use crate::error::Error;
+use crate::handles::app_context::{AppContext, ProviderMap};
 
 type Build = Box<dyn FnOnce(&Resolver<'_>) -> Arc<dyn Any + Send + Sync> + Send>;
 

@@ -3,8 +3,7 @@
 use std::any::TypeId;
 use std::sync::Arc;
 
-use crate::AppContext;
-use crate::handles::app_context::ProviderMap;
+use crate::handles::app_context::{AppContext, ProviderMap};
 
 /// The identity of a provided type, for ordering and error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use crate::protocol::names::is_reserved_type;
 use crate::protocol::raw::RawMessage;
 use crate::protocol::reply::{Reply, ReplyTo, raw_frame};
 use crate::protocol::socket_error::SocketError;
-use crate::routing::handler::HandlerFuture;
+use crate::routing::handler::{HandlerFuture, Started};
 use crate::util::panic::panic_message;
 
 /// What dispatching one message produced.
@@ -190,11 +190,7 @@ pub(crate) fn dispatch_raw(endpoint: &Endpoint, socket: &Socket, message: RawMes
 }
 
 /// Running work, or the reply at once if starting it failed.
-pub(crate) fn start(
-    started: std::thread::Result<Result<HandlerFuture, SocketError>>,
-    reply_to: ReplyTo,
-    span: Span,
-) -> Dispatched {
+pub(crate) fn start(started: std::thread::Result<Started>, reply_to: ReplyTo, span: Span) -> Dispatched {
     match started {
         Ok(Ok(work)) => {
             Dispatched::Started(InFlight { work: Work::Routed { work, reply_to: Some(reply_to) }, span })

@@ -5,7 +5,7 @@
 //! connections, admission, the pub/sub backend and the providers.
 
 pub(crate) mod app_context;
-mod provided;
+pub(crate) mod provided;
 pub(crate) mod socket;
 pub(crate) mod sockets;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use crate::Socket;
+use crate::handles::socket::Socket;
 
 /// Decides whether a connection may subscribe to a topic through the
 /// `subscribe` control message; a refusal answers `forbidden`.

@@ -11,7 +11,8 @@ use futures_util::future::BoxFuture;
 
 use crate::connection::state::{AnyState, StateKey};
 use crate::error::BoxError;
-use crate::{Socket, UpgradeRequest};
+use crate::handles::socket::Socket;
+use crate::hooks::upgrade::UpgradeRequest;
 
 /// A guard's "no": the connection is closed with 1008 (connection guards), or
 /// the message is answered with `forbidden` (message guards).

@@ -103,10 +103,23 @@ impl std::fmt::Debug for ConnectionHooks {
 
 /// The builder methods that set an endpoint's [`ConnectionHooks`], written
 /// once for every endpoint builder (each has a field `hooks`):
-/// `connection_guard`, `upgrade_handler`, `on_open`, `on_close`.
-/// `$builder` is an expression making the builder, for the examples.
+/// `connection_guard`, `upgrade_handler`, `on_open`, `on_close`, and the
+/// raw message handler under the name and docs given. `$builder` is an
+/// expression making the builder, for the examples.
 macro_rules! connection_hook_setters {
-    ($builder:literal) => {
+    ($builder:literal, $(#[$raw_doc:meta])* fn $raw:ident) => {
+        $(#[$raw_doc])*
+        pub fn $raw<S, F, Fut, R>(mut self, handler: F) -> Self
+        where
+            S: Send + Sync + 'static,
+            F: Fn($crate::handles::SocketContext<S>, $crate::protocol::RawMessage) -> Fut + Send + Sync + 'static,
+            Fut: ::std::future::Future<Output = R> + Send + 'static,
+            R: $crate::protocol::IntoRawReply + 'static,
+        {
+            self.hooks.lifecycle.set_raw(handler);
+            self
+        }
+
         /// Adds a connection guard; guards run once per connection, in the
         /// order added, and each one's `State` becomes available to handlers
         /// (`SocketContext<State>`). A refusal closes the connection with 1008.

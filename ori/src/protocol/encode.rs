@@ -8,10 +8,9 @@ use serde::Serialize;
 
 use super::envelope::{CorrelationId, INLINE_ID_LEN};
 use super::escapes::needs_escaping;
-use crate::SocketError;
+use crate::protocol::socket_error::SocketError;
 use crate::util::scratch::with_scratch;
-use crate::wire::frame::FrameBuf;
-use crate::wire::frame::OpCode;
+use crate::wire::frame::{FrameBuf, OpCode};
 
 thread_local! {
     /// Where a message's or a reply's `data` is serialized before its frame is
@@ -97,7 +96,7 @@ pub(crate) fn reply(
 const CORRELATION_ID_ROOM: usize = CORRELATION_ID_FIELD_LEN + INLINE_ID_LEN;
 
 /// `{"type":T,"data":D`: a reply written up to its correlation id
-/// ([`Reply::Encoded`](crate::Reply)), for [`finish_reply`], with room for
+/// ([`Reply::Encoded`](crate::protocol::reply::Reply)), for [`finish_reply`], with room for
 /// an inline correlation id.
 pub(crate) fn reply_start<T: Serialize + ?Sized>(
     message_type: &str,
@@ -125,7 +124,7 @@ fn data_start<T: Serialize + ?Sized>(
     })
 }
 
-/// Completes a reply written up to its `data` ([`Reply::Encoded`](crate::Reply)).
+/// Completes a reply written up to its `data` ([`Reply::Encoded`](crate::protocol::reply::Reply)).
 pub(crate) fn finish_reply(mut frame: FrameBuf, correlation_id: Option<&CorrelationId>) -> Bytes {
     push_correlation_id(&mut frame, correlation_id);
     frame.push(b"}");

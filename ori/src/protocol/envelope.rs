@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use super::escapes::needs_escaping;
 use super::names::{NameError, validate_type};
 use super::plain_envelope;
-use crate::SocketError;
+use crate::protocol::socket_error::SocketError;
 
 /// Longest valid `correlationId`, in characters.
 pub const MAX_CORRELATION_ID_LEN: usize = 128;

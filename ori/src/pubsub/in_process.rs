@@ -4,7 +4,7 @@ use futures_util::FutureExt;
 
 use super::topics::TopicRegistry;
 use super::{PubSubBackend, Subscribed, Subscriber};
-use crate::SocketId;
+use crate::connection::socket_id::SocketId;
 use crate::protocol::Outbound;
 
 /// Pub/sub within one process: topics map to local subscribers, and a publish

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::SocketId;
 use crate::connection::core::ConnectionCore;
+use crate::connection::socket_id::SocketId;
 use crate::protocol::Outbound;
 
 /// A local connection as seen by a [`PubSubBackend`](crate::pubsub::PubSubBackend):

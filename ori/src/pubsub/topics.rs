@@ -9,8 +9,8 @@ use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
 use super::Subscriber;
-use crate::SocketId;
 use crate::connection::direct::WriteBatch;
+use crate::connection::socket_id::SocketId;
 use crate::protocol::Outbound;
 use crate::util::sync::{read, write};
 

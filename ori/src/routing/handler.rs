@@ -11,13 +11,18 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::connection::state::StateKey;
+use crate::handles::socket::{Socket, SocketContext};
 use crate::hooks::guard::MessageGuard;
 use crate::protocol::envelope::decode_data;
 use crate::protocol::reply::{IntoReply, Reply};
-use crate::{Socket, SocketContext, SocketError};
+use crate::protocol::socket_error::SocketError;
 
 /// The future of one handled message.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Reply> + Send + 'static>>;
+
+/// A message whose handling has started: its work, or the error to reply at
+/// once (its `data` did not decode, its state is missing).
+pub type Started = Result<HandlerFuture, SocketError>;
 
 /// One route's handler, type-erased: deserializes `data` (synchronously, while
 /// the message is still borrowed) and returns the work to run.
@@ -28,12 +33,7 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Reply> + Send + 'static>>;
 pub trait MessageHandler: Send + Sync + 'static {
     /// Starts handling one message. An `Err` is replied at once (e.g. a
     /// `bad_request` naming the field whose data did not match).
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        data: &RawValue,
-    ) -> Result<HandlerFuture, SocketError>;
+    fn call(&self, socket: Socket, message_type: &'static str, data: &RawValue) -> Started;
 }
 
 /// An async function usable as a route handler:
@@ -62,12 +62,7 @@ pub trait Handler<Args>: Send + Sync + 'static {
 
     /// Starts handling one message.
     #[doc(hidden)]
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        data: &RawValue,
-    ) -> Result<HandlerFuture, SocketError>;
+    fn call(&self, socket: Socket, message_type: &'static str, data: &RawValue) -> Started;
 }
 
 /// Every handler form is one impl: the closure's arity picks its
@@ -90,25 +85,20 @@ where
         (Args::data_type(), R::reply_type_name())
     }
 
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        data: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
+    fn call(&self, socket: Socket, message_type: &'static str, data: &RawValue) -> Started {
         start(socket, message_type, data, |args| self.invoke(args))
     }
 }
 
 /// The work of one message: its arguments decoded from it, then `work`'s
 /// future, whose output becomes the reply to `message_type`. Every
-/// function-handler form ([`Handler`], `SharedHandler`) ends here.
+/// function-handler form ([`Handler`], with a shared value or without) ends here.
 pub(crate) fn start<Args, Fut, R>(
     socket: Socket,
     message_type: &'static str,
     data: &RawValue,
     work: impl FnOnce(Args) -> Fut,
-) -> Result<HandlerFuture, SocketError>
+) -> Started
 where
     Args: HandlerArgs,
     Fut: Future<Output = R> + Send + 'static,
@@ -212,12 +202,7 @@ impl<H, Args> FnHandler<H, Args> {
 }
 
 impl<H: Handler<Args>, Args: 'static> MessageHandler for FnHandler<H, Args> {
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        data: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
+    fn call(&self, socket: Socket, message_type: &'static str, data: &RawValue) -> Started {
         self.handler.call(socket, message_type, data)
     }
 }
@@ -230,12 +215,7 @@ pub(crate) struct Guarded<G, H> {
 }
 
 impl<G: MessageGuard, H: MessageHandler> MessageHandler for Guarded<G, H> {
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        data: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
+    fn call(&self, socket: Socket, message_type: &'static str, data: &RawValue) -> Started {
         let work = self.inner.call(socket.clone(), message_type, data)?;
         let guard = self.guard.clone();
         Ok(async move {
@@ -257,12 +237,7 @@ pub(crate) struct Timed {
 }
 
 impl MessageHandler for Timed {
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        data: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
+    fn call(&self, socket: Socket, message_type: &'static str, data: &RawValue) -> Started {
         let work = self.inner.call(socket, message_type, data)?;
         let limit = self.limit;
         Ok(async move {
@@ -276,7 +251,7 @@ impl MessageHandler for Timed {
 }
 
 /// The `forbidden` error for a message guard's refusal (a failure is logged).
-pub fn guard_refusal(message_type: &str, reject: &crate::Reject) -> SocketError {
+pub fn guard_refusal(message_type: &str, reject: &crate::hooks::guard::Reject) -> SocketError {
     match reject.source() {
         Some(error) => {
             tracing::error!(%error, message_type, "message guard failed");

@@ -16,10 +16,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::handler::{HandlerFuture, MessageHandler};
+use super::handler::{MessageHandler, Started};
+use crate::handles::socket::Socket;
 use crate::protocol::envelope::decode_data;
 use crate::protocol::reply::Reply;
-use crate::{Socket, SocketError};
+use crate::protocol::socket_error::SocketError;
 
 /// Middleware around socket handlers.
 ///
@@ -249,12 +250,7 @@ struct Layered<L> {
 }
 
 impl<L: SocketLayer> MessageHandler for Layered<L> {
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        data: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
+    fn call(&self, socket: Socket, message_type: &'static str, data: &RawValue) -> Started {
         let message = LayerMessage { socket, message_type, data: data.to_owned() };
         let next = Next { inner: self.inner.clone() };
         let layer = self.layer.clone();

@@ -9,11 +9,11 @@ pub(crate) mod layer;
 pub(crate) mod registration;
 pub(crate) mod router;
 pub(crate) mod schema;
+pub(crate) mod shared;
 pub(crate) mod table;
-pub(crate) mod with_state;
 
 pub use handler::Handler;
 pub use router::{RouteInfo, SocketRouter};
 pub use schema::{SchemaFn, SchemaSet};
+pub use shared::SharedHandler;
 pub use table::SocketRoutes;
-pub use with_state::SharedHandler;

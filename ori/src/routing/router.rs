@@ -7,14 +7,14 @@ use serde_json::value::RawValue;
 
 use crate::connection::state::StateKey;
 use crate::di::{Dep, Injectable, Resolver};
-use crate::hooks::guard::ErasedConnectionGuard;
+use crate::handles::socket::Socket;
+use crate::hooks::guard::{ConnectionGuard, ErasedConnectionGuard};
 use crate::routing::SocketRoutes;
-use crate::routing::handler::{HandlerFuture, MessageHandler, Timed};
+use crate::routing::handler::{MessageHandler, Started, Timed};
 use crate::routing::schema::SchemaFn;
-use crate::{ConnectionGuard, Socket, SocketError};
 
 /// Dispatches one message with the router (and its message guards) in `B`.
-pub type DispatchFn<B> = fn(&B, Socket, &'static str, &RawValue) -> Result<HandlerFuture, SocketError>;
+pub type DispatchFn<B> = fn(&B, Socket, &'static str, &RawValue) -> Started;
 
 /// One entry of a router's static route table.
 #[derive(Debug)]
@@ -136,12 +136,7 @@ struct TableRoute<B: 'static> {
 }
 
 impl<B: Send + Sync + 'static> MessageHandler for TableRoute<B> {
-    fn call(
-        &self,
-        socket: Socket,
-        message_type: &'static str,
-        data: &RawValue,
-    ) -> Result<HandlerFuture, SocketError> {
+    fn call(&self, socket: Socket, message_type: &'static str, data: &RawValue) -> Started {
         (self.dispatch)(&self.bound, socket, message_type, data)
     }
 }

@@ -23,9 +23,9 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{oneshot, watch};
 use tower_service::Service;
 
-mod mounted;
+pub(crate) mod mounted;
 #[cfg(feature = "tls")]
-mod tls;
+pub(crate) mod tls;
 
 pub use mounted::Mounted;
 #[cfg(feature = "tls")]
@@ -34,8 +34,9 @@ pub use tls::Tls;
 use crate::app::BuiltApp;
 use crate::app::startup::announce;
 use crate::connection::outbox::CloseRequest;
+use crate::error::Error;
+use crate::handles::app_context::AppContext;
 use crate::util::tracker::Tracker;
-use crate::{AppContext, Error};
 
 /// Time a client gets to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

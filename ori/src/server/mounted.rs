@@ -14,7 +14,8 @@ use tokio::sync::watch;
 use super::{ShutdownHandle, close_all, default_signal};
 use crate::app::BuiltApp;
 use crate::app::startup::announce;
-use crate::{AppContext, Error};
+use crate::error::Error;
+use crate::handles::app_context::AppContext;
 
 /// ori built to live inside an axum app of your own ([`Ori::mount`](crate::Ori::mount)).
 ///

@@ -9,7 +9,7 @@ use rustls::crypto::ring::sign::any_supported_type;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-use crate::Error;
+use crate::error::Error;
 use crate::util::sync::{read, write};
 
 /// The server's TLS: a certificate chain and its private key, read from PEM

@@ -6,10 +6,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::builder::ori::Ori;
+use crate::connection::socket_id::SocketId;
 use crate::connection::state::StateMap;
 use crate::endpoint::dispatch::{Dispatched, dispatch};
 use crate::endpoint::{Endpoint, lifetime};
-use crate::{AppContext, Error, Ori, Socket, SocketId};
+use crate::error::Error;
+use crate::handles::app_context::AppContext;
+use crate::handles::socket::Socket;
 
 /// An app built for in-process tests: no listener, no sockets.
 #[derive(Clone)]

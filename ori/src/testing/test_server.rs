@@ -1,6 +1,8 @@
 //! [`TestServer`]: an app served on a free loopback port, in process.
 
-use crate::{AppContext, Error, Ori};
+use crate::builder::ori::Ori;
+use crate::error::Error;
+use crate::handles::app_context::AppContext;
 
 /// An app served on `127.0.0.1` and a free port, in process: test routers
 /// over a real socket, the way a client sees them. With the `client` feature,
@@ -23,7 +25,7 @@ pub struct TestServer {
     /// `None` for an app without a WebSocket endpoint (HTTP routes only).
     url: Option<String>,
     app: AppContext,
-    shutdown: crate::ShutdownHandle,
+    shutdown: crate::server::ShutdownHandle,
     task: tokio::task::JoinHandle<Result<(), Error>>,
 }
 
@@ -66,7 +68,7 @@ impl TestServer {
 
     /// A handle that starts the graceful shutdown without waiting for it
     /// (see [`stopped`](TestServer::stopped)).
-    pub fn shutdown_handle(&self) -> crate::ShutdownHandle {
+    pub fn shutdown_handle(&self) -> crate::server::ShutdownHandle {
         self.shutdown.clone()
     }
 

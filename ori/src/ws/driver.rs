@@ -13,20 +13,17 @@ use super::message_io::{MessageIo, ReadEnd, ReadEvent};
 use super::transport::Transport;
 use crate::connection::direct::WriteBatch;
 use crate::connection::write::DirectWriter;
-use crate::wire::frame::OpCode;
-use crate::wire::frame::PeerClose;
-use crate::wire::frame::frame;
+use crate::wire::frame::{OpCode, PeerClose, frame};
 use futures_util::future::BoxFuture;
 
-use crate::Socket;
 use crate::connection::admission::Admission;
 use crate::connection::core::ConnectionCore;
 use crate::connection::outbox::CloseRequest;
 use crate::endpoint::Endpoint;
 use crate::endpoint::dispatch::{Dispatched, InFlight, Incoming, dispatch_message};
 use crate::endpoint::lifetime;
-use crate::hooks::lifecycle::CloseInfo;
-use crate::hooks::lifecycle::run_hook;
+use crate::handles::socket::Socket;
+use crate::hooks::lifecycle::{CloseInfo, run_hook};
 
 /// Loop rounds per poll before yielding to other tasks.
 const MAX_ROUNDS: usize = 64;

@@ -12,9 +12,10 @@ use super::message_io::MessageIo;
 use super::transport::Transport;
 use crate::connection::admission::Admission;
 use crate::connection::core::Negotiated;
+use crate::connection::socket_id::SocketId;
 use crate::connection::state::AnyState;
 use crate::endpoint::{Endpoint, lifetime};
-use crate::{SocketId, UpgradeRequest};
+use crate::hooks::upgrade::UpgradeRequest;
 
 /// What the upgrade endpoint hands to the connection task.
 pub(crate) struct Accepted {

@@ -16,10 +16,11 @@ use super::handshake::{self, HandshakeError};
 use super::serve::{Accepted, serve};
 use super::transport::TcpTransport;
 use crate::connection::core::Negotiated;
+use crate::connection::socket_id::SocketId;
 use crate::endpoint::{Endpoint, Subprotocol};
+use crate::hooks::upgrade::UpgradeRequest;
 use crate::protocol::Codec;
 use crate::protocol::outbound::Encoding;
-use crate::{SocketId, UpgradeRequest};
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {
     (status, message).into_response()
