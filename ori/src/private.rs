@@ -6,7 +6,7 @@
 pub use crate::client;
 pub use crate::connection::state::StateKey;
 pub use crate::describe::PushRegistration;
-pub use crate::di::registration::ProviderRegistration;
+pub use crate::di::injectable::ProviderRegistration;
 pub use crate::di::{Dep, Dependency, Injectable, Resolver};
 pub use crate::handles::socket::{Socket, SocketContext};
 pub use crate::hooks::guard::{ConnectionGuard, MessageGuard};
@@ -15,7 +15,7 @@ pub use crate::protocol::push::SocketMessage;
 pub use crate::protocol::reply::{IntoReply, Reply};
 pub use crate::protocol::socket_error::SocketError;
 pub use crate::routing::handler::{HandlerFuture, MessageHandler, Started, guard_refusal};
-pub use crate::routing::registration::RouterRegistration;
+pub use crate::routing::router::RouterRegistration;
 pub use crate::routing::router::{
     DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter, routes_from_table,
 };

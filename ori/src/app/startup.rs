@@ -5,7 +5,7 @@
 
 use crate::describe::short_type_name;
 use crate::routing::SocketRoutes;
-use crate::routing::registration::RouterRegistration;
+use crate::routing::router::RouterRegistration;
 
 /// Says `line` at INFO: through the app's `tracing` subscriber, or on
 /// stderr (`ori: ...`) when there is none.

@@ -34,7 +34,7 @@ use crate::hooks::authorizer::ErasedAuthorizer;
 use crate::pubsub::InProcess;
 use crate::routing::SocketRoutes;
 use crate::routing::layer::Wrap;
-use crate::routing::registration::RouterRegistration;
+use crate::routing::router::RouterRegistration;
 use crate::routing::table::RouteTable;
 
 impl Ori {
@@ -134,7 +134,7 @@ fn build_providers(
     discovery: Discovery,
     routers: &[RouterRegistration],
 ) -> Result<ProviderMap, Error> {
-    let mut registered: Vec<_> = crate::di::registration::providers().collect();
+    let mut registered: Vec<_> = crate::di::injectable::registered_providers().collect();
     registered.sort_by_key(|r| (r.provides)().name());
     let roots: Vec<(Dep, &'static str)> =
         routers.iter().flat_map(|r| (r.dependencies)().into_iter().map(|dep| (dep, r.name))).collect();

@@ -4,7 +4,7 @@
 use crate::builder::ori::Ori;
 use crate::describe::{self, ApiDescription};
 use crate::di::Discovery;
-use crate::routing::registration::{self, RouterRegistration};
+use crate::routing::router::{self, RouterRegistration};
 
 impl Ori {
     /// What the app's WebSocket endpoint understands: every route of the
@@ -40,7 +40,7 @@ impl Ori {
         if !self.discover {
             return (Discovery::Reachable, routers);
         }
-        for registered in registration::routers() {
+        for registered in router::registered_routers() {
             if !routers.iter().any(|r| (r.type_id)() == (registered.type_id)()) {
                 routers.push(registered);
             }

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 pub use push::PushRegistration;
 
-use crate::routing::registration::RouterRegistration;
+use crate::routing::router::RouterRegistration;
 use crate::routing::table::RouteShape;
 use crate::routing::{SchemaFn, SchemaSet};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::dependency::{Constructor, Dep, Resolver};
-use crate::di::registration::ProviderRegistration;
+use crate::di::injectable::ProviderRegistration;
 use crate::error::Error;
 use crate::handles::app_context::{AppContext, ProviderMap};
 

@@ -7,8 +7,7 @@
 
 mod container;
 mod dependency;
-mod injectable;
-pub(crate) mod registration;
+pub(crate) mod injectable;
 
 pub(crate) use container::{Discovery, ProviderEntry, Providers};
 pub use dependency::{Constructor, Dep, Dependency, Resolver};

@@ -1,12 +1,11 @@
 //! Message routing: the [`SocketRouter`] trait and route metadata that
 //! `#[socket_router]` generates, the route table ([`SocketRoutes`]),
-//! handlers, the routers' `inventory` registrations, layers around routes
+//! handlers, the routers' `inventory` registrations ([`router`]), layers around routes
 //! ([`layer`](crate::layer)), and the JSON Schemas of what routes read and
 //! reply ([`SchemaSet`]).
 
 pub(crate) mod handler;
 pub(crate) mod layer;
-pub(crate) mod registration;
 pub(crate) mod router;
 pub(crate) mod schema;
 pub(crate) mod shared;

@@ -1,6 +1,10 @@
 //! [`SocketRouter`]: what `#[socket_router]` generates for an impl block: a
-//! static route table, route metadata, and how to bind it to the built router.
+//! static route table, route metadata, and how to bind it to the built
+//! router; and [`RouterRegistration`], what it submits with `inventory`
+//! (only `&'static str`s and function pointers, built in const context; the
+//! server sorts routers by name and never relies on their order).
 
+use std::any::TypeId;
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
@@ -156,4 +160,41 @@ pub fn routes_from_table<B: Clone + Send + Sync + 'static>(
         }
         routes.handler(def.message_type, handler, (def.state)(), None)
     })
+}
+
+/// A router registered by `#[socket_router]` (not public API).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct RouterRegistration {
+    pub(crate) name: &'static str,
+    pub(crate) module: &'static str,
+    pub(crate) type_id: fn() -> TypeId,
+    pub(crate) dependencies: fn() -> Vec<Dep>,
+    pub(crate) guards: fn() -> Vec<GuardRef>,
+    pub(crate) routes: fn() -> Vec<RouteInfo>,
+    pub(crate) bind: fn(&Resolver<'_>) -> SocketRoutes,
+}
+
+impl RouterRegistration {
+    /// The registration of `R`.
+    pub const fn of<R: SocketRouter>() -> RouterRegistration {
+        RouterRegistration {
+            name: R::NAME,
+            module: R::MODULE,
+            type_id: TypeId::of::<R>,
+            dependencies: <R as SocketRouter>::dependencies,
+            guards: R::connection_guards,
+            routes: R::routes,
+            bind: R::bind,
+        }
+    }
+}
+
+inventory::collect!(RouterRegistration);
+
+/// Every router registered in the binary, sorted by name.
+pub(crate) fn registered_routers() -> Vec<RouterRegistration> {
+    let mut routers: Vec<_> = inventory::iter::<RouterRegistration>.into_iter().copied().collect();
+    routers.sort_by_key(|r| r.name);
+    routers
 }
