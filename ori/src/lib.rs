@@ -74,20 +74,23 @@ mod util;
 mod wire;
 mod ws;
 
+// The names an application uses every day; extension points stay in their
+// public modules (`pubsub`, `routing`, `protocol`, `di`, `describe`).
 pub use builder::{Ori, RawWebSocket};
 pub use connection::SocketId;
 pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError};
-pub use handles::{AppContext, Socket, SocketContext, Sockets};
-pub use handles::{NotProvided, Provided};
-pub use hooks::{CloseInfo, UnroutedMessage};
-pub use hooks::{ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UpgradeRequest};
-pub use protocol::{Data, IntoRawReply, IntoReply};
-pub use protocol::{Outbound, RawMessage, SocketError, SocketMessage};
+pub use handles::{AppContext, NotProvided, Provided, Socket, SocketContext, Sockets};
+pub use hooks::{
+    CloseInfo, ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UnroutedMessage,
+    UpgradeRequest,
+};
+pub use protocol::{Data, IntoRawReply, IntoReply, Outbound, RawMessage, SocketError, SocketMessage};
 pub use routing::SocketRoutes;
 #[cfg(feature = "tls")]
 pub use server::Tls;
+pub use server::{Mounted, Server, ShutdownHandle};
 
 /// Layers around socket handlers: middleware that sees each message before
 /// its route and the [`Outcome`](layer::Outcome) after, and may change or
@@ -97,7 +100,6 @@ pub use server::Tls;
 pub mod layer {
     pub use crate::routing::layer::{FromFn, LayerMessage, Next, Outcome, SocketLayer, from_fn};
 }
-pub use server::{Mounted, Server, ShutdownHandle};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]

@@ -23,8 +23,7 @@ use crate::protocol::reply::IntoReply;
 use crate::pubsub::PubSubBackend;
 use crate::routing::SocketRoutes;
 use crate::routing::layer::{SocketLayer, Wrap};
-use crate::routing::router::RouterRegistration;
-use crate::routing::router::SocketRouter;
+use crate::routing::router::{RouterRegistration, SocketRouter};
 use crate::server::{Listening, Mounted, Server, default_workers};
 
 /// Builds an ori application: a WebSocket endpoint with its routes, guards

@@ -16,8 +16,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use tracing::Span;
 
-use crate::endpoint::control;
-use crate::endpoint::{Endpoint, EndpointKind};
+use crate::endpoint::{Endpoint, EndpointKind, control};
 use crate::handles::socket::Socket;
 use crate::hooks::lifecycle::{RawFuture, UnroutedMessage};
 use crate::protocol::codec::{Codec, msgpack_to_json};

@@ -10,8 +10,7 @@
 
 use bytes::Bytes;
 
-use crate::wire::frame::FrameBuf;
-use crate::wire::frame::{OpCode, split_frame};
+use crate::wire::frame::{FrameBuf, OpCode, split_frame};
 
 /// The subprotocol of JSON envelopes (the default when a client asks for none).
 pub const JSON_SUBPROTOCOL: &str = "ori.v1.json";

@@ -15,8 +15,7 @@ use crate::protocol::encode;
 use crate::protocol::push::SocketMessage;
 use crate::protocol::raw::RawMessage;
 use crate::wire::deflate::{Deflate, deflate_frame};
-use crate::wire::frame::frame_with_header;
-use crate::wire::frame::{OpCode, split_frame};
+use crate::wire::frame::{OpCode, frame_with_header, split_frame};
 
 /// How a connection receives its messages, agreed at the upgrade: the
 /// envelopes' codec (MessagePack connections get JSON transcoded) and

@@ -16,8 +16,7 @@ use crate::protocol::encode;
 use crate::protocol::envelope::CorrelationId;
 use crate::protocol::raw::RawMessage;
 use crate::protocol::socket_error::SocketError;
-use crate::wire::frame::OpCode;
-use crate::wire::frame::{FrameBuf, frame};
+use crate::wire::frame::{FrameBuf, OpCode, frame};
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.

@@ -9,8 +9,7 @@ use std::cell::RefCell;
 use bytes::Bytes;
 use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
 
-use crate::wire::frame::FrameBuf;
-use crate::wire::frame::{OpCode, split_frame};
+use crate::wire::frame::{FrameBuf, OpCode, split_frame};
 
 /// What RFC 7692 appends to and strips from every compressed message.
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
