@@ -3,6 +3,7 @@
 //! timeouts (a test never hangs).
 
 pub mod client_app;
+pub mod cross_instance;
 pub mod redis_server;
 pub mod routes;
 

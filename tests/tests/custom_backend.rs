@@ -13,10 +13,10 @@ use futures_util::future::BoxFuture;
 use ori::pubsub::{
     BackendContext, Capabilities, Capability, PubSubBackend, Subscribed, Subscriber, TopicRegistry,
 };
-use ori::{BoxError, Ori, Outbound, PubSubError, SocketId, SocketRoutes, WebSocketConfig};
-use ori_tests::routes::{id, say};
-use ori_tests::{LiveServer, WsClient};
-use serde_json::{Value, json};
+use ori::{BoxError, Outbound, PubSubError, SocketId};
+use ori_tests::LiveServer;
+use ori_tests::cross_instance;
+use serde_json::json;
 use tokio::sync::mpsc;
 
 /// What one instance sends another through the broker.
@@ -176,72 +176,21 @@ async fn instances(count: usize) -> (Arc<Broker>, Vec<LiveServer>) {
     let broker = Arc::new(Broker::default());
     let mut servers = Vec::new();
     for _ in 0..count {
-        let app = Ori::create()
-            .websocket(WebSocketConfig::default())
-            .pubsub(broker.join())
-            .socket_routes(SocketRoutes::new().route("room.say", say).route("id", id));
-        servers.push(LiveServer::start(app).await);
+        servers.push(LiveServer::start(cross_instance::app(broker.join())).await);
     }
     (broker, servers)
-}
-
-fn message(text: &str) -> Value {
-    json!({"type": "room.message", "data": text})
-}
-
-async fn socket_id(client: &mut WsClient) -> SocketId {
-    let reply = client.request(json!({"type": "id", "correlationId": "id"})).await;
-    reply["data"].as_str().expect("an id").parse().expect("a socket id")
 }
 
 #[tokio::test]
 async fn a_publish_reaches_every_instance_once_and_never_the_sender() {
     let (_broker, servers) = instances(3).await;
-    let mut sender = servers[1].connect().await;
-    let mut neighbour = servers[1].connect().await;
-    let mut far = vec![servers[0].connect().await, servers[2].connect().await];
-    for client in far.iter_mut().chain([&mut sender, &mut neighbour]) {
-        client.subscribe("room:1").await;
-    }
-
-    let ack = sender
-        .request(
-            json!({"type": "room.say", "data": {"topic": "room:1", "text": "hello"}, "correlationId": "s"}),
-        )
-        .await;
-    assert_eq!(ack, json!({"type": "room.say", "data": null, "correlationId": "s"}));
-
-    assert_eq!(neighbour.recv().await, message("hello"));
-    for client in &mut far {
-        assert_eq!(client.recv().await, message("hello"));
-    }
-    for client in far.iter_mut().chain([&mut sender, &mut neighbour]) {
-        client.assert_silent().await;
-    }
+    cross_instance::a_publish_reaches_every_instance_once_and_never_the_sender(&servers).await;
 }
 
 #[tokio::test]
 async fn server_publish_broadcast_and_direct_sends_cross_instances() {
     let (_broker, servers) = instances(2).await;
-    let (here, there) = (&servers[0], &servers[1]);
-    let mut remote = there.connect().await;
-    let mut local = here.connect().await;
-    remote.subscribe("news").await;
-    local.request(json!({"type": "ping"})).await;
-
-    here.app.sockets().publish("news", r#"{"type":"news.item","data":1}"#).unwrap();
-    assert_eq!(remote.recv().await, json!({"type": "news.item", "data": 1}));
-
-    here.app.sockets().broadcast(r#"{"type":"server.notice","data":"maintenance"}"#);
-    for client in [&mut remote, &mut local] {
-        assert_eq!(client.recv().await, json!({"type": "server.notice", "data": "maintenance"}));
-    }
-
-    let remote_id = socket_id(&mut remote).await;
-    here.app.sockets().send_to(remote_id, r#"{"type":"direct","data":"for you"}"#).unwrap();
-    assert_eq!(remote.recv().await, json!({"type": "direct", "data": "for you"}));
-    remote.assert_silent().await;
-    local.assert_silent().await;
+    cross_instance::server_level_sends_cross_instances(&servers[0], &servers[1]).await;
 }
 
 #[tokio::test]

@@ -5,20 +5,16 @@
 use std::time::{Duration, Instant};
 
 use ori::pubsub::{RedisBackend, RedisBackendBuilder};
-use ori::{Ori, SocketRoutes, WebSocketConfig};
+use ori::{Ori, WebSocketConfig};
+use ori_tests::cross_instance::{self, message, say_on};
 use ori_tests::redis_server::RedisServer;
-use ori_tests::routes::{id, say};
 use ori_tests::{LiveServer, WAIT, WsClient};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// One instance on `redis`, returning its provider to read the counters.
 async fn instance(builder: RedisBackendBuilder) -> (LiveServer, RedisBackend) {
     let provider = builder.build();
-    let app = Ori::create()
-        .websocket(WebSocketConfig::default())
-        .pubsub(provider.clone())
-        .socket_routes(SocketRoutes::new().route("room.say", say).route("id", id));
-    (LiveServer::start(app).await, provider)
+    (LiveServer::start(cross_instance::app(provider.clone())).await, provider)
 }
 
 async fn instances(redis: &RedisServer, count: usize) -> Vec<LiveServer> {
@@ -27,22 +23,6 @@ async fn instances(redis: &RedisServer, count: usize) -> Vec<LiveServer> {
         servers.push(instance(RedisBackend::builder(redis.url())).await.0);
     }
     servers
-}
-
-fn message(text: &str) -> Value {
-    json!({"type": "room.message", "data": text})
-}
-
-async fn say_on(client: &mut WsClient, topic: &str, text: &str) {
-    let ack = client
-        .request(json!({"type": "room.say", "data": {"topic": topic, "text": text}, "correlationId": "s"}))
-        .await;
-    assert_eq!(ack, json!({"type": "room.say", "data": null, "correlationId": "s"}));
-}
-
-async fn socket_id(client: &mut WsClient) -> ori::SocketId {
-    let reply = client.request(json!({"type": "id", "correlationId": "id"})).await;
-    reply["data"].as_str().expect("an id").parse().expect("a socket id")
 }
 
 /// Polls `check` until it holds (Redis applies unsubscribes asynchronously).
@@ -58,52 +38,14 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 async fn a_publish_reaches_every_instance_once_and_never_the_sender() {
     let Some(redis) = RedisServer::start() else { return };
     let servers = instances(&redis, 3).await;
-    let mut sender = servers[1].connect().await;
-    let mut neighbour = servers[1].connect().await;
-    let mut far = vec![servers[0].connect().await, servers[2].connect().await];
-    for client in far.iter_mut().chain([&mut sender, &mut neighbour]) {
-        client.subscribe("room:1").await;
-    }
-
-    say_on(&mut sender, "room:1", "hello").await;
-
-    assert_eq!(neighbour.recv().await, message("hello"));
-    for client in &mut far {
-        assert_eq!(client.recv().await, message("hello"));
-    }
-    // Exactly once each: nothing else is queued before a pong.
-    for client in far.iter_mut().chain([&mut sender, &mut neighbour]) {
-        client.assert_silent().await;
-    }
+    cross_instance::a_publish_reaches_every_instance_once_and_never_the_sender(&servers).await;
 }
 
 #[tokio::test]
 async fn server_publish_broadcast_and_direct_sends_cross_instances() {
     let Some(redis) = RedisServer::start() else { return };
     let servers = instances(&redis, 2).await;
-    let (here, there) = (&servers[0], &servers[1]);
-    let mut remote = there.connect().await;
-    let mut local = here.connect().await;
-    remote.subscribe("news").await;
-    // The 101 comes before the guards run; a reply shows `local` is open too.
-    local.request(json!({"type": "ping"})).await;
-
-    here.app.sockets().publish("news", r#"{"type":"news.item","data":1}"#).unwrap();
-    assert_eq!(remote.recv().await, json!({"type": "news.item", "data": 1}));
-
-    here.app.sockets().broadcast(r#"{"type":"server.notice","data":"maintenance"}"#);
-    for client in [&mut remote, &mut local] {
-        assert_eq!(client.recv().await, json!({"type": "server.notice", "data": "maintenance"}));
-    }
-
-    let remote_id = socket_id(&mut remote).await;
-    here.app.sockets().send_to(remote_id, r#"{"type":"direct","data":"for you"}"#).unwrap();
-    assert_eq!(remote.recv().await, json!({"type": "direct", "data": "for you"}));
-
-    // A direct send to a socket that is nowhere is dropped quietly by every instance.
-    here.app.sockets().send_to(ori::SocketId::new(), r#"{"type":"direct","data":0}"#).unwrap();
-    remote.assert_silent().await;
-    local.assert_silent().await;
+    cross_instance::server_level_sends_cross_instances(&servers[0], &servers[1]).await;
 }
 
 #[tokio::test]

@@ -150,7 +150,7 @@ impl Ori {
     }
 
     /// Serves the app's AsyncAPI 3.0 document ([`describe`](Ori::describe),
-    /// then [`ApiDescription::asyncapi`]) at `path`, as JSON, made once at start-up.
+    /// then [`ApiDescription::asyncapi`](crate::describe::ApiDescription::asyncapi)) at `path`, as JSON, made once at start-up.
     ///
     /// ```
     /// let app = ori::Ori::create()

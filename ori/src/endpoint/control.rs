@@ -21,8 +21,8 @@ use crate::protocol::reply::{Reply, ReplyTo};
 use crate::protocol::socket_error::SocketError;
 
 /// `ping`: `pong` at once.
-pub(crate) fn ping(correlation_id: Option<CorrelationId>) -> Dispatched {
-    Dispatched::Done(Some(encode::reply("pong", None, correlation_id.as_ref())))
+pub(crate) fn ping(correlation_id: Option<&CorrelationId>) -> Dispatched {
+    Dispatched::Done(Some(encode::reply("pong", None, correlation_id)))
 }
 
 #[derive(Deserialize)]

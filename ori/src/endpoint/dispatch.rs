@@ -133,7 +133,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
         }
     };
     match &*message_type {
-        "ping" => control::ping(correlation_id),
+        "ping" => control::ping(correlation_id.as_ref()),
         "subscribe" => control::subscribe(endpoint, socket, data, correlation_id),
         "unsubscribe" => control::unsubscribe(socket, data, correlation_id),
         ty if is_reserved_type(ty) => {

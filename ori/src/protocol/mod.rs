@@ -1,9 +1,9 @@
-//! PROTOCOL.md in code: name rules ([`names`]), envelope parsing
-//! ([`envelope`]), the JSON of every server message ([`encode`]), replies
-//! from a handler's value to their frame ([`IntoReply`]), the codecs of the
-//! subprotocols ([`Codec`]), the error object ([`SocketError`]), typed
-//! pushes ([`SocketMessage`]), raw messages, and what goes out to a
-//! connection ([`Outbound`], encoded once per publish).
+//! PROTOCOL.md in code: name rules, envelope parsing, the JSON of every
+//! server message, replies from a handler's value to their frame
+//! ([`IntoReply`]), the codecs of the subprotocols ([`Codec`]), the error
+//! object ([`SocketError`]), typed pushes ([`SocketMessage`]), raw
+//! messages, and what goes out to a connection ([`Outbound`], encoded once
+//! per publish).
 
 pub(crate) mod codec;
 pub(crate) mod encode;

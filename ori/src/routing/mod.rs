@@ -1,6 +1,6 @@
 //! Message routing: the [`SocketRouter`] trait and route metadata that
 //! `#[socket_router]` generates, the route table ([`SocketRoutes`]),
-//! handlers, the routers' `inventory` registrations ([`router`]), layers around routes
+//! handlers, the routers' `inventory` registrations, layers around routes
 //! ([`layer`](crate::layer)), and the JSON Schemas of what routes read and
 //! reply ([`SchemaSet`]).
 
