@@ -220,7 +220,7 @@ async fn an_instance_is_interested_in_a_topic_exactly_while_it_has_local_subscri
 fn a_backend_says_what_it_can_do_beyond_topics() {
     let backend = Arc::new(Broker::default()).join();
     assert_eq!(backend.capabilities(), Capabilities::NONE, "the default: topics and direct sends only");
-    let all = Capability::ALL.into_iter().fold(Capabilities::NONE, Capabilities::with);
-    assert!(Capability::ALL.into_iter().all(|c| all.has(c)));
+    let all = Capability::ALL.iter().copied().fold(Capabilities::NONE, Capabilities::with);
+    assert!(Capability::ALL.iter().all(|c| all.has(*c)));
     assert_eq!(format!("{:?}", Capabilities::NONE.with(Capability::Presence)), "{Presence}");
 }

@@ -166,7 +166,8 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability, in order.
-    pub const ALL: [Capability; 3] = [Capability::History, Capability::Presence, Capability::RemoteControl];
+    pub const ALL: &'static [Capability] =
+        &[Capability::History, Capability::Presence, Capability::RemoteControl];
 
     const fn bit(self) -> u8 {
         1 << self as u8
@@ -205,7 +206,7 @@ impl Capabilities {
 
     /// Each capability among them, in [`Capability::ALL`]'s order.
     pub fn iter(self) -> impl Iterator<Item = Capability> {
-        Capability::ALL.into_iter().filter(move |c| self.has(*c))
+        Capability::ALL.iter().copied().filter(move |c| self.has(*c))
     }
 }
 
