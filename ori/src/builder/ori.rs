@@ -369,12 +369,12 @@ impl Ori {
 
     /// Builds everything, then binds `addr`. Start-up errors (providers,
     /// routes, states) come before the port is bound.
-    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
-    pub async fn bind(mut self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let listening = Listening {
             workers: self.workers.unwrap_or_else(default_workers),
+            // A handle to the same certificate: cloning shares it.
             #[cfg(feature = "tls")]
-            tls: self.tls.take(),
+            tls: self.tls.clone(),
         };
         let built = self.build()?;
         built.start_pubsub().await?;
