@@ -62,12 +62,15 @@ impl Ori {
         app.set_providers(providers);
         let routes = route_table(route_sets, &self.layers)?;
         check_states(&routes, &hooks)?;
+        for raw in &self.raw_websockets {
+            check_states(&RouteTable::default(), &raw.hooks)?;
+        }
         if no_routers_found {
             return Err(Error::NoRoutersFound);
         }
 
         let envelopes = self.websocket.map(|config| (config, routes, hooks, self.authorizer));
-        let endpoints = endpoints(envelopes, self.raw_websockets, &app)?;
+        let endpoints = endpoints(envelopes, self.raw_websockets, &app);
         let router = http_router(self.http, asyncapi, &endpoints, &app);
         Ok(BuiltApp {
             router,
@@ -172,7 +175,8 @@ fn route_table(mut sets: Vec<SocketRoutes>, layers: &[Wrap]) -> Result<RouteTabl
     RouteTable::build(sets)
 }
 
-/// Step 5: every state a handler asks for must have exactly one producer.
+/// Step 5: on each endpoint, every state a handler asks for must have
+/// exactly one producer (a raw endpoint has no routes, only hooks).
 fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Error> {
     let mut produced: Vec<StateKey> = Vec::new();
     for state in hooks.produced_states() {
@@ -203,18 +207,17 @@ fn endpoints(
     envelopes: Option<EnvelopeParts>,
     raw: Vec<RawWebSocket>,
     app: &AppContext,
-) -> Result<Vec<Arc<Endpoint>>, Error> {
+) -> Vec<Arc<Endpoint>> {
     let mut endpoints = Vec::with_capacity(raw.len() + 1);
     if let Some((config, routes, hooks, authorizer)) = envelopes {
         endpoints.push(Endpoint::new(0, EndpointKind::Envelopes, config, routes, hooks, authorizer, app));
     }
     for raw in raw {
-        check_states(&RouteTable::default(), &raw.hooks)?;
         let index = endpoints.len() as u8;
         let routes = RouteTable::default();
         endpoints.push(Endpoint::new(index, EndpointKind::Raw, raw.config, routes, raw.hooks, None, app));
     }
-    Ok(endpoints.into_iter().map(Arc::new).collect())
+    endpoints.into_iter().map(Arc::new).collect()
 }
 
 /// Step 6: the app's HTTP routes, the AsyncAPI document if asked for, and an
