@@ -168,6 +168,75 @@ async fn misconfigured_endpoints_stop_start_up() {
     assert!(error(same_path).await.contains("share the path `/ws`"));
     let no_handler = Ori::create().raw_websocket(RawWebSocket::at("/raw"));
     assert!(error(no_handler).await.contains("`/raw` has no message handler"));
+    // The envelope endpoint's producers do not serve a raw endpoint's handlers.
+    let unproduced = Ori::create()
+        .websocket_at("/ws")
+        .allow_no_routers()
+        .upgrade_handler(|_: ori::UpgradeRequest| async { Some(Nick("ann".to_owned())) })
+        .raw_websocket(
+            RawWebSocket::at("/raw").on_message(|_: SocketContext<Nick>, m: RawMessage| async move { m }),
+        );
+    let message = error(unproduced).await;
+    assert!(message.contains("`raw message handler` asks for connection state"), "{message}");
+}
+
+#[derive(Clone)]
+struct Nick(String);
+
+struct NoBob;
+
+impl ori::ConnectionGuard for NoBob {
+    type State = ();
+    async fn check(&self, request: &ori::UpgradeRequest) -> Result<(), ori::Reject> {
+        match request.query("nick").as_deref() {
+            Some("bob") => Err(ori::Reject::new("not bob")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// PROTOCOL.md, "Raw endpoints": each endpoint has its own upgrade handler
+/// and connection guards, and its own lifecycle handlers.
+#[tokio::test]
+async fn a_raw_endpoint_runs_its_own_upgrade_handler_guards_and_lifecycle_handlers() {
+    let (closed_tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
+    let raw = RawWebSocket::at("/raw")
+        .upgrade_handler(|request: ori::UpgradeRequest| async move { request.query("nick").map(Nick) })
+        .connection_guard(NoBob)
+        .on_open(|ctx: SocketContext<Nick>| async move {
+            ctx.send(format!("hello {}", ctx.state().0)).expect("send");
+        })
+        .on_message(|ctx: SocketContext<Nick>, m: RawMessage| async move {
+            let RawMessage::Text(text) = m else { return None };
+            Some(RawMessage::Text(format!("{}: {text}", ctx.state().0)))
+        })
+        .on_close(move |ctx: SocketContext<Nick>, info: ori::CloseInfo| {
+            let closed = closed_tx.clone();
+            async move {
+                let _ = closed.send((ctx.state().0.clone(), info.code));
+            }
+        });
+    // The envelope endpoint refuses everyone: its hooks are not the raw endpoint's.
+    let app = Ori::create()
+        .websocket_at("/ws")
+        .allow_no_routers()
+        .upgrade_handler(|_: ori::UpgradeRequest| async { None::<()> })
+        .raw_websocket(raw);
+    let server = LiveServer::start(app).await;
+    assert!(matches!(WsClient::try_connect(&server.url()).await, Err(ori_tests::ConnectError::Status(401))));
+
+    let no_nick = WsClient::try_connect(&server.url_at("/raw")).await;
+    assert!(matches!(no_nick, Err(ori_tests::ConnectError::Status(401))), "the upgrade handler said no");
+    let mut bob = WsClient::connect(&server.url_at("/raw?nick=bob")).await;
+    assert_eq!(bob.expect_close().await, (1008, "not bob".to_owned()), "the guard said no");
+
+    let mut ann = WsClient::connect(&server.url_at("/raw?nick=ann")).await;
+    assert_eq!(ann.next_event().await, Event::Text("hello ann".to_owned()), "on_open with the state");
+    ann.send_message(Message::text("hi")).await;
+    assert_eq!(ann.next_event().await, Event::Text("ann: hi".to_owned()));
+    ann.close().await;
+    let closed = tokio::time::timeout(ori_tests::WAIT, closed.recv()).await.expect("on_close ran");
+    assert_eq!(closed, Some(("ann".to_owned(), 1000)));
 }
 
 #[tokio::test]
