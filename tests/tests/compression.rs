@@ -1,5 +1,6 @@
 //! permessage-deflate (RFC 7692) over real sockets: negotiation, compressed
 //! messages both ways, publishes to compressing and plain subscribers,
+//! MessagePack and compression on one connection,
 //! corrupt streams (1007) and zip bombs (1009 with bounded memory).
 
 use flate2::{Compress, Compression as Level, Decompress, FlushCompress, FlushDecompress};
@@ -184,4 +185,44 @@ async fn a_zip_bomb_closes_with_1009_after_the_limits_worth_of_memory() {
     assert_eq!(c.expect_close().await, 1009);
     let grew = peak_rss_kib().saturating_sub(before);
     assert!(grew < 64 * 1024, "peak RSS grew by {grew} KiB inflating a 512 MiB bomb");
+}
+
+/// The next data frame, which must be binary, as the JSON its MessagePack
+/// payload holds; and whether it was compressed.
+async fn recv_packed(client: &mut RawClient) -> (Value, bool) {
+    loop {
+        let frame = client.read_frame().await.expect("a frame");
+        if frame.opcode == 2 {
+            let payload = if frame.rsv1 { inflate(&frame.payload) } else { frame.payload };
+            return (rmp_serde::from_slice(&payload).expect("MessagePack"), frame.rsv1);
+        }
+        assert!(frame.opcode == 9 || frame.opcode == 10, "unexpected {frame:?}");
+    }
+}
+
+/// A connection with both MessagePack and compression: its replies and the
+/// publishes it receives are transcoded, then compressed when over the
+/// threshold (one encoder for both, `Encoding::encode`).
+#[tokio::test]
+async fn messagepack_and_compression_together_for_replies_and_publishes() {
+    let server = LiveServer::start(app(compressing())).await;
+    let protocol = ("sec-websocket-protocol", "ori.v1.msgpack");
+    let (mut c, headers) = RawClient::connect_with(server.addr, "/ws", &[OFFER, protocol]).await;
+    assert_eq!(extension(&headers), Some(AGREED));
+    let (mut plain, _) = RawClient::connect_with(server.addr, "/ws", &[]).await;
+
+    let big = json!({"type": "test.echo", "data": {"text": "hello ".repeat(200)}, "correlationId": "1"});
+    c.send_frame(true, 1, big.to_string().as_bytes()).await;
+    let (reply, compressed) = recv_packed(&mut c).await;
+    assert_eq!((&reply["data"], &reply["correlationId"]), (&big["data"], &big["correlationId"]));
+    assert!(compressed, "a reply over the threshold is transcoded, then compressed");
+    c.send_frame(true, 1, br#"{"type":"ping","correlationId":"p"}"#).await;
+    let pong = json!({"type": "pong", "data": null, "correlationId": "p"});
+    assert_eq!(recv_packed(&mut c).await, (pong, false), "under the threshold: transcoded only");
+
+    c.send_frame(true, 1, br#"{"type":"subscribe","data":{"topic":"room"},"correlationId":"s"}"#).await;
+    assert_eq!(recv_packed(&mut c).await.0["type"], "subscribe");
+    let text = "lorem ipsum dolor sit amet ".repeat(80);
+    plain.send_frame(true, 1, json!({"type": "test.shout", "data": text}).to_string().as_bytes()).await;
+    assert_eq!(recv_packed(&mut c).await, (json!({"type": "room.message", "data": text}), true));
 }
