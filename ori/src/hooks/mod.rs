@@ -11,7 +11,6 @@ pub(crate) mod guard;
 pub(crate) mod lifecycle;
 pub(crate) mod upgrade;
 
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -23,7 +22,7 @@ pub use lifecycle::{CloseInfo, UnroutedMessage};
 pub use upgrade::{IntoUpgradeOutcome, UpgradeRequest};
 
 use crate::connection::state::{AnyState, StateKey, StateMap};
-use crate::util::panic::panic_message;
+use crate::util::panic::{Unfinished, supervised};
 use guard::ErasedConnectionGuard;
 use lifecycle::Lifecycle;
 use upgrade::ErasedUpgradeHandler;
@@ -56,10 +55,9 @@ impl ConnectionHooks {
                 states.insert(data);
             }
             for guard in &self.guards {
-                let checked = AssertUnwindSafe(guard.check(request.clone())).catch_unwind();
-                match tokio::time::timeout(timeout, checked).await {
-                    Ok(Ok(Ok(state))) => states.insert(state),
-                    Ok(Ok(Err(reject))) => {
+                match supervised(guard.check(request.clone()), timeout).await {
+                    Ok(Ok(state)) => states.insert(state),
+                    Ok(Err(reject)) => {
                         match reject.source() {
                             Some(error) => {
                                 tracing::error!(guard = guard.name, %error, "connection guard failed")
@@ -72,12 +70,11 @@ impl ConnectionHooks {
                         }
                         return Err(reject.reason().to_owned());
                     }
-                    Ok(Err(panic)) => {
-                        let panic = panic_message(&*panic);
+                    Err(Unfinished::Panicked(panic)) => {
                         tracing::error!(guard = guard.name, panic, "connection guard panicked");
                         return Err("guard failed".to_owned());
                     }
-                    Err(_) => {
+                    Err(Unfinished::TimedOut) => {
                         tracing::error!(guard = guard.name, ?timeout, "connection guard timed out");
                         return Err("guard timed out".to_owned());
                     }

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use futures_util::future::BoxFuture;
 
 use crate::connection::state::{AnyState, StateKey};
 use crate::error::BoxError;
-use crate::util::panic::panic_message;
+use crate::util::panic::{Unfinished, supervised};
 
 /// The HTTP request that asked for the WebSocket upgrade. Cheap to clone.
 #[derive(Clone)]
@@ -162,19 +161,18 @@ impl ErasedUpgradeHandler {
         request: UpgradeRequest,
         timeout: Duration,
     ) -> Result<AnyState, (StatusCode, &'static str)> {
-        let handled = AssertUnwindSafe((self.call)(request)).catch_unwind();
-        match tokio::time::timeout(timeout, handled).await {
-            Ok(Ok(Ok(Some(data)))) => Ok(data),
-            Ok(Ok(Ok(None))) => Err((StatusCode::UNAUTHORIZED, "unauthorized")),
-            Ok(Ok(Err(error))) => {
+        match supervised((self.call)(request), timeout).await {
+            Ok(Ok(Some(data))) => Ok(data),
+            Ok(Ok(None)) => Err((StatusCode::UNAUTHORIZED, "unauthorized")),
+            Ok(Err(error)) => {
                 tracing::error!(%error, "upgrade handler failed");
                 Err((StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler failed"))
             }
-            Ok(Err(panic)) => {
-                tracing::error!(panic = panic_message(&*panic), "upgrade handler panicked");
+            Err(Unfinished::Panicked(panic)) => {
+                tracing::error!(panic, "upgrade handler panicked");
                 Err((StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler failed"))
             }
-            Err(_) => {
+            Err(Unfinished::TimedOut) => {
                 tracing::error!(?timeout, "upgrade handler timed out");
                 Err((StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler timed out"))
             }
