@@ -14,6 +14,7 @@ use crate::endpoint::{Endpoint, lifetime};
 use crate::error::Error;
 use crate::handles::app_context::AppContext;
 use crate::handles::socket::Socket;
+use crate::wire::frame::split_frame;
 
 /// An app built for in-process tests: no listener, no sockets.
 #[derive(Clone)]
@@ -147,10 +148,6 @@ impl std::fmt::Debug for TestConnection {
 
 /// The text of a server frame (the frame minus its header).
 fn payload_text(frame: &Bytes) -> String {
-    let header = match frame[1] & 0x7F {
-        126 => 4,
-        127 => 10,
-        _ => 2,
-    };
-    std::str::from_utf8(&frame[header..]).expect("the server sends UTF-8").to_owned()
+    let (_, _, payload) = split_frame(frame);
+    std::str::from_utf8(payload).expect("the server sends UTF-8").to_owned()
 }
