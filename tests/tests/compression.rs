@@ -54,16 +54,23 @@ async fn send_compressed(client: &mut RawClient, opcode: u8, payload: &[u8]) {
     client.send_bytes(&frame).await;
 }
 
-/// The next data frame as JSON, inflated if compressed; and whether it was.
-async fn recv(client: &mut RawClient) -> (Value, bool) {
+/// The payload of the next frame with `opcode` (pings and pongs skipped),
+/// inflated if compressed; and whether it was.
+async fn recv_payload(client: &mut RawClient, opcode: u8) -> (Vec<u8>, bool) {
     loop {
         let frame = client.read_frame().await.expect("a frame");
-        if frame.opcode == 1 {
+        if frame.opcode == opcode {
             let payload = if frame.rsv1 { inflate(&frame.payload) } else { frame.payload };
-            return (serde_json::from_slice(&payload).expect("JSON"), frame.rsv1);
+            return (payload, frame.rsv1);
         }
         assert!(frame.opcode == 9 || frame.opcode == 10, "unexpected {frame:?}");
     }
+}
+
+/// The next text frame as JSON; and whether it was compressed.
+async fn recv(client: &mut RawClient) -> (Value, bool) {
+    let (payload, compressed) = recv_payload(client, 1).await;
+    (serde_json::from_slice(&payload).expect("JSON"), compressed)
 }
 
 fn extension(headers: &[(String, String)]) -> Option<&str> {
@@ -187,17 +194,11 @@ async fn a_zip_bomb_closes_with_1009_after_the_limits_worth_of_memory() {
     assert!(grew < 64 * 1024, "peak RSS grew by {grew} KiB inflating a 512 MiB bomb");
 }
 
-/// The next data frame, which must be binary, as the JSON its MessagePack
-/// payload holds; and whether it was compressed.
+/// The next binary frame, as the JSON its MessagePack payload holds; and
+/// whether it was compressed.
 async fn recv_packed(client: &mut RawClient) -> (Value, bool) {
-    loop {
-        let frame = client.read_frame().await.expect("a frame");
-        if frame.opcode == 2 {
-            let payload = if frame.rsv1 { inflate(&frame.payload) } else { frame.payload };
-            return (rmp_serde::from_slice(&payload).expect("MessagePack"), frame.rsv1);
-        }
-        assert!(frame.opcode == 9 || frame.opcode == 10, "unexpected {frame:?}");
-    }
+    let (payload, compressed) = recv_payload(client, 2).await;
+    (rmp_serde::from_slice(&payload).expect("MessagePack"), compressed)
 }
 
 /// A connection with both MessagePack and compression: its replies and the
