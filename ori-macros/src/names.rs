@@ -8,7 +8,8 @@
 const MAX_TYPE_LEN: usize = 128;
 
 /// Message types the protocol keeps for itself; no handler may take them.
-const RESERVED_TYPES: [&str; 5] = ["ping", "pong", "subscribe", "unsubscribe", "error"];
+const RESERVED_TYPES: [&str; 8] =
+    ["ping", "pong", "subscribe", "unsubscribe", "error", "presence", "presence_state", "presence_diff"];
 
 /// Why a handler cannot take a message type, phrased to follow "a message type".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +32,8 @@ impl TypeError {
                 "may only contain A-Z, a-z, 0-9 and `_.:-`, e.g. `presence.heartbeat`".to_owned()
             }
             TypeError::Reserved => "is reserved by the protocol (`ping`, `pong`, `subscribe`, \
-                                    `unsubscribe`, `error` and `__*`); choose another name"
+                                    `unsubscribe`, `error`, `presence`, `presence_state`, \
+                                    `presence_diff` and `__*`); choose another name"
                 .to_owned(),
         }
     }
@@ -82,7 +84,7 @@ mod tests {
         }
         names.sort();
         names.dedup();
-        for word in RESERVED_TYPES.iter().chain(&["pings", "__x", "_x", "Ping"]) {
+        for word in RESERVED_TYPES.iter().chain(&["pings", "__x", "_x", "Ping", "presence.heartbeat"]) {
             names.push((*word).to_owned());
         }
         names.push("a".repeat(MAX_TYPE_LEN));

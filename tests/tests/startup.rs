@@ -159,7 +159,17 @@ async fn a_message_type_taken_twice_names_both_routers() {
 
 #[tokio::test]
 async fn reserved_and_invalid_message_types_are_refused() {
-    for ty in ["ping", "subscribe", "__internal", "pong", "", "has space"] {
+    for ty in [
+        "ping",
+        "subscribe",
+        "__internal",
+        "pong",
+        "presence",
+        "presence_state",
+        "presence_diff",
+        "",
+        "has space",
+    ] {
         let app = Ori::create()
             .websocket(WebSocketConfig::default())
             .socket_routes(SocketRoutes::new().route(ty, noop));

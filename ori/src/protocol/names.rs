@@ -9,7 +9,8 @@ pub const MAX_TOPIC_LEN: usize = 256;
 pub const BROADCAST_TOPIC: &str = "__broadcast__";
 
 /// Message types the protocol keeps for itself; no handler may take them.
-const RESERVED_TYPES: [&str; 5] = ["ping", "pong", "subscribe", "unsubscribe", "error"];
+const RESERVED_TYPES: [&str; 8] =
+    ["ping", "pong", "subscribe", "unsubscribe", "error", "presence", "presence_state", "presence_diff"];
 
 /// Which bytes may appear in a name: `[A-Za-z0-9_.:-]`. A table, because
 /// every incoming message's `type` is checked against it.
@@ -133,12 +134,24 @@ mod tests {
 
     #[test]
     fn reserved_types() {
-        for t in ["ping", "pong", "subscribe", "unsubscribe", "error", "__x", "__"] {
+        for t in [
+            "ping",
+            "pong",
+            "subscribe",
+            "unsubscribe",
+            "error",
+            "presence",
+            "presence_state",
+            "presence_diff",
+            "__x",
+            "__",
+        ] {
             assert!(is_reserved_type(t), "{t}");
             assert!(validate_handler_type(t).is_err(), "{t}");
         }
         assert!(!is_reserved_type("pings"));
         assert!(!is_reserved_type("_x"));
+        assert!(!is_reserved_type("presence.heartbeat"), "dotted names stay the app's");
     }
 
     #[test]
