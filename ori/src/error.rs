@@ -39,6 +39,18 @@ pub enum PubSubError {
     Serialize(String),
     /// The pub/sub backend failed (e.g. Redis unreachable).
     Backend(String),
+    /// The topic keeps history, and the message is not what may be kept
+    /// there: a JSON object (or a MessagePack map) without top-level `topic`
+    /// or `offset` keys.
+    NotPositionable {
+        /// The history topic.
+        topic: String,
+        /// What the message is instead.
+        reason: String,
+    },
+    /// The pub/sub backend cannot do this (it lacks the named capability,
+    /// e.g. `history`).
+    Unsupported(&'static str),
 }
 
 impl fmt::Display for PubSubError {
@@ -59,6 +71,14 @@ impl fmt::Display for PubSubError {
             PubSubError::UnknownSocket(id) => write!(f, "no connection with socket id {id}"),
             PubSubError::Serialize(e) => write!(f, "could not serialize the message: {e}"),
             PubSubError::Backend(e) => write!(f, "the pub/sub backend failed: {e}"),
+            PubSubError::NotPositionable { topic, reason } => write!(
+                f,
+                "topic `{topic}` keeps history, so what is published on it must be a JSON object \
+                 (or a MessagePack map) without top-level `topic` or `offset` keys: {reason}"
+            ),
+            PubSubError::Unsupported(capability) => {
+                write!(f, "the pub/sub backend does not support {capability}; choose a backend that does")
+            }
         }
     }
 }
@@ -68,14 +88,17 @@ impl std::error::Error for PubSubError {}
 impl From<PubSubError> for SocketError {
     fn from(e: PubSubError) -> Self {
         match e {
-            PubSubError::InvalidTopic { .. } => SocketError::bad_request(e.to_string()),
+            PubSubError::InvalidTopic { .. } | PubSubError::NotPositionable { .. } => {
+                SocketError::bad_request(e.to_string())
+            }
             PubSubError::ReservedTopic(_)
             | PubSubError::TooManySubscriptions { .. }
             | PubSubError::Forbidden(_) => SocketError::forbidden(e.to_string()),
             PubSubError::Closed
             | PubSubError::UnknownSocket(_)
             | PubSubError::Serialize(_)
-            | PubSubError::Backend(_) => SocketError::internal(),
+            | PubSubError::Backend(_)
+            | PubSubError::Unsupported(_) => SocketError::internal(),
         }
     }
 }

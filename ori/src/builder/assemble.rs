@@ -3,15 +3,17 @@
 //!
 //! 1. [`check_endpoints`]: each endpoint's configuration, and that socket
 //!    handlers have an endpoint to serve them;
-//! 2. [`build_providers`]: the container builds every provider the mounted
+//! 2. [`history_rules`]: the topics that keep history, on a backend that
+//!    keeps it;
+//! 3. [`build_providers`]: the container builds every provider the mounted
 //!    routers (and the app) need, dependencies first;
-//! 3. [`bind_routers`]: each router is bound to its built self and its
+//! 4. [`bind_routers`]: each router is bound to its built self and its
 //!    connection guards join the endpoint's;
-//! 4. [`route_table`]: the app's layers wrap every route set, and the sets
+//! 5. [`route_table`]: the app's layers wrap every route set, and the sets
 //!    become one table (one handler per message type);
-//! 5. [`check_states`]: every connection state a handler asks for has
+//! 6. [`check_states`]: every connection state a handler asks for has
 //!    exactly one producer;
-//! 6. [`endpoints`] and [`http_router`]: the endpoints, mounted beside the
+//! 7. [`endpoints`] and [`http_router`]: the endpoints, mounted beside the
 //!    app's HTTP routes on one axum router.
 
 use std::sync::Arc;
@@ -31,7 +33,8 @@ use crate::error::Error;
 use crate::handles::app_context::{AppContext, ProviderMap};
 use crate::hooks::ConnectionHooks;
 use crate::hooks::authorizer::ErasedAuthorizer;
-use crate::pubsub::InProcess;
+use crate::pubsub::history::HistoryRules;
+use crate::pubsub::{Capability, InProcess, PubSubBackend, Retention};
 use crate::routing::SocketRoutes;
 use crate::routing::layer::Wrap;
 use crate::routing::router::RouterRegistration;
@@ -54,7 +57,9 @@ impl Ori {
             && self.hooks.lifecycle.message.is_none();
         let no_routers_found = routes_nothing && discovery == Discovery::All && !self.allow_no_routers;
 
-        let app = AppContext::new(self.pubsub.unwrap_or_else(|| Arc::new(InProcess::new())));
+        let pubsub = self.pubsub.unwrap_or_else(|| Arc::new(InProcess::new()));
+        let history = history_rules(&self.history, &*pubsub)?;
+        let app = AppContext::new(pubsub, history);
         let providers = build_providers(&app, self.providers, discovery, &routers)?;
         let mut hooks = self.hooks;
         let mut route_sets = self.socket_routes;
@@ -129,7 +134,23 @@ impl Ori {
     }
 }
 
-/// Step 2: the providers the app registered and, as `discovery` says, the
+/// Step 2: the topics that keep history, on a backend that can keep it.
+fn history_rules(rules: &[(String, Retention)], pubsub: &dyn PubSubBackend) -> Result<HistoryRules, Error> {
+    let mut history = HistoryRules::default();
+    for (pattern, retention) in rules {
+        history.add(pattern, *retention).map_err(Error::InvalidConfig)?;
+    }
+    if !history.is_empty() && !pubsub.capabilities().has(Capability::History) {
+        return Err(Error::InvalidConfig(format!(
+            "history is configured (`{}`) but the pub/sub backend keeps none (it lacks \
+             `Capability::History`); use a backend that keeps history, or remove `.history(...)`",
+            rules[0].0
+        )));
+    }
+    Ok(history)
+}
+
+/// Step 3: the providers the app registered and, as `discovery` says, the
 /// `#[injectable]`s of the binary, with what `routers` depend on as roots.
 fn build_providers(
     app: &AppContext,
@@ -144,7 +165,7 @@ fn build_providers(
     registered_here.build(app, &registered, discovery, &roots)
 }
 
-/// Step 3: each router's routes, bound to the built router and its message
+/// Step 4: each router's routes, bound to the built router and its message
 /// guards; its connection guards join `hooks` (each guard type once).
 fn bind_routers(
     routers: &[RouterRegistration],
@@ -166,7 +187,7 @@ fn bind_routers(
     Ok(bound)
 }
 
-/// Step 4: every set behind the app's `layers` (the one added last
+/// Step 5: every set behind the app's `layers` (the one added last
 /// outermost), then one table: a type routed twice, or invalid, is an error.
 fn route_table(mut sets: Vec<SocketRoutes>, layers: &[Wrap]) -> Result<RouteTable, Error> {
     for wrap in layers {
@@ -175,7 +196,7 @@ fn route_table(mut sets: Vec<SocketRoutes>, layers: &[Wrap]) -> Result<RouteTabl
     RouteTable::build(sets)
 }
 
-/// Step 5: on each endpoint, every state a handler asks for must have
+/// Step 6: on each endpoint, every state a handler asks for must have
 /// exactly one producer (a raw endpoint has no routes, only hooks).
 fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Error> {
     let mut produced: Vec<StateKey> = Vec::new();
@@ -201,7 +222,7 @@ fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Erro
 /// What the envelope endpoint is made of.
 type EnvelopeParts = (WebSocketConfig, RouteTable, ConnectionHooks, Option<ErasedAuthorizer>);
 
-/// Step 6: the envelope endpoint first (if any), then the raw ones, each at
+/// Step 7: the envelope endpoint first (if any), then the raw ones, each at
 /// its position among the server's endpoints.
 fn endpoints(
     envelopes: Option<EnvelopeParts>,
@@ -220,7 +241,7 @@ fn endpoints(
     endpoints.into_iter().map(Arc::new).collect()
 }
 
-/// Step 6: the app's HTTP routes, the AsyncAPI document if asked for, and an
+/// Step 7: the app's HTTP routes, the AsyncAPI document if asked for, and an
 /// upgrade route per endpoint; every request carries the [`AppContext`].
 fn http_router(
     http: axum::Router<AppContext>,

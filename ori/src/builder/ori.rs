@@ -20,7 +20,7 @@ use crate::hooks::authorizer::{ErasedAuthorizer, TopicAuthorizer};
 use crate::hooks::lifecycle::UnroutedMessage;
 use crate::hooks::{ConnectionHooks, connection_hook_setters};
 use crate::protocol::reply::IntoReply;
-use crate::pubsub::PubSubBackend;
+use crate::pubsub::{PubSubBackend, Retention};
 use crate::routing::SocketRoutes;
 use crate::routing::layer::{SocketLayer, Wrap};
 use crate::routing::router::{RouterRegistration, SocketRouter};
@@ -65,6 +65,8 @@ pub struct Ori {
     pub(super) providers: Providers,
     /// The backend of every endpoint's topics (default: in process).
     pub(super) pubsub: Option<Arc<dyn PubSubBackend>>,
+    /// `(pattern, retention)` of each `history(...)`, in order.
+    pub(super) history: Vec<(String, Retention)>,
     pub(super) shutdown_grace: Duration,
     pub(super) shutdown_signal: Option<BoxFuture<'static, ()>>,
     pub(super) workers: Option<usize>,
@@ -90,6 +92,7 @@ impl Ori {
             layers: Vec::new(),
             providers: Providers::default(),
             pubsub: None,
+            history: Vec::new(),
             shutdown_grace: Duration::from_secs(10),
             shutdown_signal: None,
             workers: None,
@@ -325,6 +328,28 @@ impl Ori {
     /// ```
     pub fn pubsub(mut self, backend: impl PubSubBackend) -> Self {
         self.pubsub = Some(Arc::new(backend));
+        self
+    }
+
+    /// Topics whose name matches `pattern` keep history: their last `size`
+    /// messages, each for at most `ttl`, so that a client that comes back
+    /// gets what it missed (PROTOCOL.md, "History and recovery"). A pattern
+    /// is a topic name or a prefix followed by `*`; the first matching rule
+    /// applies. Needs a backend with [`Capability::History`](crate::pubsub::Capability)
+    /// (the default, [`InProcess`](crate::pubsub::InProcess), and `RedisBackend` have it).
+    ///
+    /// Messages published on such a topic must be JSON objects; each is
+    /// delivered with its position (`"topic"`, `"offset"`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let app = ori::Ori::create()
+    ///     .websocket(ori::WebSocketConfig::default())
+    ///     .history("room:*", 1_000, Duration::from_secs(300));
+    /// ```
+    pub fn history(mut self, pattern: &str, size: usize, ttl: Duration) -> Self {
+        self.history.push((pattern.to_owned(), Retention::new(size, ttl)));
         self
     }
 

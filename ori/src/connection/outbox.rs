@@ -113,6 +113,29 @@ impl Outbox {
         accepted
     }
 
+    /// The bound of the queue, in bytes.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Treats the connection as overflowed (a queue outside this one, held
+    /// for it, overflowed): discards what is queued and closes it with 1013.
+    pub(crate) fn overflow(&self) {
+        let waker = {
+            let mut queue = lock(&self.queue);
+            if queue.closed {
+                return;
+            }
+            queue.closed = true;
+            queue.overflowed = true;
+            queue.discard();
+            queue.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Wakes the driver to write what is queued.
     pub(crate) fn wake(&self) {
         let waker = lock(&self.queue).waker.take();

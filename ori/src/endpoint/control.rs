@@ -6,12 +6,11 @@
 use std::borrow::Cow;
 
 use futures_util::FutureExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tracing::Span;
 
 use crate::endpoint::Endpoint;
-use crate::endpoint::dispatch::{Dispatched, error_frame, start};
+use crate::endpoint::dispatch::{Dispatched, error_frame, start_control};
 use crate::error::PubSubError;
 use crate::handles::socket::Socket;
 use crate::protocol::encode;
@@ -19,6 +18,7 @@ use crate::protocol::envelope::{CorrelationId, decode_data};
 use crate::protocol::names::{is_reserved_topic, validate_topic};
 use crate::protocol::reply::{Reply, ReplyTo};
 use crate::protocol::socket_error::SocketError;
+use crate::pubsub::Position;
 
 /// `ping`: `pong` at once.
 pub(crate) fn ping(correlation_id: Option<&CorrelationId>) -> Dispatched {
@@ -30,48 +30,121 @@ struct TopicData {
     topic: String,
 }
 
-/// The topic of a `subscribe`/`unsubscribe`, or the error to answer.
+/// The topic of an `unsubscribe`, or the error to answer.
 fn control_topic(message_type: &'static str, data: &RawValue) -> Result<String, SocketError> {
     let TopicData { topic } = decode_data::<TopicData>(message_type, data)?;
-    validate_topic(&topic)
-        .map_err(|reason| SocketError::from(PubSubError::InvalidTopic { topic: topic.clone(), reason }))?;
-    if is_reserved_topic(&topic) {
-        return Err(PubSubError::ReservedTopic(topic).into());
-    }
+    check_topic(&topic)?;
     Ok(topic)
+}
+
+/// A topic a client names: valid (`bad_request`), then not reserved (`forbidden`).
+fn check_topic(topic: &str) -> Result<(), SocketError> {
+    validate_topic(topic)
+        .map_err(|reason| SocketError::from(PubSubError::InvalidTopic { topic: topic.to_owned(), reason }))?;
+    if is_reserved_topic(topic) {
+        return Err(PubSubError::ReservedTopic(topic.to_owned()).into());
+    }
+    Ok(())
 }
 
 fn topic_ack(topic: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "topic": topic })).expect("a string always serializes")
 }
 
+/// A `subscribe`'s data: the topic and the options of PROTOCOL.md,
+/// "History and recovery" (a `since` given must be a position; `null` is not).
+#[derive(Deserialize)]
+struct SubscribeData {
+    topic: String,
+    #[serde(default)]
+    #[allow(dead_code)] // Read once presence lands.
+    presence: bool,
+    #[serde(default, deserialize_with = "present")]
+    since: Option<Since>,
+}
+
+/// The last position a client saw.
+#[derive(Deserialize)]
+struct Since {
+    epoch: String,
+    offset: u64,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Since>, D::Error> {
+    Since::deserialize(deserializer).map(Some)
+}
+
+/// The acknowledgement's data: the topic, where a history topic stands,
+/// and whether the client recovered (when it asked to).
+#[derive(Serialize)]
+struct SubscribeAck<'a> {
+    topic: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epoch: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovered: Option<bool>,
+}
+
 /// `subscribe`: joins the topic once the authorizer allows it; acknowledged
-/// once the subscription is live on every instance.
+/// once the subscription is live on every instance. On a history topic, the
+/// acknowledgement is queued on the connection before any message of the
+/// subscription: the replay, then the live messages held meanwhile.
 pub(crate) fn subscribe(
     endpoint: &Endpoint,
     socket: &Socket,
     data: &RawValue,
     correlation_id: Option<CorrelationId>,
 ) -> Dispatched {
-    let topic = match control_topic("subscribe", data) {
-        Ok(topic) => topic,
-        Err(error) => return error_frame("subscribe", &error, correlation_id.as_ref()),
+    let reply_to = ReplyTo { message_type: Cow::Borrowed("subscribe"), correlation_id };
+    let request = decode_data::<SubscribeData>("subscribe", data).and_then(|request| {
+        check_topic(&request.topic)?;
+        Ok(request)
+    });
+    let SubscribeData { topic, since, .. } = match request {
+        Ok(request) => request,
+        Err(error) => return Dispatched::Done(reply_to.frame(Reply::Error(error))),
     };
+    let since = since.map(|Since { epoch, offset }| Position { epoch, offset });
     let socket = socket.clone();
     let authorizer = endpoint.authorizer.clone();
+    let replies = reply_to.clone();
     let work = async move {
         if let Some(authorizer) = authorizer
             && !authorizer.authorize(socket.clone(), topic.clone()).await
         {
-            return Reply::Error(PubSubError::Forbidden(topic).into());
+            return replies.frame(Reply::Error(PubSubError::Forbidden(topic).into()));
         }
-        match socket.subscribe(&topic).await {
-            Ok(()) => Reply::Json(topic_ack(&topic)),
-            Err(e) => Reply::Error(e.into()),
-        }
+        let joined = match socket.join(&topic, since.as_ref()).await {
+            Ok(joined) => joined,
+            Err(e) => return replies.frame(Reply::Error(e.into())),
+        };
+        let recovery = joined.recovery.as_ref();
+        let ack = SubscribeAck {
+            topic: &topic,
+            epoch: recovery.map(|r| r.position.epoch.as_str()),
+            offset: recovery.map(|r| r.position.offset),
+            recovered: since.is_some().then(|| recovery.is_some_and(|r| r.recovered)),
+        };
+        let ack = serde_json::to_vec(&ack).expect("an acknowledgement always serializes");
+        let ack = replies.frame(Reply::Json(ack));
+        let Some(subscriber) = joined.opening else {
+            return ack;
+        };
+        let core = socket.core();
+        let (after, replay) = joined.recovery.map_or((0, Vec::new()), |r| (r.position.offset, r.replay));
+        subscriber.open(after, || {
+            if let Some(ack) = ack {
+                core.push(core.encoding().encode(ack));
+            }
+            for message in &replay {
+                core.push_outbound(message);
+            }
+        });
+        None
     };
-    let reply_to = ReplyTo { message_type: Cow::Borrowed("subscribe"), correlation_id };
-    start(Ok(Ok(work.boxed())), reply_to, Span::none())
+    start_control(work.boxed(), reply_to)
 }
 
 /// `unsubscribe`: leaves the topic (acknowledged whether or not the

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use tracing::Span;
 
 use crate::endpoint::{Endpoint, EndpointKind, control};
@@ -49,6 +50,10 @@ enum Work {
     Routed { work: HandlerFuture, reply_to: Option<ReplyTo> },
     /// The raw handler: its reply goes out as is.
     Raw(RawFuture),
+    /// A control message that frames its reply itself, or queues it on the
+    /// connection (then `None`); a panic in it (the topic authorizer is the
+    /// app's) answers `internal` to `reply_to`.
+    Control { work: BoxFuture<'static, Option<Bytes>>, reply_to: Option<ReplyTo> },
 }
 
 impl Future for InFlight {
@@ -68,6 +73,17 @@ impl Future for InFlight {
                     }
                 };
                 Poll::Ready(reply_to.take().expect("polled after completion").frame(reply))
+            }
+            Work::Control { work, reply_to } => {
+                match catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
+                    Ok(Poll::Pending) => Poll::Pending,
+                    Ok(Poll::Ready(frame)) => Poll::Ready(frame),
+                    Err(panic) => {
+                        tracing::error!(panic = panic_message(&*panic), "control message panicked");
+                        let reply_to = reply_to.take().expect("polled after completion");
+                        Poll::Ready(reply_to.frame(Reply::Error(SocketError::internal())))
+                    }
+                }
             }
             Work::Raw(work) => match catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
                 Ok(Poll::Pending) => Poll::Pending,
@@ -186,6 +202,14 @@ pub(crate) fn dispatch_raw(endpoint: &Endpoint, socket: &Socket, message: RawMes
             Dispatched::Done(None)
         }
     }
+}
+
+/// A control message's running work (see `Work::Control`).
+pub(crate) fn start_control(work: BoxFuture<'static, Option<Bytes>>, reply_to: ReplyTo) -> Dispatched {
+    Dispatched::Started(InFlight {
+        work: Work::Control { work, reply_to: Some(reply_to) },
+        span: Span::none(),
+    })
 }
 
 /// Running work, or the reply at once if starting it failed.

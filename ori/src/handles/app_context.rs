@@ -9,6 +9,7 @@ use crate::connection::admission::Admissions;
 use crate::connection::registry::ConnectionRegistry;
 use crate::handles::sockets::Sockets;
 use crate::pubsub::PubSubBackend;
+use crate::pubsub::history::HistoryRules;
 
 pub(crate) type ProviderMap = HashMap<TypeId, Arc<dyn Any + Send + Sync>>;
 
@@ -18,6 +19,8 @@ pub(crate) struct AppShared {
     pub(crate) connections: Arc<ConnectionRegistry>,
     pub(crate) admissions: Admissions,
     pub(crate) pubsub: Arc<dyn PubSubBackend>,
+    /// Which topics keep history.
+    pub(crate) history: HistoryRules,
     providers: OnceLock<ProviderMap>,
 }
 
@@ -33,13 +36,14 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    /// A context whose topics `pubsub` carries; providers come later
-    /// ([`set_providers`](Self::set_providers)).
-    pub(crate) fn new(pubsub: Arc<dyn PubSubBackend>) -> AppContext {
+    /// A context whose topics `pubsub` carries (those `history` names
+    /// keeping history); providers come later ([`set_providers`](Self::set_providers)).
+    pub(crate) fn new(pubsub: Arc<dyn PubSubBackend>, history: HistoryRules) -> AppContext {
         let shared = AppShared {
             connections: Arc::default(),
             admissions: Admissions::default(),
             pubsub,
+            history,
             providers: OnceLock::new(),
         };
         AppContext { sockets: Sockets::new(Arc::new(shared)) }

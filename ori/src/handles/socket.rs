@@ -13,7 +13,7 @@ use crate::handles::app_context::AppContext;
 use crate::handles::sockets::{Sockets, publish, typed};
 use crate::protocol::names::validate_topic;
 use crate::protocol::{Outbound, SocketError, SocketMessage};
-use crate::pubsub::Subscriber;
+use crate::pubsub::{Position, Recovery, Subscribed, Subscriber};
 use crate::util::sync::lock;
 
 /// A handle to one connection. Cheap to clone; stays valid after the
@@ -67,24 +67,69 @@ impl Socket {
     /// the connection is closed. (Reserved `__` topics are refused only to
     /// clients' `subscribe` control messages, not to server code.)
     pub async fn subscribe(&self, topic: &str) -> Result<(), PubSubError> {
+        match self.register(topic, false)? {
+            Registration::Already => Ok(()),
+            Registration::New(_, live) => self.until_live(topic, live).await,
+        }
+    }
+
+    /// A client's `subscribe`: joins `topic` and, on a topic that keeps
+    /// history, reads where it stands and, for a new subscription, what was
+    /// missed since `since`. A new subscription of a history topic comes
+    /// back closed ([`Joined::opening`]): its live messages wait until its
+    /// acknowledgement and replay are queued.
+    pub(crate) async fn join(&self, topic: &str, since: Option<&Position>) -> Result<Joined, PubSubError> {
+        let shared = self.app.shared();
+        let retention = shared.history.retention(topic);
+        let opening = match self.register(topic, retention.is_some())? {
+            Registration::Already => None,
+            Registration::New(subscriber, live) => {
+                self.until_live(topic, live).await?;
+                Some(subscriber)
+            }
+        };
+        let Some(retention) = retention else {
+            return Ok(Joined { opening: None, recovery: None });
+        };
+        // An existing subscription already had what it missed.
+        let since = since.filter(|_| opening.is_some());
+        match shared.pubsub.read_history(topic, since, retention).await {
+            Ok(read) => Ok(Joined { opening, recovery: Some(Recovery::decide(since, read)) }),
+            Err(e) => {
+                if opening.is_some() {
+                    self.unsubscribe(topic);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Records the subscription and registers `topic`'s subscriber with
+    /// the backend (one whose live messages wait, if `gated`).
+    fn register(&self, topic: &str, gated: bool) -> Result<Registration, PubSubError> {
         validate_topic(topic)
             .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
-        let pubsub = &self.app.shared().pubsub;
-        let live = {
-            let mut subs = lock(&self.core.subscriptions);
-            if subs.closed {
-                return Err(PubSubError::Closed);
-            }
-            if subs.topics.contains(topic) {
-                return Ok(());
-            }
-            let limit = self.core.max_subscriptions as usize;
-            if subs.topics.len() >= limit {
-                return Err(PubSubError::TooManySubscriptions { limit });
-            }
-            subs.topics.insert(topic.into());
-            pubsub.subscribe(topic, &Subscriber::new(self.core.clone()))
-        };
+        let mut subs = lock(&self.core.subscriptions);
+        if subs.closed {
+            return Err(PubSubError::Closed);
+        }
+        if subs.topics.contains(topic) {
+            return Ok(Registration::Already);
+        }
+        let limit = self.core.max_subscriptions as usize;
+        if subs.topics.len() >= limit {
+            return Err(PubSubError::TooManySubscriptions { limit });
+        }
+        subs.topics.insert(topic.into());
+        let core = self.core.clone();
+        let subscriber = if gated { Subscriber::gated(core) } else { Subscriber::new(core) };
+        let live = self.app.shared().pubsub.subscribe(topic, &subscriber);
+        Ok(Registration::New(subscriber, live))
+    }
+
+    /// Waits until the subscription is live everywhere; if it cannot be,
+    /// there is no subscription.
+    async fn until_live(&self, topic: &str, live: Subscribed) -> Result<(), PubSubError> {
         if let Err(e) = live.await {
             self.unsubscribe(topic);
             return Err(e);
@@ -107,7 +152,9 @@ impl Socket {
         lock(&self.core.subscriptions).topics.iter().map(|t| t.to_string()).collect()
     }
 
-    /// Publishes `message` as-is to every subscriber of `topic` except this connection.
+    /// Publishes `message` as-is to every subscriber of `topic` except this
+    /// connection (on a history topic: a JSON object, delivered with its
+    /// position; see [`Sockets::publish`]).
     pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         publish(self.app.shared(), topic, &message.into(), Some(self.core.id))
     }
@@ -145,6 +192,24 @@ impl Socket {
     pub fn is_closed(&self) -> bool {
         self.core.outbox.is_closed()
     }
+}
+
+/// What [`Socket::register`] did.
+enum Registration {
+    /// The connection had joined the topic already.
+    Already,
+    /// A new subscriber, and the backend's word on when it is live.
+    New(Subscriber, Subscribed),
+}
+
+/// A client's subscription, made by [`Socket::join`].
+pub(crate) struct Joined {
+    /// A new subscription whose live messages wait: queue its first
+    /// messages with [`Subscriber::open`]. `None` when nothing waits (the
+    /// topic keeps no history, or the connection had joined it already).
+    pub(crate) opening: Option<Subscriber>,
+    /// Where a history topic stands, and what to replay.
+    pub(crate) recovery: Option<Recovery>,
 }
 
 impl std::fmt::Debug for Socket {

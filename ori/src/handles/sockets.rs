@@ -36,7 +36,10 @@ impl Sockets {
         &self.shared
     }
 
-    /// Publishes `message` as-is to every subscriber of `topic`.
+    /// Publishes `message` as-is to every subscriber of `topic`. On a topic
+    /// that keeps history ([`Ori::history`](crate::Ori::history)) it must be
+    /// a JSON object, and is delivered with its position; anything else is
+    /// [`PubSubError::NotPositionable`].
     pub fn publish(&self, topic: &str, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         publish(&self.shared, topic, &message.into(), None)
     }
@@ -93,7 +96,8 @@ impl std::fmt::Debug for Sockets {
 }
 
 /// Publishes `message` on `topic`, a name the caller gave (so it is checked),
-/// to every subscriber but `exclude`.
+/// to every subscriber but `exclude`; on a topic that keeps history, with
+/// its position (so it must be a JSON object).
 pub(crate) fn publish(
     shared: &AppShared,
     topic: &str,
@@ -101,8 +105,18 @@ pub(crate) fn publish(
     exclude: Option<SocketId>,
 ) -> Result<(), PubSubError> {
     validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
-    shared.pubsub.publish(topic, message, exclude);
-    Ok(())
+    match shared.history.retention(topic) {
+        None => {
+            shared.pubsub.publish(topic, message, exclude);
+            Ok(())
+        }
+        Some(retention) => {
+            let message = message
+                .to_positionable()
+                .map_err(|reason| PubSubError::NotPositionable { topic: topic.to_owned(), reason })?;
+            shared.pubsub.publish_kept(topic, &message, exclude, retention)
+        }
+    }
 }
 
 /// `{"type": M::TYPE, "data": message}`, or the pub/sub error a failed

@@ -12,6 +12,7 @@ mod escapes;
 pub(crate) mod names;
 pub(crate) mod outbound;
 mod plain_envelope;
+pub(crate) mod position;
 pub(crate) mod push;
 pub(crate) mod raw;
 pub(crate) mod reply;

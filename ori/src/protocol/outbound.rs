@@ -10,8 +10,9 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::protocol::codec::{Codec, msgpack_frame};
+use crate::protocol::codec::{Codec, msgpack_frame, msgpack_to_json};
 use crate::protocol::encode;
+use crate::protocol::position::{add_position, check_positionable};
 use crate::protocol::push::SocketMessage;
 use crate::protocol::raw::RawMessage;
 use crate::wire::deflate::{Deflate, deflate_frame};
@@ -90,6 +91,8 @@ impl Encoding {
 pub struct Outbound {
     frame: Bytes,
     header_len: u8,
+    /// The message's offset on its history topic; 0: it has no position.
+    offset: u64,
     /// The other encodings of the message, each made by the first recipient
     /// that needs it and shared by the others. Allocated only when a
     /// recipient compresses or speaks MessagePack.
@@ -167,7 +170,7 @@ impl Outbound {
     }
 
     pub(crate) fn from_frame((frame, header_len): (Bytes, usize)) -> Outbound {
-        Outbound { frame, header_len: header_len as u8, encodings: OnceLock::new() }
+        Outbound { frame, header_len: header_len as u8, offset: 0, encodings: OnceLock::new() }
     }
 
     /// The frame to send to a connection that receives `encoding`. Each
@@ -183,6 +186,50 @@ impl Outbound {
     /// The message text (the frame without its WebSocket header).
     pub fn payload(&self) -> &[u8] {
         &self.frame[usize::from(self.header_len)..]
+    }
+
+    /// The message as it may be kept on a topic that keeps history: a JSON
+    /// object without top-level `topic` or `offset` keys (a binary message
+    /// must be a MessagePack map, and becomes its JSON). The error says what
+    /// the message is instead.
+    ///
+    /// ```
+    /// let ok = ori::Outbound::text(r#"{"type":"chat.message","data":"hi"}"#);
+    /// assert!(ok.to_positionable().is_ok());
+    /// assert!(ori::Outbound::text("[1, 2]").to_positionable().is_err());
+    /// ```
+    pub fn to_positionable(&self) -> Result<Outbound, String> {
+        let json = if self.is_binary() {
+            msgpack_to_json(self.payload())
+                .map_err(|e| format!("a binary message must be a MessagePack map: {e}"))?
+        } else {
+            String::from_utf8_lossy(self.payload()).into_owned()
+        };
+        check_positionable(json.as_bytes())?;
+        Ok(if self.is_binary() { Outbound::text(&json) } else { self.clone() })
+    }
+
+    /// This message (a JSON object, see [`to_positionable`](Self::to_positionable))
+    /// at `offset` of the history topic `topic`: with the keys `"topic"` and
+    /// `"offset"` added, as every subscriber of the topic receives it.
+    ///
+    /// ```
+    /// let m = ori::Outbound::text(r#"{"type":"chat.message","data":"hi"}"#);
+    /// let kept = m.with_position("room:1", 58);
+    /// assert_eq!(kept.payload(), br#"{"type":"chat.message","data":"hi","topic":"room:1","offset":58}"#);
+    /// assert_eq!(kept.offset(), Some(58));
+    /// ```
+    pub fn with_position(&self, topic: &str, offset: u64) -> Outbound {
+        let positioned = add_position(self.payload(), topic, offset);
+        let mut message = Outbound::from_frame(frame_with_header(OpCode::Text, &positioned));
+        message.offset = offset;
+        message
+    }
+
+    /// The offset of this message on its history topic, if it has one
+    /// ([`with_position`](Self::with_position)).
+    pub fn offset(&self) -> Option<u64> {
+        (self.offset != 0).then_some(self.offset)
     }
 }
 

@@ -90,7 +90,7 @@ impl Reply {
 }
 
 /// Where a reply goes: the request's `type` and `correlationId`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ReplyTo {
     pub(crate) message_type: Cow<'static, str>,
     pub(crate) correlation_id: Option<CorrelationId>,

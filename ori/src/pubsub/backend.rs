@@ -12,6 +12,7 @@ use crate::connection::registry::ConnectionRegistry;
 use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
+use crate::pubsub::history::{self, HistoryFuture, Position, Retention};
 use crate::pubsub::subscriber::Subscriber;
 
 /// The future returned by [`PubSubBackend::subscribe`].
@@ -86,6 +87,37 @@ pub trait PubSubBackend: Send + Sync + 'static {
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let _ = message;
         Err(PubSubError::UnknownSocket(socket))
+    }
+
+    /// Publishes `message` on `topic`, which keeps history under
+    /// `retention` (only for backends with [`Capability::History`]; the
+    /// default refuses): gives it the topic's next offset (offsets start at
+    /// 1 and rise by exactly 1 on every instance), keeps it, and delivers
+    /// [`message.with_position(topic, offset)`](Outbound::with_position) to
+    /// every subscriber but `exclude`, on every instance, in offset order.
+    ///
+    /// `message` is always a JSON object that may be positioned (the server
+    /// checks it first, [`Outbound::to_positionable`]).
+    fn publish_kept(
+        &self,
+        topic: &str,
+        message: &Outbound,
+        exclude: Option<SocketId>,
+        retention: Retention,
+    ) -> Result<(), PubSubError> {
+        let _ = (topic, message, exclude, retention);
+        Err(history::unsupported())
+    }
+
+    /// Reads `topic`'s history (only for backends with [`Capability::History`];
+    /// the default refuses): its epoch, its last offset, and the messages
+    /// kept after `since` when `since` is of this epoch. Called after the
+    /// subscriber was registered ([`subscribe`](Self::subscribe) resolved),
+    /// so every message not in the answer reaches it live; the server
+    /// decides whether the subscriber recovered ([`Recovery::decide`](crate::pubsub::Recovery::decide)).
+    fn read_history(&self, topic: &str, since: Option<&Position>, retention: Retention) -> HistoryFuture {
+        let _ = (topic, since, retention);
+        std::future::ready(Err(history::unsupported())).boxed()
     }
 
     /// How many connections of this instance are subscribed to `topic`.

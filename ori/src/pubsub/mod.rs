@@ -5,7 +5,9 @@
 //! backend (feature `redis`), written on that interface alone.
 
 mod backend;
+pub(crate) mod history;
 mod in_process;
+mod memory_history;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod subscriber;
@@ -15,6 +17,7 @@ mod topics;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
 pub use backend::{BackendContext, Capabilities, Capability, PubSubBackend, Subscribed};
+pub use history::{HistoryFuture, HistoryRead, Position, Recovery, Retention};
 pub use in_process::InProcess;
 pub use subscriber::Subscriber;
 pub use topics::{Inserted, Removed, TopicRegistry};
