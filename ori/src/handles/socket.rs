@@ -93,15 +93,16 @@ impl Socket {
         };
         // An existing subscription already had what it missed.
         let since = since.filter(|_| opening.is_some());
-        match shared.pubsub.read_history(topic, since, retention).await {
-            Ok(read) => Ok(Joined { opening, recovery: Some(Recovery::decide(since, read)) }),
-            Err(e) => {
-                if opening.is_some() {
-                    self.unsubscribe(topic);
-                }
-                Err(e)
+        let recovery = match shared.pubsub.read_history(topic, since, retention).await {
+            Ok(read) => Some(Recovery::decide(since, read)),
+            Err(error) => {
+                // Subscribed for live delivery all the same; the client is
+                // told it did not recover, and learns positions from messages.
+                tracing::warn!(%error, topic, "could not read the topic's history; subscribed without a position");
+                None
             }
-        }
+        };
+        Ok(Joined { opening, recovery })
     }
 
     /// Records the subscription and registers `topic`'s subscriber with

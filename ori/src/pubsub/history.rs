@@ -107,6 +107,23 @@ impl Recovery {
     }
 }
 
+/// The push that tells a history topic's subscribers that its epoch
+/// changed (the history was lost): sent before the first message of the
+/// new epoch (PROTOCOL.md, "Epoch change"). A backend whose history can be
+/// lost while subscribers stay delivers it to them.
+///
+/// ```
+/// let push = ori::pubsub::epoch_changed("room:1", "E2");
+/// assert_eq!(
+///     push.payload(),
+///     br#"{"type":"subscribe","data":{"topic":"room:1","epoch":"E2","offset":0,"recovered":false}}"#
+/// );
+/// ```
+pub fn epoch_changed(topic: &str, epoch: &str) -> Outbound {
+    let data = serde_json::json!({ "topic": topic, "epoch": epoch, "offset": 0, "recovered": false });
+    Outbound::json("subscribe", &data).expect("strings and numbers always serialize")
+}
+
 /// Which topics keep history, and how much: the app's `history(pattern,
 /// size, ttl)` rules, first match wins. A pattern is a topic name, or a
 /// prefix followed by `*` (`room:*`; `*` alone: every topic). Server

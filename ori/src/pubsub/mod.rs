@@ -17,7 +17,7 @@ mod topics;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
 pub use backend::{BackendContext, Capabilities, Capability, PubSubBackend, Subscribed};
-pub use history::{HistoryFuture, HistoryRead, Position, Recovery, Retention};
+pub use history::{HistoryFuture, HistoryRead, Position, Recovery, Retention, epoch_changed};
 pub use in_process::InProcess;
 pub use subscriber::Subscriber;
 pub use topics::{Inserted, Removed, TopicRegistry};

@@ -10,10 +10,13 @@ use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::history;
 use super::packet::{self, Kind};
 use super::{Config, Pending, Shared};
+use crate::connection::socket_id::SocketId;
 use crate::error::BoxError;
-use crate::pubsub::BackendContext;
+use crate::protocol::Outbound;
+use crate::pubsub::{BackendContext, epoch_changed};
 use crate::util::backoff::{Backoff, retry};
 use crate::util::sync::lock;
 
@@ -28,9 +31,10 @@ pub(crate) enum SubOp {
 
 /// A live pair of connections.
 #[derive(Clone)]
-struct Link {
+pub(crate) struct Link {
     sink: PubSubSink,
-    publisher: MultiplexedConnection,
+    /// Publishes, and reads history.
+    pub(crate) publisher: MultiplexedConnection,
 }
 
 async fn connect(client: &redis::Client, config: &Config) -> Result<(Link, PubSubStream), BoxError> {
@@ -81,6 +85,7 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
         shared.counters.connected.store(true, Ordering::Release);
     }
     let (links, link) = watch::channel(first.as_ref().map(|(link, _)| link.clone()));
+    let _ = shared.links.set(link.clone());
     let tasks = vec![
         tokio::spawn(manage_subscriptions(shared.clone(), ops, link.clone())),
         tokio::spawn(publish(shared.clone(), client.clone(), link)),
@@ -162,6 +167,14 @@ async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStrea
         let packet = packet::decode(message.get_payload_bytes());
         let topic = channel.strip_prefix(prefix.as_str());
         match packet {
+            // A history topic's packet comes from the script, to every instance.
+            Some(packet) if packet.kind == Kind::Kept => match (packet.position, topic) {
+                (Some((epoch, offset)), Some(topic)) if !direct => {
+                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
+                    deliver_kept(shared, topic, &epoch, offset, &packet.message, packet.socket);
+                }
+                _ => junk(shared, channel),
+            },
             Some(packet) if packet.instance == shared.instance => {}
             Some(packet) => match (packet.kind, packet.socket, topic) {
                 (Kind::Direct, Some(target), _) if direct => {
@@ -176,6 +189,41 @@ async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStrea
             },
             None => junk(shared, channel),
         }
+    }
+}
+
+/// Delivers a history topic's message at its position; a message of a new
+/// epoch is preceded by the epoch-change push (PROTOCOL.md).
+fn deliver_kept(
+    shared: &Shared,
+    topic: &str,
+    epoch: &str,
+    offset: u64,
+    message: &Outbound,
+    exclude: Option<SocketId>,
+) {
+    let changed = {
+        let mut epochs = lock(&shared.epochs);
+        match epochs.get_mut(topic) {
+            Some(known) if known != epoch => {
+                *known = epoch.to_owned();
+                true
+            }
+            Some(_) => false,
+            None => {
+                epochs.insert(topic.to_owned(), epoch.to_owned());
+                false
+            }
+        }
+    };
+    if changed {
+        shared.topics.publish(topic, &epoch_changed(topic, epoch), None);
+    }
+    match message.to_positionable() {
+        Ok(message) => {
+            shared.topics.publish(topic, &message.with_position(topic, offset), exclude);
+        }
+        Err(_) => junk(shared, topic),
     }
 }
 
@@ -347,8 +395,12 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
             continue;
         }
         let mut pipe = redis::pipe();
+        if batch.iter().any(|p| matches!(p, Pending::Kept { .. })) {
+            // Once per batch: the scripts of a restarted (or flushed) Redis are gone.
+            pipe.cmd("SCRIPT").arg("LOAD").arg(history::APPEND).ignore();
+        }
         for pending in &batch {
-            pipe.cmd("PUBLISH").arg(shared.channel_of_pending(pending)).arg(&pending.packet[..]).ignore();
+            shared.pipe_pending(&mut pipe, pending);
         }
         let sent = tokio::time::timeout(shared.config.response_timeout, pipe.query_async::<()>(conn)).await;
         if matches!(sent, Ok(Ok(()))) {

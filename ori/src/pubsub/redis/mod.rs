@@ -23,24 +23,28 @@
 //! [`RedisStats`]), reconnects with backoff, and re-subscribes every topic
 //! that still has local subscribers.
 
+mod history;
 mod link;
 mod packet;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
-use self::link::SubOp;
+use self::link::{Link, SubOp};
 use self::packet::Kind;
 use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
-use crate::pubsub::{BackendContext, PubSubBackend, Subscribed, Subscriber, TopicRegistry};
+use crate::pubsub::{
+    BackendContext, Capabilities, Capability, HistoryFuture, Position, PubSubBackend, Retention, Subscribed,
+    Subscriber, TopicRegistry,
+};
 use crate::util::sync::lock;
 
 /// Pub/sub across every ori instance that shares a Redis.
@@ -111,11 +115,22 @@ struct Counters {
 }
 
 /// One publish waiting for the publishing connection.
-struct Pending {
-    /// The topic's channel; `None` for the instance-wide direct channel
-    /// (built once, not per direct send).
-    channel: Option<String>,
-    packet: Vec<u8>,
+enum Pending {
+    /// A `PUBLISH` of `packet`.
+    Publish {
+        /// The topic's channel; `None` for the instance-wide direct channel
+        /// (built once, not per direct send).
+        channel: Option<String>,
+        packet: Vec<u8>,
+    },
+    /// A publish on a history topic: the append script (`history.rs`).
+    Kept {
+        topic: String,
+        /// The packet's header; the script adds the position and the message.
+        header: Vec<u8>,
+        message: Outbound,
+        retention: Retention,
+    },
 }
 
 /// Publishes waiting to be sent, bounded.
@@ -139,6 +154,13 @@ pub(crate) struct Shared {
     outgoing: Outgoing,
     counters: Counters,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The live connections, once started (history reads use them).
+    links: OnceLock<watch::Receiver<Option<Link>>>,
+    /// The SHA-1 of the append script.
+    append_sha: String,
+    /// The epoch each history topic with local subscribers was last seen
+    /// in: a packet of another epoch is announced to them first.
+    epochs: Mutex<HashMap<String, String>>,
 }
 
 impl RedisBackend {
@@ -261,6 +283,9 @@ impl RedisBackendBuilder {
                 outgoing: Outgoing::default(),
                 counters: Counters::default(),
                 tasks: Mutex::new(Vec::new()),
+                links: OnceLock::new(),
+                append_sha: history::append_sha(),
+                epochs: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -271,13 +296,35 @@ impl Shared {
         format!("{}{topic}", self.config.prefix)
     }
 
-    /// The channel `pending` goes to.
-    fn channel_of_pending<'a>(&'a self, pending: &'a Pending) -> &'a str {
-        pending.channel.as_deref().unwrap_or(&self.direct_channel)
+    /// Adds `pending` to `pipe`.
+    fn pipe_pending(&self, pipe: &mut redis::Pipeline, pending: &Pending) {
+        match pending {
+            Pending::Publish { channel, packet } => {
+                let channel = channel.as_deref().unwrap_or(&self.direct_channel);
+                pipe.cmd("PUBLISH").arg(channel).arg(&packet[..]).ignore();
+            }
+            Pending::Kept { topic, header, message, retention } => {
+                let [stream, meta] = history::keys(&self.config.prefix, topic);
+                let meta_ttl = history::META_TTL.max(retention.ttl());
+                pipe.cmd("EVALSHA")
+                    .arg(&self.append_sha)
+                    .arg(2)
+                    .arg(stream)
+                    .arg(meta)
+                    .arg(history::new_epoch())
+                    .arg(retention.size())
+                    .arg(retention.ttl().as_millis() as u64)
+                    .arg(meta_ttl.as_millis() as u64)
+                    .arg(self.channel(topic))
+                    .arg(&header[..])
+                    .arg(message.payload())
+                    .ignore();
+            }
+        }
     }
 
-    /// Queues a packet for the publishing connection; never waits.
-    fn enqueue(&self, channel: Option<String>, packet: Vec<u8>) {
+    /// Queues a publish for the publishing connection; never waits.
+    fn enqueue(&self, pending: Pending) {
         let mut queue = lock(&self.outgoing.queue);
         let limit = if self.counters.connected.load(Ordering::Acquire) {
             self.config.max_pending
@@ -295,7 +342,7 @@ impl Shared {
             }
             return;
         }
-        queue.push_back(Pending { channel, packet });
+        queue.push_back(pending);
         drop(queue);
         self.outgoing.ready.notify_one();
     }
@@ -333,6 +380,7 @@ impl PubSubBackend for RedisBackend {
         shared.topics.remove_with(topic, subscriber, |removed| {
             if removed.last {
                 let _ = shared.ops.send(SubOp::Leave { channel: shared.channel(topic) });
+                lock(&shared.epochs).remove(topic);
             }
         });
     }
@@ -341,13 +389,57 @@ impl PubSubBackend for RedisBackend {
         let shared = &self.shared;
         shared.topics.publish(topic, message, exclude);
         let packet = packet::encode(Kind::Publish, &shared.instance, exclude, message);
-        shared.enqueue(Some(shared.channel(topic)), packet);
+        shared.enqueue(Pending::Publish { channel: Some(shared.channel(topic)), packet });
+    }
+
+    fn publish_kept(
+        &self,
+        topic: &str,
+        message: &Outbound,
+        exclude: Option<SocketId>,
+        retention: Retention,
+    ) -> Result<(), PubSubError> {
+        // Delivered here too from the script's packet: in offset order, as everywhere.
+        let header = packet::encode(Kind::Kept, &self.shared.instance, exclude, &Outbound::text(""));
+        self.shared.enqueue(Pending::Kept {
+            topic: topic.to_owned(),
+            header,
+            message: message.clone(),
+            retention,
+        });
+        Ok(())
+    }
+
+    fn read_history(&self, topic: &str, since: Option<&Position>, retention: Retention) -> HistoryFuture {
+        let shared = self.shared.clone();
+        let (topic, since) = (topic.to_owned(), since.cloned());
+        async move {
+            let connection =
+                shared.links.get().and_then(|links| links.borrow().as_ref().map(|l| l.publisher.clone()));
+            let Some(mut connection) = connection else {
+                return Err(PubSubError::Backend("Redis is unreachable".to_owned()));
+            };
+            let read =
+                history::read(&mut connection, &shared.config.prefix, &topic, since.as_ref(), retention)
+                    .await?;
+            if read.junk > 0 {
+                shared.counters.junk.fetch_add(read.junk, Ordering::Relaxed);
+                tracing::warn!(topic, skipped = read.junk, "skipped history entries that are not ori's");
+            }
+            lock(&shared.epochs).entry(topic).or_insert_with(|| read.history.position.epoch.clone());
+            Ok(read.history)
+        }
+        .boxed()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::NONE.with(Capability::History)
     }
 
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
         let packet = packet::encode(Kind::Direct, &shared.instance, Some(socket), message);
-        shared.enqueue(None, packet);
+        shared.enqueue(Pending::Publish { channel: None, packet });
         Ok(())
     }
 

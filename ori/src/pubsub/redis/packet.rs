@@ -6,8 +6,10 @@
 //! | 0xC1 | kind | instance (16) | socket (16) | payload (UTF-8 text, or bytes) ...
 //! ```
 //! `kind` 1 is a topic publish (`socket`: the excluded sender, or zeros),
-//! 2 a direct send (`socket`: the target); with bit 0x80 set the message is
-//! binary, else text (UTF-8, checked on arrival).
+//! 2 a direct send (`socket`: the target), 3 a publish on a history topic,
+//! whose payload starts with `<epoch>\n<offset>\n` (written by the append
+//! script, see `history.rs`); with bit 0x80 set the message is binary, else
+//! text (UTF-8, checked on arrival).
 
 use crate::connection::socket_id::SocketId;
 use crate::protocol::Outbound;
@@ -23,6 +25,10 @@ pub(crate) enum Kind {
     Publish,
     /// Deliver to `socket` if it is connected here.
     Direct,
+    /// Deliver to the topic's local subscribers, except `socket`, at its
+    /// position; sent by the history script, to every instance (the
+    /// publisher's included).
+    Kept,
 }
 
 /// A decoded packet.
@@ -31,6 +37,8 @@ pub(crate) struct Packet {
     pub(crate) kind: Kind,
     pub(crate) instance: [u8; 16],
     pub(crate) socket: Option<SocketId>,
+    /// The epoch and offset of a [`Kind::Kept`] packet.
+    pub(crate) position: Option<(String, u64)>,
     pub(crate) message: Outbound,
 }
 
@@ -47,6 +55,7 @@ pub(crate) fn encode(
     let kind = match kind {
         Kind::Publish => 1,
         Kind::Direct => 2,
+        Kind::Kept => 3,
     };
     out.push(if message.is_binary() { kind | BINARY } else { kind });
     out.extend_from_slice(instance);
@@ -64,6 +73,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Packet> {
     let kind = match bytes[1] & !BINARY {
         1 => Kind::Publish,
         2 => Kind::Direct,
+        3 if !binary => Kind::Kept,
         _ => return None,
     };
     let instance: [u8; 16] = bytes[2..18].try_into().ok()?;
@@ -72,10 +82,18 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Packet> {
     if kind == Kind::Direct && socket.is_none() {
         return None;
     }
-    let payload = &bytes[HEADER..];
+    let mut payload = &bytes[HEADER..];
+    let mut position = None;
+    if kind == Kind::Kept {
+        let mut fields = payload.splitn(3, |&b| b == b'\n');
+        let epoch = std::str::from_utf8(fields.next()?).ok()?.to_owned();
+        let offset = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+        payload = fields.next()?;
+        position = Some((epoch, offset));
+    }
     let message =
         if binary { Outbound::binary(payload) } else { Outbound::text(std::str::from_utf8(payload).ok()?) };
-    Some(Packet { kind, instance, socket, message })
+    Some(Packet { kind, instance, socket, position, message })
 }
 
 #[cfg(test)]
@@ -96,6 +114,7 @@ mod tests {
                 kind: Kind::Publish,
                 instance,
                 socket: Some(socket),
+                position: None,
                 message: Outbound::text(r#"{"type":"x","data":1}"#)
             }
         );
@@ -105,6 +124,16 @@ mod tests {
         assert_eq!(decode(&direct).unwrap().kind, Kind::Direct);
         let no_exclude = encode(Kind::Publish, &instance, None, &Outbound::text("{}"));
         assert_eq!(decode(&no_exclude).unwrap().socket, None);
+
+        // What the append script sends: the header, then the position, then the message.
+        let mut kept = encode(Kind::Kept, &instance, None, &Outbound::text(""));
+        kept.extend_from_slice(b"e1\n42\n{\"a\":\"x\\ny\"}");
+        let packet = decode(&kept).unwrap();
+        assert_eq!(packet.position, Some(("e1".to_owned(), 42)));
+        assert_eq!(packet.message, Outbound::text(r#"{"a":"x\ny"}"#));
+        let mut no_offset = encode(Kind::Kept, &instance, None, &Outbound::text(""));
+        no_offset.extend_from_slice(b"e1\n{}");
+        assert_eq!(decode(&no_offset), None);
 
         assert_eq!(decode(b"hello from another program"), None);
         assert_eq!(decode(&[]), None);
