@@ -51,6 +51,34 @@ pub enum PubSubError {
     /// The pub/sub backend cannot do this (it lacks the named capability,
     /// e.g. `history`).
     Unsupported(&'static str),
+    /// A presence meta is larger than the limit (its JSON, in bytes).
+    MetaTooLarge {
+        /// The meta's size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A presence member key that is empty or too long.
+    InvalidPresenceKey {
+        /// The key's length, in bytes.
+        len: usize,
+        /// The longest allowed.
+        limit: usize,
+    },
+    /// A presence meta is not of the type asked for.
+    MetaMismatch {
+        /// The topic.
+        topic: String,
+        /// What did not deserialize.
+        reason: String,
+    },
+    /// `update` of a presence that is not tracked.
+    NotTracked {
+        /// The topic.
+        topic: String,
+        /// The member key.
+        key: String,
+    },
 }
 
 impl fmt::Display for PubSubError {
@@ -76,6 +104,19 @@ impl fmt::Display for PubSubError {
                 "topic `{topic}` keeps history, so what is published on it must be a JSON object \
                  (or a MessagePack map) without top-level `topic` or `offset` keys: {reason}"
             ),
+            PubSubError::MetaTooLarge { size, limit } => write!(
+                f,
+                "the presence meta is {size} bytes of JSON, over the limit of {limit}; track less (an id, a status)"
+            ),
+            PubSubError::InvalidPresenceKey { len, limit } => {
+                write!(f, "a presence member key must be 1 to {limit} bytes long, not {len}")
+            }
+            PubSubError::MetaMismatch { topic, reason } => {
+                write!(f, "a presence meta on `{topic}` is not of the type asked for: {reason}")
+            }
+            PubSubError::NotTracked { topic, key } => {
+                write!(f, "`{key}` is not tracked on `{topic}` by this connection; track it first")
+            }
             PubSubError::Unsupported(capability) => {
                 write!(f, "the pub/sub backend does not support {capability}; choose a backend that does")
             }
@@ -88,17 +129,20 @@ impl std::error::Error for PubSubError {}
 impl From<PubSubError> for SocketError {
     fn from(e: PubSubError) -> Self {
         match e {
-            PubSubError::InvalidTopic { .. } | PubSubError::NotPositionable { .. } => {
-                SocketError::bad_request(e.to_string())
-            }
+            PubSubError::InvalidTopic { .. }
+            | PubSubError::NotPositionable { .. }
+            | PubSubError::MetaTooLarge { .. }
+            | PubSubError::InvalidPresenceKey { .. } => SocketError::bad_request(e.to_string()),
             PubSubError::ReservedTopic(_)
             | PubSubError::TooManySubscriptions { .. }
             | PubSubError::Forbidden(_) => SocketError::forbidden(e.to_string()),
+            PubSubError::Unsupported(_) => SocketError::unsupported(e.to_string()),
             PubSubError::Closed
             | PubSubError::UnknownSocket(_)
             | PubSubError::Serialize(_)
             | PubSubError::Backend(_)
-            | PubSubError::Unsupported(_) => SocketError::internal(),
+            | PubSubError::NotTracked { .. }
+            | PubSubError::MetaMismatch { .. } => SocketError::internal(),
         }
     }
 }

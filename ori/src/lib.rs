@@ -81,7 +81,7 @@ pub use connection::SocketId;
 pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError};
-pub use handles::{AppContext, NotProvided, Provided, Socket, SocketContext, Sockets};
+pub use handles::{AppContext, NotProvided, Presence, Provided, Socket, SocketContext, Sockets};
 pub use hooks::{
     CloseInfo, ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UnroutedMessage,
     UpgradeRequest,

@@ -6,16 +6,21 @@ use ori::pubsub::PubSubBackend;
 use ori::{Ori, SocketId, SocketRoutes, WebSocketConfig};
 use serde_json::{Value, json};
 
-use crate::routes::{id, say};
+use crate::routes::{id, say, track, track_many, untrack, update};
 use crate::{LiveServer, WsClient};
 
-/// One instance: `room.say` (publish to a topic, not to the sender) and `id`,
-/// over `backend`.
+/// One instance: `room.say` (publish to a topic, not to the sender), `id`,
+/// and `presence.track`/`update`/`untrack`/`many`, over `backend`.
 pub fn app(backend: impl PubSubBackend) -> Ori {
-    Ori::create()
-        .websocket(WebSocketConfig::default())
-        .pubsub(backend)
-        .socket_routes(SocketRoutes::new().route("room.say", say).route("id", id))
+    Ori::create().websocket(WebSocketConfig::default()).pubsub(backend).socket_routes(
+        SocketRoutes::new()
+            .route("room.say", say)
+            .route("id", id)
+            .route("presence.track", track)
+            .route("presence.update", update)
+            .route("presence.untrack", untrack)
+            .route("presence.many", track_many),
+    )
 }
 
 /// What `room.say` publishes.

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use ori::pubsub::{RedisBackend, RedisBackendBuilder};
 use ori::Ori;
+use ori::pubsub::{RedisBackend, RedisBackendBuilder};
 use ori_tests::cross_instance;
 use ori_tests::redis_server::RedisServer;
 use ori_tests::{LiveServer, WsClient};

@@ -15,10 +15,15 @@ use crate::protocol::Outbound;
 use crate::protocol::codec::Codec;
 use crate::protocol::outbound::Encoding;
 
-/// The topics one connection has joined (server-internal topics excluded).
+/// The topics one connection has joined (server-internal topics excluded),
+/// and its presence: the topics whose diffs it gets, what it is tracked as.
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
     pub(crate) topics: HashSet<Box<str>, RandomState>,
+    /// Topics whose presence diffs the connection gets (a subset of `topics`).
+    pub(crate) watching: HashSet<Box<str>, RandomState>,
+    /// `(topic, key)` of each presence entry of the connection.
+    pub(crate) tracked: HashSet<(Box<str>, Box<str>), RandomState>,
     /// The connection is gone; no new subscription may be added.
     pub(crate) closed: bool,
 }

@@ -1,7 +1,9 @@
 //! The built-in control messages of PROTOCOL.md, answered by the server
 //! itself on every envelope endpoint: `ping` (answered `pong`), `subscribe`
-//! and `unsubscribe` (a topic that follows the name rules, is not reserved,
-//! and, for `subscribe`, that the topic authorizer allows).
+//! (with its history and presence options) and `unsubscribe`, and the
+//! `presence` query; each names a topic that follows the name rules, is not
+//! reserved, and, for `subscribe` and `presence`, that the topic authorizer
+//! allows.
 
 use std::borrow::Cow;
 
@@ -19,6 +21,7 @@ use crate::protocol::names::{is_reserved_topic, validate_topic};
 use crate::protocol::reply::{Reply, ReplyTo};
 use crate::protocol::socket_error::SocketError;
 use crate::pubsub::Position;
+use crate::pubsub::presence::{MAX_STATE_KEYS, presence_state, state_data};
 
 /// `ping`: `pong` at once.
 pub(crate) fn ping(correlation_id: Option<&CorrelationId>) -> Dispatched {
@@ -30,7 +33,7 @@ struct TopicData {
     topic: String,
 }
 
-/// The topic of an `unsubscribe`, or the error to answer.
+/// The topic of an `unsubscribe` or a `presence`, or the error to answer.
 fn control_topic(message_type: &'static str, data: &RawValue) -> Result<String, SocketError> {
     let TopicData { topic } = decode_data::<TopicData>(message_type, data)?;
     check_topic(&topic)?;
@@ -57,7 +60,6 @@ fn topic_ack(topic: &str) -> Vec<u8> {
 struct SubscribeData {
     topic: String,
     #[serde(default)]
-    #[allow(dead_code)] // Read once presence lands.
     presence: bool,
     #[serde(default, deserialize_with = "present")]
     since: Option<Since>,
@@ -102,7 +104,7 @@ pub(crate) fn subscribe(
         check_topic(&request.topic)?;
         Ok(request)
     });
-    let SubscribeData { topic, since, .. } = match request {
+    let SubscribeData { topic, since, presence } = match request {
         Ok(request) => request,
         Err(error) => return Dispatched::Done(reply_to.frame(Reply::Error(error))),
     };
@@ -116,7 +118,7 @@ pub(crate) fn subscribe(
         {
             return replies.frame(Reply::Error(PubSubError::Forbidden(topic).into()));
         }
-        let joined = match socket.join(&topic, since.as_ref()).await {
+        let joined = match socket.join(&topic, since.as_ref(), presence).await {
             Ok(joined) => joined,
             Err(e) => return replies.frame(Reply::Error(e.into())),
         };
@@ -129,20 +131,66 @@ pub(crate) fn subscribe(
         };
         let ack = serde_json::to_vec(&ack).expect("an acknowledgement always serializes");
         let ack = replies.frame(Reply::Json(ack));
-        let Some(subscriber) = joined.opening else {
-            return ack;
-        };
+        if joined.opening.is_none() && joined.watch.is_none() {
+            return ack; // Nothing waits on it: a reply like any other (v1).
+        }
+        // Queued on the connection, so that it comes before what follows.
         let core = socket.core();
-        let (after, replay) = joined.recovery.map_or((0, Vec::new()), |r| (r.position.offset, r.replay));
-        subscriber.open(after, || {
+        let queue_ack = || {
             if let Some(ack) = ack {
                 core.push(core.encoding().encode(ack));
             }
-            for message in &replay {
-                core.push_outbound(message);
+        };
+        match joined.opening {
+            Some(subscriber) => {
+                let (after, replay) =
+                    joined.recovery.map_or((0, Vec::new()), |r| (r.position.offset, r.replay));
+                subscriber.open(after, || {
+                    queue_ack();
+                    for message in &replay {
+                        core.push_outbound(message);
+                    }
+                });
             }
-        });
+            None => queue_ack(),
+        }
+        if let Some((watcher, read)) = joined.watch {
+            watcher.open(read.version, || {
+                core.push_outbound(&presence_state(&topic, &read, MAX_STATE_KEYS));
+            });
+        }
         None
+    };
+    start_control(work.boxed(), reply_to)
+}
+
+/// `presence`: the topic's members across every instance, for a topic the
+/// authorizer allows (no subscription needed).
+pub(crate) fn presence(
+    endpoint: &Endpoint,
+    socket: &Socket,
+    data: &RawValue,
+    correlation_id: Option<CorrelationId>,
+) -> Dispatched {
+    let reply_to = ReplyTo { message_type: Cow::Borrowed("presence"), correlation_id };
+    let topic = match control_topic("presence", data) {
+        Ok(topic) => topic,
+        Err(error) => return Dispatched::Done(reply_to.frame(Reply::Error(error))),
+    };
+    let socket = socket.clone();
+    let authorizer = endpoint.authorizer.clone();
+    let replies = reply_to.clone();
+    let work = async move {
+        if let Some(authorizer) = authorizer
+            && !authorizer.authorize(socket.clone(), topic.clone()).await
+        {
+            return replies.frame(Reply::Error(PubSubError::Forbidden(topic).into()));
+        }
+        let reply = match socket.app().shared().pubsub.presence(&topic).await {
+            Ok(read) => Reply::Json(state_data(&topic, &read.entries, MAX_STATE_KEYS).into_bytes()),
+            Err(e) => Reply::Error(e.into()),
+        };
+        replies.frame(reply)
     };
     start_control(work.boxed(), reply_to)
 }

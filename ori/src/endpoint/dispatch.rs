@@ -152,6 +152,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
         "ping" => control::ping(correlation_id.as_ref()),
         "subscribe" => control::subscribe(endpoint, socket, data, correlation_id),
         "unsubscribe" => control::unsubscribe(socket, data, correlation_id),
+        "presence" => control::presence(endpoint, socket, data, correlation_id),
         ty if is_reserved_type(ty) => {
             error_frame(ty, &SocketError::unknown_type(ty), correlation_id.as_ref())
         }

@@ -80,9 +80,9 @@ pub(crate) fn attach(
     (Socket::new(core, endpoint.app.clone()), subscribed)
 }
 
-/// Leaves every topic (the server's `__broadcast__` included) and the
-/// registry: the connection receives nothing more from pub/sub or direct
-/// sends. Idempotent.
+/// Untracks the connection's presence, then leaves every topic (the
+/// server's `__broadcast__` included) and the registry: the connection
+/// receives nothing more from pub/sub or direct sends. Idempotent.
 pub(crate) fn detach(socket: &Socket) {
     let (core, shared) = (socket.core(), socket.app().shared());
     {
@@ -91,6 +91,12 @@ pub(crate) fn detach(socket: &Socket) {
             return;
         }
         subs.closed = true;
+        for (topic, key) in subs.tracked.drain() {
+            shared.pubsub.untrack(&topic, &key, core.id);
+        }
+        for topic in subs.watching.drain() {
+            shared.pubsub.unwatch_presence(&topic, core.id);
+        }
         for topic in subs.topics.drain() {
             shared.pubsub.unsubscribe(&topic, core.id);
         }

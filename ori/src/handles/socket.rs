@@ -13,7 +13,7 @@ use crate::handles::app_context::AppContext;
 use crate::handles::sockets::{Sockets, publish, typed};
 use crate::protocol::names::validate_topic;
 use crate::protocol::{Outbound, SocketError, SocketMessage};
-use crate::pubsub::{Position, Recovery, Subscribed, Subscriber};
+use crate::pubsub::{Position, PresenceRead, Recovery, Retention, Subscribed, Subscriber};
 use crate::util::sync::lock;
 
 /// A handle to one connection. Cheap to clone; stays valid after the
@@ -73,27 +73,52 @@ impl Socket {
         }
     }
 
-    /// A client's `subscribe`: joins `topic` and, on a topic that keeps
-    /// history, reads where it stands and, for a new subscription, what was
-    /// missed since `since`. A new subscription of a history topic comes
-    /// back closed ([`Joined::opening`]): its live messages wait until its
-    /// acknowledgement and replay are queued.
-    pub(crate) async fn join(&self, topic: &str, since: Option<&Position>) -> Result<Joined, PubSubError> {
+    /// A client's `subscribe`: joins `topic`; on a topic that keeps history,
+    /// reads where it stands and, for a new subscription, what was missed
+    /// since `since`; with `presence`, starts the topic's presence diffs and
+    /// reads its state. What is new comes back closed ([`Joined`]): its live
+    /// messages wait until the acknowledgement, the replay and the state are
+    /// queued. If the presence cannot be read, there is no subscription.
+    pub(crate) async fn join(
+        &self,
+        topic: &str,
+        since: Option<&Position>,
+        presence: bool,
+    ) -> Result<Joined, PubSubError> {
         let shared = self.app.shared();
         let retention = shared.history.retention(topic);
-        let opening = match self.register(topic, retention.is_some())? {
+        let opening = match self.register(topic, retention.is_some() || presence)? {
             Registration::Already => None,
             Registration::New(subscriber, live) => {
                 self.until_live(topic, live).await?;
                 Some(subscriber)
             }
         };
-        let Some(retention) = retention else {
-            return Ok(Joined { opening: None, recovery: None });
+        let recovery = match retention {
+            None => None,
+            // An existing subscription already had what it missed.
+            Some(retention) => self.recover(topic, since.filter(|_| opening.is_some()), retention).await,
         };
-        // An existing subscription already had what it missed.
-        let since = since.filter(|_| opening.is_some());
-        let recovery = match shared.pubsub.read_history(topic, since, retention).await {
+        let watch = if presence {
+            match self.watch(topic).await {
+                Ok(watch) => watch,
+                Err(e) => {
+                    if opening.is_some() {
+                        self.unsubscribe(topic);
+                    }
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Joined { opening, recovery, watch })
+    }
+
+    /// Where `topic`'s history stands, and what to replay after `since`;
+    /// `None` when the backend cannot read it now.
+    async fn recover(&self, topic: &str, since: Option<&Position>, retention: Retention) -> Option<Recovery> {
+        match self.app.shared().pubsub.read_history(topic, since, retention).await {
             Ok(read) => Some(Recovery::decide(since, read)),
             Err(error) => {
                 // Subscribed for live delivery all the same; the client is
@@ -101,8 +126,33 @@ impl Socket {
                 tracing::warn!(%error, topic, "could not read the topic's history; subscribed without a position");
                 None
             }
-        };
-        Ok(Joined { opening, recovery })
+        }
+    }
+
+    /// Starts `topic`'s presence diffs for this connection (subscribed to
+    /// it) and reads the state they follow; `None` if it gets them already.
+    async fn watch(&self, topic: &str) -> Result<Option<(Subscriber, PresenceRead)>, PubSubError> {
+        let pubsub = &self.app.shared().pubsub;
+        let watcher = Subscriber::gated(self.core.clone());
+        {
+            let mut subs = lock(&self.core.subscriptions);
+            if subs.closed {
+                return Err(PubSubError::Closed);
+            }
+            if !subs.topics.contains(topic) || !subs.watching.insert(topic.into()) {
+                return Ok(None);
+            }
+            pubsub.watch_presence(topic, &watcher);
+        }
+        match pubsub.presence(topic).await {
+            Ok(read) => Ok(Some((watcher, read))),
+            Err(e) => {
+                if lock(&self.core.subscriptions).watching.remove(topic) {
+                    pubsub.unwatch_presence(topic, self.core.id);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Records the subscription and registers `topic`'s subscriber with
@@ -138,12 +188,17 @@ impl Socket {
         Ok(())
     }
 
-    /// Leaves `topic`; returns whether the connection was subscribed.
+    /// Leaves `topic` (and its presence diffs); returns whether the
+    /// connection was subscribed.
     pub fn unsubscribe(&self, topic: &str) -> bool {
         let mut subs = lock(&self.core.subscriptions);
+        let pubsub = &self.app.shared().pubsub;
+        if subs.watching.remove(topic) {
+            pubsub.unwatch_presence(topic, self.core.id);
+        }
         let removed = subs.topics.remove(topic);
         if removed {
-            self.app.shared().pubsub.unsubscribe(topic, self.core.id);
+            pubsub.unsubscribe(topic, self.core.id);
         }
         removed
     }
@@ -211,6 +266,9 @@ pub(crate) struct Joined {
     pub(crate) opening: Option<Subscriber>,
     /// Where a history topic stands, and what to replay.
     pub(crate) recovery: Option<Recovery>,
+    /// New presence diffs, waiting: queue the state first with
+    /// [`Subscriber::open`] at the state's version.
+    pub(crate) watch: Option<(Subscriber, PresenceRead)>,
 }
 
 impl std::fmt::Debug for Socket {

@@ -91,7 +91,8 @@ impl Encoding {
 pub struct Outbound {
     frame: Bytes,
     header_len: u8,
-    /// The message's offset on its history topic; 0: it has no position.
+    /// The message's place in its sequence: its offset on a history topic,
+    /// or the version of a presence diff; 0: none.
     offset: u64,
     /// The other encodings of the message, each made by the first recipient
     /// that needs it and shared by the others. Allocated only when a
@@ -227,9 +228,16 @@ impl Outbound {
     }
 
     /// The offset of this message on its history topic, if it has one
-    /// ([`with_position`](Self::with_position)).
+    /// ([`with_position`](Self::with_position)), or the version of a
+    /// presence diff ([`presence_diff`](crate::pubsub::presence_diff)).
     pub fn offset(&self) -> Option<u64> {
         (self.offset != 0).then_some(self.offset)
+    }
+
+    /// This message as the change `version` of a sequence (a presence diff).
+    pub(crate) fn at_version(mut self, version: u64) -> Outbound {
+        self.offset = version;
+        self
     }
 }
 

@@ -13,6 +13,7 @@ use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
 use crate::pubsub::history::{self, HistoryFuture, Position, Retention};
+use crate::pubsub::presence::{self, PresenceEntry, PresenceFuture};
 use crate::pubsub::subscriber::Subscriber;
 
 /// The future returned by [`PubSubBackend::subscribe`].
@@ -118,6 +119,44 @@ pub trait PubSubBackend: Send + Sync + 'static {
     fn read_history(&self, topic: &str, since: Option<&Position>, retention: Retention) -> HistoryFuture {
         let _ = (topic, since, retention);
         std::future::ready(Err(history::unsupported())).boxed()
+    }
+
+    /// Tracks `entry` on `topic`, across every instance (only for backends
+    /// with [`Capability::Presence`]; the default refuses). The same key and
+    /// socket again replaces the meta. Each change that changes something
+    /// is one [`presence_diff`](crate::pubsub::presence_diff), with a
+    /// version higher than the topic's last, delivered to every watcher of the topic on
+    /// every instance, in version order; tracking what is tracked already
+    /// changes nothing and sends nothing.
+    fn track(&self, topic: &str, entry: PresenceEntry) -> Result<(), PubSubError> {
+        let _ = (topic, entry);
+        Err(presence::unsupported())
+    }
+
+    /// Untracks the entry of `key` and `socket` on `topic` (none: no
+    /// change, no diff).
+    fn untrack(&self, topic: &str, key: &str, socket: SocketId) {
+        let _ = (topic, key, socket);
+    }
+
+    /// Delivers `topic`'s presence diffs to `watcher` from now on. Called
+    /// only for a topic `watcher` is subscribed to, before
+    /// [`presence`](Self::presence) reads its state.
+    fn watch_presence(&self, topic: &str, watcher: &Subscriber) {
+        let _ = (topic, watcher);
+    }
+
+    /// Stops delivering `topic`'s presence diffs to `watcher`.
+    fn unwatch_presence(&self, topic: &str, watcher: SocketId) {
+        let _ = (topic, watcher);
+    }
+
+    /// `topic`'s entries on every instance, and the version of the last
+    /// change they include (only for backends with [`Capability::Presence`];
+    /// the default refuses).
+    fn presence(&self, topic: &str) -> PresenceFuture {
+        let _ = topic;
+        std::future::ready(Err(presence::unsupported())).boxed()
     }
 
     /// How many connections of this instance are subscribed to `topic`.

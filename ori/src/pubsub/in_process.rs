@@ -8,22 +8,27 @@ use crate::protocol::Outbound;
 use crate::pubsub::backend::{Capabilities, Capability, PubSubBackend, Subscribed};
 use crate::pubsub::history::{HistoryFuture, Position, Retention};
 use crate::pubsub::memory_history::MemoryHistory;
+use crate::pubsub::memory_presence::MemoryPresence;
+use crate::pubsub::presence::{PresenceEntry, PresenceFuture};
 use crate::pubsub::subscriber::Subscriber;
 use crate::pubsub::topics::TopicRegistry;
 
 /// Pub/sub within one process: topics map to local subscribers, and a publish
 /// queues one shared frame on each of them. History topics keep their last
-/// messages in a bounded ring each ([`Capability::History`]). Needs nothing
-/// installed.
+/// messages in a bounded ring each ([`Capability::History`]), and presence
+/// is kept in memory ([`Capability::Presence`]). Needs nothing installed.
 ///
 /// ```
 /// use ori::pubsub::InProcess;
 /// let app = ori::Ori::create().pubsub(InProcess::new());
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct InProcess {
     topics: TopicRegistry,
     history: MemoryHistory,
+    presence: MemoryPresence,
+    /// The connections that get each topic's presence diffs.
+    watchers: TopicRegistry,
 }
 
 impl InProcess {
@@ -35,6 +40,12 @@ impl InProcess {
     /// Number of topics with at least one subscriber.
     pub fn topic_count(&self) -> usize {
         self.topics.topic_count()
+    }
+}
+
+impl std::fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcess").field("topics", &self.topics.topic_count()).finish_non_exhaustive()
     }
 }
 
@@ -70,11 +81,36 @@ impl PubSubBackend for InProcess {
         std::future::ready(Ok(self.history.read(topic, since, retention))).boxed()
     }
 
+    fn track(&self, topic: &str, entry: PresenceEntry) -> Result<(), PubSubError> {
+        self.presence.track(topic, entry, |diff| {
+            self.watchers.publish(topic, diff, None);
+        });
+        Ok(())
+    }
+
+    fn untrack(&self, topic: &str, key: &str, socket: SocketId) {
+        self.presence.untrack(topic, key, socket, |diff| {
+            self.watchers.publish(topic, diff, None);
+        });
+    }
+
+    fn watch_presence(&self, topic: &str, watcher: &Subscriber) {
+        self.watchers.insert(topic, watcher);
+    }
+
+    fn unwatch_presence(&self, topic: &str, watcher: SocketId) {
+        self.watchers.remove(topic, watcher);
+    }
+
+    fn presence(&self, topic: &str) -> PresenceFuture {
+        std::future::ready(Ok(self.presence.read(topic))).boxed()
+    }
+
     fn local_subscriber_count(&self, topic: &str) -> usize {
         self.topics.subscriber_count(topic)
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::NONE.with(Capability::History)
+        Capabilities::NONE.with(Capability::History).with(Capability::Presence)
     }
 }

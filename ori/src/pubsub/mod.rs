@@ -8,6 +8,8 @@ mod backend;
 pub(crate) mod history;
 mod in_process;
 mod memory_history;
+mod memory_presence;
+pub(crate) mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod subscriber;
@@ -19,5 +21,6 @@ pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
 pub use backend::{BackendContext, Capabilities, Capability, PubSubBackend, Subscribed};
 pub use history::{HistoryFuture, HistoryRead, Position, Recovery, Retention, epoch_changed};
 pub use in_process::InProcess;
+pub use presence::{PresenceEntry, PresenceFuture, PresenceRead, presence_diff};
 pub use subscriber::Subscriber;
 pub use topics::{Inserted, Removed, TopicRegistry};

@@ -1,0 +1,179 @@
+//! Presence from the application's side (PROTOCOL.md, "Presence"): the
+//! server decides who is tracked ([`Socket::track`], [`Socket::update`],
+//! [`Socket::untrack`]; a connection's entries go when it closes), and asks
+//! who is on a topic across every instance ([`Sockets::presence`], typed as
+//! [`Presence`]).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::error::PubSubError;
+use crate::handles::socket::Socket;
+use crate::handles::sockets::Sockets;
+use crate::protocol::names::{is_reserved_topic, validate_topic};
+use crate::pubsub::PresenceEntry;
+use crate::util::sync::lock;
+
+/// The largest presence meta, in bytes of JSON.
+pub(crate) const MAX_PRESENCE_META_BYTES: usize = 1024;
+/// The longest presence member key, in bytes.
+pub(crate) const MAX_PRESENCE_KEY_BYTES: usize = 256;
+
+/// Who is on a topic: member keys (sorted) to their metas (in tracking
+/// order), across every instance. One key may hold several metas (one user
+/// on two devices).
+///
+/// ```no_run
+/// # async fn demo(sockets: ori::Sockets) -> Result<(), ori::PubSubError> {
+/// #[derive(serde::Deserialize)]
+/// struct Device { device: String }
+///
+/// let here: ori::Presence<Device> = sockets.presence("room:1").await?;
+/// for (user, devices) in here.members() {
+///     println!("{user} on {} device(s)", devices.len());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence<M> {
+    members: BTreeMap<String, Vec<M>>,
+}
+
+impl<M> Presence<M> {
+    /// Member keys to their metas.
+    pub fn members(&self) -> &BTreeMap<String, Vec<M>> {
+        &self.members
+    }
+
+    /// The metas of `key`, if it is a member.
+    pub fn get(&self, key: &str) -> Option<&[M]> {
+        self.members.get(key).map(Vec::as_slice)
+    }
+
+    /// Whether `key` is a member.
+    pub fn contains(&self, key: &str) -> bool {
+        self.members.contains_key(key)
+    }
+
+    /// How many members (keys, not metas).
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether nobody is here.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The members, owned.
+    pub fn into_members(self) -> BTreeMap<String, Vec<M>> {
+        self.members
+    }
+}
+
+impl Socket {
+    /// Tracks this connection on `topic` as the member `key` (e.g. a user
+    /// id) with `meta` (e.g. `{"device": "phone"}`), on every instance:
+    /// presence watchers of the topic get a join. Tracking the same key
+    /// again replaces the meta ([`update`](Self::update)). The entry goes
+    /// when the connection closes.
+    ///
+    /// Fails on an invalid topic (`bad_request` to a client) or a server
+    /// topic (`__*`, `forbidden`), a key that is empty or over 256 bytes, a
+    /// meta over 1 KiB of JSON, a closed connection, or a backend without
+    /// presence. Nothing is tracked then.
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: ori::SocketContext) -> Result<(), ori::PubSubError> {
+    /// ctx.track("room:1", "alice", &serde_json::json!({"device": "phone"}))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn track<M: Serialize + ?Sized>(&self, topic: &str, key: &str, meta: &M) -> Result<(), PubSubError> {
+        self.track_entry(topic, key, meta, false)
+    }
+
+    /// Replaces the meta this connection is tracked with as `key` on
+    /// `topic`: watchers get the old meta's leave and the new one's join in
+    /// one diff. [`PubSubError::NotTracked`] if it is not tracked.
+    pub fn update<M: Serialize + ?Sized>(&self, topic: &str, key: &str, meta: &M) -> Result<(), PubSubError> {
+        self.track_entry(topic, key, meta, true)
+    }
+
+    /// Untracks this connection as `key` on `topic` (watchers get a leave);
+    /// returns whether it was tracked.
+    pub fn untrack(&self, topic: &str, key: &str) -> bool {
+        let mut subs = lock(&self.core().subscriptions);
+        let removed = subs.tracked.remove(&(Box::from(topic), Box::from(key)));
+        if removed {
+            self.app().shared().pubsub.untrack(topic, key, self.id());
+        }
+        removed
+    }
+
+    fn track_entry<M: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        key: &str,
+        meta: &M,
+        existing: bool,
+    ) -> Result<(), PubSubError> {
+        validate_topic(topic)
+            .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
+        if is_reserved_topic(topic) {
+            return Err(PubSubError::ReservedTopic(topic.to_owned()));
+        }
+        if key.is_empty() || key.len() > MAX_PRESENCE_KEY_BYTES {
+            return Err(PubSubError::InvalidPresenceKey { len: key.len(), limit: MAX_PRESENCE_KEY_BYTES });
+        }
+        let meta =
+            serde_json::value::to_raw_value(meta).map_err(|e| PubSubError::Serialize(e.to_string()))?;
+        if meta.get().len() > MAX_PRESENCE_META_BYTES {
+            return Err(PubSubError::MetaTooLarge { size: meta.get().len(), limit: MAX_PRESENCE_META_BYTES });
+        }
+        // Under the connection's lock: a close cannot slip between the
+        // record and the backend's entry, so it always untracks what it finds.
+        let mut subs = lock(&self.core().subscriptions);
+        if subs.closed {
+            return Err(PubSubError::Closed);
+        }
+        let entry = (Box::from(topic), Box::from(key));
+        if existing && !subs.tracked.contains(&entry) {
+            return Err(PubSubError::NotTracked { topic: topic.to_owned(), key: key.to_owned() });
+        }
+        let entry_is_new = subs.tracked.insert(entry);
+        let tracked = PresenceEntry { key: key.to_owned(), socket: self.id(), meta };
+        let result = self.app().shared().pubsub.track(topic, tracked);
+        if result.is_err() && entry_is_new {
+            subs.tracked.remove(&(Box::from(topic), Box::from(key)));
+        }
+        result
+    }
+}
+
+impl Sockets {
+    /// Who is on `topic`, across every instance, each meta deserialized as `M`
+    /// (`serde_json::Value` takes any). Needs no subscription.
+    ///
+    /// Fails on an invalid topic, a meta that is not an `M`
+    /// ([`PubSubError::MetaMismatch`]), or a backend that cannot answer
+    /// (without presence, or Redis unreachable).
+    pub async fn presence<M: DeserializeOwned>(&self, topic: &str) -> Result<Presence<M>, PubSubError> {
+        validate_topic(topic)
+            .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
+        let read = self.shared().pubsub.presence(topic).await?;
+        let mut members: BTreeMap<String, Vec<M>> = BTreeMap::new();
+        for entry in read.entries {
+            let meta = parse_meta::<M>(&entry.meta)
+                .map_err(|e| PubSubError::MetaMismatch { topic: topic.to_owned(), reason: e.to_string() })?;
+            members.entry(entry.key).or_default().push(meta);
+        }
+        Ok(Presence { members })
+    }
+}
+
+fn parse_meta<M: DeserializeOwned>(meta: &RawValue) -> Result<M, serde_json::Error> {
+    serde_json::from_str(meta.get())
+}
