@@ -1,6 +1,8 @@
-//! The benchmark app: `bench.echo` and `bench.publish` on a `#[socket_router]`,
-//! an upgrade handler that answers 401 without a `token`, and a connection
-//! guard that turns the token into connection state (run on every connection).
+//! The benchmark app: `bench.echo`, `bench.publish`, `bench.track` and
+//! `bench.untrack` on a `#[socket_router]`, history on the topics `hist:*`
+//! (1,000 messages, 5 minutes), an upgrade handler that answers 401 without
+//! a `token`, and a connection guard that turns the token into connection
+//! state (run on every connection).
 
 use ori::prelude::*;
 use serde::Deserialize;
@@ -35,6 +37,27 @@ pub struct Publish {
     pub payload: Box<RawValue>,
 }
 
+/// `bench.track` data.
+#[derive(Debug, Deserialize)]
+pub struct Track {
+    /// Where to track.
+    pub topic: String,
+    /// The member key.
+    pub key: String,
+    /// The meta (`null` when absent).
+    #[serde(default)]
+    pub meta: Box<RawValue>,
+}
+
+/// `bench.untrack` data.
+#[derive(Debug, Deserialize)]
+pub struct Untrack {
+    /// Where the key is tracked.
+    pub topic: String,
+    /// The member key.
+    pub key: String,
+}
+
 /// The benchmark routes.
 #[injectable]
 pub struct BenchRouter;
@@ -58,6 +81,19 @@ impl BenchRouter {
         ctx.publish(&data.topic, message)?;
         Ok(())
     }
+
+    /// Tracks the calling connection as `key` with `meta` on `topic`.
+    #[on("bench.track")]
+    async fn track(&self, ctx: SocketContext<Client>, data: Track) -> Result<(), SocketError> {
+        ctx.track(&data.topic, &data.key, &data.meta)?;
+        Ok(())
+    }
+
+    /// Untracks the calling connection as `key` on `topic`.
+    #[on("bench.untrack")]
+    async fn untrack(&self, ctx: SocketContext<Client>, data: Untrack) {
+        ctx.untrack(&data.topic, &data.key);
+    }
 }
 
 /// Applies `ORI_MAX_MESSAGE_BYTES` (the inbound message limit) from the environment.
@@ -72,9 +108,13 @@ pub fn limits_from_env(config: WebSocketConfig) -> Result<WebSocketConfig, Strin
 }
 
 /// The benchmark application: the upgrade handler answers HTTP 401 before
-/// any WebSocket is opened when the `token` query parameter is missing or empty.
+/// any WebSocket is opened when the `token` query parameter is missing or
+/// empty; topics `hist:*` keep their last 1,000 messages for 5 minutes.
 pub fn app(config: WebSocketConfig) -> Ori {
-    Ori::create().websocket(config).upgrade_handler(|request: UpgradeRequest| async move {
-        request.query("token").is_some_and(|t| !t.is_empty()).then_some(())
-    })
+    Ori::create()
+        .websocket(config)
+        .history("hist:*", 1_000, std::time::Duration::from_secs(300))
+        .upgrade_handler(|request: UpgradeRequest| async move {
+            request.query("token").is_some_and(|t| !t.is_empty()).then_some(())
+        })
 }

@@ -17,15 +17,26 @@ pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
 
 /// `app` with its pub/sub backend from the environment: with `ORI_REDIS_URL`
 /// set (`redis://host:port`), pub/sub goes through that Redis, so every
-/// instance started with the same URL serves the same topics. That needs the
-/// `redis` feature (`cargo run -p ori-examples --features redis --example ...`).
+/// instance started with the same URL serves the same topics, and
+/// `ORI_PRESENCE_EXPIRY_MS` says how soon a dead instance's members leave.
+/// That needs the `redis` feature (`cargo run -p ori-examples --features
+/// redis --example ...`).
 pub fn pubsub_from_env(app: ori::Ori) -> Result<ori::Ori, ori::Error> {
     let Ok(url) = std::env::var("ORI_REDIS_URL") else {
         return Ok(app);
     };
     #[cfg(feature = "redis")]
     {
-        Ok(app.pubsub(ori::pubsub::RedisBackend::new(url)))
+        let mut redis = ori::pubsub::RedisBackend::builder(url);
+        if let Ok(ms) = std::env::var("ORI_PRESENCE_EXPIRY_MS") {
+            let ms: u64 = ms.parse().map_err(|_| {
+                ori::Error::InvalidConfig(format!(
+                    "ORI_PRESENCE_EXPIRY_MS={ms} is not a number of milliseconds"
+                ))
+            })?;
+            redis = redis.presence_expiry(std::time::Duration::from_millis(ms));
+        }
+        Ok(app.pubsub(redis.build()))
     }
     #[cfg(not(feature = "redis"))]
     {

@@ -234,8 +234,10 @@ impl Outbound {
         (self.offset != 0).then_some(self.offset)
     }
 
-    /// This message as the change `version` of a sequence (a presence diff).
-    pub(crate) fn at_version(mut self, version: u64) -> Outbound {
+    /// This message as the change `version` of a sequence: a presence diff
+    /// that a backend built itself (its [`offset`](Self::offset) is then
+    /// `version`, which orders it against the state a watcher got first).
+    pub fn at_version(mut self, version: u64) -> Outbound {
         self.offset = version;
         self
     }

@@ -87,6 +87,7 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
     let (links, link) = watch::channel(first.as_ref().map(|(link, _)| link.clone()));
     let _ = shared.links.set(link.clone());
     let tasks = vec![
+        tokio::spawn(heartbeat(shared.clone())),
         tokio::spawn(manage_subscriptions(shared.clone(), ops, link.clone())),
         tokio::spawn(publish(shared.clone(), client.clone(), link)),
         tokio::spawn(supervise(shared.clone(), client, context, first.map(|(_, stream)| stream), links)),
@@ -120,6 +121,9 @@ async fn supervise(
                     "reconnected to Redis; re-subscribing"
                 );
                 links.send_replace(Some(link));
+                // Presence changes made meanwhile, and the entries of an
+                // instance reaped while it was away, are made good.
+                shared.resync_presence();
                 stream
             }
         };
@@ -132,6 +136,53 @@ async fn supervise(
         links.send_replace(None);
         shared.counters.connected.store(false, Ordering::Release);
         tracing::warn!(url = %config.url, "lost the Redis connection; serving local traffic and reconnecting");
+    }
+}
+
+/// Every quarter of the presence expiry: records this instance's heartbeat
+/// (resyncing its entries if it had been reaped), and reaps the instances
+/// silent for three quarters of it (two heartbeats missed): a dead
+/// instance's members are gone within the expiry.
+async fn heartbeat(shared: Arc<Shared>) {
+    let expiry = shared.config.presence_expiry;
+    let keys = shared.presence_keys();
+    let header = packet::encode(Kind::Presence, &shared.instance, None, &Outbound::text(""));
+    let mut first = true;
+    loop {
+        if let Some(mut connection) = shared.connection() {
+            let mut beat = shared.scripts.heartbeat.eval();
+            beat.arg(1).arg(keys.instances()).arg(&shared.instance_hex);
+            match beat.query_async::<i64>(&mut connection).await {
+                Ok(1) if !first => {
+                    tracing::warn!(
+                        "this instance's presence was reaped (it was unreachable too long); resyncing"
+                    );
+                    shared.resync_presence();
+                }
+                Ok(_) => first = false,
+                Err(error) => tracing::debug!(%error, "presence heartbeat failed"),
+            }
+            let reap = shared
+                .scripts
+                .reap
+                .eval()
+                .arg(1)
+                .arg(keys.instances())
+                .arg((expiry * 3 / 4).as_millis() as u64)
+                .arg(&shared.config.prefix)
+                .arg(history::META_TTL.as_millis() as u64)
+                .arg(&header[..])
+                .query_async::<i64>(&mut connection)
+                .await;
+            match reap {
+                Ok(0) => {}
+                Ok(reaped) => {
+                    tracing::warn!(reaped, "removed the presence of instances that stopped answering")
+                }
+                Err(error) => tracing::debug!(%error, "presence reaping failed"),
+            }
+        }
+        tokio::time::sleep(expiry / 4).await;
     }
 }
 
@@ -172,6 +223,13 @@ async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStrea
                 (Some((epoch, offset)), Some(topic)) if !direct => {
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
                     deliver_kept(shared, topic, &epoch, offset, &packet.message, packet.socket);
+                }
+                _ => junk(shared, channel),
+            },
+            Some(packet) if packet.kind == Kind::Presence => match (packet.position, topic) {
+                (Some((_, version)), Some(topic)) if !direct => {
+                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
+                    shared.watchers.publish(topic, &packet.message.at_version(version), None);
                 }
                 _ => junk(shared, channel),
             },
@@ -395,9 +453,12 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
             continue;
         }
         let mut pipe = redis::pipe();
+        // Once per batch: the scripts of a restarted (or flushed) Redis are gone.
         if batch.iter().any(|p| matches!(p, Pending::Kept { .. })) {
-            // Once per batch: the scripts of a restarted (or flushed) Redis are gone.
             pipe.cmd("SCRIPT").arg("LOAD").arg(history::APPEND).ignore();
+        }
+        if batch.iter().any(|p| matches!(p, Pending::Presence { .. })) {
+            pipe.cmd("SCRIPT").arg("LOAD").arg(&shared.scripts.apply.source).ignore();
         }
         for pending in &batch {
             shared.pipe_pending(&mut pipe, pending);

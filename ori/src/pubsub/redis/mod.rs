@@ -26,6 +26,7 @@
 mod history;
 mod link;
 mod packet;
+mod presence;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,8 +43,8 @@ use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
 use crate::pubsub::{
-    BackendContext, Capabilities, Capability, HistoryFuture, Position, PubSubBackend, Retention, Subscribed,
-    Subscriber, TopicRegistry,
+    BackendContext, Capabilities, Capability, HistoryFuture, Position, PresenceEntry, PresenceFuture,
+    PubSubBackend, Retention, Subscribed, Subscriber, TopicRegistry,
 };
 use crate::util::sync::lock;
 
@@ -85,6 +86,7 @@ struct Config {
     backoff_min: Duration,
     backoff_max: Duration,
     start_degraded: bool,
+    presence_expiry: Duration,
 }
 
 /// Counters of a [`RedisBackend`], for logs and tests.
@@ -123,6 +125,9 @@ enum Pending {
         channel: Option<String>,
         packet: Vec<u8>,
     },
+    /// Presence changes of one topic: the apply script (`presence.rs`);
+    /// `sync`: the instance's entries are exactly `pairs`.
+    Presence { topic: String, pairs: Vec<(String, String)>, sync: bool },
     /// A publish on a history topic: the append script (`history.rs`).
     Kept {
         topic: String,
@@ -161,6 +166,14 @@ pub(crate) struct Shared {
     /// The epoch each history topic with local subscribers was last seen
     /// in: a packet of another epoch is announced to them first.
     epochs: Mutex<HashMap<String, String>>,
+    /// The instance id in hex: its presence fields and its heartbeat.
+    instance_hex: String,
+    /// The presence scripts.
+    scripts: presence::Scripts,
+    /// This instance's presence entries (the truth it resyncs Redis to).
+    local_presence: Mutex<presence::LocalEntries>,
+    /// The connections that get each topic's presence diffs.
+    watchers: TopicRegistry,
 }
 
 impl RedisBackend {
@@ -183,6 +196,7 @@ impl RedisBackend {
                 backoff_min: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(5),
                 start_degraded: false,
+                presence_expiry: Duration::from_secs(30),
             },
         }
     }
@@ -267,6 +281,15 @@ impl RedisBackendBuilder {
         self
     }
 
+    /// How soon the presence entries of an instance that stopped answering
+    /// (killed, partitioned, paused) are removed, with their leaves sent to
+    /// every watcher (default 30 s). Instances send a heartbeat every
+    /// quarter of it; use the same value on every instance.
+    pub fn presence_expiry(mut self, expiry: Duration) -> Self {
+        self.config.presence_expiry = expiry.max(Duration::from_millis(300));
+        self
+    }
+
     /// The provider.
     pub fn build(self) -> RedisBackend {
         let (ops, ops_rx) = mpsc::unbounded_channel();
@@ -286,6 +309,10 @@ impl RedisBackendBuilder {
                 links: OnceLock::new(),
                 append_sha: history::append_sha(),
                 epochs: Mutex::new(HashMap::new()),
+                instance_hex: instance.iter().map(|b| format!("{b:02x}")).collect(),
+                scripts: presence::Scripts::default(),
+                local_presence: Mutex::default(),
+                watchers: TopicRegistry::new(),
             }),
         }
     }
@@ -320,7 +347,46 @@ impl Shared {
                     .arg(message.payload())
                     .ignore();
             }
+            Pending::Presence { topic, pairs, sync } => {
+                let keys = self.presence_keys();
+                let header = packet::encode(Kind::Presence, &self.instance, None, &Outbound::text(""));
+                let mut cmd = redis::cmd("EVALSHA");
+                cmd.arg(&self.scripts.apply.sha)
+                    .arg(3)
+                    .arg(keys.hash(topic))
+                    .arg(keys.version(topic))
+                    .arg(keys.instance_topics(&self.instance_hex))
+                    .arg(self.channel(topic))
+                    .arg(header)
+                    .arg(topic)
+                    .arg(history::META_TTL.as_millis() as u64)
+                    .arg(if *sync { format!("{}:", self.instance_hex) } else { String::new() });
+                for (field, meta) in pairs {
+                    cmd.arg(field).arg(meta);
+                }
+                pipe.add_command(cmd).ignore();
+            }
         }
+    }
+
+    /// The publishing connection, while connected.
+    pub(crate) fn connection(&self) -> Option<redis::aio::MultiplexedConnection> {
+        self.links.get().and_then(|links| links.borrow().as_ref().map(|l| l.publisher.clone()))
+    }
+
+    pub(crate) fn presence_keys(&self) -> presence::Keys<'_> {
+        presence::Keys { prefix: &self.config.prefix }
+    }
+
+    /// Makes this instance's entries in Redis exactly the local ones again
+    /// (after a reconnection, or after it was reaped).
+    pub(crate) fn resync_presence(&self) {
+        let mut local = lock(&self.local_presence);
+        for (topic, entries) in &local.topics {
+            let pairs = entries.iter().map(|(field, meta)| (field.clone(), meta.get().to_owned())).collect();
+            self.enqueue(Pending::Presence { topic: topic.clone(), pairs, sync: true });
+        }
+        local.topics.retain(|_, entries| !entries.is_empty());
     }
 
     /// Queues a publish for the publishing connection; never waits.
@@ -432,8 +498,57 @@ impl PubSubBackend for RedisBackend {
         .boxed()
     }
 
+    fn track(&self, topic: &str, entry: PresenceEntry) -> Result<(), PubSubError> {
+        let shared = &self.shared;
+        let field = presence::field(&shared.instance_hex, entry.socket, &entry.key);
+        let meta = entry.meta.get().to_owned();
+        lock(&shared.local_presence)
+            .topics
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(field.clone(), entry.meta);
+        shared.enqueue(Pending::Presence {
+            topic: topic.to_owned(),
+            pairs: vec![(field, meta)],
+            sync: false,
+        });
+        Ok(())
+    }
+
+    fn untrack(&self, topic: &str, key: &str, socket: SocketId) {
+        let shared = &self.shared;
+        let field = presence::field(&shared.instance_hex, socket, key);
+        let removed = lock(&shared.local_presence).topics.get_mut(topic).and_then(|t| t.remove(&field));
+        if removed.is_some() {
+            shared.enqueue(Pending::Presence {
+                topic: topic.to_owned(),
+                pairs: vec![(field, String::new())],
+                sync: false,
+            });
+        }
+    }
+
+    fn watch_presence(&self, topic: &str, watcher: &Subscriber) {
+        self.shared.watchers.insert(topic, watcher);
+    }
+
+    fn unwatch_presence(&self, topic: &str, watcher: SocketId) {
+        self.shared.watchers.remove(topic, watcher);
+    }
+
+    fn presence(&self, topic: &str) -> PresenceFuture {
+        let shared = self.shared.clone();
+        let topic = topic.to_owned();
+        async move {
+            let mut connection =
+                shared.connection().ok_or_else(|| PubSubError::Backend("Redis is unreachable".to_owned()))?;
+            presence::read(&mut connection, &shared.scripts, &shared.presence_keys(), &topic).await
+        }
+        .boxed()
+    }
+
     fn capabilities(&self) -> Capabilities {
-        Capabilities::NONE.with(Capability::History)
+        Capabilities::NONE.with(Capability::History).with(Capability::Presence)
     }
 
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {

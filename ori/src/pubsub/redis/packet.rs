@@ -8,7 +8,8 @@
 //! `kind` 1 is a topic publish (`socket`: the excluded sender, or zeros),
 //! 2 a direct send (`socket`: the target), 3 a publish on a history topic,
 //! whose payload starts with `<epoch>\n<offset>\n` (written by the append
-//! script, see `history.rs`); with bit 0x80 set the message is binary, else
+//! script, see `history.rs`), 4 a presence diff, whose payload starts with
+//! `<version>\n` (written by the presence scripts); with bit 0x80 set the message is binary, else
 //! text (UTF-8, checked on arrival).
 
 use crate::connection::socket_id::SocketId;
@@ -29,6 +30,9 @@ pub(crate) enum Kind {
     /// position; sent by the history script, to every instance (the
     /// publisher's included).
     Kept,
+    /// Deliver a presence diff to the topic's local watchers; sent by the
+    /// presence scripts, to every instance.
+    Presence,
 }
 
 /// A decoded packet.
@@ -37,7 +41,8 @@ pub(crate) struct Packet {
     pub(crate) kind: Kind,
     pub(crate) instance: [u8; 16],
     pub(crate) socket: Option<SocketId>,
-    /// The epoch and offset of a [`Kind::Kept`] packet.
+    /// The epoch and offset of a [`Kind::Kept`] packet; the version (and
+    /// an empty epoch) of a [`Kind::Presence`] one.
     pub(crate) position: Option<(String, u64)>,
     pub(crate) message: Outbound,
 }
@@ -56,6 +61,7 @@ pub(crate) fn encode(
         Kind::Publish => 1,
         Kind::Direct => 2,
         Kind::Kept => 3,
+        Kind::Presence => 4,
     };
     out.push(if message.is_binary() { kind | BINARY } else { kind });
     out.extend_from_slice(instance);
@@ -74,6 +80,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Packet> {
         1 => Kind::Publish,
         2 => Kind::Direct,
         3 if !binary => Kind::Kept,
+        4 if !binary => Kind::Presence,
         _ => return None,
     };
     let instance: [u8; 16] = bytes[2..18].try_into().ok()?;
@@ -90,6 +97,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Packet> {
         let offset = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
         payload = fields.next()?;
         position = Some((epoch, offset));
+    } else if kind == Kind::Presence {
+        let mut fields = payload.splitn(2, |&b| b == b'\n');
+        let version = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+        payload = fields.next()?;
+        position = Some((String::new(), version));
     }
     let message =
         if binary { Outbound::binary(payload) } else { Outbound::text(std::str::from_utf8(payload).ok()?) };
