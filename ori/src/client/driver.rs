@@ -40,6 +40,11 @@ struct Incoming {
     error: Option<ErrorBody>,
     #[serde(rename = "correlationId", default)]
     correlation_id: Option<String>,
+    /// The position of a message from a topic that keeps history.
+    #[serde(default)]
+    topic: Option<String>,
+    #[serde(default)]
+    offset: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -303,10 +308,10 @@ async fn serve(shared: &Shared, mut ws: Ws) -> End {
     // Join the topics again before anything queued is written.
     let mut rejoining = Vec::new();
     let rejoin_deadline = tokio::time::Instant::now() + shared.config.request_timeout;
-    let topics = lock(&shared.topics).clone();
-    for topic in topics {
+    let topics = lock(&shared.topics).rejoin();
+    for (topic, data) in topics {
         let id = format!("{REJOIN_PREFIX}{topic}");
-        let Ok(text) = encode("subscribe", &serde_json::json!({ "topic": topic }), Some(&id)) else {
+        let Ok(text) = encode("subscribe", &data, Some(&id)) else {
             continue;
         };
         if let Err(error) = ws.feed(frame(shared, text)).await {
@@ -394,27 +399,24 @@ async fn close(ws: &mut Ws) -> End {
     End::ByClient
 }
 
-/// Routes one incoming message: a reply to its waiter, a push to the listeners.
+/// Routes one incoming message: a reply to its waiter, a push to the
+/// listeners; keeps the topics' positions and presence on the way.
 fn deliver(shared: &Shared, mut incoming: Incoming, rejoining: &mut Vec<String>) {
     let Some(id) = incoming.correlation_id.take() else {
-        if incoming.message_type == "pong" {
-            return;
-        }
-        let data = match incoming.error {
-            // An error without a correlationId (e.g. a binary frame refused) is pushed as is.
-            Some(error) => RawValue::from_string(
-                serde_json::json!({ "code": error.code, "message": error.message }).to_string(),
-            )
-            .unwrap_or_else(|_| null()),
-            None => incoming.data.unwrap_or_else(null),
-        };
-        shared.emit(ClientEvent::Message(ServerPush::new(incoming.message_type, data)));
+        push(shared, incoming);
         return;
     };
+    if incoming.message_type == "subscribe"
+        && incoming.error.is_none()
+        && let Some(data) = &incoming.data
+    {
+        acknowledged(shared, data);
+    }
     if let Some(topic) = id.strip_prefix(REJOIN_PREFIX) {
         rejoining.retain(|t| t != topic);
         if let Err(error) = incoming.result() {
-            lock(&shared.topics).retain(|t| t != topic);
+            lock(&shared.topics).remove(topic);
+            lock(&shared.presence).remove(topic);
             shared.emit(ClientEvent::SubscriptionLost { topic: topic.to_owned(), error });
         }
         return;
@@ -429,6 +431,68 @@ fn deliver(shared: &Shared, mut incoming: Incoming, rejoining: &mut Vec<String>)
         }
         None => tracing::debug!(correlation_id = %id, "a reply nobody waits for (timed out?)"),
     }
+}
+
+/// A subscribe's acknowledgement: the topic's position, and whether a
+/// recovery asked for succeeded.
+fn acknowledged(shared: &Shared, data: &RawValue) {
+    let ack = lock(&shared.topics).acknowledged(data);
+    if let Some(ack) = ack
+        && let Some(recovered) = ack.recovered
+    {
+        shared.emit(ClientEvent::Recovered { topic: ack.topic, recovered });
+    }
+}
+
+/// A message without a `correlationId`: presence and epoch changes are
+/// applied (and reported as such); a message already seen at its position
+/// is dropped; the rest goes to the listeners.
+fn push(shared: &Shared, incoming: Incoming) {
+    let Incoming { message_type, data, error, topic, offset, .. } = incoming;
+    let data = match error {
+        // An error without a correlationId (e.g. a binary frame refused) is pushed as is.
+        Some(error) => RawValue::from_string(
+            serde_json::json!({ "code": error.code, "message": error.message }).to_string(),
+        )
+        .unwrap_or_else(|_| null()),
+        None => data.unwrap_or_else(null),
+    };
+    match message_type.as_str() {
+        "pong" => return,
+        "presence_state" | "presence_diff" => {
+            let mut maps = lock(&shared.presence);
+            let changes = if message_type == "presence_state" { maps.state(&data) } else { maps.diff(&data) };
+            drop(maps);
+            for change in changes {
+                shared.emit(ClientEvent::Presence(change));
+            }
+            return;
+        }
+        "subscribe" => {
+            #[derive(Deserialize)]
+            struct EpochChange {
+                topic: String,
+                epoch: String,
+            }
+            if let Ok(change) = serde_json::from_str::<EpochChange>(data.get()) {
+                if lock(&shared.topics).epoch_changed(&change.topic, &change.epoch) {
+                    shared.emit(ClientEvent::Recovered { topic: change.topic, recovered: false });
+                }
+                return;
+            }
+        }
+        _ => {}
+    }
+    let position = match (topic, offset) {
+        (Some(topic), Some(offset)) => {
+            if !lock(&shared.topics).accept(&topic, offset) {
+                return; // Seen already (replayed and live at the seam).
+            }
+            Some((topic, offset))
+        }
+        _ => None,
+    };
+    shared.emit(ClientEvent::Message(ServerPush::new(message_type, data, position)));
 }
 
 fn close_parts(frame: Option<CloseFrame>) -> (Option<u16>, String) {

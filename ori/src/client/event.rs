@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
-use super::ClientError;
+use super::{ClientError, PresenceChange};
 use crate::protocol::push::SocketMessage;
 
 /// Where the connection stands.
@@ -34,11 +34,21 @@ pub enum ConnectionState {
 pub struct ServerPush {
     message_type: String,
     data: Box<RawValue>,
+    position: Option<(String, u64)>,
 }
 
 impl ServerPush {
-    pub(crate) fn new(message_type: String, data: Box<RawValue>) -> ServerPush {
-        ServerPush { message_type, data }
+    pub(crate) fn new(
+        message_type: String,
+        data: Box<RawValue>,
+        position: Option<(String, u64)>,
+    ) -> ServerPush {
+        ServerPush { message_type, data, position }
+    }
+
+    /// The topic and offset of a message from a topic that keeps history.
+    pub fn position(&self) -> Option<(&str, u64)> {
+        self.position.as_ref().map(|(topic, offset)| (topic.as_str(), *offset))
     }
 
     /// The message's `type`.
@@ -85,6 +95,18 @@ pub enum ClientEvent {
         /// The wait before it.
         delay: std::time::Duration,
     },
+    /// A topic that keeps history was joined again from the last position
+    /// seen (after a reconnection), or its history was lost (an epoch
+    /// change). `recovered: false`: messages may have been missed; refetch
+    /// what you show.
+    Recovered {
+        /// The topic.
+        topic: String,
+        /// Every message missed was delivered (and none twice).
+        recovered: bool,
+    },
+    /// The presence of a topic joined with presence changed.
+    Presence(PresenceChange),
     /// A topic could not be joined again after a reconnection (the server
     /// now refuses it); it is no longer subscribed.
     SubscriptionLost {
@@ -168,5 +190,32 @@ impl<M: SocketMessage + DeserializeOwned> Subscription<M> {
             let next = subscription.recv().await?;
             Some((next, subscription))
         })
+    }
+}
+
+/// Presence changes with metas of type `M`, from
+/// [`Client::presence_changes`](super::Client::presence_changes).
+#[derive(Debug)]
+pub struct PresenceChanges<M> {
+    events: Events,
+    meta: PhantomData<fn() -> M>,
+}
+
+impl<M: DeserializeOwned> PresenceChanges<M> {
+    pub(crate) fn new(events: Events) -> PresenceChanges<M> {
+        PresenceChanges { events, meta: PhantomData }
+    }
+
+    /// The next change; an error when a meta did not decode (or this
+    /// listener fell behind); `None` once the client is closed.
+    pub async fn recv(&mut self) -> Option<Result<PresenceChange<M>, ClientError>> {
+        loop {
+            match self.events.recv().await? {
+                Ok(ClientEvent::Presence(change)) => return Some(change.decode()),
+                Ok(ClientEvent::Closed { .. }) => return None,
+                Ok(_) => {}
+                Err(missed) => return Some(Err(ClientError::Lagged { missed })),
+            }
+        }
     }
 }

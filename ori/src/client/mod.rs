@@ -37,8 +37,10 @@ mod builder;
 mod driver;
 mod error;
 mod event;
+mod presence;
 #[cfg(feature = "tls")]
 mod tls;
+mod topics;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,8 +54,14 @@ use tokio::sync::{Notify, broadcast, oneshot, watch};
 pub use self::builder::ClientBuilder;
 use self::builder::Config;
 pub use self::error::ClientError;
-pub use self::event::{ClientEvent, ConnectionState, Events, ServerPush, Subscription};
+pub use self::event::{ClientEvent, ConnectionState, Events, PresenceChanges, ServerPush, Subscription};
+pub use self::presence::PresenceChange;
+use self::presence::PresenceMaps;
+use self::topics::Topics;
+pub use self::topics::{SubscribeOptions, Subscribed};
+use crate::handles::presence::Presence;
 use crate::protocol::push::SocketMessage;
+use crate::pubsub::Position;
 use crate::util::sync::lock;
 
 /// A connection to an ori server that survives drops. Cheap to clone; the
@@ -85,8 +93,11 @@ pub(crate) struct Shared {
     wake: Notify,
     /// Requests waiting for their reply, by correlation id.
     pending: Mutex<HashMap<u64, Waiter>>,
-    /// Topics joined through this client, in order, joined again on reconnect.
-    topics: Mutex<Vec<String>>,
+    /// Topics joined through this client, in order, joined again on
+    /// reconnect from the last position seen.
+    topics: Mutex<Topics>,
+    /// The presence of the topics joined with it.
+    presence: Mutex<PresenceMaps>,
     state: watch::Sender<ConnectionState>,
     events: broadcast::Sender<ClientEvent>,
     /// The listener made before the connection opened, for the first caller.
@@ -154,7 +165,8 @@ impl Client {
             outbox: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
             pending: Mutex::new(HashMap::new()),
-            topics: Mutex::new(Vec::new()),
+            topics: Mutex::new(Topics::default()),
+            presence: Mutex::new(PresenceMaps::default()),
             state: watch::Sender::new(ConnectionState::Connecting),
             events,
             first_listener: Mutex::new(Some(first)),
@@ -254,19 +266,53 @@ impl Client {
     }
 
     /// Joins `topic`; once this returns, messages published to it arrive as
-    /// pushes. The client joins it again after every reconnection.
+    /// pushes. The client joins it again after every reconnection (from
+    /// the last position it saw, on a topic that keeps history).
     pub async fn subscribe(&self, topic: &str) -> Result<(), ClientError> {
-        let _: serde_json::Value = self.request("subscribe", &serde_json::json!({ "topic": topic })).await?;
-        let mut topics = lock(&self.shared().topics);
-        if !topics.iter().any(|t| t == topic) {
-            topics.push(topic.to_owned());
+        self.subscribe_with(topic, SubscribeOptions::new()).await.map(drop)
+    }
+
+    /// Joins `topic` with options: presence (the client then keeps the
+    /// topic's members, [`presence`](Client::presence)), and a position to
+    /// recover from. Returns the acknowledgement: on a topic that keeps
+    /// history, its epoch and offset, and whether the client recovered.
+    ///
+    /// After each reconnection the client joins again from the last
+    /// position it saw, and reports [`ClientEvent::Recovered`]; a message is
+    /// never delivered twice.
+    ///
+    /// ```no_run
+    /// use ori::client::{Client, ClientEvent, SubscribeOptions};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), ori::client::ClientError> {
+    /// let mut events = client.events();
+    /// client.subscribe_with("room:1", SubscribeOptions::new().presence(true)).await?;
+    /// while let Some(Ok(event)) = events.recv().await {
+    ///     match event {
+    ///         ClientEvent::Recovered { recovered: false, topic } => println!("refetch {topic}"),
+    ///         ClientEvent::Presence(change) => println!("{change:?}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_with(
+        &self,
+        topic: &str,
+        options: SubscribeOptions,
+    ) -> Result<Subscribed, ClientError> {
+        let data = lock(&self.shared().topics).begin(topic, &options);
+        let ack = self.request::<_, Subscribed>("subscribe", &data).await;
+        if ack.is_err() && !lock(&self.shared().topics).names().iter().any(|t| t == topic) {
+            lock(&self.shared().topics).remove(topic);
         }
-        Ok(())
+        ack
     }
 
     /// Leaves `topic` (and stops joining it on reconnection).
     pub async fn unsubscribe(&self, topic: &str) -> Result<(), ClientError> {
-        lock(&self.shared().topics).retain(|t| t != topic);
+        lock(&self.shared().topics).remove(topic);
+        lock(&self.shared().presence).remove(topic);
         let _: serde_json::Value =
             self.request("unsubscribe", &serde_json::json!({ "topic": topic })).await?;
         Ok(())
@@ -274,7 +320,37 @@ impl Client {
 
     /// The topics this client has joined (and joins again on reconnection).
     pub fn topics(&self) -> Vec<String> {
-        lock(&self.shared().topics).clone()
+        lock(&self.shared().topics).names()
+    }
+
+    /// The last position seen on `topic`, a topic that keeps history (keep
+    /// it to recover across restarts: [`SubscribeOptions::since`]).
+    pub fn position(&self, topic: &str) -> Option<Position> {
+        lock(&self.shared().topics).position(topic)
+    }
+
+    /// Who is on `topic`, as the client keeps it (joined with presence),
+    /// each meta decoded as `M`; `None` before its first `presence_state`.
+    pub fn presence<M: DeserializeOwned>(&self, topic: &str) -> Result<Option<Presence<M>>, ClientError> {
+        let maps = lock(&self.shared().presence);
+        let Some(members) = maps.members(topic) else { return Ok(None) };
+        let mut typed = std::collections::BTreeMap::new();
+        for (key, metas) in members {
+            let metas =
+                metas.iter().map(|m| serde_json::from_str(m.get())).collect::<Result<Vec<M>, _>>().map_err(
+                    |e| ClientError::Decode {
+                        message_type: "presence_state".to_owned(),
+                        error: e.to_string(),
+                    },
+                )?;
+            typed.insert(key.clone(), metas);
+        }
+        Ok(Some(Presence::from_members(typed)))
+    }
+
+    /// Presence changes with metas decoded as `M` (joins, leaves, syncs).
+    pub fn presence_changes<M: DeserializeOwned>(&self) -> PresenceChanges<M> {
+        PresenceChanges::new(self.events())
     }
 
     /// Closes with 1000 and stops reconnecting; waits until closed. Pending

@@ -43,6 +43,11 @@ pub struct Presence<M> {
 }
 
 impl<M> Presence<M> {
+    #[cfg(feature = "client")]
+    pub(crate) fn from_members(members: BTreeMap<String, Vec<M>>) -> Presence<M> {
+        Presence { members }
+    }
+
     /// Member keys to their metas.
     pub fn members(&self) -> &BTreeMap<String, Vec<M>> {
         &self.members

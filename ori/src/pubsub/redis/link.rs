@@ -313,6 +313,8 @@ async fn manage_subscriptions(
                 sink = links.borrow_and_update().as_ref().map(|l| l.sink.clone());
                 if let Some(current) = sink.as_mut() {
                     go_live(&shared, current, &mut live).await;
+                    // The publisher may send what waited: every instance listens again.
+                    shared.resubscribed.send_modify(|rounds| *rounds += 1);
                 }
                 // Joins waiting on the old connection: live now, or local-only until reconnected.
                 for (_, acks) in waiting.drain() {
@@ -429,10 +431,14 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
         }
         let Some(conn) = connection.as_mut() else {
             trim_to_outage_buffer(&shared);
+            let mut resubscribed = shared.resubscribed.subscribe();
             if links.changed().await.is_err() {
                 return;
             }
             connection = links.borrow_and_update().as_ref().map(|l| l.publisher.clone());
+            // What waited is sent once this instance listens again (its own
+            // history topics and presence are delivered through Redis too).
+            let _ = tokio::time::timeout(shared.config.response_timeout, resubscribed.changed()).await;
             continue;
         };
         let batch: Vec<Pending> = {

@@ -174,6 +174,9 @@ pub(crate) struct Shared {
     local_presence: Mutex<presence::LocalEntries>,
     /// The connections that get each topic's presence diffs.
     watchers: TopicRegistry,
+    /// Counts the re-subscriptions after a reconnection (the publisher
+    /// waits for one before sending what waited during the outage).
+    resubscribed: watch::Sender<u64>,
 }
 
 impl RedisBackend {
@@ -313,6 +316,7 @@ impl RedisBackendBuilder {
                 scripts: presence::Scripts::default(),
                 local_presence: Mutex::default(),
                 watchers: TopicRegistry::new(),
+                resubscribed: watch::Sender::new(0),
             }),
         }
     }
