@@ -68,8 +68,28 @@ async fn hang(_ctx: SocketContext, _data: Value) -> Result<(), SocketError> {
     std::future::pending().await
 }
 
-/// The app: routes `echo`, `record`, `fail`, `hang`; a greeting on open;
-/// closes journaled; `?token=revoked` refused at the upgrade.
+/// `kick`: the server closes the connection (4000); the client reconnects.
+async fn kick(ctx: SocketContext) {
+    ctx.close(4000, "kicked");
+}
+
+/// `kept` data: publish `{"type":"kept","data":n}` on `topic` from the server.
+#[derive(Debug, serde::Deserialize)]
+struct Kept {
+    topic: String,
+    n: u64,
+}
+
+/// `kept`: a server-level publish (to every subscriber, the sender too).
+async fn kept(ctx: SocketContext, data: Kept) -> Result<(), SocketError> {
+    ctx.sockets().publish(&data.topic, serde_json::json!({"type": "kept", "data": data.n}).to_string())?;
+    Ok(())
+}
+
+/// The app: routes `echo`, `record`, `fail`, `hang`, `kick`, `kept`, and
+/// `presence.track`/`presence.untrack`; topics `hist:*` keep their last 100
+/// messages; a greeting on open; closes journaled; `?token=revoked`
+/// refused at the upgrade.
 pub fn app(journal: Arc<Journal>, config: WebSocketConfig) -> Ori {
     let on_close = journal.clone();
     Ori::create()
@@ -94,8 +114,13 @@ pub fn app(journal: Arc<Journal>, config: WebSocketConfig) -> Ori {
                 .route("record", record)
                 .route("fail", fail)
                 .route("fail.detailed", fail_detailed)
-                .route("hang", hang),
+                .route("hang", hang)
+                .route("kick", kick)
+                .route("kept", kept)
+                .route("presence.track", crate::routes::track)
+                .route("presence.untrack", crate::routes::untrack),
         )
+        .history("hist:*", 100, Duration::from_secs(60))
 }
 
 /// A server that can be stopped and started again on the same address.

@@ -7,13 +7,18 @@
  * refusal (HTTP 401/403, close 1008), queues what is sent while it is not
  * connected (bounded, failing loudly when full), joins its topics again after
  * a reconnection before it writes the queue, and correlates replies with
- * requests (timeouts, typed server errors).
+ * requests (timeouts, typed server errors). On topics that keep history it
+ * joins again from the last position it saw, reports whether it recovered,
+ * and never delivers a message twice; on topics joined with presence it keeps
+ * the members and reports who joins and leaves.
  * @module
  */
 
 import { Backoff } from "./backoff.js";
 import { OriError } from "./errors.js";
 import * as msgpack from "./msgpack.js";
+import { PresenceMaps } from "./presence.js";
+import { Topics } from "./topics.js";
 
 /** The subprotocol of JSON envelopes. */
 export const JSON_SUBPROTOCOL = "ori.v1.json";
@@ -85,6 +90,9 @@ const OPEN = 1;
  * - `open`: the server accepted a connection (`reconnected`: not the first);
  * - `disconnected`: an open connection dropped; reconnection follows;
  * - `reconnecting`: attempt `attempt` starts after `delay` ms;
+ * - `recovered`: a topic that keeps history was joined again from the last
+ *   position seen, or its history was lost (an epoch change); on
+ *   `recovered: false` messages may have been missed: refetch what you show;
  * - `subscriptionLost`: joining `topic` again after a reconnection failed;
  * - `invalidMessage`: the server sent something that is not an envelope
  *   (the connection is kept);
@@ -92,6 +100,7 @@ const OPEN = 1;
  * @typedef {{ type: "open", reconnected: boolean }
  *   | { type: "disconnected", code: number | null, reason: string }
  *   | { type: "reconnecting", attempt: number, delay: number }
+ *   | { type: "recovered", topic: string, recovered: boolean }
  *   | { type: "subscriptionLost", topic: string, error: OriError }
  *   | { type: "invalidMessage", reason: string, data: unknown }
  *   | { type: "closed", code: number | null, reason: string }} ClientEvent
@@ -100,8 +109,14 @@ const OPEN = 1;
 /**
  * A message the server pushed (no `correlationId`): a typed push, a
  * publish to a topic the client joined, or an error without a request.
- * @typedef {{ type: string, data: unknown }} Push
+ * `topic` and `offset`: its position, on a topic that keeps history.
+ * @typedef {{ type: string, data: unknown, topic?: string, offset?: number }} Push
  */
+
+/** @typedef {import("./topics.js").SubscribeOptions} SubscribeOptions */
+/** @typedef {import("./topics.js").Subscribed} Subscribed */
+/** @typedef {import("./topics.js").Position} Position */
+/** @typedef {import("./presence.js").PresenceChange} PresenceChange */
 
 /**
  * @typedef {object} Pending a request waiting for its reply
@@ -137,7 +152,9 @@ export class OriClient {
   /** @type {Promise<void> | null} */ #connecting = null;
   /** @type {Map<string, Pending>} */ #pending = new Map();
   /** @type {Queued[]} */ #queue = [];
-  /** @type {Set<string>} topics joined, in the order joined */ #topics = new Set();
+  /** topics joined, in the order joined, with their positions */ #topics = new Topics();
+  /** the presence of the topics joined with it */ #presence = new PresenceMaps();
+  /** @type {Set<(change: PresenceChange) => void>} */ #presenceListeners = new Set();
   /** @type {Set<string>} topics being joined again after a reconnection */ #rejoining = new Set();
   /** @type {ReturnType<typeof setTimeout> | null} */ #rejoinTimer = null;
   /** @type {ReturnType<typeof setInterval> | null} */ #keepaliveTimer = null;
@@ -224,7 +241,7 @@ export class OriClient {
 
   /** The topics the client has joined (joined again after each reconnection). */
   get topics() {
-    return [...this.#topics];
+    return this.#topics.names();
   }
 
   /**
@@ -328,14 +345,28 @@ export class OriClient {
   }
 
   /**
-   * Joins `topic`: resolves once the server confirmed; joined again after
-   * every reconnection until {@link unsubscribe}.
+   * Joins `topic`: resolves with the server's acknowledgement once it
+   * confirmed; joined again after every reconnection until
+   * {@link unsubscribe}, from the last position seen on a topic that keeps
+   * history (then a `recovered` event says whether nothing was missed).
+   *
+   * ```js
+   * const ack = await client.subscribe("room:1", { presence: true });
+   * client.onPresence((change) => render(client.presence("room:1")));
+   * client.onEvent((e) => e.type === "recovered" && !e.recovered && refetch(e.topic));
+   * ```
    * @param {string} topic
-   * @returns {Promise<void>}
+   * @param {SubscribeOptions} [options] presence, and a position to recover from
+   * @returns {Promise<Subscribed>}
    */
-  async subscribe(topic) {
-    await this.request("subscribe", { topic });
-    this.#topics.add(topic);
+  async subscribe(topic, options = {}) {
+    const data = this.#topics.begin(topic, options);
+    try {
+      return /** @type {Subscribed} */ (await this.request("subscribe", data));
+    } catch (error) {
+      if (!this.#topics.names().includes(topic)) this.#topics.remove(topic);
+      throw error;
+    }
   }
 
   /**
@@ -344,8 +375,40 @@ export class OriClient {
    * @returns {Promise<void>}
    */
   async unsubscribe(topic) {
-    this.#topics.delete(topic);
+    this.#topics.remove(topic);
+    this.#presence.remove(topic);
     await this.request("unsubscribe", { topic });
+  }
+
+  /**
+   * The last position seen on `topic`, a topic that keeps history (keep it,
+   * e.g. in `sessionStorage`, to recover after a reload: `subscribe(topic, { since })`).
+   * @param {string} topic
+   * @returns {Position | null}
+   */
+  position(topic) {
+    return this.#topics.position(topic);
+  }
+
+  /**
+   * Who is on `topic` (joined with `presence: true`): member keys to their
+   * metas; `null` before the first `presence_state`.
+   * @param {string} topic
+   * @returns {Record<string, unknown[]> | null}
+   */
+  presence(topic) {
+    return this.#presence.members(topic);
+  }
+
+  /**
+   * Calls `listener` with each presence change (joins, leaves, syncs) of
+   * the topics joined with presence; returns a function that removes it.
+   * @param {(change: PresenceChange) => void} listener
+   * @returns {() => boolean}
+   */
+  onPresence(listener) {
+    this.#presenceListeners.add(listener);
+    return () => this.#presenceListeners.delete(listener);
   }
 
   /**
@@ -476,9 +539,9 @@ export class OriClient {
     this.#state = "open";
     this.#emit({ type: "open", reconnected });
     // Join the topics again before anything queued is written.
-    for (const topic of this.#topics) {
+    for (const { topic, data } of this.#topics.rejoin()) {
       this.#rejoining.add(topic);
-      socket.send(this.#encode("subscribe", { topic }, REJOIN_PREFIX + topic));
+      socket.send(this.#encode("subscribe", data, REJOIN_PREFIX + topic));
     }
     if (this.#rejoining.size > 0) {
       this.#rejoinTimer = setTimeout(() => {
@@ -674,15 +737,16 @@ export class OriClient {
     const id = message.correlationId;
     if (id == null) {
       if (message.type === "pong") return;
-      const data = message.error ?? message.data ?? null;
-      this.#push({ type: message.type, data });
+      this.#pushed(message);
       return;
     }
+    if (message.type === "subscribe" && !message.error) this.#acknowledged(message.data);
     if (id.startsWith(REJOIN_PREFIX)) {
       const topic = id.slice(REJOIN_PREFIX.length);
       if (!this.#rejoining.delete(topic)) return;
       if (message.error) {
-        this.#topics.delete(topic);
+        this.#topics.remove(topic);
+        this.#presence.remove(topic);
         this.#emit({ type: "subscriptionLost", topic, error: serverError(message) });
       }
       if (this.#rejoining.size === 0) {
@@ -701,6 +765,49 @@ export class OriClient {
     this.#pending.delete(id);
     if (message.error) pending.reject(serverError(message));
     else pending.resolve(message.data ?? null);
+  }
+
+  /**
+   * A subscribe's acknowledgement: the topic's position, and whether a
+   * recovery asked for succeeded.
+   * @param {unknown} data
+   */
+  #acknowledged(data) {
+    const ack = /** @type {Subscribed} */ (data);
+    if (typeof ack?.topic !== "string") return;
+    this.#topics.acknowledged(ack);
+    if (typeof ack.recovered === "boolean") this.#emit({ type: "recovered", topic: ack.topic, recovered: ack.recovered });
+  }
+
+  /**
+   * A message without a `correlationId`: presence and epoch changes are
+   * applied; a message already seen at its position is dropped; the rest
+   * goes to the listeners.
+   * @param {Envelope} message
+   */
+  #pushed(message) {
+    const data = /** @type {any} */ (message.error ?? message.data ?? null);
+    if (message.type === "presence_state" || message.type === "presence_diff") {
+      if (typeof data?.topic !== "string") return;
+      const changes = message.type === "presence_state" ? this.#presence.state(data) : this.#presence.diff(data);
+      for (const change of changes) {
+        for (const listener of this.#presenceListeners) guarded(() => listener(change));
+      }
+      return;
+    }
+    if (message.type === "subscribe" && typeof data?.topic === "string" && typeof data?.epoch === "string") {
+      if (this.#topics.epochChanged(data.topic, data.epoch)) {
+        this.#emit({ type: "recovered", topic: data.topic, recovered: false });
+      }
+      return;
+    }
+    const { topic, offset } = /** @type {{ topic?: unknown, offset?: unknown }} */ (message);
+    if (typeof topic === "string" && typeof offset === "number") {
+      if (!this.#topics.accept(topic, offset)) return; // seen already (replayed and live at the seam)
+      this.#push({ type: message.type, data, topic, offset });
+      return;
+    }
+    this.#push({ type: message.type, data });
   }
 
   /** @param {Push} push */

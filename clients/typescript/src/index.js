@@ -2,6 +2,7 @@
 /**
  * ori's client for browsers and Node: {@link OriClient} speaks an ori
  * server's envelopes (PROTOCOL.md), reconnects, queues, rejoins its topics
+ * (recovering what it missed on topics that keep history), keeps presence,
  * and correlates replies; {@link OriError} says why a call failed.
  * @module
  */
@@ -13,4 +14,8 @@ export { OriError } from "./errors.js";
 /** @typedef {import("./client.js").ClientEvent} ClientEvent */
 /** @typedef {import("./client.js").ConnectionState} ConnectionState */
 /** @typedef {import("./client.js").Push} Push */
+/** @typedef {import("./topics.js").SubscribeOptions} SubscribeOptions */
+/** @typedef {import("./topics.js").Subscribed} Subscribed */
+/** @typedef {import("./topics.js").Position} Position */
+/** @typedef {import("./presence.js").PresenceChange} PresenceChange */
 /** @typedef {import("./errors.js").OriErrorKind} OriErrorKind */
