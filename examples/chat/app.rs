@@ -1,7 +1,10 @@
 //! Chat: one room, written with a `#[socket_router]` for `chat.say`, a
 //! connection guard naming the member, lifecycle handlers (`on_open`,
-//! `on_close`) that join and leave the room, and an HTTP route that publishes
-//! into it. Pub/sub is in-process; nothing to install. Its page
+//! `on_close`) that announce arrivals and departures, and an HTTP route that
+//! publishes into the room. The room keeps its last 100 messages (history):
+//! a member joins it with the last position it saw (`subscribe` with
+//! `since`), so a reloaded page or a dropped connection gets what it missed,
+//! once. Pub/sub is in-process; nothing to install. Its page
 //! (`chat.html`) is built on the generated JavaScript client (`chat_api.js`,
 //! `cargo run -p ori-examples --example chat -- generate`), served with the
 //! client runtime as they are: no bundler.
@@ -9,8 +12,11 @@
 //! Wire protocol (besides the built-in `ping`/`subscribe`/`unsubscribe`):
 //! - client -> server `{"type":"chat.say","data":{"text":"hi"},"correlationId":"1"}`,
 //!   answered `{"type":"chat.say","data":{"delivered":true},"correlationId":"1"}`;
-//! - server -> client `chat.welcome`, `chat.joined`, `chat.message`, `chat.left`,
-//!   `chat.announcement`, each `{"type": ..., "data": {...}}`.
+//! - server -> client `chat.welcome` (naming the room to join), then, once
+//!   the client subscribed to the room, `chat.joined`, `chat.message` (the
+//!   sender's own too: everyone sees the room in one order), `chat.left`,
+//!   `chat.announcement`, each `{"type": ..., "data": {...}, "topic": ...,
+//!   "offset": n}`.
 //! - Without a `name` (1 to 32 characters) the connection is closed with 1008.
 
 use axum::extract::State;
@@ -54,7 +60,7 @@ impl ConnectionGuard for NameGuard {
     }
 }
 
-/// Sent to a member when it joins.
+/// Sent to a member when it connects: the room to subscribe to.
 #[derive(Debug, Serialize, Deserialize, JsonSchema, SocketMessage)]
 #[message(type = "chat.welcome")]
 pub struct Welcome {
@@ -118,27 +124,28 @@ pub struct ChatRouter;
 
 #[socket_router(guard = NameGuard)]
 impl ChatRouter {
-    /// Sends a message to everyone else in the room.
+    /// Sends a message to the room (the sender receives it too, in the
+    /// room's order).
     #[on("chat.say")]
     async fn say(&self, ws: SocketContext<Member>, data: Say) -> Result<Said, SocketError> {
         if data.text.trim().is_empty() || data.text.chars().count() > MAX_TEXT {
             return Err(SocketError::bad_request(format!("text must be 1..={MAX_TEXT} characters")));
         }
-        ws.emit(ROOM, &ChatMessage { from: ws.state().name.clone(), text: data.text })?;
+        ws.sockets().emit(ROOM, &ChatMessage { from: ws.state().name.clone(), text: data.text })?;
         Ok(Said { delivered: true })
     }
 }
 
 /// The chat application (add a Redis backend with `.pubsub(..)` to run
-/// several instances as one room).
+/// several instances as one room): the room keeps its last 100 messages for
+/// an hour.
 pub fn app() -> Ori {
     Ori::create()
         .websocket(WebSocketConfig::default())
+        .history(ROOM, 100, std::time::Duration::from_secs(3600))
         .on_open(|ws: SocketContext<Member>| async move {
-            if ws.subscribe(ROOM).await.is_ok() {
-                let _ = ws.send_message(&Welcome { socket_id: ws.id().to_string(), room: ROOM.to_owned() });
-                let _ = ws.emit(ROOM, &Joined { name: ws.state().name.clone() });
-            }
+            let _ = ws.send_message(&Welcome { socket_id: ws.id().to_string(), room: ROOM.to_owned() });
+            let _ = ws.emit(ROOM, &Joined { name: ws.state().name.clone() });
         })
         .on_close(|ws: SocketContext<Member>, _info: CloseInfo| async move {
             let _ = ws.sockets().emit(ROOM, &Left { name: ws.state().name.clone() });

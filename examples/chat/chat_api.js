@@ -4,6 +4,9 @@
 import { OriClient } from "../../clients/typescript/src/index.js";
 
 /** @typedef {import("../../clients/typescript/src/index.js").ClientOptions} ClientOptions */
+/** @typedef {import("../../clients/typescript/src/index.js").SubscribeOptions} SubscribeOptions */
+/** @typedef {import("../../clients/typescript/src/index.js").Subscribed} Subscribed */
+/** @typedef {import("../../clients/typescript/src/index.js").PresenceChange} PresenceChange */
 
 /**
  * An announcement made over HTTP.
@@ -49,7 +52,7 @@ import { OriClient } from "../../clients/typescript/src/index.js";
  */
 
 /**
- * Sent to a member when it joins.
+ * Sent to a member when it connects: the room to subscribe to.
  * @typedef {{
  *   room: string;
  *   socket_id: string;
@@ -100,7 +103,8 @@ export class ChatApi {
   }
 
   /**
-   * Sends a message to everyone else in the room.
+   * Sends a message to the room (the sender receives it too, in the
+   * room's order).
    *
    * `chat.say`
    *
@@ -122,5 +126,33 @@ export class ChatApi {
    */
   on(type, listener) {
     return this.client.on(type, listener);
+  }
+
+  /**
+   * Joins `topic` (with `presence`, and from a position on a topic that keeps history); joined again from the last position seen after every reconnection.
+   * @param {string} topic
+   * @param {SubscribeOptions} [options]
+   * @returns {Promise<Subscribed>}
+   */
+  subscribe(topic, options) {
+    return this.client.subscribe(topic, options);
+  }
+
+  /**
+   * Who is on `topic` (joined with `presence: true`); `null` before its first state.
+   * @param {string} topic
+   * @returns {Record<string, unknown[]> | null}
+   */
+  presence(topic) {
+    return this.client.presence(topic);
+  }
+
+  /**
+   * Calls `listener` with each presence change (join, leave, synced); returns the function that stops it.
+   * @param {(change: PresenceChange) => void} listener
+   * @returns {() => boolean}
+   */
+  onPresence(listener) {
+    return this.client.onPresence(listener);
   }
 }

@@ -5,11 +5,15 @@
 //!
 //! - Connect with `?token=...` (`alice-token`, `bob-token`, or `admin-token`);
 //!   anything else is closed with 1008 by [`TokenGuard`].
-//! - `presence.heartbeat` `{"status": "online"}` marks the sender online.
-//! - `presence.getOnline` lists who is online.
-//! - `presence.setStatus` `{"status": "away"}` changes the sender's status and
-//!   pushes `presence.changed` to subscribers of the `presence` topic.
-//! - `presence.kick` `{"userId": "bob"}` (admins only) disconnects a user.
+//! - Each connection is tracked on the `presence` topic under its user id
+//!   (ori presence: across every instance, gone when the connection closes).
+//!   Subscribe to `presence` with `"presence": true` for the live list.
+//! - `presence.heartbeat` `{"status": "online"}` sets the connection's status.
+//! - `presence.getOnline` lists who is online, on every instance.
+//! - `presence.setStatus` `{"status": "away"}` sets it and pushes
+//!   `presence.changed` to subscribers of the `presence` topic.
+//! - `presence.kick` `{"userId": "bob"}` (admins only) disconnects a user
+//!   (their connections on this instance).
 //!
 //! `client = PresenceClient` also generates a typed client with one method per
 //! handler; `examples/presence_client` drives this app with it.
@@ -110,85 +114,84 @@ impl MessageGuard for AdminGuard {
     }
 }
 
-/// One online user.
+/// What each connection is tracked with on the `presence` topic.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+pub struct Status {
+    /// `online`, `away`, ...
+    pub status: String,
+}
+
+/// One online user, across every instance.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OnlineUser {
     /// The user's id.
     pub user_id: String,
-    /// Their status (`online`, `away`, ...).
-    pub status: String,
-    /// Heartbeats received.
-    pub heartbeats: u64,
+    /// The status of each of their connections.
+    pub statuses: Vec<String>,
 }
 
-/// Pushed to the `presence` topic when a status changes.
+/// Pushed to the `presence` topic when a user sets a status.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq, SocketMessage, JsonSchema)]
 #[message(type = "presence.changed")]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceChanged {
     /// The user.
     pub user_id: String,
-    /// The new status (`offline` when they left).
+    /// The new status.
     pub status: String,
 }
 
-/// Who is online, and on which sockets.
+/// Who is online (ori's presence, across every instance), and the
+/// connections of this instance by user (to kick them).
 #[injectable]
 pub struct PresenceService {
     ctx: AppContext,
     #[inject(default)]
-    online: Mutex<HashMap<String, (OnlineUser, Vec<SocketId>)>>,
+    local: Mutex<HashMap<String, Vec<SocketId>>>,
 }
 
 impl PresenceService {
-    /// Records a heartbeat from `socket`; returns the heartbeat count.
-    pub fn heartbeat(&self, user_id: &str, socket: SocketId, status: &str) -> u64 {
-        let mut online = self.online.lock().unwrap();
-        let (user, sockets) = online.entry(user_id.to_owned()).or_insert_with(|| {
-            let user = OnlineUser { user_id: user_id.to_owned(), status: status.to_owned(), heartbeats: 0 };
-            (user, Vec::new())
-        });
-        user.heartbeats += 1;
-        user.status = status.to_owned();
-        if !sockets.contains(&socket) {
-            sockets.push(socket);
-        }
-        user.heartbeats
-    }
-
-    /// Changes a user's status and tells the `presence` topic.
-    pub fn set_status(&self, user_id: &str, socket: SocketId, status: &str) -> Result<(), SocketError> {
-        self.heartbeat(user_id, socket, status);
-        let changed = PresenceChanged { user_id: user_id.to_owned(), status: status.to_owned() };
-        self.ctx.sockets().emit(TOPIC, &changed)?;
+    /// Tracks a new connection of `user_id` as online.
+    pub fn join(&self, socket: &Socket, user_id: &str) -> Result<(), SocketError> {
+        socket.track(TOPIC, user_id, &Status { status: "online".to_owned() })?;
+        self.local.lock().unwrap().entry(user_id.to_owned()).or_default().push(socket.id());
         Ok(())
     }
 
-    /// Everyone online, sorted by id.
-    pub fn online(&self) -> Vec<OnlineUser> {
-        let mut users: Vec<_> = self.online.lock().unwrap().values().map(|(u, _)| u.clone()).collect();
-        users.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-        users
+    /// Sets the status of one connection of `user_id` (no change: nothing is sent).
+    pub fn set_status(&self, socket: &Socket, user_id: &str, status: &str) -> Result<(), SocketError> {
+        socket.update(TOPIC, user_id, &Status { status: status.to_owned() })?;
+        Ok(())
     }
 
-    /// Forgets `socket`; when it was the user's last one, the user goes offline.
+    /// Everyone online, on every instance, sorted by id.
+    pub async fn online(&self) -> Result<Vec<OnlineUser>, SocketError> {
+        let here = self.ctx.sockets().presence::<Status>(TOPIC).await?;
+        Ok(here
+            .into_members()
+            .into_iter()
+            .map(|(user_id, metas)| OnlineUser {
+                user_id,
+                statuses: metas.into_iter().map(|m| m.status).collect(),
+            })
+            .collect())
+    }
+
+    /// Forgets a closed connection (ori untracks it by itself).
     pub fn leave(&self, user_id: &str, socket: SocketId) {
-        let gone = {
-            let mut online = self.online.lock().unwrap();
-            let Some((_, sockets)) = online.get_mut(user_id) else { return };
+        let mut local = self.local.lock().unwrap();
+        if let Some(sockets) = local.get_mut(user_id) {
             sockets.retain(|s| *s != socket);
-            sockets.is_empty() && online.remove(user_id).is_some()
-        };
-        if gone {
-            let changed = PresenceChanged { user_id: user_id.to_owned(), status: "offline".to_owned() };
-            let _ = self.ctx.sockets().emit(TOPIC, &changed);
+            if sockets.is_empty() {
+                local.remove(user_id);
+            }
         }
     }
 
-    /// Closes every connection of `user_id`; returns how many.
+    /// Closes every connection of `user_id` on this instance; returns how many.
     pub fn kick(&self, user_id: &str) -> usize {
-        let sockets = self.online.lock().unwrap().get(user_id).map(|(_, s)| s.clone()).unwrap_or_default();
+        let sockets = self.local.lock().unwrap().get(user_id).cloned().unwrap_or_default();
         for id in &sockets {
             if let Some(socket) = self.ctx.sockets().get(*id) {
                 socket.close(4001, "kicked by an admin");
@@ -208,8 +211,8 @@ pub struct Heartbeat {
 /// `presence.heartbeat` reply.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HeartbeatAck {
-    /// Heartbeats received from this user.
-    pub heartbeats: u64,
+    /// Users online now, on every instance.
+    pub online: usize,
 }
 
 /// `presence.setStatus` data.
@@ -242,33 +245,38 @@ pub struct PresenceRouter {
 
 #[socket_router(guard = TokenGuard, client = PresenceClient)]
 impl PresenceRouter {
-    /// Marks the sender online with a status.
+    /// Sets this connection's status (watchers of `presence` see the
+    /// change); replies how many users are online.
     #[on("presence.heartbeat")]
     async fn heartbeat(
         &self,
         ctx: SocketContext<AuthState>,
         data: Heartbeat,
     ) -> Result<HeartbeatAck, SocketError> {
-        if data.status.is_empty() || data.status.len() > 32 {
-            return Err(SocketError::bad_request("status must be 1 to 32 characters"));
-        }
-        let heartbeats = self.presence.heartbeat(&ctx.state().user_id, ctx.id(), &data.status);
-        Ok(HeartbeatAck { heartbeats })
+        check_status(&data.status)?;
+        self.presence.set_status(&ctx, &ctx.state().user_id, &data.status)?;
+        Ok(HeartbeatAck { online: self.presence.online().await?.len() })
     }
 
-    /// Everyone online.
+    /// Everyone online, on every instance.
     #[on("presence.getOnline")]
-    async fn get_online(&self) -> Vec<OnlineUser> {
-        self.presence.online()
+    async fn get_online(&self) -> Result<Vec<OnlineUser>, SocketError> {
+        self.presence.online().await
     }
 
-    /// Changes the sender's status and tells the `presence` topic.
+    /// Sets this connection's status and tells the `presence` topic in a
+    /// `presence.changed` push.
     #[on("presence.setStatus")]
     async fn set_status(&self, ctx: SocketContext<AuthState>, data: SetStatus) -> Result<(), SocketError> {
-        self.presence.set_status(&ctx.state().user_id, ctx.id(), &data.status)
+        check_status(&data.status)?;
+        let user_id = &ctx.state().user_id;
+        self.presence.set_status(&ctx, user_id, &data.status)?;
+        let changed = PresenceChanged { user_id: user_id.clone(), status: data.status };
+        ctx.sockets().emit(TOPIC, &changed)?;
+        Ok(())
     }
 
-    /// Disconnects a user (admins only).
+    /// Disconnects a user's connections on this instance (admins only).
     #[on("presence.kick", guard = AdminGuard, errors = ["not_found"])]
     async fn kick(&self, _ctx: SocketContext<AuthState>, data: Kick) -> Result<Kicked, SocketError> {
         match self.presence.kick(&data.user_id) {
@@ -278,13 +286,30 @@ impl PresenceRouter {
     }
 }
 
+fn check_status(status: &str) -> Result<(), SocketError> {
+    if status.is_empty() || status.len() > 32 {
+        return Err(SocketError::bad_request("status must be 1 to 32 characters"));
+    }
+    Ok(())
+}
+
 /// The presence application: every `#[socket_router]` and `#[injectable]`
-/// of the binary is mounted; `on_close` marks users offline. It serves a
-/// page at `/` (built on the generated `presence_api.js`) and its AsyncAPI
-/// document at `/asyncapi.json`.
+/// of the binary is mounted; `on_open` tracks each connection on the
+/// `presence` topic under its user id (ori untracks it when it closes, and
+/// removes the members of an instance that dies). It serves a page at `/`
+/// (a live member list, built on the generated `presence_api.js`) and its
+/// AsyncAPI document at `/asyncapi.json`. With `ORI_REDIS_URL` set, every
+/// instance shows the same members.
 pub fn app() -> Ori {
     Ori::create()
         .websocket(WebSocketConfig::default())
+        .on_open(|ws: SocketContext<AuthState>| async move {
+            if let Some(presence) = ws.app().get::<PresenceService>()
+                && presence.join(&ws, &ws.state().user_id).is_err()
+            {
+                ws.close(1011, "could not track the connection's presence");
+            }
+        })
         .on_close(|ws: SocketContext<AuthState>, _info: CloseInfo| async move {
             if let Some(presence) = ws.app().get::<PresenceService>() {
                 presence.leave(&ws.state().user_id, ws.id());

@@ -4,6 +4,9 @@
 import { OriClient } from "../../clients/typescript/src/index.js";
 
 /** @typedef {import("../../clients/typescript/src/index.js").ClientOptions} ClientOptions */
+/** @typedef {import("../../clients/typescript/src/index.js").SubscribeOptions} SubscribeOptions */
+/** @typedef {import("../../clients/typescript/src/index.js").Subscribed} Subscribed */
+/** @typedef {import("../../clients/typescript/src/index.js").PresenceChange} PresenceChange */
 
 /**
  * `presence.heartbeat` data.
@@ -15,7 +18,7 @@ import { OriClient } from "../../clients/typescript/src/index.js";
 /**
  * `presence.heartbeat` reply.
  * @typedef {{
- *   heartbeats: number;
+ *   online: number;
  * }} HeartbeatAck
  */
 
@@ -34,16 +37,15 @@ import { OriClient } from "../../clients/typescript/src/index.js";
  */
 
 /**
- * One online user.
+ * One online user, across every instance.
  * @typedef {{
- *   heartbeats: number;
- *   status: string;
+ *   statuses: string[];
  *   userId: string;
  * }} OnlineUser
  */
 
 /**
- * Pushed to the `presence` topic when a status changes.
+ * Pushed to the `presence` topic when a user sets a status.
  * @typedef {{
  *   status: string;
  *   userId: string;
@@ -100,7 +102,8 @@ export class PresenceApi {
   }
 
   /**
-   * Marks the sender online with a status.
+   * Sets this connection's status (watchers of `presence` see the
+   * change); replies how many users are online.
    *
    * `presence.heartbeat`
    *
@@ -114,7 +117,7 @@ export class PresenceApi {
   }
 
   /**
-   * Everyone online.
+   * Everyone online, on every instance.
    *
    * `presence.getOnline`
    *
@@ -127,7 +130,8 @@ export class PresenceApi {
   }
 
   /**
-   * Changes the sender's status and tells the `presence` topic.
+   * Sets this connection's status and tells the `presence` topic in a
+   * `presence.changed` push.
    *
    * `presence.setStatus`
    *
@@ -141,7 +145,7 @@ export class PresenceApi {
   }
 
   /**
-   * Disconnects a user (admins only).
+   * Disconnects a user's connections on this instance (admins only).
    *
    * `presence.kick`
    *
@@ -163,5 +167,33 @@ export class PresenceApi {
    */
   on(type, listener) {
     return this.client.on(type, listener);
+  }
+
+  /**
+   * Joins `topic` (with `presence`, and from a position on a topic that keeps history); joined again from the last position seen after every reconnection.
+   * @param {string} topic
+   * @param {SubscribeOptions} [options]
+   * @returns {Promise<Subscribed>}
+   */
+  subscribe(topic, options) {
+    return this.client.subscribe(topic, options);
+  }
+
+  /**
+   * Who is on `topic` (joined with `presence: true`); `null` before its first state.
+   * @param {string} topic
+   * @returns {Record<string, unknown[]> | null}
+   */
+  presence(topic) {
+    return this.client.presence(topic);
+  }
+
+  /**
+   * Calls `listener` with each presence change (join, leave, synced); returns the function that stops it.
+   * @param {(change: PresenceChange) => void} listener
+   * @returns {() => boolean}
+   */
+  onPresence(listener) {
+    return this.client.onPresence(listener);
   }
 }

@@ -19,9 +19,12 @@ mod tour;
 async fn main() -> Result<(), ori::client::ClientError> {
     let url = std::env::var("ORI_URL").unwrap_or_else(|_| "ws://127.0.0.1:3000/ws".to_owned());
     let tour = tour::tour(&url).await?;
-    println!("alice's heartbeats: {}", tour.heartbeats);
+    println!("users online: {}", tour.online_count);
     for user in &tour.online {
-        println!("online: {} ({}, {} heartbeats)", user.user_id, user.status, user.heartbeats);
+        println!("online: {} ({})", user.user_id, user.statuses.join(", "));
+    }
+    for (user, statuses) in tour.seen_by_bob.members() {
+        println!("bob's client sees {user} on {} connection(s)", statuses.len());
     }
     println!("bob was told: {} is now {}", tour.change.user_id, tour.change.status);
     println!("alice tried to kick bob: {}", tour.kick_refused);

@@ -141,6 +141,8 @@ async fn runtime_file(axum::extract::Path(file): axum::extract::Path<String>) ->
         "errors.js" => include_str!("../../clients/typescript/src/errors.js"),
         "backoff.js" => include_str!("../../clients/typescript/src/backoff.js"),
         "msgpack.js" => include_str!("../../clients/typescript/src/msgpack.js"),
+        "presence.js" => include_str!("../../clients/typescript/src/presence.js"),
+        "topics.js" => include_str!("../../clients/typescript/src/topics.js"),
         _ => return axum::response::IntoResponse::into_response(axum::http::StatusCode::NOT_FOUND),
     };
     axum::response::IntoResponse::into_response(javascript(source))

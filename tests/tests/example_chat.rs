@@ -24,16 +24,35 @@ async fn the_chat_example_works_end_to_end() {
     let welcome = ann.recv().await;
     assert_eq!(welcome["type"], "chat.welcome");
     assert_eq!(welcome["data"]["room"], chat::ROOM);
+    let joined = join(&mut ann).await;
+    assert_eq!(joined["offset"], 1, "ann's own arrival is the room's first message: {joined}");
 
     let mut bob = WsClient::connect(&format!("{}?name=bob", server.url())).await;
     assert_eq!(bob.recv().await["type"], "chat.welcome");
-    assert_eq!(ann.recv().await, json!({"type": "chat.joined", "data": {"name": "bob"}}));
+    assert_eq!(ann.recv().await, positioned(json!({"type": "chat.joined", "data": {"name": "bob"}}), 2));
+    join(&mut bob).await;
 
-    let ack =
-        bob.request(json!({"type": "chat.say", "data": {"text": "hi ann"}, "correlationId": "1"})).await;
+    let said = positioned(json!({"type": "chat.message", "data": {"from": "bob", "text": "hi ann"}}), 3);
+    let (ack, own) = say(&mut bob, "hi ann").await;
     assert_eq!(ack, json!({"type": "chat.say", "data": {"delivered": true}, "correlationId": "1"}));
-    assert_eq!(ann.recv().await, json!({"type": "chat.message", "data": {"from": "bob", "text": "hi ann"}}));
-    bob.assert_silent().await; // the sender does not get its own message
+    assert_eq!(own, said, "the sender sees its message in the room's order");
+    assert_eq!(ann.recv().await, said);
+
+    // A member that comes back from its last position gets what it missed.
+    let mut carl = WsClient::connect(&format!("{}?name=carl", server.url())).await;
+    assert_eq!(carl.recv().await["type"], "chat.welcome");
+    let since = json!({"epoch": joined["epoch"], "offset": 2});
+    let ack = carl.request(json!({"type": "subscribe", "data": {"topic": chat::ROOM, "since": since}})).await;
+    assert_eq!(ack["data"]["recovered"], true, "{ack}");
+    assert_eq!(carl.recv().await, said, "missed, then replayed");
+    let carl_joined = positioned(json!({"type": "chat.joined", "data": {"name": "carl"}}), 4);
+    assert_eq!(carl.recv().await, carl_joined, "the history holds its own arrival too");
+    assert_eq!(ann.recv().await, carl_joined);
+    assert_eq!(bob.recv().await, carl_joined);
+    carl.close().await;
+    for client in [&mut ann, &mut bob] {
+        assert_eq!(client.recv().await["type"], "chat.left");
+    }
 
     let empty = bob.request(json!({"type": "chat.say", "data": {"text": "  "}})).await;
     assert_eq!(empty["error"]["code"], "bad_request");
@@ -41,14 +60,13 @@ async fn the_chat_example_works_end_to_end() {
     let announced = http(server.addr, "POST", "/announce", &[], "maintenance at 22:00").await;
     assert_eq!((announced.status, announced.body.as_str()), (202, r#"{"members":2}"#));
     for client in [&mut ann, &mut bob] {
-        assert_eq!(
-            client.recv().await,
-            json!({"type": "chat.announcement", "data": {"text": "maintenance at 22:00"}})
-        );
+        let announcement = client.recv().await;
+        assert_eq!(announcement["data"], json!({"text": "maintenance at 22:00"}));
     }
 
     bob.close().await;
-    assert_eq!(ann.recv().await, json!({"type": "chat.left", "data": {"name": "bob"}}));
+    let left = ann.recv().await;
+    assert_eq!((left["type"].clone(), left["data"].clone()), (json!("chat.left"), json!({"name": "bob"})));
 
     let page = http(server.addr, "GET", "/", &[], "").await;
     assert_eq!(page.status, 200);
@@ -58,13 +76,13 @@ async fn the_chat_example_works_end_to_end() {
     assert_eq!(api.status, 200);
     assert!(api.body.contains("export class ChatApi"));
     assert!(api.body.contains("from \"../../clients/typescript/src/index.js\""));
-    for file in ["index.js", "client.js", "errors.js", "backoff.js", "msgpack.js"] {
+    // Every module of the runtime: a page that imports one not served loads nothing.
+    let runtime = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/typescript/src");
+    for entry in std::fs::read_dir(&runtime).expect("the runtime") {
+        let path = entry.expect("a file").path();
+        let file = path.file_name().unwrap().to_str().unwrap().to_owned();
         let served = http(server.addr, "GET", &format!("/clients/typescript/src/{file}"), &[], "").await;
-        let on_disk = std::fs::read_to_string(format!(
-            "{}/../clients/typescript/src/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .expect("the runtime");
+        let on_disk = std::fs::read_to_string(&path).expect("the runtime");
         assert_eq!((served.status, served.body), (200, on_disk), "{file}");
     }
     let missing = http(server.addr, "GET", "/clients/typescript/src/nope.js", &[], "").await;
@@ -80,28 +98,51 @@ async fn two_chat_instances_sharing_a_redis_are_one_room() {
 
     let mut ann = WsClient::connect(&format!("{}?name=ann", one.url())).await;
     assert_eq!(ann.recv().await["type"], "chat.welcome");
+    join(&mut ann).await;
     let mut bob = WsClient::connect(&format!("{}?name=bob", two.url())).await;
     assert_eq!(bob.recv().await["type"], "chat.welcome");
-    assert_eq!(ann.recv().await, json!({"type": "chat.joined", "data": {"name": "bob"}}));
+    assert_eq!(ann.recv().await, positioned(json!({"type": "chat.joined", "data": {"name": "bob"}}), 2));
+    join(&mut bob).await;
 
-    let ack =
-        bob.request(json!({"type": "chat.say", "data": {"text": "hi from two"}, "correlationId": "1"})).await;
+    let said = positioned(json!({"type": "chat.message", "data": {"from": "bob", "text": "hi from two"}}), 3);
+    let (ack, own) = say(&mut bob, "hi from two").await;
     assert_eq!(ack["data"], json!({"delivered": true}));
-    assert_eq!(
-        ann.recv().await,
-        json!({"type": "chat.message", "data": {"from": "bob", "text": "hi from two"}})
-    );
+    assert_eq!(own, said);
+    assert_eq!(ann.recv().await, said);
 
     let announced = http(one.addr, "POST", "/announce", &[], "both instances").await;
     assert_eq!((announced.status, announced.body.as_str()), (202, r#"{"members":1}"#));
     for client in [&mut ann, &mut bob] {
         assert_eq!(
             client.recv().await,
-            json!({"type": "chat.announcement", "data": {"text": "both instances"}})
+            positioned(json!({"type": "chat.announcement", "data": {"text": "both instances"}}), 4)
         );
     }
     bob.close().await;
-    assert_eq!(ann.recv().await, json!({"type": "chat.left", "data": {"name": "bob"}}));
+    assert_eq!(ann.recv().await, positioned(json!({"type": "chat.left", "data": {"name": "bob"}}), 5));
+}
+
+/// Joins the room as a client does (the server names it in `chat.welcome`);
+/// returns the acknowledgement's data.
+async fn join(client: &mut WsClient) -> serde_json::Value {
+    let ack = client.request(json!({"type": "subscribe", "data": {"topic": chat::ROOM}})).await;
+    assert_eq!(ack["type"], "subscribe", "{ack}");
+    ack["data"].clone()
+}
+
+/// `client` says `text`: the reply and its own message, which come in
+/// either order (the reply and a push are not ordered).
+async fn say(client: &mut WsClient, text: &str) -> (serde_json::Value, serde_json::Value) {
+    client.send(json!({"type": "chat.say", "data": {"text": text}, "correlationId": "1"})).await;
+    let (first, second) = (client.recv().await, client.recv().await);
+    if first["type"] == "chat.say" { (first, second) } else { (second, first) }
+}
+
+/// `message` as a member receives it from the room: at its position.
+fn positioned(mut message: serde_json::Value, offset: u64) -> serde_json::Value {
+    message["topic"] = json!(chat::ROOM);
+    message["offset"] = json!(offset);
+    message
 }
 
 /// The committed generated client (TypeScript and JavaScript) and AsyncAPI

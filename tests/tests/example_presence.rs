@@ -5,6 +5,7 @@
 #[path = "../../examples/presence/app.rs"]
 mod presence;
 
+use ori_tests::presence::{diff, watch};
 use ori_tests::{LiveServer, WsClient};
 use presence::{AuthState, Role, UserDirectory};
 use serde_json::json;
@@ -14,23 +15,37 @@ async fn connect(server: &LiveServer, token: &str) -> WsClient {
 }
 
 #[tokio::test]
-async fn members_heartbeat_list_and_change_status() {
+async fn connections_are_members_with_a_status_that_watchers_see_change() {
     let server = LiveServer::start(presence::app()).await;
-    let mut alice = connect(&server, "alice-token").await;
     let mut bob = connect(&server, "bob-token").await;
-    bob.subscribe(presence::TOPIC).await;
+    let state = watch(&mut bob, presence::TOPIC).await;
+    assert_eq!(state["members"], json!({"bob": [{"status": "online"}]}), "tracked on connect");
+    let mut alice = connect(&server, "alice-token").await;
+    assert_eq!(diff(&mut bob, presence::TOPIC).await, (json!({"alice": [{"status": "online"}]}), json!({})));
 
     let ack = alice
-        .request(json!({"type": "presence.heartbeat", "data": {"status": "online"}, "correlationId": "1"}))
+        .request(json!({"type": "presence.heartbeat", "data": {"status": "busy"}, "correlationId": "1"}))
         .await;
-    assert_eq!(ack, json!({"type": "presence.heartbeat", "data": {"heartbeats": 1}, "correlationId": "1"}));
+    assert_eq!(ack, json!({"type": "presence.heartbeat", "data": {"online": 2}, "correlationId": "1"}));
+    assert_eq!(
+        diff(&mut bob, presence::TOPIC).await,
+        (json!({"alice": [{"status": "busy"}]}), json!({"alice": [{"status": "online"}]})),
+        "a status change is a leave and a join in one diff"
+    );
     let online = bob.request(json!({"type": "presence.getOnline"})).await;
-    assert_eq!(online["data"], json!([{"userId": "alice", "status": "online", "heartbeats": 1}]));
+    assert_eq!(
+        online["data"],
+        json!([{"userId": "alice", "statuses": ["busy"]}, {"userId": "bob", "statuses": ["online"]}])
+    );
+    // A second connection of alice: a second status under one member.
+    let alice_phone = connect(&server, "alice-token").await;
+    assert_eq!(diff(&mut bob, presence::TOPIC).await, (json!({"alice": [{"status": "online"}]}), json!({})));
 
     let ack = alice
         .request(json!({"type": "presence.setStatus", "data": {"status": "away"}, "correlationId": "2"}))
         .await;
     assert_eq!(ack, json!({"type": "presence.setStatus", "data": null, "correlationId": "2"}));
+    assert_eq!(diff(&mut bob, presence::TOPIC).await.0, json!({"alice": [{"status": "away"}]}));
     assert_eq!(
         bob.recv().await,
         json!({"type": "presence.changed", "data": {"userId": "alice", "status": "away"}})
@@ -40,12 +55,13 @@ async fn members_heartbeat_list_and_change_status() {
     assert_eq!(bad["error"]["code"], "bad_request");
     assert!(bad["error"]["message"].as_str().unwrap().contains("`status`"));
 
-    // Leaving marks the user offline.
+    // Closing untracks: alice stays a member while her phone is connected.
     alice.close().await;
-    assert_eq!(
-        bob.recv().await,
-        json!({"type": "presence.changed", "data": {"userId": "alice", "status": "offline"}})
-    );
+    assert_eq!(diff(&mut bob, presence::TOPIC).await, (json!({}), json!({"alice": [{"status": "away"}]})));
+    alice_phone.close().await;
+    assert_eq!(diff(&mut bob, presence::TOPIC).await, (json!({}), json!({"alice": [{"status": "online"}]})));
+    let online = bob.request(json!({"type": "presence.getOnline"})).await;
+    assert_eq!(online["data"], json!([{"userId": "bob", "statuses": ["online"]}]));
 }
 
 #[tokio::test]
@@ -55,7 +71,6 @@ async fn the_token_guard_and_the_admin_guard_hold() {
     assert_eq!(stranger.expect_close().await, (1008, "invalid or missing token".to_owned()));
 
     let mut bob = connect(&server, "bob-token").await;
-    bob.request(json!({"type": "presence.heartbeat", "data": {"status": "online"}})).await;
     let mut alice = connect(&server, "alice-token").await;
     let refused = alice
         .request(json!({"type": "presence.kick", "data": {"userId": "bob"}, "correlationId": "k"}))
@@ -95,7 +110,7 @@ fn the_description_lists_routes_guards_pushes_and_schemas() {
     assert_eq!(types, ["presence.heartbeat", "presence.getOnline", "presence.setStatus", "presence.kick"]);
     let kick = &description.routes[3];
     assert_eq!((kick.router.as_str(), kick.handler.as_str()), ("PresenceRouter", "kick"));
-    assert_eq!(kick.doc, "Disconnects a user (admins only).");
+    assert_eq!(kick.doc, "Disconnects a user's connections on this instance (admins only).");
     assert_eq!(kick.message_guards, ["AdminGuard"]);
     assert!(kick.connection_guards.iter().any(|g| g.ends_with("TokenGuard")), "{:?}", kick.connection_guards);
     assert_eq!(kick.errors, ["bad_request", "forbidden", "internal", "not_found"]);

@@ -16,11 +16,12 @@ async fn the_generated_presence_client_drives_the_presence_example() {
     let server = TestServer::start(app::app()).await.unwrap();
     let tour = tour::tour(server.url()).await.unwrap();
 
-    assert_eq!(tour.heartbeats, 1);
-    assert_eq!(
-        tour.online,
-        vec![app::OnlineUser { user_id: "alice".into(), status: "online".into(), heartbeats: 1 }]
-    );
+    assert_eq!(tour.online_count, 2, "alice and bob");
+    let online: Vec<(&str, &[String])> =
+        tour.online.iter().map(|u| (u.user_id.as_str(), u.statuses.as_slice())).collect();
+    assert_eq!(online, [("alice", &["online".to_owned()][..]), ("bob", &["online".to_owned()][..])]);
+    let away = app::Status { status: "away".into() };
+    assert_eq!(tour.seen_by_bob.get("alice"), Some(&[away][..]), "bob's client kept the presence");
     assert_eq!(tour.change, app::PresenceChanged { user_id: "alice".into(), status: "away".into() });
     assert!(
         matches!(&tour.kick_refused, ClientError::Server { code, .. } if code == "forbidden"),

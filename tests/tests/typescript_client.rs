@@ -91,8 +91,10 @@ fn typescript_client_against_a_real_server() {
 }
 
 /// The chat example's page in headless Chromium (`CHROMIUM`, default
-/// `/usr/bin/chromium`): two pages talk, survive a server restart, and a
-/// refused page shows why (`clients/typescript/test/browser`).
+/// `/usr/bin/chromium`): two pages talk, survive a server restart, a
+/// reloaded page shows the last messages, and a refused page shows why; two
+/// presence pages on two instances (one Redis) show one member list, and a
+/// killed instance's members leave (`clients/typescript/test/browser`).
 #[test]
 fn the_chat_page_works_in_a_real_browser() {
     if !npm_ready() {
@@ -110,6 +112,7 @@ fn the_chat_page_works_in_a_real_browser() {
         Command::new("npm")
             .args(["run", "test:browser", "--silent"])
             .env("ORI_CHAT_PEER", env!("CARGO_BIN_EXE_chat_peer"))
+            .env("ORI_PRESENCE_PEER", env!("CARGO_BIN_EXE_presence_example_peer"))
             .env("CHROMIUM", &chromium)
             .current_dir(package()),
         "the browser tests (npm run test:browser)",

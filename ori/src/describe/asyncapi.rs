@@ -167,6 +167,47 @@ impl<'a> Document<'a> {
             "properties": { "topic": { "type": "string" } },
             "required": ["topic"],
         });
+        let position = json!({
+            "type": "object",
+            "properties": {
+                "epoch": { "type": "string" },
+                "offset": { "type": "integer", "minimum": 0 },
+            },
+            "required": ["epoch", "offset"],
+        });
+        let subscribe = json!({
+            "type": "object",
+            "properties": {
+                "topic": { "type": "string" },
+                "presence": { "type": "boolean", "description": "Also receive presence_state, then presence_diff." },
+                "since": position,
+            },
+            "required": ["topic"],
+        });
+        let subscribed = json!({
+            "type": "object",
+            "properties": {
+                "topic": { "type": "string" },
+                "epoch": { "type": "string", "description": "When the topic keeps history." },
+                "offset": { "type": "integer", "description": "The topic's last offset, when it keeps history." },
+                "recovered": { "type": "boolean", "description": "When `since` was given." },
+            },
+            "required": ["topic"],
+        });
+        let members = json!({
+            "type": "object",
+            "additionalProperties": { "type": "array", "items": {} },
+            "description": "Member keys to their metas.",
+        });
+        let presence = json!({
+            "type": "object",
+            "properties": {
+                "topic": { "type": "string" },
+                "members": members,
+                "truncated": { "type": "boolean", "description": "Present (true) when more keys than the limit." },
+            },
+            "required": ["topic", "members"],
+        });
         for (name, data, reply, doc) in [
             (
                 "ping",
@@ -176,11 +217,18 @@ impl<'a> Document<'a> {
             ),
             (
                 "subscribe",
-                topic.clone(),
-                Some(topic.clone()),
-                "Joins a topic; replied with `{topic}` once joined.",
+                subscribe,
+                Some(subscribed.clone()),
+                "Joins a topic (with presence, and from a position on a topic that keeps history); \
+                 replied once joined, before any message of the subscription.",
             ),
-            ("unsubscribe", topic.clone(), Some(topic), "Leaves a topic; replied with `{topic}`."),
+            ("unsubscribe", topic.clone(), Some(topic.clone()), "Leaves a topic; replied with `{topic}`."),
+            (
+                "presence",
+                topic,
+                Some(presence.clone()),
+                "Who is on a topic, across every instance; needs no subscription.",
+            ),
         ] {
             let request = self.message(name, envelope(name, data, true, false), Some(doc));
             let (reply_type, reply_data) = match reply {
@@ -212,6 +260,37 @@ impl<'a> Document<'a> {
                     "summary": doc,
                     "messages": [channel_ref(&request)],
                     "reply": { "channel": { "$ref": ENDPOINT }, "messages": replies },
+                }),
+            );
+        }
+        let diff = json!({
+            "type": "object",
+            "properties": { "topic": { "type": "string" }, "joins": members, "leaves": members },
+            "required": ["topic", "joins", "leaves"],
+        });
+        for (name, data, doc) in [
+            (
+                "presence_state",
+                presence,
+                "The members of a topic joined with presence, after the acknowledgement.",
+            ),
+            ("presence_diff", diff, "Who joined and left a topic joined with presence, in order."),
+            (
+                "subscribe",
+                subscribed,
+                "A topic's history was lost (a new epoch, offset 0, recovered false): refetch.",
+            ),
+        ] {
+            let push = self.message(&format!("{name}.push"), envelope(name, data, false, false), Some(doc));
+            let id = self.id(&format!("receive.{name}"));
+            self.operations.insert(
+                id,
+                json!({
+                    "action": "receive",
+                    "channel": { "$ref": ENDPOINT },
+                    "title": name,
+                    "summary": doc,
+                    "messages": [channel_ref(&push)],
                 }),
             );
         }

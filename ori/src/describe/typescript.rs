@@ -99,7 +99,14 @@ struct Method {
 }
 
 /// Members of the generated class a route's method must not take.
-const CLASS_MEMBERS: [&str; 5] = ["client", "on", "connect", "constructor", "close"];
+const CLASS_MEMBERS: [&str; 8] =
+    ["client", "on", "connect", "constructor", "close", "subscribe", "presence", "onPresence"];
+
+const SUBSCRIBE_DOC: &str = "Joins `topic` (with `presence`, and from a position on a topic that keeps history); \
+     joined again from the last position seen after every reconnection.";
+const PRESENCE_DOC: &str = "Who is on `topic` (joined with `presence: true`); `null` before its first state.";
+const ON_PRESENCE_DOC: &str =
+    "Calls `listener` with each presence change (join, leave, synced); returns the function that stops it.";
 
 struct Writer<'a> {
     description: &'a ApiDescription,
@@ -120,6 +127,9 @@ impl<'a> Writer<'a> {
             "OriClient",
             "ClientOptions",
             "RequestOptions",
+            "SubscribeOptions",
+            "Subscribed",
+            "PresenceChange",
         ]
         .into_iter()
         .map(str::to_owned)
@@ -145,10 +155,16 @@ impl<'a> Writer<'a> {
         if self.javascript {
             out.push_str("// @ts-check\n");
             let _ = writeln!(out, "import {{ OriClient }} from {runtime};\n");
-            let _ = writeln!(out, "/** @typedef {{import({runtime}).ClientOptions}} ClientOptions */\n");
+            for name in ["ClientOptions", "SubscribeOptions", "Subscribed", "PresenceChange"] {
+                let _ = writeln!(out, "/** @typedef {{import({runtime}).{name}}} {name} */");
+            }
+            out.push('\n');
         } else {
             let _ = writeln!(out, "import {{ OriClient }} from {runtime};");
-            let _ = writeln!(out, "import type {{ ClientOptions }} from {runtime};\n");
+            let _ = writeln!(
+                out,
+                "import type {{ ClientOptions, PresenceChange, SubscribeOptions, Subscribed }} from {runtime};\n"
+            );
         }
         for (name, schema) in &self.description.definitions {
             self.definition(&mut out, &self.names[name], schema);
@@ -198,7 +214,22 @@ impl<'a> Writer<'a> {
         ]
         .map(str::to_owned);
         doc_block(out, "  ", ON_DOC, &tags);
-        out.push_str("  on(type, listener) {\n    return this.client.on(type, listener);\n  }\n}\n");
+        out.push_str("  on(type, listener) {\n    return this.client.on(type, listener);\n  }\n\n");
+        let tags = [
+            "@param {string} topic",
+            "@param {SubscribeOptions} [options]",
+            "@returns {Promise<Subscribed>}",
+        ];
+        doc_block(out, "  ", SUBSCRIBE_DOC, &tags.map(str::to_owned));
+        out.push_str(
+            "  subscribe(topic, options) {\n    return this.client.subscribe(topic, options);\n  }\n\n",
+        );
+        let tags = ["@param {string} topic", "@returns {Record<string, unknown[]> | null}"];
+        doc_block(out, "  ", PRESENCE_DOC, &tags.map(str::to_owned));
+        out.push_str("  presence(topic) {\n    return this.client.presence(topic);\n  }\n\n");
+        let tags = ["@param {(change: PresenceChange) => void} listener", "@returns {() => boolean}"];
+        doc_block(out, "  ", ON_PRESENCE_DOC, &tags.map(str::to_owned));
+        out.push_str("  onPresence(listener) {\n    return this.client.onPresence(listener);\n  }\n}\n");
     }
 
     fn definition(&self, out: &mut String, name: &str, schema: &Value) {
@@ -347,7 +378,16 @@ impl<'a> Writer<'a> {
         out.push_str(
             "  on<K extends keyof Pushes>(type: K, listener: (data: Pushes[K]) => void): () => void {\n",
         );
-        out.push_str("    return this.client.on(type, listener);\n  }\n}\n");
+        out.push_str("    return this.client.on(type, listener);\n  }\n\n");
+        let _ = writeln!(out, "  /** {SUBSCRIBE_DOC} */");
+        out.push_str("  subscribe(topic: string, options?: SubscribeOptions): Promise<Subscribed> {\n");
+        out.push_str("    return this.client.subscribe(topic, options);\n  }\n\n");
+        let _ = writeln!(out, "  /** {PRESENCE_DOC} */");
+        out.push_str("  presence(topic: string): Record<string, unknown[]> | null {\n");
+        out.push_str("    return this.client.presence(topic);\n  }\n\n");
+        let _ = writeln!(out, "  /** {ON_PRESENCE_DOC} */");
+        out.push_str("  onPresence(listener: (change: PresenceChange) => void): () => boolean {\n");
+        out.push_str("    return this.client.onPresence(listener);\n  }\n}\n");
     }
 
     fn method_name(&self, route: &RouteDescription) -> String {

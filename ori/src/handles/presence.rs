@@ -42,6 +42,12 @@ pub struct Presence<M> {
     members: BTreeMap<String, Vec<M>>,
 }
 
+impl<M> Default for Presence<M> {
+    fn default() -> Self {
+        Presence { members: BTreeMap::new() }
+    }
+}
+
 impl<M> Presence<M> {
     #[cfg(feature = "client")]
     pub(crate) fn from_members(members: BTreeMap<String, Vec<M>>) -> Presence<M> {

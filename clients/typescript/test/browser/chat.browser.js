@@ -1,7 +1,8 @@
 // The chat example's page in a real browser: Debian's Chromium, headless,
 // driven by playwright-core, against the chat example's app run as a real
 // server (`chat_peer`), which the test kills and starts again. Two pages
-// talk to each other, both come back after the restart and keep talking,
+// talk to each other, both come back after the restart and keep talking, a
+// reloaded page shows the last messages and recovers what came meanwhile,
 // and a page the connection guard refuses shows why. On a failure each
 // page's screenshot is saved and its path printed.
 //
@@ -112,6 +113,30 @@ test("two pages chat, survive a server restart, and keep chatting", async () => 
     await logOf(ann).filter({ hasText: "bob: still here" }).waitFor({ timeout: WAIT });
     await say(ann, "me too");
     await logOf(bob).filter({ hasText: "ann: me too" }).waitFor({ timeout: WAIT });
+  });
+});
+
+test("a reloaded page shows the last messages, then what came meanwhile, each once", async () => {
+  const server = await startChat();
+  servers.push(server);
+  await withPages(["ann", "bob"], async (ann, bob) => {
+    await join(ann, server.addr, "ann");
+    await statusOf(ann).filter({ hasText: "connected as ann" }).waitFor({ timeout: WAIT });
+    await join(bob, server.addr, "bob");
+    await statusOf(bob).filter({ hasText: "connected as bob" }).waitFor({ timeout: WAIT });
+    await say(bob, "before the reload");
+    await logOf(ann).filter({ hasText: "bob: before the reload" }).waitFor({ timeout: WAIT });
+
+    await ann.reload(); // the tab keeps its sessionStorage: its lines and its position
+    await say(bob, "while ann was away");
+    await logOf(bob).filter({ hasText: "bob: while ann was away" }).waitFor({ timeout: WAIT });
+    await join(ann, server.addr, "ann");
+    await logOf(ann).filter({ hasText: "bob: while ann was away" }).waitFor({ timeout: WAIT });
+    const lines = (await logOf(ann).innerText()).split("\n");
+    const count = (text) => lines.filter((line) => line === text).length;
+    assert.equal(count("bob: before the reload"), 1, lines.join(" | "));
+    assert.equal(count("bob: while ann was away"), 1, lines.join(" | "));
+    assert.ok(!lines.includes("(some messages were missed)"), lines.join(" | "));
   });
 });
 

@@ -2,7 +2,7 @@
 // (examples/presence/presence_api.ts): what must compile, and, marked
 // `@ts-expect-error`, what must not. Checked by `tsc -p test/types`.
 import { OriClient } from "../../src/index.js";
-import type { ClientOptions } from "../../src/index.js";
+import type { ClientOptions, PresenceChange, Subscribed } from "../../src/index.js";
 import { PresenceApi } from "../../../../examples/presence/presence_api.js";
 import type { HeartbeatAck, OnlineUser, PresenceChanged, Requests } from "../../../../examples/presence/presence_api.js";
 
@@ -13,7 +13,7 @@ export async function whatCompiles(): Promise<void> {
   const connected: PresenceApi = await PresenceApi.connect("ws://127.0.0.1:3000/ws", options);
   const client: OriClient = connected.client;
   const ack: HeartbeatAck = await api.heartbeat({ status: "online" });
-  const count: number = ack.heartbeats;
+  const count: number = ack.online;
   const users: OnlineUser[] = await api.getOnline({ timeout: 500 });
   const first: string | undefined = users[0]?.userId;
   const nothing: null = await api.setStatus({ status: "away" });
@@ -21,10 +21,18 @@ export async function whatCompiles(): Promise<void> {
   const stop: () => void = api.on("presence.changed", (data: PresenceChanged) => {
     const status: string = data.status;
   });
+  const joined: Subscribed = await api.subscribe("presence", { presence: true, since: { epoch: "E", offset: 3 } });
+  const offset: number | undefined = joined.offset;
+  const members: Record<string, unknown[]> | null = api.presence("presence");
+  const stopPresence: () => boolean = api.onPresence((change: PresenceChange) => {
+    if (change.type === "join") {
+      const first: boolean = change.newMember;
+    }
+  });
   const data: Requests["presence.kick"]["data"] = { userId: "bob" };
   const declared: Requests["presence.kick"]["errors"] = "not_found";
   const guarded: Requests["presence.kick"]["errors"] = "forbidden";
-  void [client, count, first, nothing, kicked, stop, data, declared, guarded];
+  void [client, count, first, nothing, kicked, stop, data, declared, guarded, offset, members, stopPresence];
 }
 
 export async function whatDoesNot(): Promise<void> {
@@ -34,6 +42,8 @@ export async function whatDoesNot(): Promise<void> {
   await api.heartbeat();
   // @ts-expect-error: a field `data` does not have
   await api.kick({ userId: "bob", reason: "spam" });
+  // @ts-expect-error: `presence` is a boolean
+  await api.subscribe("presence", { presence: "yes" });
   // @ts-expect-error: no such route
   await api.teleport({ to: "mars" });
   // @ts-expect-error: a field the reply does not have

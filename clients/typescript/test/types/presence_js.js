@@ -9,7 +9,7 @@ import { PresenceApi } from "../../../../examples/presence/presence_api.js";
 /** @param {PresenceApi} api */
 export async function whatCompiles(api) {
   /** @type {number} */
-  const count = (await api.heartbeat({ status: "online" })).heartbeats;
+  const count = (await api.heartbeat({ status: "online" })).online;
   /** @type {string | undefined} */
   const first = (await api.getOnline())[0]?.userId;
   api.on("presence.changed", (data) => {
