@@ -141,3 +141,47 @@ async fn changes_made_while_redis_is_down_converge_when_it_is_back() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Redis restarted empty: every instance tracks its members again, and the
+/// watchers get a new state, then only the diffs after it: no member twice.
+#[tokio::test]
+async fn after_redis_lost_its_data_watchers_get_a_new_state_and_no_duplicates() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let (one, backend) = instance(&redis).await;
+    let (two, _) = instance(&redis).await;
+    let mut watcher = one.connect().await;
+    watch(&mut watcher, "room:r").await;
+    let mut alice = one.connect().await;
+    track(&mut alice, "room:r", "alice", json!({})).await;
+    let mut bob = two.connect().await;
+    track(&mut bob, "room:r", "bob", json!({})).await;
+    assert_eq!(diff(&mut watcher, "room:r").await.0, json!({"alice": [{}]}));
+    assert_eq!(diff(&mut watcher, "room:r").await.0, json!({"bob": [{}]}));
+
+    let reconnects = backend.stats().reconnects;
+    redis.kill();
+    redis.resume();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while backend.stats().reconnects == reconnects {
+        assert!(Instant::now() < deadline, "no reconnection");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Diffs before the new state may repeat members; the state replaces them.
+    let mut members = loop {
+        let message = watcher.recv().await;
+        if message["type"] == "presence_state" {
+            break message["data"]["members"].clone();
+        }
+        assert_eq!(message["type"], "presence_diff", "{message}");
+    };
+    let expected = json!({"alice": [{}], "bob": [{}]});
+    while members != expected {
+        let (joins, leaves) = diff(&mut watcher, "room:r").await;
+        assert_eq!(leaves, json!({}), "nobody left");
+        for (key, metas) in joins.as_object().unwrap() {
+            assert!(members.get(key).is_none(), "{key} joined twice after the new state");
+            members[key] = metas.clone();
+        }
+    }
+    watcher.assert_silent().await;
+}

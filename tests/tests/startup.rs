@@ -55,7 +55,7 @@ async fn presence(ctx: SocketContext) -> Result<serde_json::Value, SocketError> 
 fn app(built: Arc<AtomicUsize>) -> Ori {
     Ori::create()
         .websocket(WebSocketConfig::default())
-        .socket_routes(SocketRoutes::new().route("presence", presence))
+        .socket_routes(SocketRoutes::new().route("presence.summary", presence))
         // Registered before its dependencies: the container orders the build.
         .provide(move |db: Arc<Database>, ctx: AppContext| {
             built.fetch_add(1, Ordering::SeqCst);
@@ -70,7 +70,7 @@ async fn providers_are_built_once_in_dependency_order() {
     let built = Arc::new(AtomicUsize::new(0));
     let server = LiveServer::start(app(built.clone())).await;
     let mut c = server.connect().await;
-    let reply = c.request(json!({"type": "presence"})).await;
+    let reply = c.request(json!({"type": "presence.summary"})).await;
     assert_eq!(reply["data"], json!({"store": "postgres", "greeting": "hello", "online": 1, "built": 1}));
     assert!(server.app.get::<PresenceService>().is_some());
     assert!(server.app.get::<String>().is_none());
@@ -81,7 +81,7 @@ async fn tests_can_override_a_provider() {
     let app = app(Arc::default()).override_provider(|| Database(Box::new(InMemory)));
     let server = LiveServer::start(app).await;
     let mut c = server.connect().await;
-    assert_eq!(c.request(json!({"type": "presence"})).await["data"]["store"], "in-memory");
+    assert_eq!(c.request(json!({"type": "presence.summary"})).await["data"]["store"], "in-memory");
 }
 
 async fn start_error(app: Ori) -> Error {

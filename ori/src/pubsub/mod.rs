@@ -21,6 +21,8 @@ pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
 pub use backend::{BackendContext, Capabilities, Capability, PubSubBackend, Subscribed};
 pub use history::{HistoryFuture, HistoryRead, Position, Recovery, Retention, epoch_changed};
 pub use in_process::InProcess;
-pub use presence::{PresenceEntry, PresenceFuture, PresenceRead, presence_diff};
+pub use presence::{
+    MAX_STATE_KEYS, PresenceEntry, PresenceFuture, PresenceRead, presence_diff, presence_state,
+};
 pub use subscriber::Subscriber;
 pub use topics::{Inserted, Removed, TopicRegistry};

@@ -18,7 +18,7 @@ use crate::error::PubSubError;
 use crate::protocol::Outbound;
 
 /// The most member keys a `presence_state` (or `presence` reply) holds.
-pub(crate) const MAX_STATE_KEYS: usize = 10_000;
+pub const MAX_STATE_KEYS: usize = 10_000;
 
 /// The future returned by [`PubSubBackend::presence`](crate::pubsub::PubSubBackend::presence).
 pub type PresenceFuture = BoxFuture<'static, Result<PresenceRead, PubSubError>>;
@@ -129,9 +129,11 @@ pub(crate) fn state_data(topic: &str, entries: &[PresenceEntry], limit: usize) -
     json
 }
 
-/// The `presence_state` push of what `read` found on `topic`, at its
-/// version (a watcher queues it first, then the diffs after it).
-pub(crate) fn presence_state(topic: &str, read: &PresenceRead, limit: usize) -> Outbound {
+/// The `presence_state` push of what `read` found on `topic` (at most
+/// `limit` member keys, then `"truncated": true`), at its version: a watcher
+/// gets it first, then the diffs after that version (see
+/// [`Subscriber::held`](crate::pubsub::Subscriber::held)).
+pub fn presence_state(topic: &str, read: &PresenceRead, limit: usize) -> Outbound {
     let data = state_data(topic, &read.entries, limit);
     let json = format!(r#"{{"type":"presence_state","data":{data}}}"#);
     Outbound::text(&json).at_version(read.version)

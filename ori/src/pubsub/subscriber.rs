@@ -43,6 +43,26 @@ impl Subscriber {
         Subscriber { core, gate: Some(Arc::default()) }
     }
 
+    /// A subscriber for the same connection whose deliveries are held until
+    /// [`release`](Self::release): what a backend registers in place of a
+    /// watcher whose state it must send again (e.g. after its store lost
+    /// its data), so that the diffs already in that state are not applied
+    /// twice.
+    pub fn held(&self) -> Subscriber {
+        Subscriber::gated(self.core.clone())
+    }
+
+    /// Delivers `first`, then what was held meanwhile with an offset (or
+    /// version) above `after` or none, then lets later deliveries straight
+    /// through. On a subscriber that holds nothing, delivers `first`.
+    pub fn release(&self, after: u64, first: &[Outbound]) {
+        self.open(after, || {
+            for message in first {
+                self.core.push_outbound(message);
+            }
+        });
+    }
+
     /// The connection's socket id.
     pub fn id(&self) -> SocketId {
         self.core.id

@@ -138,6 +138,11 @@ impl TopicRegistry {
         delivered
     }
 
+    /// The subscribers of `topic`.
+    pub fn subscribers(&self, topic: &str) -> Vec<Subscriber> {
+        read(self.shard(topic)).get(topic).map(|s| s.values().cloned().collect()).unwrap_or_default()
+    }
+
     /// How many connections are subscribed to `topic`.
     pub fn subscriber_count(&self, topic: &str) -> usize {
         read(self.shard(topic)).get(topic).map_or(0, IndexMap::len)

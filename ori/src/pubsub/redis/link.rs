@@ -10,13 +10,13 @@ use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::history;
 use super::packet::{self, Kind};
 use super::{Config, Pending, Shared};
+use super::{history, presence};
 use crate::connection::socket_id::SocketId;
 use crate::error::BoxError;
 use crate::protocol::Outbound;
-use crate::pubsub::{BackendContext, epoch_changed};
+use crate::pubsub::{BackendContext, MAX_STATE_KEYS, Subscriber, epoch_changed, presence_state};
 use crate::util::backoff::{Backoff, retry};
 use crate::util::sync::lock;
 
@@ -62,6 +62,49 @@ async fn connect_live(shared: &Shared, client: &redis::Client) -> Result<(Link, 
     Ok((link, stream))
 }
 
+/// Whether Redis lost its data since this instance last saw it: the
+/// generation kept at `<prefix>#generation` (made once, by whoever comes
+/// first) is gone or another one.
+async fn data_lost(shared: &Shared, connection: &mut MultiplexedConnection) -> bool {
+    let key = format!("{}#generation", shared.config.prefix);
+    let mine = history::new_epoch();
+    let current: Result<Option<String>, _> = redis::pipe()
+        .cmd("SET")
+        .arg(&key)
+        .arg(&mine)
+        .arg("NX")
+        .ignore()
+        .cmd("GET")
+        .arg(&key)
+        .query_async::<(Option<String>,)>(connection)
+        .await
+        .map(|(current,)| current);
+    let Ok(Some(current)) = current else { return false };
+    let previous = lock(&shared.generation).replace(current.clone());
+    previous.is_some_and(|previous| previous != current)
+}
+
+/// Sends every local presence watcher its topic's state again, read now,
+/// holding the diffs meanwhile (those already in the state are dropped):
+/// after Redis lost its data, the instances' resyncs are joins of members
+/// the watchers had already.
+async fn refresh_watchers(shared: Arc<Shared>) {
+    let Some(mut connection) = shared.connection() else { return };
+    let keys = shared.presence_keys();
+    for topic in shared.watchers.topics() {
+        let held: Vec<Subscriber> =
+            shared.watchers.subscribers(&topic).iter().map(Subscriber::held).collect();
+        for watcher in &held {
+            shared.watchers.insert(&topic, watcher);
+        }
+        let read = presence::read(&mut connection, &shared.scripts, &keys, &topic).await.unwrap_or_default();
+        let state = presence_state(&topic, &read, MAX_STATE_KEYS);
+        for watcher in held {
+            watcher.release(read.version, std::slice::from_ref(&state));
+        }
+    }
+}
+
 /// Connects (or not, if allowed) and spawns the provider's tasks.
 pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Result<(), BoxError> {
     let ops = lock(&shared.ops_rx).take().ok_or("the Redis provider was already started")?;
@@ -81,8 +124,9 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
             .into());
         }
     };
-    if first.is_some() {
+    if let Some((link, _)) = &first {
         shared.counters.connected.store(true, Ordering::Release);
+        data_lost(&shared, &mut link.publisher.clone()).await;
     }
     let (links, link) = watch::channel(first.as_ref().map(|(link, _)| link.clone()));
     let _ = shared.links.set(link.clone());
@@ -120,10 +164,17 @@ async fn supervise(
                     dropped = shared.counters.dropped.load(Ordering::Relaxed),
                     "reconnected to Redis; re-subscribing"
                 );
+                let lost = data_lost(&shared, &mut link.publisher.clone()).await;
                 links.send_replace(Some(link));
                 // Presence changes made meanwhile, and the entries of an
                 // instance reaped while it was away, are made good.
                 shared.resync_presence();
+                if lost {
+                    tracing::warn!(
+                        "Redis lost its data (restarted empty?); sending presence watchers a new state"
+                    );
+                    tokio::spawn(refresh_watchers(shared.clone()));
+                }
                 stream
             }
         };

@@ -174,6 +174,9 @@ pub(crate) struct Shared {
     local_presence: Mutex<presence::LocalEntries>,
     /// The connections that get each topic's presence diffs.
     watchers: TopicRegistry,
+    /// The Redis data generation this instance last saw (a random value
+    /// kept in Redis): another one means Redis lost its data.
+    generation: Mutex<Option<String>>,
     /// Counts the re-subscriptions after a reconnection (the publisher
     /// waits for one before sending what waited during the outage).
     resubscribed: watch::Sender<u64>,
@@ -317,6 +320,7 @@ impl RedisBackendBuilder {
                 local_presence: Mutex::default(),
                 watchers: TopicRegistry::new(),
                 resubscribed: watch::Sender::new(0),
+                generation: Mutex::new(None),
             }),
         }
     }
