@@ -120,7 +120,15 @@ impl Recovery {
 /// );
 /// ```
 pub fn epoch_changed(topic: &str, epoch: &str) -> Outbound {
-    let data = serde_json::json!({ "topic": topic, "epoch": epoch, "offset": 0, "recovered": false });
+    /// The acknowledgement's fields, in its order.
+    #[derive(serde::Serialize)]
+    struct EpochChange<'a> {
+        topic: &'a str,
+        epoch: &'a str,
+        offset: u64,
+        recovered: bool,
+    }
+    let data = EpochChange { topic, epoch, offset: 0, recovered: false };
     Outbound::json("subscribe", &data).expect("strings and numbers always serialize")
 }
 
