@@ -5,9 +5,9 @@ import { after, describe, test } from "node:test";
 import WebSocket from "ws";
 
 import { OriClient, OriError } from "../src/index.js";
+import { WAIT, nextEvent, pushes } from "./listen.js";
 import { startPeer } from "./peer.js";
 
-const WAIT = 5000;
 const peers = [];
 after(() => Promise.all(peers.map((peer) => peer.kill())));
 
@@ -15,38 +15,6 @@ async function peer(addr) {
   const started = await startPeer(addr);
   peers.push(started);
   return started;
-}
-
-/** The first event of `client` that `matches`, within `ms`. */
-function nextEvent(client, matches, ms = WAIT) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`no matching client event within ${ms} ms`));
-    }, ms);
-    const stop = client.onEvent((event) => {
-      if (!matches(event)) return;
-      clearTimeout(timer);
-      stop();
-      resolve(event);
-    });
-  });
-}
-
-/** Resolves once `count` pushes of `type` arrived; their data, in order. */
-function pushes(client, type, count, ms = WAIT) {
-  const seen = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${seen.length} of ${count} \`${type}\` pushes arrived`)), ms);
-    const stop = client.on(type, (data) => {
-      seen.push(data);
-      if (seen.length === count) {
-        clearTimeout(timer);
-        stop();
-        resolve(seen);
-      }
-    });
-  });
 }
 
 // Every test runs once per codec: JSON text frames and MessagePack binary frames.

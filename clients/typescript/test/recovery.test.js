@@ -8,40 +8,11 @@ import { after, describe, test } from "node:test";
 import WebSocket from "ws";
 
 import { OriClient } from "../src/index.js";
+import { WAIT, nextEvent, presenceChanges } from "./listen.js";
 import { startPeer } from "./peer.js";
 
-const WAIT = 5000;
 const peers = [];
 after(() => Promise.all(peers.map((peer) => peer.kill())));
-
-/** The first event of `client` that `matches`, within WAIT. */
-function nextEvent(client, matches) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no matching client event in time")), WAIT);
-    const stop = client.onEvent((event) => {
-      if (!matches(event)) return;
-      clearTimeout(timer);
-      stop();
-      resolve(event);
-    });
-  });
-}
-
-/** The next `count` presence changes. */
-function presenceChanges(client, count) {
-  const seen = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${seen.length} of ${count} presence changes`)), WAIT);
-    const stop = client.onPresence((change) => {
-      seen.push(change);
-      if (seen.length === count) {
-        clearTimeout(timer);
-        stop();
-        resolve(seen);
-      }
-    });
-  });
-}
 
 for (const codec of ["json", "msgpack"]) {
   describe(codec, () => {

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -109,15 +110,7 @@ pub(crate) fn subscribe(
         Err(error) => return Dispatched::Done(reply_to.frame(Reply::Error(error))),
     };
     let since = since.map(|Since { epoch, offset }| Position { epoch, offset });
-    let socket = socket.clone();
-    let authorizer = endpoint.authorizer.clone();
-    let replies = reply_to.clone();
-    let work = async move {
-        if let Some(authorizer) = authorizer
-            && !authorizer.authorize(socket.clone(), topic.clone()).await
-        {
-            return replies.frame(Reply::Error(PubSubError::Forbidden(topic).into()));
-        }
+    when_allowed(endpoint, socket, topic, reply_to, async move |socket, topic, replies| {
         let joined = match socket.join(&topic, since.as_ref(), presence).await {
             Ok(joined) => joined,
             Err(e) => return replies.frame(Reply::Error(e.into())),
@@ -160,8 +153,7 @@ pub(crate) fn subscribe(
             });
         }
         None
-    };
-    start_control(work.boxed(), reply_to)
+    })
 }
 
 /// `presence`: the topic's members across every instance, for a topic the
@@ -177,22 +169,37 @@ pub(crate) fn presence(
         Ok(topic) => topic,
         Err(error) => return Dispatched::Done(reply_to.frame(Reply::Error(error))),
     };
-    let socket = socket.clone();
-    let authorizer = endpoint.authorizer.clone();
-    let replies = reply_to.clone();
-    let work = async move {
-        if let Some(authorizer) = authorizer
-            && !authorizer.authorize(socket.clone(), topic.clone()).await
-        {
-            return replies.frame(Reply::Error(PubSubError::Forbidden(topic).into()));
-        }
+    when_allowed(endpoint, socket, topic, reply_to, async move |socket, topic, replies| {
         let reply = match socket.app().shared().pubsub.presence(&topic).await {
             Ok(read) => Reply::Json(state_data(&topic, &read.entries, MAX_STATE_KEYS).into_bytes()),
             Err(e) => Reply::Error(e.into()),
         };
         replies.frame(reply)
+    })
+}
+
+/// Runs `work` once the topic authorizer (if any) allows `topic` to the
+/// connection; a refusal is `forbidden`.
+fn when_allowed<F>(
+    endpoint: &Endpoint,
+    socket: &Socket,
+    topic: String,
+    reply_to: ReplyTo,
+    work: impl FnOnce(Socket, String, ReplyTo) -> F + Send + 'static,
+) -> Dispatched
+where
+    F: Future<Output = Option<Bytes>> + Send + 'static,
+{
+    let (socket, authorizer, replies) = (socket.clone(), endpoint.authorizer.clone(), reply_to.clone());
+    let checked = async move {
+        if let Some(authorizer) = authorizer
+            && !authorizer.authorize(socket.clone(), topic.clone()).await
+        {
+            return replies.frame(Reply::Error(PubSubError::Forbidden(topic).into()));
+        }
+        work(socket, topic, replies).await
     };
-    start_control(work.boxed(), reply_to)
+    start_control(checked.boxed(), reply_to)
 }
 
 /// `unsubscribe`: leaves the topic (acknowledged whether or not the

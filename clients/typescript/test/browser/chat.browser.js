@@ -9,45 +9,23 @@
 //   ORI_CHAT_PEER=target/debug/chat_peer CHROMIUM=/usr/bin/chromium \
 //     node --test clients/typescript/test/browser/
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { after, test } from "node:test";
-import { chromium } from "playwright-core";
+
+import { launchChromium, startServer } from "./process.js";
 
 const WAIT = 10_000;
 const binary = process.env.ORI_CHAT_PEER;
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** Starts the chat server on `addr`; resolves with its address once it listens. */
-async function startChat(addr = "127.0.0.1:0") {
+function startChat(addr = "127.0.0.1:0") {
   assert.ok(binary, "ORI_CHAT_PEER is not set: run through `cargo test -p ori-tests --test typescript_client`");
-  const child = spawn(binary, [], { env: { ...process.env, ORI_ADDR: addr }, stdio: ["ignore", "pipe", "inherit"] });
-  for await (const line of createInterface({ input: child.stdout })) {
-    const match = /^listening on http:\/\/(\S+)$/.exec(line);
-    if (match) {
-      return {
-        addr: match[1],
-        async kill() {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const gone = once(child, "exit");
-          child.kill("SIGKILL");
-          await gone;
-        },
-      };
-    }
-  }
-  throw new Error("chat_peer did not start");
+  return startServer(binary, {}, addr);
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 const servers = [];
 after(async () => {
   await browser.close();

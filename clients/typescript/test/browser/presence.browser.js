@@ -10,15 +10,16 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
-import { createInterface } from "node:readline";
 import { after, test } from "node:test";
-import { chromium } from "playwright-core";
+
+import { kill, launchChromium, startServer } from "./process.js";
 
 const WAIT = 10_000;
 const EXPIRY_MS = 1500;
 const binary = process.env.ORI_PRESENCE_PEER;
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const children = [];
+/** What to kill at the end: redis-server processes and servers (`kill()`). */
+const redisServers = [];
+const instances = [];
 
 /** A free loopback port. */
 async function freePort() {
@@ -35,7 +36,7 @@ async function startRedis() {
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
     stdio: "ignore",
   });
-  children.push(child);
+  redisServers.push(child);
   const deadline = Date.now() + WAIT;
   for (;;) {
     const up = await new Promise((resolve) => {
@@ -52,36 +53,15 @@ async function startRedis() {
 }
 
 /** Starts an instance of the presence example on `redisUrl`; resolves once it listens. */
-async function startInstance(redisUrl) {
+function startInstance(redisUrl) {
   assert.ok(binary, "ORI_PRESENCE_PEER is not set: run through `cargo test -p ori-tests --test typescript_client`");
-  const env = { ...process.env, ORI_ADDR: "127.0.0.1:0", ORI_REDIS_URL: redisUrl, ORI_PRESENCE_EXPIRY_MS: String(EXPIRY_MS) };
-  const child = spawn(binary, [], { env, stdio: ["ignore", "pipe", "inherit"] });
-  children.push(child);
-  for await (const line of createInterface({ input: child.stdout })) {
-    const match = /^listening on http:\/\/(\S+)$/.exec(line);
-    if (match) {
-      return {
-        addr: match[1],
-        async kill() {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const gone = once(child, "exit");
-          child.kill("SIGKILL");
-          await gone;
-        },
-      };
-    }
-  }
-  throw new Error("presence_example_peer did not start");
+  return startServer(binary, { ORI_REDIS_URL: redisUrl, ORI_PRESENCE_EXPIRY_MS: String(EXPIRY_MS) });
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 after(async () => {
   await browser.close();
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await Promise.all([...instances.map((instance) => instance.kill()), ...redisServers.map(kill)]);
 });
 
 /** Opens the page at `addr` and connects as the user of `token`. */
@@ -108,6 +88,7 @@ async function members(page, expected, ms = WAIT) {
 test("two instances on one Redis show one member list; a killed one's members leave", async () => {
   const redis = await startRedis();
   const [one, two] = [await startInstance(redis), await startInstance(redis)];
+  instances.push(one, two);
   const alice = await connect(one.addr, "alice-token");
   const bob = await connect(two.addr, "bob-token");
   await members(alice, ["alice", "bob"]);
