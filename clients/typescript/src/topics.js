@@ -27,7 +27,11 @@
  * @typedef {{ topic: string, epoch?: string, offset?: number, recovered?: boolean }} Subscribed
  */
 
-/** @typedef {{ presence: boolean, position: Position | null, acked: boolean }} Joined */
+/**
+ * One joined topic: `live` while its messages flow on this connection (a
+ * second subscribe's acknowledgement then does not move the position).
+ * @typedef {{ presence: boolean, position: Position | null, acked: boolean, live: boolean }} Joined
+ */
 
 export class Topics {
   /** @type {Map<string, Joined>} in the order joined */ #joined = new Map();
@@ -41,12 +45,13 @@ export class Topics {
     const existing = this.#joined.get(topic);
     const position = options.since ?? existing?.position ?? null;
     const presence = Boolean(options.presence) || Boolean(existing?.presence);
-    this.#joined.set(topic, { presence, position, acked: existing?.acked ?? false });
+    this.#joined.set(topic, { presence, position, acked: existing?.acked ?? false, live: existing?.live ?? false });
     return subscribeData(topic, /** @type {Joined} */ (this.#joined.get(topic)));
   }
 
   /** Each acknowledged topic's subscribe `data`, to join again after a reconnection. */
   rejoin() {
+    for (const joined of this.#joined.values()) joined.live = false;
     return [...this.#joined].filter(([, j]) => j.acked).map(([topic, j]) => ({ topic, data: subscribeData(topic, j) }));
   }
 
@@ -58,6 +63,8 @@ export class Topics {
     const joined = this.#joined.get(ack.topic);
     if (!joined) return;
     joined.acked = true;
+    if (joined.live) return; // subscribed again on a live subscription: the stream goes on
+    joined.live = true;
     if (typeof ack.epoch === "string" && typeof ack.offset === "number" && ack.recovered !== true) {
       // Not recovered (or not asked): the live stream starts after `offset`.
       joined.position = { epoch: ack.epoch, offset: ack.offset };

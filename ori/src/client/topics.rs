@@ -70,6 +70,9 @@ struct Joined {
     position: Option<Position>,
     /// The server acknowledged it: it is joined again after a reconnection.
     acked: bool,
+    /// Its messages are flowing on this connection: a second subscribe's
+    /// acknowledgement does not move the position (the stream goes on).
+    live: bool,
 }
 
 /// The topics of one client, in the order they were joined.
@@ -96,6 +99,7 @@ impl Topics {
                 presence: options.presence,
                 position: since,
                 acked: false,
+                live: false,
             }),
         }
         let joined = self.find(topic).expect("just recorded").clone();
@@ -104,7 +108,10 @@ impl Topics {
 
     /// The `data` of each acknowledged topic's subscribe, to join again
     /// after a reconnection (with the last position seen).
-    pub(crate) fn rejoin(&self) -> Vec<(String, serde_json::Value)> {
+    pub(crate) fn rejoin(&mut self) -> Vec<(String, serde_json::Value)> {
+        for joined in &mut self.joined {
+            joined.live = false;
+        }
         self.joined.iter().filter(|j| j.acked).map(|j| (j.topic.clone(), subscribe_data(j))).collect()
     }
 
@@ -113,6 +120,9 @@ impl Topics {
         let ack: Subscribed = serde_json::from_str(data.get()).ok()?;
         let joined = self.find(&ack.topic)?;
         joined.acked = true;
+        if std::mem::replace(&mut joined.live, true) {
+            return Some(ack); // Subscribed again on a live subscription: the stream goes on.
+        }
         if let (Some(epoch), Some(offset)) = (&ack.epoch, ack.offset) {
             // Recovered: the replay follows and moves the position on from
             // where it stands; otherwise the live stream starts after `offset`.
@@ -191,15 +201,22 @@ mod tests {
         assert!(!topics.accept("t", 5), "at the acknowledged offset: seen");
         assert!(topics.accept("t", 6));
         assert!(!topics.accept("t", 6), "never twice");
+        topics.begin("t", &SubscribeOptions::new());
+        topics.acknowledged(&raw(
+            &serde_json::json!({"topic": "t", "epoch": "E", "offset": 9, "recovered": false}),
+        ));
+        assert!(topics.accept("t", 7), "subscribing again on a live subscription keeps the position");
+        assert!(!topics.accept("t", 6));
         let rejoin = topics.rejoin();
-        assert_eq!(rejoin[0].1, serde_json::json!({"topic": "t", "since": {"epoch": "E", "offset": 6}}));
+        assert_eq!(rejoin[0].1, serde_json::json!({"topic": "t", "since": {"epoch": "E", "offset": 7}}));
         let ack = topics
             .acknowledged(&raw(
                 &serde_json::json!({"topic": "t", "epoch": "E", "offset": 9, "recovered": true}),
             ))
             .unwrap();
         assert_eq!(ack.recovered, Some(true));
-        assert!(topics.accept("t", 7), "the replay follows");
+        assert!(topics.accept("t", 8), "the replay follows");
+        topics.rejoin(); // Another reconnection.
         topics.acknowledged(&raw(
             &serde_json::json!({"topic": "t", "epoch": "F", "offset": 2, "recovered": false}),
         ));
