@@ -64,3 +64,44 @@ async fn publish_reaches_other_subscribers_not_the_sender_and_checks_the_topic()
     assert_eq!(reserved["error"]["code"], "forbidden", "{reserved}");
     other.assert_silent().await;
 }
+
+/// `bench.track` and `bench.untrack` (PROTOCOL.md's benchmark section), and
+/// history on `hist:*`.
+#[tokio::test]
+async fn track_untrack_and_history_on_hist_topics() {
+    let server = server().await;
+    let url = format!("{}?token=bench", server.url());
+    let (mut watcher, mut member) = (WsClient::connect(&url).await, WsClient::connect(&url).await);
+    let ack = watcher
+        .request(
+            json!({"type": "subscribe", "data": {"topic": "hist:1", "presence": true}, "correlationId": "s"}),
+        )
+        .await;
+    assert_eq!(ack["data"]["offset"], 0, "hist:* keeps history: {ack}");
+    assert_eq!(watcher.recv().await["type"], "presence_state");
+
+    let meta = json!({"device": "bench"});
+    let reply = member
+        .request(json!({"type": "bench.track", "data": {"topic": "hist:1", "key": "k1", "meta": meta}, "correlationId": "t"}))
+        .await;
+    assert_eq!(reply, json!({"type": "bench.track", "data": null, "correlationId": "t"}));
+    let diff = watcher.recv().await;
+    assert_eq!(diff["data"]["joins"], json!({"k1": [meta]}));
+    let reply = member
+        .request(
+            json!({"type": "bench.untrack", "data": {"topic": "hist:1", "key": "k1"}, "correlationId": "u"}),
+        )
+        .await;
+    assert_eq!(reply, json!({"type": "bench.untrack", "data": null, "correlationId": "u"}));
+    assert_eq!(watcher.recv().await["data"]["leaves"], json!({"k1": [meta]}));
+
+    member
+        .request(
+            json!({"type": "bench.publish", "data": {"topic": "hist:1", "payload": 5}, "correlationId": "p"}),
+        )
+        .await;
+    assert_eq!(
+        watcher.recv().await,
+        json!({"type": "bench.message", "data": 5, "topic": "hist:1", "offset": 1})
+    );
+}
