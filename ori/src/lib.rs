@@ -38,6 +38,12 @@
 //! (`{"type":"subscribe","data":{"topic":"room:1"}}`), check liveness with
 //! `ping`, and receive replies carrying their `correlationId`.
 //!
+//! Topics can keep history ([`Ori::history`]): a client that comes back
+//! subscribes with the last position it saw and gets what it missed, once.
+//! Presence says who is on a topic across every instance: the server tracks
+//! connections ([`Socket::track`]), clients subscribe with `"presence": true`
+//! for the state and its diffs, and [`Sockets::presence`] reads it anywhere.
+//!
 //! Cargo features:
 //! - `macros` (default): `#[socket_router]`, `#[on]`, `#[injectable]`, the guards
 //!   and `#[derive(SocketMessage)]`;
