@@ -76,7 +76,8 @@ async fn a_killed_instance_members_leave_within_the_expiry() {
     let killed = Instant::now();
     assert_eq!(diff(&mut watcher, "room:k").await, (json!({}), json!({"ghost": [{"on": "peer"}]})));
     let took = killed.elapsed();
-    assert!(took <= EXPIRY + Duration::from_millis(400), "left after {took:?}, expiry {EXPIRY:?}");
+    // The bound, plus slack for a loaded machine (the expiry is short here).
+    assert!(took <= EXPIRY + Duration::from_millis(800), "left after {took:?}, expiry {EXPIRY:?}");
     let here: Presence<Value> = server.app.sockets().presence("room:k").await.unwrap();
     assert_eq!(here.members().keys().collect::<Vec<_>>(), ["alive"], "no ghost");
     watcher.assert_silent().await;

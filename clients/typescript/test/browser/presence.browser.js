@@ -98,7 +98,8 @@ test("two instances on one Redis show one member list; a killed one's members le
   const killed = Date.now();
   await members(alice, ["alice"], EXPIRY_MS + 3000);
   const took = Date.now() - killed;
-  assert.ok(took <= EXPIRY_MS + 1000, `bob left after ${took} ms (expiry ${EXPIRY_MS} ms)`);
+  // The bound, plus slack for a loaded machine (the expiry is short here).
+  assert.ok(took <= EXPIRY_MS + 1500, `bob left after ${took} ms (expiry ${EXPIRY_MS} ms)`);
   assert.match(await alice.locator("#log").innerText(), /bob left/);
   await one.kill();
 });
