@@ -13,7 +13,9 @@
 //! settings), `ORI_TLS_CERT` and `ORI_TLS_KEY` (PEM files: serve `wss://`;
 //! build with `--features tls`), `ORI_BENCH_LAYER=pass` (one pass-through
 //! `Ori::layer` in front of every route: what a layer costs), `ORI_WORKERS`
-//! (worker threads; default: one per core the process may use). MessagePack
+//! (worker threads; default: one per core the process may use), `ORI_HEALTH=1`
+//! (`/healthz` and `/readyz`), `ORI_DRAIN_CLOSE_CODE=1012` (the close code of
+//! the SIGTERM drain; default 1001). MessagePack
 //! needs nothing: clients ask for `ori.v1.msgpack`.
 
 // The app's items are public for the integration tests that serve it.
@@ -33,6 +35,15 @@ async fn main() -> Result<(), ori::Error> {
             .parse()
             .map_err(|_| ori::Error::InvalidConfig(format!("ORI_WORKERS={workers} is not a number")))?;
         app = app.workers(workers);
+    }
+    if std::env::var("ORI_HEALTH").is_ok_and(|v| v == "1") {
+        app = app.health_routes();
+    }
+    if let Ok(code) = std::env::var("ORI_DRAIN_CLOSE_CODE") {
+        let code = code.parse().map_err(|_| {
+            ori::Error::InvalidConfig(format!("ORI_DRAIN_CLOSE_CODE={code} is not a close code"))
+        })?;
+        app = app.drain_close_code(code);
     }
     if std::env::var("ORI_BENCH_LAYER").is_ok_and(|v| v == "pass") {
         app = app.layer(ori::layer::from_fn(|message, next| next.run(message)));

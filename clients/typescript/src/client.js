@@ -30,6 +30,9 @@ const OPEN_ID = "~open";
 const KEEPALIVE_ID = "~keepalive";
 const REJOIN_PREFIX = "~rejoin:";
 
+/** The longest wait before reconnecting to a server that went away or restarts on purpose (close 1001 or 1012), ms: jitter only. */
+const AT_ONCE_MS = 250;
+
 /** How often waiting requests are checked for their timeout, ms. */
 const SWEEP_MS = 20;
 
@@ -589,7 +592,10 @@ export class OriClient {
       this.#finish(code, reason);
     } else {
       this.#emit({ type: "disconnected", code, reason });
-      this.#reconnect(new Backoff(this.#options.reconnectDelay, this.#options.maxReconnectDelay), reason);
+      // A server going away (1001) or restarting (1012) on purpose: others
+      // (or it, soon) take the connection, so the first attempt is at once.
+      const atOnce = code === 1001 || code === 1012;
+      this.#reconnect(new Backoff(this.#options.reconnectDelay, this.#options.maxReconnectDelay), reason, atOnce);
     }
   }
 
@@ -597,14 +603,15 @@ export class OriClient {
    * The next reconnection attempt, after its wait.
    * @param {Backoff} backoff
    * @param {string} lastError
+   * @param {boolean} [atOnce] the first attempt within `AT_ONCE_MS` (the server went away on purpose)
    */
-  #reconnect(backoff, lastError) {
+  #reconnect(backoff, lastError, atOnce = false) {
     const max = this.#options.maxReconnectAttempts;
     if (backoff.attempt >= max) {
       this.#finish(null, `gave up after ${max} attempts: ${lastError}`);
       return;
     }
-    const delay = backoff.nextDelay();
+    const delay = atOnce ? backoff.atOnce(Math.min(this.#options.reconnectDelay, AT_ONCE_MS)) : backoff.nextDelay();
     this.#state = "reconnecting";
     this.#emit({ type: "reconnecting", attempt: backoff.attempt, delay });
     this.#retryTimer = setTimeout(() => {

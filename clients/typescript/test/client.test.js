@@ -11,8 +11,8 @@ import { startPeer } from "./peer.js";
 const peers = [];
 after(() => Promise.all(peers.map((peer) => peer.kill())));
 
-async function peer(addr) {
-  const started = await startPeer(addr);
+async function peer(addr, env) {
+  const started = await startPeer(addr, env);
   peers.push(started);
   return started;
 }
@@ -98,6 +98,22 @@ describe(codec, () => {
     const server = await peer();
     await server.kill();
     await assert.rejects(OriClient.connect(server.url, options()), { kind: "connect" });
+  });
+
+  test("after a planned restart (1012) the client comes back at once, without backing off", async () => {
+    const first = await peer(undefined, { ORI_DRAIN_CLOSE_CODE: "1012" });
+    const client = await OriClient.connect(first.url, options({ reconnectDelay: 600, maxReconnectDelay: 600 }));
+    const disconnected = nextEvent(client, (e) => e.type === "disconnected");
+    const attempt = nextEvent(client, (e) => e.type === "reconnecting");
+    await first.stop(); // SIGTERM: a drain closing with 1012
+    assert.equal((await disconnected).code, 1012);
+    const restarted = Date.now();
+    const reopened = nextEvent(client, (e) => e.type === "open");
+    await peer(first.addr, { ORI_DRAIN_CLOSE_CODE: "1012" });
+    assert.ok((await attempt).delay <= 250, "the first attempt waits jitter only");
+    await reopened;
+    assert.ok(Date.now() - restarted < 1000, `back after ${Date.now() - restarted} ms`);
+    client.close();
   });
 
   test("after a restart the client reconnects, rejoins its topics, then writes its queue in order", async () => {

@@ -12,14 +12,14 @@ import { createInterface } from "node:readline";
 const binary = process.env.ORI_CLIENT_PEER;
 
 /** Starts the server on `addr` (default: a free port); resolves once it listens. */
-export async function startPeer(addr = "127.0.0.1:0") {
+export async function startPeer(addr = "127.0.0.1:0", env = {}) {
   if (!binary) {
     throw new Error(
       "ORI_CLIENT_PEER is not set: run these tests through `cargo test -p ori-tests --test typescript_client`, " +
         "or build `cargo build -p ori-tests --bin client_peer` and set ORI_CLIENT_PEER=target/debug/client_peer",
     );
   }
-  const child = spawn(binary, [], { env: { ...process.env, ORI_ADDR: addr }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(binary, [], { env: { ...process.env, ...env, ORI_ADDR: addr }, stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const exited = once(child, "exit").then(([code]) => {
     throw new Error(`client_peer exited (${code}) before it listened`);
@@ -36,6 +36,13 @@ export async function startPeer(addr = "127.0.0.1:0") {
   return {
     url,
     addr: bound,
+    /** Stops the server gracefully (SIGTERM: its connections get the drain's close code). */
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = once(child, "exit");
+      child.kill("SIGTERM");
+      await gone;
+    },
     /** Kills the server at once (its connections drop without a close frame). */
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;

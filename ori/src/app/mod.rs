@@ -1,15 +1,18 @@
 //! The built app: what [`Ori`](crate::Ori) assembles and the server runs
 //! ([`BuiltApp`]), the background work of a serving app (the [`idle`]
-//! sweeper), and what the server says when it starts ([`startup`]).
+//! sweeper), how it ends ([`drain`]), its health routes ([`health`]), and
+//! what the server says when it starts ([`startup`]).
 
+pub(crate) mod drain;
+pub(crate) mod health;
 mod idle;
 pub(crate) mod startup;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
+use self::drain::Drain;
 use crate::endpoint::{Endpoint, EndpointKind};
 use crate::error::Error;
 use crate::handles::app_context::AppContext;
@@ -24,7 +27,8 @@ pub(crate) struct BuiltApp {
     pub(crate) app: AppContext,
     /// Every WebSocket endpoint (the envelope endpoint first, if any).
     pub(crate) endpoints: Vec<Arc<Endpoint>>,
-    pub(crate) grace: Duration,
+    /// How the app ends when it shuts down.
+    pub(crate) drain: Drain,
     pub(crate) shutdown_signal: Option<BoxFuture<'static, ()>>,
     /// What is mounted on the envelope endpoint, one line per router or
     /// route set, said when the server starts.

@@ -1,8 +1,8 @@
 //! Assembly: how an [`Ori`] becomes a [`BuiltApp`], in named steps that
 //! each find one kind of mistake before the port is bound:
 //!
-//! 1. [`check_endpoints`]: each endpoint's configuration, and that socket
-//!    handlers have an endpoint to serve them;
+//! 1. [`check_endpoints`]: each endpoint's configuration (and the drain's
+//!    close code), and that socket handlers have an endpoint to serve them;
 //! 2. [`history_rules`]: the topics that keep history, on a backend that
 //!    keeps it;
 //! 3. [`build_providers`]: the container builds every provider the mounted
@@ -22,6 +22,7 @@ use axum::Extension;
 use axum::routing::any;
 use bytes::Bytes;
 
+use crate::app::drain::Drain;
 use crate::app::{BuiltApp, startup};
 use crate::builder::ori::Ori;
 use crate::builder::raw_websocket::RawWebSocket;
@@ -76,12 +77,17 @@ impl Ori {
 
         let envelopes = self.websocket.map(|config| (config, routes, hooks, self.authorizer));
         let endpoints = endpoints(envelopes, self.raw_websockets, &app);
-        let router = http_router(self.http, asyncapi, &endpoints, &app);
+        let http = if self.health_routes { self.http.merge(crate::app::health::routes()) } else { self.http };
+        let router = http_router(http, asyncapi, &endpoints, &app);
         Ok(BuiltApp {
             router,
             app,
             endpoints,
-            grace: self.shutdown_grace,
+            drain: Drain {
+                grace: self.shutdown_grace,
+                close_code: self.drain_close_code,
+                pause: self.drain_pause,
+            },
             shutdown_signal: self.shutdown_signal,
             mounted: announced,
         })
@@ -107,6 +113,12 @@ impl Ori {
         }
         if let Some(config) = &self.websocket {
             config.validate()?;
+        }
+        if !matches!(self.drain_close_code, 1001 | 1012) {
+            return Err(Error::InvalidConfig(format!(
+                "drain close code {} is neither 1001 (going away) nor 1012 (service restart)",
+                self.drain_close_code
+            )));
         }
         for raw in &self.raw_websockets {
             raw.config.validate()?;

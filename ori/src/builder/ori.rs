@@ -68,6 +68,12 @@ pub struct Ori {
     /// `(pattern, retention)` of each `history(...)`, in order.
     pub(super) history: Vec<(String, Retention)>,
     pub(super) shutdown_grace: Duration,
+    /// The close code of a graceful shutdown: 1001 or 1012.
+    pub(super) drain_close_code: u16,
+    /// How long `/readyz` fails before the drain closes connections.
+    pub(super) drain_pause: Duration,
+    /// Serve `/healthz` and `/readyz`.
+    pub(super) health_routes: bool,
     pub(super) shutdown_signal: Option<BoxFuture<'static, ()>>,
     pub(super) workers: Option<usize>,
     /// `(path, title, version)` of the AsyncAPI document to serve.
@@ -94,6 +100,9 @@ impl Ori {
             pubsub: None,
             history: Vec::new(),
             shutdown_grace: Duration::from_secs(10),
+            drain_close_code: 1001,
+            drain_pause: Duration::ZERO,
+            health_routes: false,
             shutdown_signal: None,
             workers: None,
             asyncapi: None,
@@ -358,6 +367,46 @@ impl Ori {
     /// stops (default 10 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// The close code of a graceful shutdown: 1001 "going away" (the
+    /// default) or 1012 "service restart" for a planned restart, after
+    /// which ori's clients reconnect at once (with jitter) instead of
+    /// backing off. Any other code is a start-up error.
+    ///
+    /// ```
+    /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default()).drain_close_code(1012);
+    /// ```
+    pub fn drain_close_code(mut self, code: u16) -> Self {
+        self.drain_close_code = code;
+        self
+    }
+
+    /// On shutdown, how long `/readyz` fails before connections are closed
+    /// (default: no pause), so that a load balancer stops sending new
+    /// clients here before the existing ones reconnect elsewhere. New
+    /// connections are still accepted during the pause.
+    pub fn drain_pause(mut self, pause: Duration) -> Self {
+        self.drain_pause = pause;
+        self
+    }
+
+    /// Serves `GET /healthz` (alive: `200 {"alive":true}`) and `GET /readyz`
+    /// (ready: `200 {"ready":true}`; `503 {"ready":false,"reason":...}`
+    /// while the server drains or the pub/sub backend is disconnected), for
+    /// load balancers and orchestrators.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let app = ori::Ori::create()
+    ///     .websocket(ori::WebSocketConfig::default())
+    ///     .health_routes()
+    ///     .drain_pause(Duration::from_secs(5)); // readiness fails 5 s before the drain
+    /// ```
+    pub fn health_routes(mut self) -> Self {
+        self.health_routes = true;
         self
     }
 

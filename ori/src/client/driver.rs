@@ -28,6 +28,9 @@ pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const OPEN_ID: &str = "~open";
 const KEEPALIVE_ID: &str = "~keepalive";
 const REJOIN_PREFIX: &str = "~rejoin:";
+/// The longest wait before reconnecting to a server that went away or
+/// restarts on purpose (close 1001 or 1012): jitter only.
+const AT_ONCE: Duration = Duration::from_millis(250);
 
 /// An incoming message, as much as the client needs to route it.
 #[derive(Deserialize)]
@@ -224,7 +227,10 @@ pub(crate) async fn run(shared: Arc<Shared>, ws: Ws) {
             return finish(&shared, code, reason);
         }
         shared.emit(ClientEvent::Disconnected { code, reason });
-        match reconnect(&shared).await {
+        // A server going away (1001) or restarting (1012) on purpose: others
+        // (or it, soon) take the connection, so the first attempt is at once.
+        let at_once = matches!(code, Some(1001 | 1012));
+        match reconnect(&shared, at_once).await {
             Ok(next) => {
                 ws = next;
                 shared.state.send_replace(ConnectionState::Open);
@@ -256,8 +262,9 @@ fn fail_written_requests(shared: &Shared) {
     }
 }
 
-/// Attempts to connect again with backoff; `Err` ends the client.
-async fn reconnect(shared: &Shared) -> Result<Ws, (Option<u16>, String)> {
+/// Attempts to connect again with backoff (the first attempt within
+/// [`AT_ONCE`] when `at_once`); `Err` ends the client.
+async fn reconnect(shared: &Shared, mut at_once: bool) -> Result<Ws, (Option<u16>, String)> {
     let config = &shared.config;
     let mut last_error = String::new();
     let mut backoff = Backoff::new(config.reconnect_delay, config.max_reconnect_delay);
@@ -267,7 +274,11 @@ async fn reconnect(shared: &Shared) -> Result<Ws, (Option<u16>, String)> {
         {
             return Err((None, format!("gave up after {max} attempts: {last_error}")));
         }
-        let delay = backoff.next_delay();
+        let delay = if std::mem::take(&mut at_once) {
+            backoff.at_once(config.reconnect_delay.min(AT_ONCE))
+        } else {
+            backoff.next_delay()
+        };
         let attempt = backoff.attempt();
         shared.state.send_replace(ConnectionState::Reconnecting { attempt });
         shared.emit(ClientEvent::Reconnecting { attempt, delay });

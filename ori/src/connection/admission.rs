@@ -12,6 +12,9 @@ use crate::util::tracker::{Tracked, Tracker};
 #[derive(Debug, Default)]
 pub(crate) struct Admissions {
     live: Arc<Tracker>,
+    /// A shutdown started: readiness fails (connections are still admitted
+    /// until `shutting_down`).
+    draining: AtomicBool,
     shutting_down: AtomicBool,
 }
 
@@ -38,6 +41,15 @@ impl Admissions {
     }
 
     /// From now on, no connection is admitted.
+    /// A shutdown starts: readiness fails from now on.
+    pub(crate) fn begin_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
     pub(crate) fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
     }

@@ -19,10 +19,11 @@ use crate::util::sync::lock;
 /// A request, from outside the driver, to end the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CloseRequest {
-    /// Graceful shutdown: finish in-flight handlers, flush, close with 1001.
-    Shutdown,
-    /// The shutdown grace is over: drop in-flight handlers, close with 1001 now.
-    ShutdownNow,
+    /// Graceful shutdown: finish in-flight handlers, flush, close with
+    /// `code` (1001, or 1012 for a planned restart).
+    Shutdown { code: u16 },
+    /// The shutdown grace is over: drop in-flight handlers, close with `code` now.
+    ShutdownNow { code: u16 },
     /// Nothing received for the idle timeout: close with 1000.
     Idle,
     /// The application closed the connection.

@@ -162,6 +162,13 @@ pub trait PubSubBackend: Send + Sync + 'static {
     /// How many connections of this instance are subscribed to `topic`.
     fn local_subscriber_count(&self, topic: &str) -> usize;
 
+    /// Whether the backend can carry traffic between instances now (what
+    /// `/readyz` reports; default: always). A backend for many instances
+    /// answers `false` while its broker is unreachable.
+    fn is_ready(&self) -> bool {
+        true
+    }
+
     /// What the backend can do beyond topic pub/sub and direct sends
     /// (default: nothing more).
     fn capabilities(&self) -> Capabilities {

@@ -9,7 +9,6 @@
 //! `workers(0)` serves on the caller's runtime instead.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +31,8 @@ pub use mounted::Mounted;
 pub use tls::Tls;
 
 use crate::app::BuiltApp;
+use crate::app::drain::Drain;
 use crate::app::startup::announce;
-use crate::connection::outbox::CloseRequest;
 use crate::error::Error;
 use crate::handles::app_context::AppContext;
 use crate::util::tracker::Tracker;
@@ -42,8 +41,6 @@ use crate::util::tracker::Tracker;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pending connections each listener queues.
 const BACKLOG: i32 = 1024;
-/// After the grace period, how long closing frames get before the server exits.
-const CLOSE_AFTER_GRACE: Duration = Duration::from_secs(1);
 
 /// A server bound to its address, ready to [`serve`](Server::serve).
 ///
@@ -61,7 +58,7 @@ pub struct Server {
     local_addr: SocketAddr,
     router: axum::Router,
     app: AppContext,
-    grace: Duration,
+    drain: Drain,
     signal: BoxFuture<'static, ()>,
     shutdown: ShutdownHandle,
     on_caller_runtime: bool,
@@ -147,7 +144,7 @@ impl Server {
             local_addr,
             router: built.router,
             app: built.app,
-            grace: built.grace,
+            drain: built.drain,
             signal,
             shutdown: ShutdownHandle::new(),
             on_caller_runtime: workers == 0,
@@ -189,7 +186,7 @@ impl Server {
             local_addr,
             router,
             app,
-            grace,
+            drain,
             signal,
             shutdown,
             on_caller_runtime,
@@ -249,36 +246,15 @@ impl Server {
             () = stop => {}
         }
         announce("shutting down");
+        drain.announce(&app).await;
         let _ = stop_tx.send(true);
-        close_all(&app, grace, http.idle()).await;
+        drain.close(&app, http.idle()).await;
         let _ = exit_tx.send(true);
         for done in finished {
             let _ = done.await;
         }
         app.shared().pubsub.shutdown();
         Ok(())
-    }
-}
-
-/// The graceful end of every WebSocket of `app`: new upgrades are refused,
-/// each connection is closed with 1001 once its running handlers reply, and
-/// this waits for them (and for `also`, e.g. in-flight HTTP requests) up to
-/// `grace`; then running handlers are dropped and clients get a short while
-/// for their close frame.
-async fn close_all(app: &AppContext, grace: Duration, also: impl Future<Output = ()>) {
-    let shared = app.shared();
-    shared.admissions.begin_shutdown();
-    shared.connections.for_each(|core| core.outbox.request_close(CloseRequest::Shutdown));
-    let drained = tokio::time::timeout(grace, async {
-        shared.admissions.all_closed().await;
-        also.await;
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(?grace, "grace period over; dropping running handlers and closing with 1001");
-        // Clients still get their close frame; a short wait, not another grace.
-        shared.connections.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow));
-        let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, shared.admissions.all_closed()).await;
     }
 }
 

@@ -3,7 +3,6 @@
 //! handle, and one call that serves the host's router and ori's together.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Extension;
 use axum::routing::{MethodFilter, on};
@@ -11,8 +10,9 @@ use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::{ShutdownHandle, close_all, default_signal};
+use super::{ShutdownHandle, default_signal};
 use crate::app::BuiltApp;
+use crate::app::drain::Drain;
 use crate::app::startup::announce;
 use crate::error::Error;
 use crate::handles::app_context::AppContext;
@@ -56,7 +56,7 @@ pub struct Mounted {
     /// The paths of ori's WebSocket endpoints.
     paths: Vec<String>,
     app: AppContext,
-    grace: Duration,
+    drain: Drain,
     signal: Option<BoxFuture<'static, ()>>,
     shutdown: ShutdownHandle,
 }
@@ -70,7 +70,7 @@ impl Mounted {
             paths: built.endpoints.iter().map(|endpoint| endpoint.config.path.clone()).collect(),
             router: built.router,
             app: built.app,
-            grace: built.grace,
+            drain: built.drain,
             signal: built.shutdown_signal,
             shutdown: ShutdownHandle::new(),
         }
@@ -107,7 +107,7 @@ impl Mounted {
     /// [`Provided<T>`](crate::Provided). A route of `host` on one of ori's
     /// paths is an [`Error::InvalidConfig`] naming it, before anything is served.
     pub async fn serve(self, listener: TcpListener, host: axum::Router) -> Result<(), Error> {
-        let Mounted { router, paths, app, grace, signal, shutdown } = self;
+        let Mounted { router, paths, app, drain, signal, shutdown } = self;
         let merged = merge(host, router, &paths)?.layer(Extension(app.clone()));
         let local_addr = listener.local_addr()?;
         announce(&format!("serving on http://{local_addr}, in the host's axum router"));
@@ -131,11 +131,13 @@ impl Mounted {
             }
         }
         announce("shutting down");
+        drain.announce(&app).await;
         let _ = stop_tx.send(true);
-        close_all(&app, grace, async {
-            let _ = (&mut serving).await;
-        })
-        .await;
+        drain
+            .close(&app, async {
+                let _ = (&mut serving).await;
+            })
+            .await;
         app.shared().pubsub.shutdown();
         Ok(())
     }
@@ -187,6 +189,6 @@ fn without_panicking(f: impl FnOnce() -> axum::Router) -> Result<axum::Router, S
 
 impl std::fmt::Debug for Mounted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mounted").field("grace", &self.grace).finish_non_exhaustive()
+        f.debug_struct("Mounted").field("drain", &self.drain).finish_non_exhaustive()
     }
 }

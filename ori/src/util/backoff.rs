@@ -12,19 +12,32 @@ pub(crate) struct Backoff {
     first: Duration,
     max: Duration,
     attempt: u32,
+    /// Attempts made at once ([`at_once`](Backoff::at_once)): they do not grow the waits.
+    at_once: u32,
 }
 
 impl Backoff {
     pub(crate) fn new(first: Duration, max: Duration) -> Backoff {
-        Backoff { first, max: max.max(first), attempt: 0 }
+        Backoff { first, max: max.max(first), attempt: 0, at_once: 0 }
     }
 
     /// The wait before the next attempt.
     pub(crate) fn next_delay(&mut self) -> Duration {
         self.attempt = self.attempt.saturating_add(1);
-        let full = self.first.saturating_mul(2u32.saturating_pow(self.attempt - 1)).min(self.max);
-        let spread = f64::from(crate::util::random::random_bytes()[0]) / 255.0;
-        full / 2 + (full / 2).mul_f64(spread)
+        let grown = self.attempt - self.at_once - 1;
+        let full = self.first.saturating_mul(2u32.saturating_pow(grown)).min(self.max);
+        full / 2 + (full / 2).mul_f64(spread())
+    }
+
+    /// The wait before an attempt made at once (the server said it is
+    /// going away or restarting): anywhere up to `within`, so that its
+    /// clients do not all come back in the same instant; later waits start
+    /// from the first one, as if this attempt had not been made.
+    #[cfg(feature = "client")]
+    pub(crate) fn at_once(&mut self, within: Duration) -> Duration {
+        self.attempt = self.attempt.saturating_add(1);
+        self.at_once = self.at_once.saturating_add(1);
+        within.mul_f64(spread())
     }
 
     /// Attempts made so far (the number of the last one).
@@ -50,9 +63,24 @@ where
     }
 }
 
+/// A number in [0, 1].
+fn spread() -> f64 {
+    f64::from(crate::util::random::random_bytes()[0]) / 255.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "client")]
+    #[test]
+    fn an_attempt_at_once_does_not_grow_the_waits() {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(400));
+        assert!(backoff.at_once(Duration::from_millis(50)) <= Duration::from_millis(50));
+        let next = backoff.next_delay();
+        assert!(next >= Duration::from_millis(50) && next <= Duration::from_millis(100), "{next:?}");
+        assert_eq!(backoff.attempt(), 2);
+    }
 
     #[test]
     fn waits_double_up_to_the_cap_with_jitter_below_each() {

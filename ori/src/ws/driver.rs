@@ -59,8 +59,9 @@ pub(crate) struct MessageLoop {
     /// outbox (which other connections and tasks push to).
     replies: Vec<Bytes>,
     end: Option<End>,
-    /// Graceful shutdown: read nothing more, let handlers finish.
-    draining: bool,
+    /// Graceful shutdown: read nothing more, let handlers finish, then close
+    /// with this code.
+    draining: Option<u16>,
 }
 
 impl MessageLoop {
@@ -209,7 +210,7 @@ impl<IO: Transport> Driver<IO> {
                 control: Vec::new(),
                 replies: Vec::new(),
                 end: None,
-                draining: false,
+                draining: None,
             },
         }
     }
@@ -302,9 +303,9 @@ impl<IO: Transport> Driver<IO> {
                 }
                 match drained.close {
                     None => {}
-                    Some(CloseRequest::Shutdown) => self.messages.draining = true,
-                    Some(CloseRequest::ShutdownNow) => {
-                        return Poll::Ready(End::close(1001, "server shutting down"));
+                    Some(CloseRequest::Shutdown { code }) => self.messages.draining = Some(code),
+                    Some(CloseRequest::ShutdownNow { code }) => {
+                        return Poll::Ready(End::close(code, drain_reason(code)));
                     }
                     Some(CloseRequest::Idle) => {
                         return Poll::Ready(End::close(1000, "idle timeout"));
@@ -328,9 +329,9 @@ impl<IO: Transport> Driver<IO> {
             if let Some(end) = self.messages.end.take() {
                 return Poll::Ready(end);
             }
-            if self.messages.draining {
+            if let Some(code) = self.messages.draining {
                 if self.messages.in_flight.is_empty() && self.io.is_idle() {
-                    return Poll::Ready(End::close(1001, "server shutting down"));
+                    return Poll::Ready(End::close(code, drain_reason(code)));
                 }
             } else if self.messages.in_flight.len() < max_in_flight && self.io.unwritten() < max_unwritten {
                 // (A client that sends faster than it reads is slowed down by TCP.)
@@ -357,4 +358,9 @@ impl<IO: Transport> Driver<IO> {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+/// The close reason of a drain with `code`.
+fn drain_reason(code: u16) -> &'static str {
+    if code == 1012 { "server restarting" } else { "server shutting down" }
 }

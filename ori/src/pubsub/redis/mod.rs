@@ -559,6 +559,10 @@ impl PubSubBackend for RedisBackend {
         Capabilities::NONE.with(Capability::History).with(Capability::Presence)
     }
 
+    fn is_ready(&self) -> bool {
+        self.shared.counters.connected.load(Ordering::Acquire)
+    }
+
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
         let packet = packet::encode(Kind::Direct, &shared.instance, Some(socket), message);
