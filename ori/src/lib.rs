@@ -87,7 +87,9 @@ pub use connection::SocketId;
 pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
 pub use error::{BoxError, Error, PubSubError};
-pub use handles::{AppContext, NotProvided, Presence, Provided, Socket, SocketContext, Sockets};
+pub use handles::{
+    AppContext, ConnectionInfo, NotProvided, Presence, Provided, Socket, SocketContext, Sockets, TopicInfo,
+};
 pub use hooks::{
     CloseInfo, ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UnroutedMessage,
     UpgradeRequest,

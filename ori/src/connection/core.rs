@@ -28,6 +28,17 @@ pub(crate) struct Subscriptions {
     pub(crate) closed: bool,
 }
 
+/// Where a connection comes from, for introspection.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    /// The peer's address, when the transport knows it.
+    pub(crate) remote_addr: Option<std::net::SocketAddr>,
+    /// When it was opened.
+    pub(crate) connected_at: std::time::SystemTime,
+    /// The path of its endpoint.
+    pub(crate) endpoint_path: Arc<str>,
+}
+
 /// What the endpoint of a connection allows it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -75,6 +86,8 @@ pub(crate) struct ConnectionCore {
     home: usize,
     /// The driver has frames of its own not yet written: no direct writes.
     writer_busy: AtomicBool,
+    /// Where it comes from (introspection).
+    pub(crate) origin: Origin,
 }
 
 impl ConnectionCore {
@@ -83,6 +96,7 @@ impl ConnectionCore {
         states: StateMap,
         limits: Limits,
         negotiated: Option<Box<Negotiated>>,
+        origin: Origin,
     ) -> ConnectionCore {
         ConnectionCore {
             id,
@@ -96,6 +110,7 @@ impl ConnectionCore {
             silent_sweeps: AtomicU8::new(0),
             home: direct::thread_token(),
             writer_busy: AtomicBool::new(false),
+            origin,
         }
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use crate::connection::core::{ConnectionCore, Negotiated};
+use crate::connection::core::{ConnectionCore, Negotiated, Origin};
 use crate::connection::socket_id::SocketId;
 use crate::connection::state::{AnyState, StateMap};
 use crate::endpoint::Endpoint;
@@ -51,7 +51,7 @@ pub(crate) fn open(
         if endpoint.app.shared().admissions.is_shutting_down() {
             return Err(Refusal { code: 1001, reason: "server shutting down".to_owned() });
         }
-        let (socket, subscribed) = attach(&endpoint, id, states, negotiated);
+        let (socket, subscribed) = attach(&endpoint, id, states, negotiated, request.remote_addr());
         if let Err(error) = subscribed.await {
             tracing::warn!(%error, "could not subscribe the connection to the broadcast topic");
         }
@@ -72,8 +72,14 @@ pub(crate) fn attach(
     id: SocketId,
     states: StateMap,
     negotiated: Option<Box<Negotiated>>,
+    remote_addr: Option<std::net::SocketAddr>,
 ) -> (Socket, Subscribed) {
-    let core = Arc::new(ConnectionCore::new(id, states, endpoint.limits(), negotiated));
+    let origin = Origin {
+        remote_addr,
+        connected_at: std::time::SystemTime::now(),
+        endpoint_path: endpoint.path.clone(),
+    };
+    let core = Arc::new(ConnectionCore::new(id, states, endpoint.limits(), negotiated, origin));
     let shared = endpoint.app.shared();
     shared.connections.register(&core);
     let subscribed = shared.pubsub.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone()));

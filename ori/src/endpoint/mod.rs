@@ -47,6 +47,8 @@ pub(crate) struct Endpoint {
     pub(crate) hooks: ConnectionHooks,
     pub(crate) authorizer: Option<ErasedAuthorizer>,
     pub(crate) app: AppContext,
+    /// `config.path`, shared by every connection (introspection).
+    pub(crate) path: Arc<str>,
 }
 
 /// A subprotocol an endpoint accepts, with what choosing it means, worked
@@ -96,6 +98,7 @@ impl Endpoint {
             subprotocols.push(Subprotocol { name: name.into(), header, codec });
         }
         Endpoint {
+            path: config.path.as_str().into(),
             kind,
             index,
             live: Arc::default(),

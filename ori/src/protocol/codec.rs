@@ -44,6 +44,18 @@ impl Codec {
         }
     }
 
+    /// A short name: `json` or `msgpack`.
+    ///
+    /// ```
+    /// assert_eq!(ori::protocol::Codec::MessagePack.name(), "msgpack");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Json => "json",
+            Codec::MessagePack => "msgpack",
+        }
+    }
+
     /// The codec a subprotocol selects, if it is one of ori's.
     pub fn from_subprotocol(name: &str) -> Option<Codec> {
         match name {

@@ -128,12 +128,16 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::connection::core::Limits;
+    use crate::connection::core::{Limits, Origin};
     use crate::connection::state::StateMap;
+
+    fn origin() -> Origin {
+        Origin { remote_addr: None, connected_at: std::time::SystemTime::now(), endpoint_path: "/ws".into() }
+    }
 
     fn core() -> Arc<ConnectionCore> {
         let limits = Limits { max_subscriptions: 8, outbound_queue_bytes: 1 << 20, endpoint: 0 };
-        Arc::new(ConnectionCore::new(SocketId::new(), StateMap::default(), limits, None))
+        Arc::new(ConnectionCore::new(SocketId::new(), StateMap::default(), limits, None, origin()))
     }
 
     fn queued(core: &ConnectionCore) -> Vec<String> {
@@ -163,7 +167,8 @@ mod tests {
     #[test]
     fn held_messages_past_the_queue_bound_close_the_connection() {
         let limits = Limits { max_subscriptions: 8, outbound_queue_bytes: 16, endpoint: 0 };
-        let core = Arc::new(ConnectionCore::new(SocketId::new(), StateMap::default(), limits, None));
+        let core =
+            Arc::new(ConnectionCore::new(SocketId::new(), StateMap::default(), limits, None, origin()));
         let subscriber = Subscriber::gated(core.clone());
         assert!(subscriber.deliver(&Outbound::text("0123456789")));
         assert!(!subscriber.deliver(&Outbound::text("0123456789")), "over the bound");

@@ -70,7 +70,7 @@ impl TestConnectionBuilder {
     /// Opens the connection: it gets a socket id and joins `__broadcast__`,
     /// like a real one. The `open` lifecycle handler does not run.
     pub fn open(self) -> TestConnection {
-        let (socket, subscribed) = lifetime::attach(&self.endpoint, SocketId::new(), self.states, None);
+        let (socket, subscribed) = lifetime::attach(&self.endpoint, SocketId::new(), self.states, None, None);
         // The in-process backend registers synchronously; its future has nothing left to do.
         drop(subscribed);
         TestConnection { socket, endpoint: self.endpoint }
