@@ -13,7 +13,9 @@
 //! settings), `ORI_TLS_CERT` and `ORI_TLS_KEY` (PEM files: serve `wss://`;
 //! build with `--features tls`), `ORI_BENCH_LAYER=pass` (one pass-through
 //! `Ori::layer` in front of every route: what a layer costs), `ORI_WORKERS`
-//! (worker threads; default: one per core the process may use), `ORI_HEALTH=1`
+//! (worker threads; default: one per core the process may use),
+//! `ORI_RATE_LIMIT_PER_SEC` and `ORI_RATE_LIMIT_BURST` (a per-connection
+//! message limit), `ORI_HEALTH=1`
 //! (`/healthz` and `/readyz`), `ORI_DRAIN_CLOSE_CODE=1012` (the close code of
 //! the SIGTERM drain; default 1001). MessagePack
 //! needs nothing: clients ask for `ori.v1.msgpack`.
@@ -28,6 +30,19 @@ async fn main() -> Result<(), ori::Error> {
     let mut config = app::limits_from_env(config).map_err(ori::Error::InvalidConfig)?;
     if std::env::var("ORI_COMPRESSION").is_ok_and(|v| v == "on") {
         config = config.compression(ori::Compression::default());
+    }
+    if let Ok(rate) = std::env::var("ORI_RATE_LIMIT_PER_SEC") {
+        let number = |name: &str, value: &str| {
+            value
+                .parse::<u32>()
+                .map_err(|_| ori::Error::InvalidConfig(format!("{name}={value} is not a number")))
+        };
+        let per_sec = number("ORI_RATE_LIMIT_PER_SEC", &rate)?;
+        let burst = match std::env::var("ORI_RATE_LIMIT_BURST") {
+            Ok(burst) => number("ORI_RATE_LIMIT_BURST", &burst)?,
+            Err(_) => per_sec,
+        };
+        config = config.rate_limit(ori::RateLimit::messages(per_sec, burst));
     }
     let mut app = ori_examples::pubsub_from_env(app::app(config))?;
     if let Ok(workers) = std::env::var("ORI_WORKERS") {

@@ -86,6 +86,7 @@ pub use builder::{Ori, RawWebSocket};
 pub use connection::SocketId;
 pub use endpoint::compression::Compression;
 pub use endpoint::config::WebSocketConfig;
+pub use endpoint::rate_limit::RateLimit;
 pub use error::{BoxError, Error, PubSubError};
 pub use handles::{
     AppContext, ConnectionInfo, NotProvided, Presence, Provided, Socket, SocketContext, Sockets, TopicInfo,

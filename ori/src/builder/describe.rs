@@ -31,7 +31,9 @@ impl Ori {
             .collect::<Vec<_>>();
         let app_guards: Vec<&'static str> = self.hooks.guards.iter().map(|g| g.name).collect();
         let path = self.websocket.as_ref().map(|c| c.path.clone());
-        describe::describe(path, &app_guards, &routers, &hand_written)
+        let mut description = describe::describe(path, &app_guards, &routers, &hand_written);
+        description.rate_limited = self.websocket.as_ref().is_some_and(|c| c.rate_limit.is_some());
+        description
     }
 
     /// The routers to mount, and how providers are found for them.

@@ -294,10 +294,13 @@ impl<'a> Document<'a> {
                 }),
             );
         }
-        let codes = ["bad_request", "unknown_type", "unsupported", "rate_limited", "internal"];
+        let mut codes = vec!["bad_request", "unknown_type", "unsupported", "internal"];
+        if self.description.rate_limited {
+            codes.insert(3, "rate_limited");
+        }
         let unreadable = self.message(
             "error",
-            error_envelope(None, &codes.map(str::to_owned)),
+            error_envelope(None, &codes.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>()),
             Some("A message that could not be read or routed (malformed JSON, no `type`, an unknown type, ...)."),
         );
         let id = self.id("receive.error");

@@ -42,6 +42,9 @@ pub struct ApiDescription {
     /// The named schemas the routes and pushes refer to
     /// (`{"$ref": "#/definitions/Name"}`, JSON Schema draft 7).
     pub definitions: BTreeMap<String, Value>,
+    /// The envelope endpoint has a rate limit: any message may be answered
+    /// `rate_limited`.
+    pub rate_limited: bool,
 }
 
 /// One route of a router.
@@ -176,7 +179,7 @@ pub(crate) fn describe(
             data: TypeDescription { rust: push.rust.to_owned(), schema: (push.schema)(&mut set) },
         })
         .collect();
-    ApiDescription { path, routes, pushes, definitions: set.into_definitions() }
+    ApiDescription { path, routes, pushes, definitions: set.into_definitions(), rate_limited: false }
 }
 
 /// What a route is made of, whoever declared it.

@@ -642,6 +642,7 @@ mod tests {
                 "Role".to_owned(),
                 serde_json::json!({"type": "string", "enum": ["member", "admin"]}),
             )]),
+            rate_limited: false,
         };
         let options = Options::default();
         let writer = Writer::new(&description, &options, false);

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::endpoint::compression::Compression;
+use crate::endpoint::rate_limit::RateLimit;
 use crate::error::Error;
 
 /// Settings of one WebSocket endpoint. Every limit has a default suited to
@@ -24,6 +25,7 @@ use crate::error::Error;
 /// | [`guard_timeout`](Self::guard_timeout) | 5 s | close 1008 |
 /// | [`close_timeout`](Self::close_timeout) | 5 s | TCP closed |
 /// | [`compression`](Self::compression) | off | |
+/// | [`rate_limit`](Self::rate_limit) | off | `rate_limited`, then close 1008 |
 ///
 /// ```
 /// use std::time::Duration;
@@ -50,6 +52,7 @@ pub struct WebSocketConfig {
     pub(crate) close_timeout: Duration,
     pub(crate) subprotocols: Vec<String>,
     pub(crate) compression: Option<Compression>,
+    pub(crate) rate_limit: Option<RateLimit>,
 }
 
 impl Default for WebSocketConfig {
@@ -68,6 +71,7 @@ impl Default for WebSocketConfig {
             close_timeout: Duration::from_secs(5),
             subprotocols: Vec::new(),
             compression: None,
+            rate_limit: None,
         }
     }
 }
@@ -98,6 +102,23 @@ impl WebSocketConfig {
     /// Topics one connection may join (default 256); past it, `subscribe` is `forbidden`.
     pub fn max_subscriptions(mut self, count: usize) -> Self {
         self.max_subscriptions = count;
+        self
+    }
+
+    /// How many messages (and bytes) each connection may send (default: no
+    /// limit). Past it a message is answered `rate_limited` and not
+    /// dispatched; more refused messages in a row than the burst close the
+    /// connection with 1008 `too many requests`. Off by default: a limit
+    /// right for one app (a chat) is wrong for another (a game's inputs),
+    /// and ori already bounds what one connection costs (message size,
+    /// handlers in flight, queue bytes); set one for endpoints open to
+    /// clients you do not control.
+    ///
+    /// ```
+    /// let config = ori::WebSocketConfig::default().rate_limit(ori::RateLimit::messages(50, 100));
+    /// ```
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
         self
     }
 
@@ -228,6 +249,7 @@ impl std::fmt::Debug for WebSocketConfig {
             .field("close_timeout", &self.close_timeout)
             .field("subprotocols", &self.subprotocols)
             .field("compression", &self.compression)
+            .field("rate_limit", &self.rate_limit)
             .finish_non_exhaustive()
     }
 }

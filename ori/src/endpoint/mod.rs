@@ -8,6 +8,7 @@ pub(crate) mod config;
 pub(crate) mod control;
 pub(crate) mod dispatch;
 pub(crate) mod lifetime;
+pub(crate) mod rate_limit;
 
 use std::sync::Arc;
 

@@ -89,6 +89,12 @@ impl SocketError {
         Self::new("unsupported", message)
     }
 
+    /// `rate_limited`: the connection sent more than its rate limit allows;
+    /// the message was not handled.
+    pub fn rate_limited() -> Self {
+        Self::new("rate_limited", "too many messages; slow down")
+    }
+
     /// `timeout`: the route did not finish within its timeout; its work was dropped.
     pub fn timeout(message_type: &str, limit: std::time::Duration) -> Self {
         Self::new(

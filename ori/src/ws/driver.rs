@@ -19,11 +19,13 @@ use futures_util::future::BoxFuture;
 use crate::connection::admission::Admission;
 use crate::connection::core::ConnectionCore;
 use crate::connection::outbox::CloseRequest;
-use crate::endpoint::Endpoint;
 use crate::endpoint::dispatch::{Dispatched, InFlight, Incoming, dispatch_message};
 use crate::endpoint::lifetime;
+use crate::endpoint::rate_limit::{Bucket, Verdict};
+use crate::endpoint::{Endpoint, EndpointKind};
 use crate::handles::socket::Socket;
 use crate::hooks::lifecycle::{CloseInfo, run_hook};
+use crate::protocol::socket_error::SocketError;
 
 /// Loop rounds per poll before yielding to other tasks.
 const MAX_ROUNDS: usize = 64;
@@ -62,6 +64,8 @@ pub(crate) struct MessageLoop {
     /// Graceful shutdown: read nothing more, let handlers finish, then close
     /// with this code.
     draining: Option<u16>,
+    /// The connection's rate limit, if its endpoint has one (boxed: most have none).
+    rate_limit: Option<Box<Bucket>>,
 }
 
 impl MessageLoop {
@@ -100,10 +104,18 @@ impl MessageLoop {
         }
         match event {
             ReadEvent::Text(text) => {
-                self.on_dispatched(dispatch_message(&self.endpoint, &self.socket, Incoming::Text(text)));
+                if self.within_limit(Incoming::Text(text)) {
+                    self.on_dispatched(dispatch_message(&self.endpoint, &self.socket, Incoming::Text(text)));
+                }
             }
             ReadEvent::Binary(bytes) => {
-                self.on_dispatched(dispatch_message(&self.endpoint, &self.socket, Incoming::Binary(bytes)));
+                if self.within_limit(Incoming::Binary(bytes)) {
+                    self.on_dispatched(dispatch_message(
+                        &self.endpoint,
+                        &self.socket,
+                        Incoming::Binary(bytes),
+                    ));
+                }
             }
             ReadEvent::Ping(payload) => self.control.push(frame(OpCode::Pong, payload)),
             ReadEvent::Pong => {}
@@ -123,6 +135,31 @@ impl MessageLoop {
             ReadEvent::InvalidUtf8 => self.end = Some(End::close(1007, "text frame is not valid UTF-8")),
             ReadEvent::BadCompression => {
                 self.end = Some(End::close(1007, "compressed message is not a valid deflate stream"));
+            }
+        }
+    }
+
+    /// Whether `message` is within the connection's rate limit (always, with
+    /// none); past it, answers `rate_limited`, or ends the connection with
+    /// 1008 when the client went on past its burst of refusals.
+    fn within_limit(&mut self, message: Incoming<'_>) -> bool {
+        let Some(bucket) = &mut self.rate_limit else { return true };
+        let len = match message {
+            Incoming::Text(text) => text.len(),
+            Incoming::Binary(bytes) => bytes.len(),
+        };
+        match bucket.take(len, std::time::Instant::now()) {
+            Verdict::Allow => true,
+            Verdict::Refuse => {
+                // A raw endpoint has no error envelopes: the message is dropped.
+                if self.endpoint.kind == EndpointKind::Envelopes {
+                    self.reply_now(rate_limited_reply(message));
+                }
+                false
+            }
+            Verdict::Close => {
+                self.end = Some(End::close(1008, "too many requests"));
+                false
             }
         }
     }
@@ -204,6 +241,7 @@ impl<IO: Transport> Driver<IO> {
             _admission: admission,
             io,
             messages: MessageLoop {
+                rate_limit: endpoint.config.rate_limit.map(|limit| Box::new(Bucket::new(limit))),
                 socket,
                 endpoint,
                 in_flight: Vec::new(),
@@ -363,4 +401,24 @@ impl<IO: Transport> Driver<IO> {
 /// The close reason of a drain with `code`.
 fn drain_reason(code: u16) -> &'static str {
     if code == 1012 { "server restarting" } else { "server shutting down" }
+}
+
+/// The `rate_limited` error reply to `message`: with its `type` and
+/// `correlationId` when it is an envelope that says them (a raw message gets
+/// `"type":"error"`).
+fn rate_limited_reply(message: Incoming<'_>) -> Bytes {
+    let text = match message {
+        Incoming::Text(text) => Cow::Borrowed(text),
+        Incoming::Binary(bytes) => match crate::protocol::codec::msgpack_to_json(bytes) {
+            Ok(json) => Cow::Owned(json),
+            Err(_) => Cow::Borrowed(""),
+        },
+    };
+    let (message_type, correlation_id) = match crate::protocol::envelope::parse(&text) {
+        Ok(envelope) => (envelope.message_type.into_owned(), envelope.correlation_id),
+        Err(bad) => {
+            (bad.message_type.map_or_else(|| "error".to_owned(), |t| t.into_owned()), bad.correlation_id)
+        }
+    };
+    crate::protocol::encode::error(&message_type, &SocketError::rate_limited(), correlation_id.as_ref())
 }
