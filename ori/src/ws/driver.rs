@@ -66,6 +66,8 @@ pub(crate) struct MessageLoop {
     draining: Option<u16>,
     /// The connection's rate limit, if its endpoint has one (boxed: most have none).
     rate_limit: Option<Box<Bucket>>,
+    /// The time of this read (the messages of one read share one clock read).
+    read_at: Option<std::time::Instant>,
 }
 
 impl MessageLoop {
@@ -148,7 +150,8 @@ impl MessageLoop {
             Incoming::Text(text) => text.len(),
             Incoming::Binary(bytes) => bytes.len(),
         };
-        match bucket.take(len, std::time::Instant::now()) {
+        let now = *self.read_at.get_or_insert_with(std::time::Instant::now);
+        match bucket.take(len, now) {
             Verdict::Allow => true,
             Verdict::Refuse => {
                 // A raw endpoint has no error envelopes: the message is dropped.
@@ -242,6 +245,7 @@ impl<IO: Transport> Driver<IO> {
             io,
             messages: MessageLoop {
                 rate_limit: endpoint.config.rate_limit.map(|limit| Box::new(Bucket::new(limit))),
+                read_at: None,
                 socket,
                 endpoint,
                 in_flight: Vec::new(),
@@ -374,6 +378,7 @@ impl<IO: Transport> Driver<IO> {
             } else if self.messages.in_flight.len() < max_in_flight && self.io.unwritten() < max_unwritten {
                 // (A client that sends faster than it reads is slowed down by TCP.)
                 let messages = &mut self.messages;
+                messages.read_at = None;
                 match self.io.poll_read(cx, |event| messages.on_event(event)) {
                     Poll::Ready(Ok(())) => {
                         self.messages.socket.core().mark_seen();
