@@ -15,7 +15,7 @@
 //! `Ori::layer` in front of every route: what a layer costs), `ORI_WORKERS`
 //! (worker threads; default: one per core the process may use),
 //! `ORI_RATE_LIMIT_PER_SEC` and `ORI_RATE_LIMIT_BURST` (a per-connection
-//! message limit), `ORI_HEALTH=1`
+//! message limit), `ORI_MAX_CONNECTIONS_PER_IP` (past it, HTTP 429), `ORI_HEALTH=1`
 //! (`/healthz` and `/readyz`), `ORI_DRAIN_CLOSE_CODE=1012` (the close code of
 //! the SIGTERM drain; default 1001). MessagePack
 //! needs nothing: clients ask for `ori.v1.msgpack`.
@@ -43,6 +43,12 @@ async fn main() -> Result<(), ori::Error> {
             Err(_) => per_sec,
         };
         config = config.rate_limit(ori::RateLimit::messages(per_sec, burst));
+    }
+    if let Ok(max) = std::env::var("ORI_MAX_CONNECTIONS_PER_IP") {
+        let max = max.parse().map_err(|_| {
+            ori::Error::InvalidConfig(format!("ORI_MAX_CONNECTIONS_PER_IP={max} is not a number"))
+        })?;
+        config = config.max_connections_per_ip(max);
     }
     let mut app = ori_examples::pubsub_from_env(app::app(config))?;
     if let Ok(workers) = std::env::var("ORI_WORKERS") {

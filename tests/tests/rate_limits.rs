@@ -119,3 +119,33 @@ fn the_asyncapi_document_lists_rate_limited_only_with_a_limit() {
     assert!(with.contains("rate_limited"));
     assert!(!without.contains("rate_limited"));
 }
+
+/// Per remote address: concurrent connections and new connections a
+/// second; past either, HTTP 429.
+#[tokio::test]
+async fn one_address_is_refused_with_429_past_its_connections_or_its_rate() {
+    let config = WebSocketConfig::default().max_connections_per_ip(2);
+    let server = LiveServer::start(Ori::create().allow_no_routers().websocket(config)).await;
+    let first = server.connect().await;
+    let _second = server.connect().await;
+    match ori_tests::WsClient::try_connect(&server.url()).await {
+        Err(ori_tests::ConnectError::Status(429)) => {}
+        other => panic!("expected HTTP 429, got {other:?}"),
+    }
+    first.close().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ori_tests::WsClient::try_connect(&server.url()).await.is_err() {
+        assert!(Instant::now() < deadline, "a released slot is given again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let config = WebSocketConfig::default().connection_rate_per_ip(1, 2);
+    let server = LiveServer::start(Ori::create().allow_no_routers().websocket(config)).await;
+    let (_a, _b) = (server.connect().await, server.connect().await);
+    match ori_tests::WsClient::try_connect(&server.url()).await {
+        Err(ori_tests::ConnectError::Status(429)) => {}
+        other => panic!("expected HTTP 429 past the burst, got {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(ori_tests::WsClient::try_connect(&server.url()).await.is_ok(), "one more a second");
+}

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::connection::per_ip::IpSlot;
 use crate::util::tracker::{Tracked, Tracker};
 
 /// Connections from accepted upgrade to the end of their task, and whether
@@ -23,17 +24,24 @@ pub(crate) struct Admissions {
 pub(crate) struct Admission {
     _instance: Tracked,
     _endpoint: Tracked,
+    /// The connection's slot of its remote address, when it is limited.
+    _ip: Option<IpSlot>,
 }
 
 impl Admissions {
     /// Counts a connection from upgrade to the end of its task, here and in
     /// `endpoint` (the connections of one endpoint); `None` when `max`
     /// connections of the endpoint are live or the instance is shutting down.
-    pub(crate) fn try_admit(&self, endpoint: &Arc<Tracker>, max: Option<usize>) -> Option<Admission> {
+    pub(crate) fn try_admit(
+        &self,
+        endpoint: &Arc<Tracker>,
+        max: Option<usize>,
+        ip: Option<IpSlot>,
+    ) -> Option<Admission> {
         if self.is_shutting_down() {
             return None;
         }
-        let admission = Admission { _instance: self.live.enter(), _endpoint: endpoint.enter() };
+        let admission = Admission { _instance: self.live.enter(), _endpoint: endpoint.enter(), _ip: ip };
         match max {
             Some(max) if endpoint.count() > max => None,
             _ => Some(admission),

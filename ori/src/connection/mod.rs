@@ -7,6 +7,7 @@ pub(crate) mod admission;
 pub(crate) mod core;
 pub(crate) mod direct;
 pub(crate) mod outbox;
+pub(crate) mod per_ip;
 pub(crate) mod registry;
 pub(crate) mod socket_id;
 pub(crate) mod state;

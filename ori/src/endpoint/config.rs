@@ -26,6 +26,8 @@ use crate::error::Error;
 /// | [`close_timeout`](Self::close_timeout) | 5 s | TCP closed |
 /// | [`compression`](Self::compression) | off | |
 /// | [`rate_limit`](Self::rate_limit) | off | `rate_limited`, then close 1008 |
+/// | [`max_connections_per_ip`](Self::max_connections_per_ip) | unlimited | HTTP 429 |
+/// | [`connection_rate_per_ip`](Self::connection_rate_per_ip) | unlimited | HTTP 429 |
 ///
 /// ```
 /// use std::time::Duration;
@@ -53,6 +55,9 @@ pub struct WebSocketConfig {
     pub(crate) subprotocols: Vec<String>,
     pub(crate) compression: Option<Compression>,
     pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) max_connections_per_ip: Option<usize>,
+    /// New connections a second from one address, and the burst.
+    pub(crate) connection_rate_per_ip: Option<(u32, u32)>,
 }
 
 impl Default for WebSocketConfig {
@@ -72,6 +77,8 @@ impl Default for WebSocketConfig {
             subprotocols: Vec::new(),
             compression: None,
             rate_limit: None,
+            max_connections_per_ip: None,
+            connection_rate_per_ip: None,
         }
     }
 }
@@ -119,6 +126,21 @@ impl WebSocketConfig {
     /// ```
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Connections one remote address may hold at once (default: no limit);
+    /// past it the upgrade is refused with HTTP 429. Behind a proxy every
+    /// client has the proxy's address: set it where clients connect directly.
+    pub fn max_connections_per_ip(mut self, count: usize) -> Self {
+        self.max_connections_per_ip = Some(count);
+        self
+    }
+
+    /// New connections one remote address may open a second, with a burst
+    /// (default: no limit); past it the upgrade is refused with HTTP 429.
+    pub fn connection_rate_per_ip(mut self, per_sec: u32, burst: u32) -> Self {
+        self.connection_rate_per_ip = Some((per_sec, burst));
         self
     }
 
@@ -250,6 +272,8 @@ impl std::fmt::Debug for WebSocketConfig {
             .field("subprotocols", &self.subprotocols)
             .field("compression", &self.compression)
             .field("rate_limit", &self.rate_limit)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("connection_rate_per_ip", &self.connection_rate_per_ip)
             .finish_non_exhaustive()
     }
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use axum::http::HeaderValue;
 
 use crate::connection::core::Limits;
+use crate::connection::per_ip::PerIp;
 use crate::endpoint::config::WebSocketConfig;
 use crate::handles::app_context::AppContext;
 use crate::hooks::ConnectionHooks;
@@ -50,6 +51,8 @@ pub(crate) struct Endpoint {
     pub(crate) app: AppContext,
     /// `config.path`, shared by every connection (introspection).
     pub(crate) path: Arc<str>,
+    /// The per-address limits, when configured.
+    pub(crate) per_ip: Option<Arc<PerIp>>,
 }
 
 /// A subprotocol an endpoint accepts, with what choosing it means, worked
@@ -98,7 +101,10 @@ impl Endpoint {
             let header = HeaderValue::from_str(name).expect("validated subprotocol names are header values");
             subprotocols.push(Subprotocol { name: name.into(), header, codec });
         }
+        let limited = config.max_connections_per_ip.is_some() || config.connection_rate_per_ip.is_some();
         Endpoint {
+            per_ip: limited
+                .then(|| Arc::new(PerIp::new(config.max_connections_per_ip, config.connection_rate_per_ip))),
             path: config.path.as_str().into(),
             kind,
             index,

@@ -73,8 +73,17 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
             encoding: Encoding { codec: subprotocol.map_or(Codec::Json, |s| s.codec), deflate },
         })
     });
+    let remote_ip =
+        request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let ip_slot = match (&endpoint.per_ip, remote_ip) {
+        (Some(per_ip), Some(ip)) => match per_ip.admit(ip) {
+            Some(slot) => Some(slot),
+            None => return refuse(StatusCode::TOO_MANY_REQUESTS, "too many connections from this address"),
+        },
+        _ => None,
+    };
     let admissions = &endpoint.app.shared().admissions;
-    let Some(admission) = admissions.try_admit(&endpoint.live, config.max_connections) else {
+    let Some(admission) = admissions.try_admit(&endpoint.live, config.max_connections, ip_slot) else {
         let message =
             if admissions.is_shutting_down() { "server shutting down" } else { "too many connections" };
         return refuse(StatusCode::SERVICE_UNAVAILABLE, message);
