@@ -72,6 +72,9 @@ impl Future for InFlight {
                         Reply::Error(SocketError::internal())
                     }
                 };
+                if !this.span.is_disabled() {
+                    this.span.record("outcome", outcome(&reply));
+                }
                 Poll::Ready(reply_to.take().expect("polled after completion").frame(reply))
             }
             Work::Control { work, reply_to } => {
@@ -94,6 +97,25 @@ impl Future for InFlight {
                 }
             },
         }
+    }
+}
+
+/// The span of one routed message: its type and correlation id, and its
+/// outcome once it is known (`ok`, or the error's code). Debug level.
+fn message_span(message_type: &str, correlation_id: Option<&CorrelationId>) -> Span {
+    tracing::debug_span!(
+        "message",
+        r#type = message_type,
+        correlation_id = correlation_id.map(CorrelationId::as_str),
+        outcome = tracing::field::Empty,
+    )
+}
+
+/// What a reply says of its message, for its span.
+fn outcome(reply: &Reply) -> &str {
+    match reply {
+        Reply::Error(error) => error.code(),
+        _ => "ok",
     }
 }
 
@@ -158,7 +180,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
         }
         ty => {
             if let Some(route) = endpoint.routes.get(ty) {
-                let span = tracing::debug_span!("message", r#type = route.message_type);
+                let span = message_span(route.message_type, correlation_id.as_ref());
                 let started = span.in_scope(|| {
                     catch_unwind(AssertUnwindSafe(|| {
                         route.handler.call(socket.clone(), route.message_type, data)
@@ -170,7 +192,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
                     span,
                 )
             } else if let Some(hook) = &endpoint.hooks.lifecycle.message {
-                let span = tracing::debug_span!("message", r#type = ty);
+                let span = message_span(ty, correlation_id.as_ref());
                 let message =
                     UnroutedMessage::new(ty, data, correlation_id.as_ref().map(|c| c.as_str().to_owned()));
                 let started =
@@ -219,9 +241,13 @@ pub(crate) fn start(started: std::thread::Result<Started>, reply_to: ReplyTo, sp
         Ok(Ok(work)) => {
             Dispatched::Started(InFlight { work: Work::Routed { work, reply_to: Some(reply_to) }, span })
         }
-        Ok(Err(error)) => Dispatched::Done(reply_to.frame(Reply::Error(error))),
+        Ok(Err(error)) => {
+            span.record("outcome", error.code());
+            Dispatched::Done(reply_to.frame(Reply::Error(error)))
+        }
         Err(panic) => {
             tracing::error!(parent: &span, panic = panic_message(&*panic), "socket handler panicked");
+            span.record("outcome", "internal");
             Dispatched::Done(reply_to.frame(Reply::Error(SocketError::internal())))
         }
     }

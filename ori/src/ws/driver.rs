@@ -295,6 +295,9 @@ impl<IO: Transport> Driver<IO> {
                     CloseInfo { code, reason: reason.into_owned() }
                 }
             };
+            let span = tracing::Span::current();
+            span.record("close_code", info.code);
+            span.record("close_reason", info.reason.as_str());
             tracing::debug!(code = info.code, reason = %info.reason, "connection closed");
             let (socket, endpoint) = (messages.socket.clone(), messages.endpoint.clone());
             messages.finish_in_flight().await;

@@ -102,7 +102,16 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
 
     let id = SocketId::new();
     // Debug level: an enabled span lives as long as its connection.
-    let span = tracing::debug_span!("connection", socket_id = %id);
+    let span = tracing::debug_span!(
+        "connection",
+        socket_id = %id,
+        remote_addr = tracing::field::Empty,
+        close_code = tracing::field::Empty,
+        close_reason = tracing::field::Empty,
+    );
+    if let Some(addr) = upgrade_request.remote_addr() {
+        span.record("remote_addr", tracing::field::display(addr));
+    }
     let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission, negotiated };
     let connection_endpoint = endpoint.clone();
     let connection = async move {
