@@ -52,6 +52,8 @@ pub(crate) fn open(
             return Err(Refusal { code: 1001, reason: "server shutting down".to_owned() });
         }
         let (socket, subscribed) = attach(&endpoint, id, states, negotiated, request.remote_addr());
+        // Should the backend's code panic from here on, the connection leaves again.
+        let mut leave_on_panic = LeaveOnPanic(Some(socket.clone()));
         if let Err(error) = subscribed.await {
             tracing::warn!(%error, "could not subscribe the connection to the broadcast topic");
         }
@@ -59,9 +61,21 @@ pub(crate) fn open(
         if let Some(open) = &endpoint.hooks.lifecycle.open {
             run_hook("on_open", || (open.call)(socket.clone())).await;
         }
+        leave_on_panic.0 = None; // Opened: it stays.
         Ok(socket)
     }
     .boxed()
+}
+
+/// Detaches its connection when dropped while opening unwinds.
+struct LeaveOnPanic(Option<Socket>);
+
+impl Drop for LeaveOnPanic {
+    fn drop(&mut self) {
+        if let Some(socket) = self.0.take() {
+            detach(&socket);
+        }
+    }
 }
 
 /// Registers a connection whose states are known (the guards ran, or a test
@@ -81,8 +95,9 @@ pub(crate) fn attach(
     };
     let core = Arc::new(ConnectionCore::new(id, states, endpoint.limits(), negotiated, origin));
     let shared = endpoint.app.shared();
-    shared.connections.register(&core);
+    // Subscribed before it is registered: a backend that panics here leaves nothing behind.
     let subscribed = shared.pubsub.subscribe(BROADCAST_TOPIC, &Subscriber::new(core.clone()));
+    shared.connections.register(&core);
     (Socket::new(core, endpoint.app.clone()), subscribed)
 }
 

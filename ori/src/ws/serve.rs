@@ -1,6 +1,7 @@
 //! The task of one accepted WebSocket: open it through the endpoint's
 //! lifetime (guards, `on_open`), drive it until it ends, then close it.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,8 +15,10 @@ use crate::connection::admission::Admission;
 use crate::connection::core::Negotiated;
 use crate::connection::socket_id::SocketId;
 use crate::connection::state::AnyState;
+use crate::endpoint::lifetime::Refusal;
 use crate::endpoint::{Endpoint, lifetime};
 use crate::hooks::upgrade::UpgradeRequest;
+use crate::util::panic::panic_message;
 
 /// What the upgrade endpoint hands to the connection task.
 pub(crate) struct Accepted {
@@ -57,7 +60,21 @@ where
         if negotiated.as_ref().is_some_and(|n| n.encoding.deflate.is_some()) {
             frames.inflate_messages();
         }
-        match lifetime::open(endpoint.clone(), id, request, upgrade_data, negotiated).await {
+        // Opening runs the app's code (guards, `on_open`, the pub/sub
+        // backend's `subscribe`): a panic there is not the client's fault,
+        // and the connection cannot go on: close 1011.
+        let opened =
+            AssertUnwindSafe(lifetime::open(endpoint.clone(), id, request, upgrade_data, negotiated))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| {
+                    tracing::error!(
+                        panic = panic_message(&*panic),
+                        "opening a connection panicked; closing it with 1011"
+                    );
+                    Err(Refusal { code: 1011, reason: "internal error".to_owned() })
+                });
+        match opened {
             Ok(socket) => Some(Driver::new(frames, socket, endpoint, admission)),
             Err(refusal) => {
                 frames.close(refusal.code, &refusal.reason, false, config.close_timeout).await;
