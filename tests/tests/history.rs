@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use ori::pubsub::{PubSubBackend, Subscribed, Subscriber, TopicRegistry};
-use ori::{Error, Ori, Outbound, PubSubError, SocketId, WebSocketConfig};
+use ori::{Error, Ori, Outbound, PubSubError, WebSocketConfig};
+use ori_tests::plain_backend::PlainBackend;
 use ori_tests::{LiveServer, WsClient};
 use serde_json::{Value, json};
 
@@ -266,34 +266,9 @@ async fn only_json_objects_may_be_published_on_a_history_topic() {
     c.assert_silent().await;
 }
 
-/// A backend with no history: what a third party might write.
-#[derive(Default)]
-struct NoHistory {
-    topics: TopicRegistry,
-}
-
-impl PubSubBackend for NoHistory {
-    fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
-        self.topics.insert(topic, subscriber);
-        Box::pin(async { Ok(()) })
-    }
-
-    fn unsubscribe(&self, topic: &str, subscriber: SocketId) {
-        self.topics.remove(topic, subscriber);
-    }
-
-    fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) {
-        self.topics.publish(topic, message, exclude);
-    }
-
-    fn local_subscriber_count(&self, topic: &str) -> usize {
-        self.topics.subscriber_count(topic)
-    }
-}
-
 #[tokio::test]
 async fn history_needs_a_backend_that_keeps_it_and_valid_patterns() {
-    let error = ori::testing::TestServer::start(app().pubsub(NoHistory::default())).await.unwrap_err();
+    let error = ori::testing::TestServer::start(app().pubsub(PlainBackend::default())).await.unwrap_err();
     assert!(matches!(&error, Error::InvalidConfig(m) if m.contains("Capability::History")), "{error}");
     for pattern in ["room *", "__*", "a*b*"] {
         let app = Ori::create().allow_no_routers().websocket(WebSocketConfig::default());
@@ -304,7 +279,10 @@ async fn history_needs_a_backend_that_keeps_it_and_valid_patterns() {
     }
     // Without history configured, a client's `since` is answered honestly.
     let server = LiveServer::start(
-        Ori::create().allow_no_routers().websocket(WebSocketConfig::default()).pubsub(NoHistory::default()),
+        Ori::create()
+            .allow_no_routers()
+            .websocket(WebSocketConfig::default())
+            .pubsub(PlainBackend::default()),
     )
     .await;
     let mut c = server.connect().await;
