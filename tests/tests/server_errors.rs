@@ -17,6 +17,8 @@ async fn a_connection_whose_opening_fails_on_the_server_is_closed_with_1011() {
     )
     .await;
     let mut healthy = server.connect().await;
+    // Answered once it is open (its subscriptions made): only the next one fails.
+    assert_eq!(healthy.request(json!({"type": "ping", "correlationId": "o"})).await["type"], "pong");
     backend.fail_next_subscribe();
     let mut unlucky = server.connect().await;
     assert_eq!(unlucky.expect_close().await, (1011, "internal error".to_owned()));
