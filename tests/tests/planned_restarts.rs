@@ -18,7 +18,7 @@ fn app() -> Ori {
 #[tokio::test]
 async fn health_is_served_and_readiness_fails_before_the_first_close_frame() {
     let server =
-        LiveServer::start(app().drain_pause(Duration::from_millis(400)).drain_close_code(1012)).await;
+        LiveServer::start(app().drain_pause(Duration::from_millis(1500)).drain_close_code(1012)).await;
     let alive = http(server.addr, "GET", "/healthz", &[], "").await;
     assert_eq!((alive.status, alive.body.as_str()), (200, r#"{"alive":true}"#));
     let ready = http(server.addr, "GET", "/readyz", &[], "").await;
