@@ -39,15 +39,50 @@ fn npm_ready() -> bool {
     true
 }
 
+/// How long a run of npm may take: a test that hangs (a client left
+/// reconnecting after a failed assertion keeps Node alive) fails the run
+/// instead of holding CI.
+const NPM_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs `command` (npm, and the node processes it starts) in a process
+/// group of its own, killed whole past [`NPM_DEADLINE`]; panics with its
+/// output unless it succeeds.
 fn run(command: &mut Command, what: &str) {
-    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let mut child = command
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let deadline = std::time::Instant::now() + NPM_DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child's status") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    match status {
+        Some(status) if status.success() => {}
+        Some(status) => panic!("{what} failed ({status}):\n{stdout}\n{stderr}"),
+        None => panic!("{what} did not finish within {NPM_DEADLINE:?} (killed):\n{stdout}\n{stderr}"),
+    }
 }
 
 #[test]
