@@ -186,3 +186,29 @@ async fn after_redis_lost_its_data_watchers_get_a_new_state_and_no_duplicates() 
     }
     watcher.assert_silent().await;
 }
+
+/// An instance that shuts down gracefully sends its members' leaves before
+/// it stops: the others see them at once, not after the expiry.
+#[tokio::test]
+async fn a_graceful_shutdown_sends_its_leaves_at_once() {
+    let Some(redis) = RedisServer::start() else { return };
+    let long = || RedisBackend::builder(redis.url()).presence_expiry(Duration::from_secs(60)).build();
+    let one = LiveServer::start(cross_instance::app(long())).await;
+    let two = LiveServer::start(cross_instance::app(long())).await;
+    let mut watcher = one.connect().await;
+    watch(&mut watcher, "room:g").await;
+    let mut leaving = two.connect().await;
+    track(&mut leaving, "room:g", "leaving", json!({})).await;
+    assert_eq!(diff(&mut watcher, "room:g").await.0, json!({"leaving": [{}]}));
+
+    let started = Instant::now();
+    let answered = tokio::spawn(async move { leaving.expect_close().await });
+    two.shutdown().await.expect("a graceful shutdown");
+    assert_eq!(answered.await.unwrap().0, 1001);
+    assert_eq!(diff(&mut watcher, "room:g").await, (json!({}), json!({"leaving": [{}]})));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "left after {:?}, not the 60 s expiry",
+        started.elapsed()
+    );
+}

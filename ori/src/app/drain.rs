@@ -10,6 +10,9 @@ use crate::handles::app_context::AppContext;
 
 /// After the grace period, how long closing frames get before the server exits.
 const CLOSE_AFTER_GRACE: Duration = Duration::from_secs(1);
+/// How long the pub/sub backend gets to send what the closed connections left
+/// (their presence leaves) before it is shut down.
+const FLUSH_LIMIT: Duration = Duration::from_secs(2);
 
 /// The shape of a graceful shutdown.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +56,9 @@ impl Drain {
             // Clients still get their close frame; a short wait, not another grace.
             shared.connections.for_each(|core| core.outbox.request_close(CloseRequest::ShutdownNow { code }));
             let _ = tokio::time::timeout(CLOSE_AFTER_GRACE, shared.admissions.all_closed()).await;
+        }
+        if tokio::time::timeout(FLUSH_LIMIT, shared.pubsub.flush()).await.is_err() {
+            tracing::warn!(limit = ?FLUSH_LIMIT, "the pub/sub backend did not send everything before shutting down");
         }
     }
 }

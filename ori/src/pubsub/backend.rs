@@ -182,6 +182,15 @@ pub trait PubSubBackend: Send + Sync + 'static {
         std::future::ready(Ok(())).boxed()
     }
 
+    /// Resolves once what this instance queued for the others is sent (the
+    /// server waits for it, bounded, after its connections closed and
+    /// before [`shutdown`](Self::shutdown)), so that a stopping instance's
+    /// last changes, such as the presence leaves of its connections, reach
+    /// the other instances at once. Default: nothing is queued.
+    fn flush(&self) -> BoxFuture<'static, ()> {
+        std::future::ready(()).boxed()
+    }
+
     /// Stops the backend's tasks when the server has shut down.
     fn shutdown(&self) {}
 }

@@ -495,6 +495,7 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
         let batch: Vec<Pending> = {
             let mut queue = lock(&shared.outgoing.queue);
             let take = queue.len().min(512);
+            shared.outgoing.sending.store(take > 0, Ordering::Release);
             queue.drain(..take).collect()
         };
         if batch.is_empty() {
@@ -521,6 +522,7 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
             shared.pipe_pending(&mut pipe, pending);
         }
         let sent = tokio::time::timeout(shared.config.response_timeout, pipe.query_async::<()>(conn)).await;
+        shared.outgoing.sending.store(false, Ordering::Release);
         if matches!(sent, Ok(Ok(()))) {
             shared.counters.published.fetch_add(batch.len() as u64, Ordering::Relaxed);
             continue;

@@ -143,6 +143,8 @@ enum Pending {
 struct Outgoing {
     queue: Mutex<VecDeque<Pending>>,
     ready: Notify,
+    /// A batch taken from the queue is being sent.
+    sending: AtomicBool,
 }
 
 pub(crate) struct Shared {
@@ -577,6 +579,20 @@ impl PubSubBackend for RedisBackend {
     fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {
         let shared = self.shared.clone();
         async move { link::start(shared, context).await }.boxed()
+    }
+
+    fn flush(&self) -> BoxFuture<'static, ()> {
+        let shared = self.shared.clone();
+        async move {
+            // Nothing can be sent while Redis is unreachable: the others reap instead.
+            while shared.counters.connected.load(Ordering::Acquire)
+                && (shared.outgoing.sending.load(Ordering::Acquire)
+                    || !lock(&shared.outgoing.queue).is_empty())
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        .boxed()
     }
 
     fn shutdown(&self) {
