@@ -200,14 +200,15 @@ impl Outbound {
     /// assert!(ori::Outbound::text("[1, 2]").to_positionable().is_err());
     /// ```
     pub fn to_positionable(&self) -> Result<Outbound, String> {
-        let json = if self.is_binary() {
-            msgpack_to_json(self.payload())
-                .map_err(|e| format!("a binary message must be a MessagePack map: {e}"))?
-        } else {
-            String::from_utf8_lossy(self.payload()).into_owned()
-        };
+        if !self.is_binary() {
+            // Checked in place: the frame is shared, not copied.
+            check_positionable(self.payload())?;
+            return Ok(self.clone());
+        }
+        let json = msgpack_to_json(self.payload())
+            .map_err(|e| format!("a binary message must be a MessagePack map: {e}"))?;
         check_positionable(json.as_bytes())?;
-        Ok(if self.is_binary() { Outbound::text(&json) } else { self.clone() })
+        Ok(Outbound::text(&json))
     }
 
     /// This message (a JSON object, see [`to_positionable`](Self::to_positionable))
