@@ -11,7 +11,7 @@ use foldhash::fast::RandomState;
 
 use crate::protocol::Outbound;
 use crate::pubsub::history::{HistoryRead, Position, Retention};
-use crate::util::random::random_bytes;
+use crate::util::random::random_token;
 use crate::util::sync::{lock, read, write};
 
 const SHARDS: usize = 16;
@@ -34,8 +34,7 @@ struct Stream {
 
 impl Stream {
     fn new(ttl: Duration) -> Stream {
-        let epoch = random_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Stream { epoch, last: 0, kept: VecDeque::new(), ttl, retired: false }
+        Stream { epoch: random_token(), last: 0, kept: VecDeque::new(), ttl, retired: false }
     }
 
     fn expire(&mut self, now: Instant) {

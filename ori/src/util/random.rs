@@ -1,4 +1,5 @@
-//! Random bytes from the operating system, fetched in batches.
+//! Random bytes from the operating system, fetched in batches, and the
+//! hexadecimal tokens made of them.
 
 use std::cell::RefCell;
 
@@ -23,4 +24,19 @@ pub(crate) fn random_bytes() -> [u8; 16] {
         *used += 16;
         bytes
     })
+}
+
+/// `bytes` in lowercase hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// A random token of 16 hexadecimal digits (a history's epoch).
+pub(crate) fn random_token() -> String {
+    hex(&random_bytes()[..8])
 }

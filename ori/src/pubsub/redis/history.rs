@@ -23,6 +23,7 @@ use redis::aio::MultiplexedConnection;
 use crate::error::PubSubError;
 use crate::protocol::Outbound;
 use crate::pubsub::history::{HistoryRead, Position, Retention};
+use crate::util::random::random_token;
 
 /// How long a topic's epoch and last offset are kept after its last
 /// publish or subscribe (at least the retention's time to live).
@@ -78,11 +79,6 @@ pub(crate) fn keys(prefix: &str, topic: &str) -> [String; 2] {
     [format!("{prefix}{{{topic}}}:stream"), format!("{prefix}{{{topic}}}:meta")]
 }
 
-/// A fresh epoch: 16 hex digits.
-pub(crate) fn new_epoch() -> String {
-    crate::util::random::random_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// What [`read`] found besides the history: entries that were not ori's.
 pub(crate) struct Read {
     pub(crate) history: HistoryRead,
@@ -106,7 +102,7 @@ pub(crate) async fn read(
         .arg(2)
         .arg(&stream)
         .arg(&meta)
-        .arg(new_epoch())
+        .arg(random_token())
         .arg(meta_ttl)
         .arg(since.map_or("", |s| s.epoch.as_str()))
         .arg(format!("0-{first}"))

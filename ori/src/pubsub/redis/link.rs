@@ -67,7 +67,7 @@ async fn connect_live(shared: &Shared, client: &redis::Client) -> Result<(Link, 
 /// first) is gone or another one.
 async fn data_lost(shared: &Shared, connection: &mut MultiplexedConnection) -> bool {
     let key = format!("{}#generation", shared.config.prefix);
-    let mine = history::new_epoch();
+    let mine = crate::util::random::random_token();
     let current: Result<Option<String>, _> = redis::pipe()
         .cmd("SET")
         .arg(&key)

@@ -317,7 +317,7 @@ impl RedisBackendBuilder {
                 links: OnceLock::new(),
                 append_sha: history::append_sha(),
                 epochs: Mutex::new(HashMap::new()),
-                instance_hex: instance.iter().map(|b| format!("{b:02x}")).collect(),
+                instance_hex: crate::util::random::hex(&instance),
                 scripts: presence::Scripts::default(),
                 local_presence: Mutex::default(),
                 watchers: TopicRegistry::new(),
@@ -348,7 +348,7 @@ impl Shared {
                     .arg(2)
                     .arg(stream)
                     .arg(meta)
-                    .arg(history::new_epoch())
+                    .arg(crate::util::random::random_token())
                     .arg(retention.size())
                     .arg(retention.ttl().as_millis() as u64)
                     .arg(meta_ttl.as_millis() as u64)
