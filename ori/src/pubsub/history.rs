@@ -9,7 +9,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use crate::error::PubSubError;
-use crate::protocol::{MAX_TOPIC_LEN, Outbound};
+use crate::protocol::Outbound;
+use crate::protocol::names::{is_reserved_topic, validate_topic};
 
 /// The future returned by [`PubSubBackend::read_history`](crate::pubsub::PubSubBackend::read_history).
 pub type HistoryFuture = BoxFuture<'static, Result<HistoryRead, PubSubError>>;
@@ -148,14 +149,14 @@ impl HistoryRules {
             Some(prefix) => (prefix, true),
             None => (pattern, false),
         };
-        let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-');
-        if (!wildcard && prefix.is_empty()) || !prefix.chars().all(valid) || prefix.len() > MAX_TOPIC_LEN {
+        // `*` alone has an empty prefix; anything else is a topic name's start.
+        if (!prefix.is_empty() || !wildcard) && validate_topic(prefix).is_err() {
             return Err(format!(
                 "history pattern `{pattern}` is not a topic name or a topic prefix followed by `*` \
                  (e.g. `room:*`)"
             ));
         }
-        if prefix.starts_with("__") {
+        if is_reserved_topic(prefix) {
             return Err(format!(
                 "history pattern `{pattern}` names server topics (`__*`), which keep no history"
             ));
