@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::app::startup::announce;
 use crate::connection::outbox::CloseRequest;
 use crate::handles::app_context::AppContext;
 
@@ -26,23 +27,26 @@ pub(crate) struct Drain {
 }
 
 impl Drain {
-    /// The first step: readiness fails, and the server goes on serving
-    /// (HTTP and new connections) for the pause.
-    pub(crate) async fn announce(self, app: &AppContext) {
-        app.shared().admissions.begin_draining();
+    /// Drains `app`, for every way it is served: readiness fails and the
+    /// server goes on serving for the pause; then `stop_listening` runs, new
+    /// upgrades are refused, and each connection is closed with the drain's
+    /// code once its running handlers reply. This waits for them (and for
+    /// `also`, e.g. in-flight HTTP requests) up to the grace period, then
+    /// drops running handlers, gives clients a short while for their close
+    /// frame, and lets the backend send what the connections left.
+    pub(crate) async fn run(
+        self,
+        app: &AppContext,
+        stop_listening: impl FnOnce(),
+        also: impl Future<Output = ()>,
+    ) {
+        announce("shutting down");
+        let shared = app.shared();
+        shared.admissions.begin_draining();
         if !self.pause.is_zero() {
             tokio::time::sleep(self.pause).await;
         }
-    }
-
-    /// Then (the listeners stopped): new upgrades are refused and each
-    /// connection is closed with the drain's code once its running handlers
-    /// reply; this waits for them (and for `also`, e.g. in-flight HTTP
-    /// requests) up to the grace period, then drops running handlers and
-    /// gives clients a short while for their close frame.
-    pub(crate) async fn close(self, app: &AppContext, also: impl Future<Output = ()>) {
-        let shared = app.shared();
-        shared.admissions.begin_draining();
+        stop_listening();
         shared.admissions.begin_shutdown();
         let code = self.close_code;
         shared.connections.for_each(|core| core.outbox.request_close(CloseRequest::Shutdown { code }));

@@ -245,10 +245,10 @@ impl Server {
             () = signal => {}
             () = stop => {}
         }
-        announce("shutting down");
-        drain.announce(&app).await;
-        let _ = stop_tx.send(true);
-        drain.close(&app, http.idle()).await;
+        let stop_listening = || {
+            let _ = stop_tx.send(true);
+        };
+        drain.run(&app, stop_listening, http.idle()).await;
         let _ = exit_tx.send(true);
         for done in finished {
             let _ = done.await;

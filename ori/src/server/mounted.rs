@@ -130,11 +130,11 @@ impl Mounted {
                 };
             }
         }
-        announce("shutting down");
-        drain.announce(&app).await;
-        let _ = stop_tx.send(true);
+        let stop_listening = || {
+            let _ = stop_tx.send(true);
+        };
         drain
-            .close(&app, async {
+            .run(&app, stop_listening, async {
                 let _ = (&mut serving).await;
             })
             .await;
