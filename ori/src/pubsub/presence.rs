@@ -93,39 +93,17 @@ pub fn presence_diff(
     json.push_str(r#"{"type":"presence_diff","data":{"topic":"#);
     write_json_string(&mut json, topic);
     json.push_str(r#","joins":"#);
-    write_members(&mut json, joins);
+    write_members(&mut json, group(joins).iter().map(|(key, metas)| (*key, metas.as_slice())));
     json.push_str(r#","leaves":"#);
-    write_members(&mut json, leaves);
+    write_members(&mut json, group(leaves).iter().map(|(key, metas)| (*key, metas.as_slice())));
     json.push_str("}}");
     Outbound::text(&json).at_version(version)
 }
 
 /// The data of `presence_state` and of a `presence` reply: `{"topic", "members"[, "truncated"]}`.
 pub(crate) fn state_data(topic: &str, entries: &[PresenceEntry], limit: usize) -> String {
-    let (members, truncated) = members(entries, limit);
     let mut json = String::with_capacity(64 + entries.len() * 32);
-    json.push_str(r#"{"topic":"#);
-    write_json_string(&mut json, topic);
-    json.push_str(r#","members":{"#);
-    for (i, (key, metas)) in members.iter().enumerate() {
-        if i > 0 {
-            json.push(',');
-        }
-        write_json_string(&mut json, key);
-        json.push_str(":[");
-        for (j, meta) in metas.iter().enumerate() {
-            if j > 0 {
-                json.push(',');
-            }
-            json.push_str(meta.get());
-        }
-        json.push(']');
-    }
-    json.push('}');
-    if truncated {
-        json.push_str(r#","truncated":true"#);
-    }
-    json.push('}');
+    write_state(&mut json, topic, entries, limit);
     json
 }
 
@@ -134,32 +112,52 @@ pub(crate) fn state_data(topic: &str, entries: &[PresenceEntry], limit: usize) -
 /// gets it first, then the diffs after that version (see
 /// [`Subscriber::held`](crate::pubsub::Subscriber::held)).
 pub fn presence_state(topic: &str, read: &PresenceRead, limit: usize) -> Outbound {
-    let data = state_data(topic, &read.entries, limit);
-    let json = format!(r#"{{"type":"presence_state","data":{data}}}"#);
+    let mut json = String::with_capacity(96 + read.entries.len() * 32);
+    json.push_str(r#"{"type":"presence_state","data":"#);
+    write_state(&mut json, topic, &read.entries, limit);
+    json.push('}');
     Outbound::text(&json).at_version(read.version)
 }
 
-/// `{"key":[meta,...],...}` of `(key, meta)` pairs, grouped by key in order of appearance.
-fn write_members(json: &mut String, pairs: &[(&str, &RawValue)]) {
-    json.push('{');
-    let mut keys: Vec<&str> = Vec::new();
-    for (key, _) in pairs {
-        if !keys.contains(key) {
-            keys.push(key);
+/// `{"topic":topic,"members":{...}[,"truncated":true]}`.
+fn write_state(json: &mut String, topic: &str, entries: &[PresenceEntry], limit: usize) {
+    let (members, truncated) = members(entries, limit);
+    json.push_str(r#"{"topic":"#);
+    write_json_string(json, topic);
+    json.push_str(r#","members":"#);
+    write_members(json, members.iter().map(|(key, metas)| (*key, metas.as_slice())));
+    if truncated {
+        json.push_str(r#","truncated":true"#);
+    }
+    json.push('}');
+}
+
+/// `(key, meta)` pairs grouped by key, keys in order of first appearance.
+fn group<'a>(pairs: &[(&'a str, &'a RawValue)]) -> Vec<(&'a str, Vec<&'a RawValue>)> {
+    let mut groups: Vec<(&str, Vec<&RawValue>)> = Vec::new();
+    for &(key, meta) in pairs {
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, metas)) => metas.push(meta),
+            None => groups.push((key, vec![meta])),
         }
     }
-    for (i, key) in keys.iter().enumerate() {
+    groups
+}
+
+/// `{"key":[meta,...],...}`: the members of a state, the joins and leaves of a diff.
+fn write_members<'a>(json: &mut String, groups: impl Iterator<Item = (&'a str, &'a [&'a RawValue])>) {
+    json.push('{');
+    for (i, (key, metas)) in groups.enumerate() {
         if i > 0 {
             json.push(',');
         }
         write_json_string(json, key);
         json.push_str(":[");
-        let metas = pairs.iter().filter(|(k, _)| k == key).map(|(_, m)| m.get());
-        for (j, meta) in metas.enumerate() {
+        for (j, meta) in metas.iter().enumerate() {
             if j > 0 {
                 json.push(',');
             }
-            json.push_str(meta);
+            json.push_str(meta.get());
         }
         json.push(']');
     }
