@@ -334,18 +334,12 @@ impl Client {
     pub fn presence<M: DeserializeOwned>(&self, topic: &str) -> Result<Option<Presence<M>>, ClientError> {
         let maps = lock(&self.shared().presence);
         let Some(members) = maps.members(topic) else { return Ok(None) };
-        let mut typed = std::collections::BTreeMap::new();
-        for (key, metas) in members {
-            let metas =
-                metas.iter().map(|m| serde_json::from_str(m.get())).collect::<Result<Vec<M>, _>>().map_err(
-                    |e| ClientError::Decode {
-                        message_type: "presence_state".to_owned(),
-                        error: e.to_string(),
-                    },
-                )?;
-            typed.insert(key.clone(), metas);
-        }
-        Ok(Some(Presence::from_members(typed)))
+        let pairs =
+            members.iter().flat_map(|(key, metas)| metas.iter().map(move |meta| (key.as_str(), &**meta)));
+        Presence::decode(pairs).map(Some).map_err(|e| ClientError::Decode {
+            message_type: "presence_state".to_owned(),
+            error: e.to_string(),
+        })
     }
 
     /// Presence changes with metas decoded as `M` (joins, leaves, syncs).

@@ -49,9 +49,18 @@ impl<M> Default for Presence<M> {
 }
 
 impl<M> Presence<M> {
-    #[cfg(feature = "client")]
-    pub(crate) fn from_members(members: BTreeMap<String, Vec<M>>) -> Presence<M> {
-        Presence { members }
+    /// The members of `(key, meta)` pairs, each meta decoded as `M`.
+    pub(crate) fn decode<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a RawValue)>,
+    ) -> Result<Presence<M>, serde_json::Error>
+    where
+        M: DeserializeOwned,
+    {
+        let mut members: BTreeMap<String, Vec<M>> = BTreeMap::new();
+        for (key, meta) in pairs {
+            members.entry(key.to_owned()).or_default().push(serde_json::from_str(meta.get())?);
+        }
+        Ok(Presence { members })
     }
 
     /// Member keys to their metas.
@@ -175,16 +184,7 @@ impl Sockets {
         validate_topic(topic)
             .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
         let read = self.shared().pubsub.presence(topic).await?;
-        let mut members: BTreeMap<String, Vec<M>> = BTreeMap::new();
-        for entry in read.entries {
-            let meta = parse_meta::<M>(&entry.meta)
-                .map_err(|e| PubSubError::MetaMismatch { topic: topic.to_owned(), reason: e.to_string() })?;
-            members.entry(entry.key).or_default().push(meta);
-        }
-        Ok(Presence { members })
+        Presence::decode(read.entries.iter().map(|entry| (entry.key.as_str(), &*entry.meta)))
+            .map_err(|e| PubSubError::MetaMismatch { topic: topic.to_owned(), reason: e.to_string() })
     }
-}
-
-fn parse_meta<M: DeserializeOwned>(meta: &RawValue) -> Result<M, serde_json::Error> {
-    serde_json::from_str(meta.get())
 }
