@@ -113,3 +113,28 @@ async fn subscribing_past_the_limit_is_forbidden() {
     c.request(json!({"type": "unsubscribe", "data": {"topic": "a"}})).await;
     c.subscribe("c").await;
 }
+
+/// A topic authorizer that panics is the server's failure: `internal`, with
+/// the request's correlationId, for `subscribe` and the `presence` query
+/// alike; the connection stays.
+#[tokio::test]
+async fn a_panicking_topic_authorizer_is_internal_and_the_connection_stays() {
+    let server = LiveServer::start(
+        Ori::create().allow_no_routers().websocket(WebSocketConfig::default()).topic_authorizer(
+            |_socket: &Socket, topic: &str| {
+                assert!(topic != "boom", "the authorizer failed (a test's injected bug)");
+                true
+            },
+        ),
+    )
+    .await;
+    let mut c = server.connect().await;
+    for control in ["subscribe", "presence"] {
+        let reply =
+            c.request(json!({"type": control, "data": {"topic": "boom"}, "correlationId": "b"})).await;
+        assert_eq!((reply["type"].as_str(), reply["correlationId"].as_str()), (Some(control), Some("b")));
+        assert_eq!(error_code(&reply), "internal", "{reply}");
+    }
+    assert_eq!(server.app.sockets().subscriber_count("boom"), 0);
+    c.subscribe("fine").await;
+}
