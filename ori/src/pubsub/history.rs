@@ -172,7 +172,7 @@ impl HistoryRules {
 
     /// The retention of `topic`, if it keeps history.
     pub(crate) fn retention(&self, topic: &str) -> Option<Retention> {
-        if self.rules.is_empty() || topic.starts_with("__") {
+        if self.rules.is_empty() || is_reserved_topic(topic) {
             return None;
         }
         self.rules.iter().find_map(|(prefix, wildcard, retention)| {
