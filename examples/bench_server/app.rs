@@ -2,7 +2,10 @@
 //! `bench.untrack` on a `#[socket_router]`, history on the topics `hist:*`
 //! (1,000 messages, 5 minutes), an upgrade handler that answers 401 without
 //! a `token`, and a connection guard that turns the token into connection
-//! state (run on every connection).
+//! state (run on every connection). Beside them, `bench.admin.echo` on a
+//! router whose guard is router-scoped: it admits tokens that begin with
+//! `admin`, and any other connection gets `forbidden` there while every
+//! other route keeps working.
 
 use ori::prelude::*;
 use serde::Deserialize;
@@ -24,6 +27,28 @@ impl ConnectionGuard for TokenGuard {
         match request.query("token") {
             Some(token) if !token.is_empty() => Ok(Client),
             _ => Err(Reject::new("a token is required")),
+        }
+    }
+}
+
+/// What the admin guard makes of an admin token.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// The token it was given.
+    pub token: String,
+}
+
+/// Admits tokens that begin with `admin`, for [`AdminRouter`]'s routes only.
+#[connection_guard]
+pub struct AdminGuard;
+
+impl ConnectionGuard for AdminGuard {
+    type State = Admin;
+
+    async fn check(&self, request: &UpgradeRequest) -> Result<Admin, Reject> {
+        match request.query("token") {
+            Some(token) if token.starts_with("admin") => Ok(Admin { token }),
+            _ => Err(Reject::new("admin token required")),
         }
     }
 }
@@ -93,6 +118,23 @@ impl BenchRouter {
     #[on("bench.untrack")]
     async fn untrack(&self, ctx: SocketContext<Client>, data: Untrack) {
         ctx.untrack(&data.topic, &data.key);
+    }
+}
+
+/// The admin routes: public and guarded routes side by side on one
+/// connection. Its guard decides these routes only (`guard_scope =
+/// "router"`): a connection without an admin token is not closed, and gets
+/// `forbidden` here.
+#[injectable]
+pub struct AdminRouter;
+
+#[socket_router(guard = AdminGuard, guard_scope = "router")]
+impl AdminRouter {
+    /// Replies with `data` unchanged, to admins.
+    #[on("bench.admin.echo")]
+    async fn echo(&self, ctx: SocketContext<Admin>, data: Box<RawValue>) -> Box<RawValue> {
+        debug_assert!(ctx.state().token.starts_with("admin"));
+        data
     }
 }
 

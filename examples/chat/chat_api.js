@@ -94,6 +94,8 @@ export class ChatApi {
 
   /**
    * Connects to `url` and resolves once the server accepted the connection.
+   *
+   * Every connection must pass `NameGuard` (run once, at connect): a refusal closes it with 1008.
    * @param {string} url
    * @param {ClientOptions} [options]
    * @returns {Promise<ChatApi>}

@@ -83,7 +83,11 @@ export class ChatApi {
     this.client = client;
   }
 
-  /** Connects to `url` and resolves once the server accepted the connection. */
+  /**
+   * Connects to `url` and resolves once the server accepted the connection.
+   *
+   * Every connection must pass `NameGuard` (run once, at connect): a refusal closes it with 1008.
+   */
   static async connect(url: string, options?: ClientOptions): Promise<ChatApi> {
     return new ChatApi(await OriClient.connect(url, options));
   }

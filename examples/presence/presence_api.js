@@ -93,6 +93,8 @@ export class PresenceApi {
 
   /**
    * Connects to `url` and resolves once the server accepted the connection.
+   *
+   * Every connection must pass `TokenGuard` (run once, at connect): a refusal closes it with 1008.
    * @param {string} url
    * @param {ClientOptions} [options]
    * @returns {Promise<PresenceApi>}
@@ -148,6 +150,8 @@ export class PresenceApi {
    * Disconnects a user's connections on this instance (admins only).
    *
    * `presence.kick`
+   *
+   * Each message is checked by `AdminGuard` first.
    *
    * Fails with an `OriError` whose `code` is `bad_request`, `forbidden`, `internal`, `not_found`.
    * @param {Kick} data

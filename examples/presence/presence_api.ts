@@ -78,7 +78,11 @@ export class PresenceApi {
     this.client = client;
   }
 
-  /** Connects to `url` and resolves once the server accepted the connection. */
+  /**
+   * Connects to `url` and resolves once the server accepted the connection.
+   *
+   * Every connection must pass `TokenGuard` (run once, at connect): a refusal closes it with 1008.
+   */
   static async connect(url: string, options?: ClientOptions): Promise<PresenceApi> {
     return new PresenceApi(await OriClient.connect(url, options));
   }
@@ -122,6 +126,8 @@ export class PresenceApi {
    * Disconnects a user's connections on this instance (admins only).
    *
    * `presence.kick`
+   *
+   * Each message is checked by `AdminGuard` first.
    *
    * Fails with an `OriError` whose `code` is `bad_request`, `forbidden`, `internal`, `not_found`.
    */

@@ -77,7 +77,11 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 /// ```
 ///
 /// Arguments: `guard = G` (repeatable; connection guards, run in order, each a
-/// `#[connection_guard]`), `layer = L` (repeatable; an `#[injectable]`
+/// `#[connection_guard]`), `guard_scope = "router"` (what the guards decide:
+/// by default every connection of the endpoint must pass them, and a refusal
+/// closes it with 1008, whichever router declared them; with `"router"` they
+/// decide this router's routes only, and a connection they refuse gets
+/// `forbidden` there and keeps every other route), `layer = L` (repeatable; an `#[injectable]`
 /// `ori::layer::SocketLayer` around every route, the first written outermost),
 /// `timeout = "30s"` (for the routes without their
 /// own: past it, a `timeout` error and the handler dropped), `client = Name` (a typed client stub with one async

@@ -247,9 +247,10 @@ impl fmt::Display for Error {
             Error::MissingState { state, handler } => write!(
                 f,
                 "`{handler}` asks for connection state `{state}`, but no connection guard or \
-                 upgrade handler produces it: add a guard whose `State` is `{state}` \
-                 (`#[socket_router(guard = G)]` or `.connection_guard(G)`), or take \
-                 `SocketContext` without state"
+                 upgrade handler produces it for every connection that can reach it: add a guard \
+                 whose `State` is `{state}` (`#[socket_router(guard = G)]` or \
+                 `.connection_guard(G)`; a `guard_scope = \"router\"` guard produces it for its \
+                 own router's routes only), or take `SocketContext` without state"
             ),
             Error::DuplicateState { state } => write!(
                 f,

@@ -92,8 +92,8 @@ pub use handles::{
     AppContext, ConnectionInfo, NotProvided, Presence, Provided, Socket, SocketContext, Sockets, TopicInfo,
 };
 pub use hooks::{
-    CloseInfo, ConnectionGuard, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer, UnroutedMessage,
-    UpgradeRequest,
+    CloseInfo, ConnectionGuard, GuardScope, IntoUpgradeOutcome, MessageGuard, Reject, TopicAuthorizer,
+    UnroutedMessage, UpgradeRequest,
 };
 pub use protocol::{Data, IntoRawReply, IntoReply, Outbound, RawMessage, SocketError, SocketMessage};
 pub use routing::SocketRoutes;

@@ -10,6 +10,7 @@ pub use crate::di::injectable::ProviderRegistration;
 pub use crate::di::{Dep, Dependency, Injectable, Resolver};
 pub use crate::handles::socket::{Socket, SocketContext};
 pub use crate::hooks::guard::{ConnectionGuard, MessageGuard};
+pub use crate::hooks::guard_scope::GuardScope;
 pub use crate::protocol::envelope::decode_data;
 pub use crate::protocol::push::SocketMessage;
 pub use crate::protocol::reply::{IntoReply, Reply};

@@ -86,15 +86,42 @@ async fn kept(ctx: SocketContext, data: Kept) -> Result<(), SocketError> {
     Ok(())
 }
 
-/// The app: routes `echo`, `record`, `fail`, `hang`, `kick`, `kept`, and
+/// The connection's `token` query parameter, as its connection guard saw it
+/// (at connect, or on the last re-authentication).
+#[derive(Debug, Clone)]
+pub struct Token(pub String);
+
+/// Admits any token but `bad` (so that a re-authentication can be refused).
+#[derive(Debug)]
+pub struct TokenGuard;
+
+impl ConnectionGuard for TokenGuard {
+    type State = Token;
+
+    async fn check(&self, request: &UpgradeRequest) -> Result<Token, Reject> {
+        match request.query("token") {
+            Some(token) if token == "bad" => Err(Reject::new("bad token")),
+            token => Ok(Token(token.unwrap_or_default())),
+        }
+    }
+}
+
+async fn whoami(ctx: SocketContext<Token>) -> Data<String> {
+    Data(ctx.state().0.clone())
+}
+
+/// The app: routes `echo`, `record`, `fail`, `hang`, `kick`, `kept`,
+/// `whoami` (the token the guard saw), and
 /// `presence.track`/`presence.untrack`; topics `hist:*` keep their last 100
 /// messages; a greeting on open; closes journaled; `?token=revoked`
-/// refused at the upgrade.
+/// refused at the upgrade, `bad` by the connection guard (also on
+/// re-authentication, which is on, with a 5 s grace).
 pub fn app(journal: Arc<Journal>, config: WebSocketConfig) -> Ori {
     let on_close = journal.clone();
     Ori::create()
         .discover(false)
-        .websocket(config)
+        .websocket(config.reauthentication(Duration::from_secs(5)))
+        .connection_guard(TokenGuard)
         .provide_value(journal)
         .upgrade_handler(|request: UpgradeRequest| async move {
             (request.query("token").as_deref() != Some("revoked")).then_some(())
@@ -111,6 +138,7 @@ pub fn app(journal: Arc<Journal>, config: WebSocketConfig) -> Ori {
         .socket_routes(
             SocketRoutes::new()
                 .route("echo", echo)
+                .route("whoami", whoami)
                 .route("record", record)
                 .route("fail", fail)
                 .route("fail.detailed", fail_detailed)

@@ -105,3 +105,29 @@ async fn track_untrack_and_history_on_hist_topics() {
         json!({"type": "bench.message", "data": 5, "topic": "hist:1", "offset": 1})
     );
 }
+
+#[tokio::test]
+async fn admin_echo_is_for_admin_tokens_only_and_the_rest_keeps_working() {
+    let server = server().await;
+    let mut admin = WsClient::connect(&format!("{}?token=admin-1", server.url())).await;
+    let echoed = admin.request(json!({"type": "bench.admin.echo", "data": [1], "correlationId": "a"})).await;
+    assert_eq!(echoed, json!({"type": "bench.admin.echo", "data": [1], "correlationId": "a"}));
+
+    let mut guest = WsClient::connect(&format!("{}?token=guest", server.url())).await;
+    let refused = guest.request(json!({"type": "bench.admin.echo", "data": [2], "correlationId": "g"})).await;
+    assert_eq!(
+        refused,
+        json!({"type": "bench.admin.echo", "error": {"code": "forbidden", "message": "admin token required"}, "correlationId": "g"})
+    );
+    let echo = guest.request(json!({"type": "bench.echo", "data": 3, "correlationId": "e"})).await;
+    assert_eq!(echo["data"], 3, "{echo}");
+    guest.subscribe("t-admin").await;
+    let publish =
+        json!({"type": "bench.publish", "data": {"topic": "t-admin", "payload": 4}, "correlationId": "p"});
+    assert_eq!(
+        admin.request(json!({"type": "subscribe", "data": {"topic": "t-admin"}})).await["type"],
+        "subscribe"
+    );
+    assert_eq!(admin.request(publish).await["data"], serde_json::Value::Null);
+    assert_eq!(guest.recv().await, json!({"type": "bench.message", "data": 4}));
+}

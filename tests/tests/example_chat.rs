@@ -185,9 +185,12 @@ fn the_server_says_what_it_mounted_and_where_it_listens() {
     let _ = peer.kill();
     let _ = peer.wait();
     assert!(
-        said.iter().any(|l| l == "ori: router ChatRouter (connection guard NameGuard): chat.say"),
+        said.iter()
+            .any(|l| l
+                == "ori: connection guards (every connection; a refusal closes it with 1008): NameGuard"),
         "{said:#?}"
     );
+    assert!(said.iter().any(|l| l == "ori: router ChatRouter: chat.say"), "{said:#?}");
     let listening = said.last().expect("something said");
     assert!(listening.starts_with("ori: listening on http://127.0.0.1:"), "{said:#?}");
     assert!(listening.contains("WebSocket at ws://127.0.0.1:"), "{said:#?}");

@@ -208,7 +208,8 @@ async fn a_layer_can_answer_in_the_routes_place() {
             WORK_RAN.fetch_add(1, Ordering::SeqCst);
         })
         .layer(from_fn(|message, next| async move {
-            match message.socket().try_state::<Mode>().map(|m| m.0.as_str()) {
+            let mode = message.socket().try_state::<Mode>();
+            match mode.as_ref().map(|m| m.0.as_str()) {
                 Some("limited") => Outcome::error(SocketError::new("rate_limited", "slow down")),
                 Some("cached") => Outcome::data(&"from cache"),
                 Some("quiet") => Outcome::ack(),

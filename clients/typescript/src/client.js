@@ -148,6 +148,8 @@ const OPEN = 1;
  */
 export class OriClient {
   /** @type {string} */ #url;
+  /** @type {string} the URL as given, without `options.query` */ #baseUrl;
+  /** @type {Record<string, string>} the query parameters, with what a re-authentication replaced */ #query;
   /** @type {Settings} */ #options;
   /** @type {SocketConstructor} */ #WebSocket;
   /** @type {ConnectionState} */ #state = "connecting";
@@ -190,7 +192,9 @@ export class OriClient {
       );
     }
     this.#WebSocket = WebSocketImpl;
-    this.#url = withQuery(url, options.query ?? {});
+    this.#baseUrl = url;
+    this.#query = { ...(options.query ?? {}) };
+    this.#url = withQuery(url, this.#query);
     this.#options = {
       codec: options.codec ?? "json",
       reconnect: options.reconnect ?? true,
@@ -290,6 +294,29 @@ export class OriClient {
    */
   send(type, data) {
     this.#write(this.#encode(type, data, null), null);
+  }
+
+  /**
+   * Re-authenticates the connection (PROTOCOL.md, "Re-authentication"): the
+   * server runs its connection guards again on the upgrade request with
+   * these query parameters and headers replacing those of the same names.
+   * Resolves once they admitted them; every reconnection from then on uses
+   * the new query parameters (a browser cannot set headers). A refusal
+   * closes the connection with 1008 (the promise rejects). When the
+   * server's verdict expires it pushes a `__reauthenticate` message: answer
+   * it within the server's grace period.
+   *
+   * ```js
+   * client.on("__reauthenticate", async () => client.reauthenticate({ query: { token: await freshToken() } }));
+   * ```
+   * @param {{ query?: Record<string, string>, headers?: Record<string, string> }} credentials
+   * @returns {Promise<void>}
+   */
+  async reauthenticate(credentials) {
+    const query = credentials.query ?? {};
+    await this.request("__reauthenticate", { query, headers: credentials.headers ?? {} });
+    Object.assign(this.#query, query);
+    this.#url = withQuery(this.#baseUrl, this.#query);
   }
 
   /**

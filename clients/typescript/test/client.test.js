@@ -147,6 +147,26 @@ describe(codec, () => {
     client.close();
   });
 
+  test("re-authentication: new credentials reach the guard and every reconnection", async () => {
+    const first = await peer();
+    const client = await OriClient.connect(first.url, options({ query: { token: "t1" } }));
+    assert.equal(await client.request("whoami"), "t1");
+    await client.reauthenticate({ query: { token: "t2" } });
+    assert.equal(await client.request("whoami"), "t2");
+
+    const reopened = nextEvent(client, (e) => e.type === "open", 3 * WAIT);
+    await first.kill();
+    await peer(first.addr);
+    await reopened;
+    assert.equal(await client.request("whoami"), "t2", "the reconnection sent the new token");
+
+    const closed = nextEvent(client, (e) => e.type === "disconnected" || e.type === "closed");
+    await assert.rejects(client.reauthenticate({ query: { token: "bad" } }));
+    const event = await closed;
+    assert.equal(event.code, 1008, JSON.stringify(event));
+    client.close();
+  });
+
   /** Records `n` and returns the note the subscribed client gets back. */
   async function recordOne(client, n) {
     const note = pushes(client, "room.note", 1);

@@ -73,6 +73,11 @@ fn socket_router_impl(router: &Router, guard_types: &[&syn::Path]) -> TokenStrea
     let message_guard_deps = guard_types.iter().map(|g| quote!(__ori::Dep::of::<#g>()));
     let connection_guard_deps = router.guards.iter().map(|g| quote!(__ori::Dep::of::<#g>()));
     let layer_deps = router.layers.iter().map(|l| quote!(__ori::Dep::of::<#l>()));
+    let guard_scope = router.router_scoped.then(|| {
+        quote!(
+            const GUARD_SCOPE: __ori::GuardScope = __ori::GuardScope::Router;
+        )
+    });
     // Innermost first, so the first layer written sees a message first.
     let layers = router.layers.iter().rev().map(|l| {
         quote_spanned! {l.span()=>
@@ -84,6 +89,7 @@ fn socket_router_impl(router: &Router, guard_types: &[&syn::Path]) -> TokenStrea
         impl __ori::SocketRouter for #self_ty {
             const NAME: &'static str = #name;
             const MODULE: &'static str = ::core::module_path!();
+            #guard_scope
 
             fn routes() -> __ori::Vec<__ori::RouteInfo> {
                 __ori::Iterator::collect(__ori::Iterator::map(__ORI_ROUTES.iter(), |route| route.info))

@@ -13,8 +13,14 @@ pub(crate) fn route_table(router: &Router) -> String {
     let mut doc = String::from("\n# Socket routes\n\n");
     if !router.guards.is_empty() {
         let guards: Vec<String> = router.guards.iter().map(|g| code(&path_name(g))).collect();
-        let _ =
-            writeln!(doc, "Connection guards (run once per connection, in order): {}.\n", guards.join(", "));
+        let scope = if router.router_scoped {
+            "Router guards (run once per connection, in order; a connection they refuse \
+             gets `forbidden` on these routes and keeps the rest)"
+        } else {
+            "Connection guards (run once per connection, in order; every connection of the \
+             endpoint must pass them, and a refusal closes it with 1008)"
+        };
+        let _ = writeln!(doc, "{scope}: {}.\n", guards.join(", "));
     }
     if !router.layers.is_empty() {
         let layers: Vec<String> = router.layers.iter().map(|l| code(&path_name(l))).collect();
@@ -104,7 +110,8 @@ mod tests {
         assert_eq!(
             table,
             "\n# Socket routes\n\n\
-             Connection guards (run once per connection, in order): `TokenGuard`.\n\n\
+             Connection guards (run once per connection, in order; every connection of the \
+             endpoint must pass them, and a refusal closes it with 1008): `TokenGuard`.\n\n\
              Layers (around every route, outermost first): `layers::Audit`, `Timing`.\n\n\
              | type | data | reply | message guards | errors | summary |\n\
              | --- | --- | --- | --- | --- | --- |\n\

@@ -16,6 +16,9 @@ pub(crate) struct Router {
     /// The type's name, e.g. `PresenceRouter`.
     pub(crate) name: String,
     pub(crate) guards: Vec<syn::Path>,
+    /// `guard_scope = "router"`: the guards decide access to this router's
+    /// routes only, instead of to the connection.
+    pub(crate) router_scoped: bool,
     /// `layer = L`s: around every route, outermost first.
     pub(crate) layers: Vec<syn::Path>,
     pub(crate) handlers: Vec<Handler>,
@@ -130,14 +133,42 @@ pub(crate) fn router(cx: &Ctxt, args: RouterArgs, item: &mut ItemImpl) -> Option
     if routes == 0 {
         cx.error_spanned_by(&item.self_ty, "this `#[socket_router]` has no `#[on(\"type\")]` handler");
     }
+    let router_scoped = guard_scope(cx, &args);
     Some(Router {
         self_ty: (*item.self_ty).clone(),
         name,
+        router_scoped,
         guards: args.guards,
         layers: args.layers,
         handlers,
         client: args.client,
     })
+}
+
+/// Whether `guard_scope = "router"` was written: the scope must be
+/// `"connection"` or `"router"`, and there must be guards for it to scope.
+fn guard_scope(cx: &Ctxt, args: &RouterArgs) -> bool {
+    let Some(scope) = &args.guard_scope else { return false };
+    let router = match scope.value().as_str() {
+        "router" => true,
+        "connection" => false,
+        _ => {
+            cx.error_spanned_by(
+                scope,
+                "`guard_scope` is \"connection\" (every connection must pass the guards; the default) \
+                 or \"router\" (the guards decide access to this router's routes only)",
+            );
+            return false;
+        }
+    };
+    if args.guards.is_empty() {
+        cx.error_spanned_by(
+            scope,
+            "`guard_scope` applies to this router's connection guards, and it has none: \
+             add `guard = YourGuard`, or remove `guard_scope`",
+        );
+    }
+    router
 }
 
 /// The typed client stub has `new`, `connect` and `client` of its own; a

@@ -1,4 +1,4 @@
-//! `#[socket_router(guard = G, layer = L, client = Name, timeout = "5s", crate = path)]`.
+//! `#[socket_router(guard = G, guard_scope = "router", layer = L, client = Name, timeout = "5s", crate = path)]`.
 
 use syn::parse::{Parse, ParseStream};
 
@@ -9,6 +9,8 @@ use super::args::{parse_pairs, parse_timeout, set_once};
 pub(crate) struct RouterArgs {
     /// Connection guards, in order.
     pub(crate) guards: Vec<syn::Path>,
+    /// `guard_scope = "connection" | "router"`, as written.
+    pub(crate) guard_scope: Option<syn::LitStr>,
     /// Layers around every route, outermost first.
     pub(crate) layers: Vec<syn::Path>,
     /// The name of the typed client stub to generate, if any.
@@ -24,10 +26,11 @@ impl Parse for RouterArgs {
         parse_pairs(
             input,
             "socket_router",
-            &["guard", "layer", "client", "timeout", "crate"],
+            &["guard", "guard_scope", "layer", "client", "timeout", "crate"],
             |key, input| {
                 match key.to_string().as_str() {
                     "guard" => args.guards.push(input.parse()?),
+                    "guard_scope" => set_once(&mut args.guard_scope, key, input)?,
                     "layer" => args.layers.push(input.parse()?),
                     "client" => set_once(&mut args.client, key, input)?,
                     "timeout" if args.timeout_ms.is_some() => {

@@ -1,10 +1,12 @@
-//! What the server says when it starts: the routers it mounted, with their
-//! message types and guards, and where it listens. Said through `tracing`
+//! What the server says when it starts: the guards every connection must
+//! pass, the routers it mounted with their message types and router-scoped
+//! guards, and where it listens. Said through `tracing`
 //! when the app installed a subscriber, else on stderr, so a router that is
 //! missing (its crate not linked) shows without setting anything up.
 
 use crate::describe::short_type_name;
 use crate::routing::SocketRoutes;
+use crate::routing::guard_plan::GuardPlan;
 use crate::routing::router::RouterRegistration;
 
 /// Says `line` at INFO: through the app's `tracing` subscriber, or on
@@ -17,16 +19,31 @@ pub(crate) fn announce(line: &str) {
     }
 }
 
-/// One line per router and hand-written route set on the envelope endpoint:
-/// `router PresenceRouter (connection guard TokenGuard): presence.heartbeat,
-/// presence.kick [AdminGuard]`.
-pub(crate) fn mounted(routers: &[RouterRegistration], route_sets: &[SocketRoutes]) -> Vec<String> {
+/// The lines that say what the envelope endpoint enforces: one for the
+/// connection guards every connection must pass (if any), then one per
+/// router and hand-written route set, with its router-scoped guards:
+/// `connection guards (every connection; a refusal closes it with 1008):
+/// TokenGuard`, `router AdminRouter (router guard AdminGuard; a refusal
+/// answers forbidden): admin.echo, admin.kick [AuditGuard]`.
+pub(crate) fn mounted(
+    guards: &GuardPlan,
+    routers: &[RouterRegistration],
+    route_sets: &[SocketRoutes],
+) -> Vec<String> {
     let mut lines = Vec::new();
-    for router in routers {
-        let guards: Vec<String> = (router.guards)().iter().map(|g| short_type_name(g.name())).collect();
+    let connection: Vec<String> = guards.connection.iter().map(|g| short_type_name(g.name)).collect();
+    if !connection.is_empty() {
+        lines.push(format!(
+            "connection guards (every connection; a refusal closes it with 1008): {}",
+            connection.join(", ")
+        ));
+    }
+    for (router, needs) in routers.iter().zip(&guards.needs) {
+        let scoped: Vec<String> =
+            guards.router_guard_names(*needs).into_iter().map(short_type_name).collect();
         let routes: Vec<String> =
             (router.routes)().iter().map(|r| with_guards(r.message_type, r.guards)).collect();
-        lines.push(line("router", router.name, &guards, &routes));
+        lines.push(line("router", router.name, &scoped, &routes));
     }
     for set in route_sets {
         let routes: Vec<String> = set
@@ -42,11 +59,11 @@ pub(crate) fn mounted(routers: &[RouterRegistration], route_sets: &[SocketRoutes
     lines
 }
 
-fn line(kind: &str, name: &str, connection_guards: &[String], routes: &[String]) -> String {
-    let guards = match connection_guards {
+fn line(kind: &str, name: &str, router_guards: &[String], routes: &[String]) -> String {
+    let guards = match router_guards {
         [] => String::new(),
-        [one] => format!(" (connection guard {one})"),
-        many => format!(" (connection guards {})", many.join(", ")),
+        [one] => format!(" (router guard {one}; a refusal answers forbidden)"),
+        many => format!(" (router guards {}; a refusal answers forbidden)", many.join(", ")),
     };
     format!("{kind} {name}{guards}: {}", routes.join(", "))
 }

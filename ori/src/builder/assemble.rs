@@ -34,9 +34,11 @@ use crate::error::Error;
 use crate::handles::app_context::{AppContext, ProviderMap};
 use crate::hooks::ConnectionHooks;
 use crate::hooks::authorizer::ErasedAuthorizer;
+use crate::hooks::guard::ErasedConnectionGuard;
 use crate::pubsub::history::HistoryRules;
 use crate::pubsub::{Capability, InProcess, PubSubBackend, Retention};
 use crate::routing::SocketRoutes;
+use crate::routing::guard_plan::GuardPlan;
 use crate::routing::layer::Wrap;
 use crate::routing::router::RouterRegistration;
 use crate::routing::table::RouteTable;
@@ -50,7 +52,8 @@ impl Ori {
             (path.clone(), Bytes::from(document.to_string()))
         });
         self.check_endpoints(&routers)?;
-        let announced = startup::mounted(&routers, &self.socket_routes);
+        let guards = GuardPlan::new(&self.app_guards(), &routers)?;
+        let announced = startup::mounted(&guards, &routers, &self.socket_routes);
         // Reported after every other check: those name more precise problems.
         let routes_nothing = self.websocket.is_some()
             && routers.is_empty()
@@ -64,7 +67,8 @@ impl Ori {
         let providers = build_providers(&app, self.providers, discovery, &routers)?;
         let mut hooks = self.hooks;
         let mut route_sets = self.socket_routes;
-        route_sets.extend(bind_routers(&routers, &Resolver::new(&providers, &app), &mut hooks)?);
+        let resolver = Resolver::new(&providers, &app);
+        route_sets.extend(bind_routers(&routers, &guards, &resolver, &mut hooks)?);
         app.set_providers(providers);
         let routes = route_table(route_sets, &self.layers)?;
         check_states(&routes, &hooks)?;
@@ -178,24 +182,36 @@ fn build_providers(
 }
 
 /// Step 4: each router's routes, bound to the built router and its message
-/// guards; its connection guards join `hooks` (each guard type once).
+/// guards, and needing its router-scoped guards; its connection guards join
+/// `hooks` where `plan` puts them (each guard type once).
 fn bind_routers(
     routers: &[RouterRegistration],
+    plan: &GuardPlan,
     resolver: &Resolver<'_>,
     hooks: &mut ConnectionHooks,
 ) -> Result<Vec<SocketRoutes>, Error> {
+    let mut router_guards: Vec<Option<ErasedConnectionGuard>> = plan.router.iter().map(|_| None).collect();
     let mut bound = Vec::with_capacity(routers.len());
-    for router in routers {
+    for (router, needs) in routers.iter().zip(&plan.needs) {
         for guard in (router.guards)() {
             let dep = (guard.dep)();
-            let erased = (guard.erase)(resolver)
-                .ok_or(Error::MissingProvider { missing: dep.name(), required_by: router.name })?;
-            if !hooks.guards.iter().any(|g| g.type_id == dep.id) {
-                hooks.guards.push(erased);
+            let erase = || {
+                (guard.erase)(resolver)
+                    .ok_or(Error::MissingProvider { missing: dep.name(), required_by: router.name })
+            };
+            if plan.connection.iter().any(|g| g.id == dep.id) {
+                if !hooks.guards.iter().any(|g| g.type_id == dep.id) {
+                    hooks.guards.push(erase()?);
+                }
+            } else if let Some(position) = plan.router.iter().position(|g| g.id == dep.id)
+                && router_guards[position].is_none()
+            {
+                router_guards[position] = Some(erase()?);
             }
         }
-        bound.push((router.bind)(resolver));
+        bound.push((router.bind)(resolver).needing(*needs));
     }
+    hooks.router_guards = router_guards.into_iter().flatten().collect();
     Ok(bound)
 }
 
@@ -209,22 +225,34 @@ fn route_table(mut sets: Vec<SocketRoutes>, layers: &[Wrap]) -> Result<RouteTabl
 }
 
 /// Step 6: on each endpoint, every state a handler asks for must have
-/// exactly one producer (a raw endpoint has no routes, only hooks).
+/// exactly one producer: the upgrade handler or a connection guard, or, for
+/// the routes of a router-scoped guard, that guard (a raw endpoint has no
+/// routes, only hooks).
 fn check_states(routes: &RouteTable, hooks: &ConnectionHooks) -> Result<(), Error> {
     let mut produced: Vec<StateKey> = Vec::new();
-    for state in hooks.produced_states() {
+    let scoped = hooks.router_guards.iter().filter_map(|g| g.state);
+    for state in hooks.produced_states().chain(scoped) {
         if produced.contains(&state) {
             return Err(Error::DuplicateState { state: state.name });
         }
         produced.push(state);
     }
-    let route_needs = routes
-        .routes()
-        .filter_map(|r| r.state.map(|s| (format!("handler of `{}` in `{}`", r.message_type, r.router), s)));
+    let for_everyone: Vec<StateKey> = hooks.produced_states().collect();
+    let produced_for = |needs: u64, state: &StateKey| {
+        for_everyone.contains(state)
+            || hooks
+                .router_guards
+                .iter()
+                .enumerate()
+                .any(|(i, g)| needs & (1 << i) != 0 && g.state == Some(*state))
+    };
+    let route_needs = routes.routes().filter_map(|r| {
+        r.state.map(|s| (format!("handler of `{}` in `{}`", r.message_type, r.router), s, r.needs))
+    });
     let hook_needs =
-        hooks.lifecycle.requirements().into_iter().filter_map(|(name, s)| s.map(|s| (name.to_owned(), s)));
-    for (handler, state) in route_needs.chain(hook_needs) {
-        if !produced.contains(&state) {
+        hooks.lifecycle.requirements().into_iter().filter_map(|(name, s)| s.map(|s| (name.to_owned(), s, 0)));
+    for (handler, state, needs) in route_needs.chain(hook_needs) {
+        if !produced_for(needs, &state) {
             return Err(Error::MissingState { state: state.name, handler });
         }
     }

@@ -4,6 +4,7 @@
 use crate::builder::ori::Ori;
 use crate::describe::{self, ApiDescription};
 use crate::di::Discovery;
+use crate::routing::guard_plan::{GuardName, GuardPlan};
 use crate::routing::router::{self, RouterRegistration};
 
 impl Ori {
@@ -22,18 +23,24 @@ impl Ori {
     /// assert!(typescript.contains("export class"));
     /// ```
     pub fn describe(&self) -> ApiDescription {
-        let (_, mut routers) = self.mounted_routers();
-        routers.sort_by_key(|r| r.name);
+        let (_, routers) = self.mounted_routers();
         let hand_written = self
             .socket_routes
             .iter()
             .map(|routes| (routes.name().to_owned(), routes.shapes()))
             .collect::<Vec<_>>();
-        let app_guards: Vec<&'static str> = self.hooks.guards.iter().map(|g| g.name).collect();
         let path = self.websocket.as_ref().map(|c| c.path.clone());
-        let mut description = describe::describe(path, &app_guards, &routers, &hand_written);
+        // An invalid plan (too many router-scoped guards) fails the build;
+        // described, it lists what fits.
+        let guards = GuardPlan::new(&self.app_guards(), &routers).unwrap_or_default();
+        let mut description = describe::describe(path, &guards, &routers, &hand_written);
         description.rate_limited = self.websocket.as_ref().is_some_and(|c| c.rate_limit.is_some());
         description
+    }
+
+    /// The app's own connection guards (`Ori::connection_guard`), in order.
+    pub(super) fn app_guards(&self) -> Vec<GuardName> {
+        self.hooks.guards.iter().map(|g| GuardName { id: g.type_id, name: g.name }).collect()
     }
 
     /// The routers to mount, and how providers are found for them.

@@ -184,10 +184,15 @@ fn envelope_text<'a>(shared: &Shared, message: &'a Message) -> Option<Cow<'a, st
 
 fn upgrade_request(shared: &Shared) -> Result<tungstenite::handshake::client::Request, ClientError> {
     let config = &shared.config;
+    // The builder's query and headers, with what a re-authentication replaced.
+    let (query_pairs, headers) = {
+        let credentials = lock(&shared.credentials);
+        (credentials.over_query(&config.query), credentials.over_headers(&config.headers))
+    };
     let mut url = config.url.clone();
-    if !config.query.is_empty() {
+    if !query_pairs.is_empty() {
         let mut query = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in &config.query {
+        for (name, value) in &query_pairs {
             query.append_pair(name, value);
         }
         url.push(if url.contains('?') { '&' } else { '?' });
@@ -199,7 +204,7 @@ fn upgrade_request(shared: &Shared) -> Result<tungstenite::handshake::client::Re
         let protocol = HeaderValue::from_static(config.codec.subprotocol());
         request.headers_mut().insert(tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
-    for (name, value) in &config.headers {
+    for (name, value) in &headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|e| ClientError::Connect(format!("header `{name}`: {e}")))?;
         let value = HeaderValue::from_str(value)

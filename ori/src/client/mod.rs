@@ -34,6 +34,7 @@
 //!   pushes on open; later listeners see what happens after they are made.
 
 mod builder;
+mod credentials;
 mod driver;
 mod error;
 mod event;
@@ -53,12 +54,14 @@ use tokio::sync::{Notify, broadcast, oneshot, watch};
 
 pub use self::builder::ClientBuilder;
 use self::builder::Config;
+pub use self::credentials::Credentials;
 pub use self::error::ClientError;
 pub use self::event::{ClientEvent, ConnectionState, Events, PresenceChanges, ServerPush, Subscription};
 pub use self::presence::PresenceChange;
 use self::presence::PresenceMaps;
 use self::topics::Topics;
 pub use self::topics::{SubscribeOptions, Subscribed};
+use crate::endpoint::reauth::REAUTHENTICATE;
 use crate::handles::presence::Presence;
 use crate::protocol::push::SocketMessage;
 use crate::pubsub::Position;
@@ -105,6 +108,8 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     /// A close was requested (or the client gave up): no new work.
     closing: watch::Sender<bool>,
+    /// What `reauthenticate` replaced, for every reconnection.
+    credentials: Mutex<Credentials>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -172,6 +177,7 @@ impl Client {
             first_listener: Mutex::new(Some(first)),
             next_id: AtomicU64::new(1),
             closing: watch::Sender::new(false),
+            credentials: Mutex::new(Credentials::new()),
             config,
         });
         let ws = driver::open(&shared).await?;
@@ -263,6 +269,25 @@ impl Client {
                 Err(ClientError::Timeout)
             }
         }
+    }
+
+    /// Re-authenticates the connection (PROTOCOL.md, "Re-authentication"):
+    /// the server runs its connection guards again on the upgrade request
+    /// with `credentials` replacing the query parameters and headers of the
+    /// same names, and every reconnection from now on sends them too. `Ok`
+    /// once the guards admitted them; a refusal closes the connection with
+    /// 1008 (this returns [`ClientError::Closed`]).
+    ///
+    /// ```no_run
+    /// # async fn f(client: ori::client::Client) -> Result<(), ori::client::ClientError> {
+    /// use ori::client::Credentials;
+    /// client.reauthenticate(Credentials::new().query("token", "fresh-token")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn reauthenticate(&self, credentials: Credentials) -> Result<(), ClientError> {
+        self.request_raw(REAUTHENTICATE, &credentials).await?;
+        lock(&self.shared().credentials).merge(&credentials);
+        Ok(())
     }
 
     /// Joins `topic`; once this returns, messages published to it arrive as

@@ -10,7 +10,7 @@ use foldhash::fast::RandomState;
 use crate::connection::direct;
 use crate::connection::outbox::Outbox;
 use crate::connection::socket_id::SocketId;
-use crate::connection::state::StateMap;
+use crate::connection::state::{ConnectionStates, StateMap};
 use crate::protocol::Outbound;
 use crate::protocol::codec::Codec;
 use crate::protocol::outbound::Encoding;
@@ -71,7 +71,7 @@ pub(crate) struct ConnectionCore {
     pub(crate) id: SocketId,
     pub(crate) outbox: Outbox,
     pub(crate) subscriptions: Mutex<Subscriptions>,
-    pub(crate) states: StateMap,
+    pub(crate) states: ConnectionStates,
     pub(crate) max_subscriptions: u32,
     /// What was negotiated at the upgrade; `None` (no allocation) for the
     /// common case: no subprotocol, JSON, no compression.
@@ -102,7 +102,7 @@ impl ConnectionCore {
             id,
             outbox: Outbox::new(limits.outbound_queue_bytes),
             subscriptions: Mutex::new(Subscriptions::default()),
-            states,
+            states: ConnectionStates::new(states),
             max_subscriptions: u32::try_from(limits.max_subscriptions).unwrap_or(u32::MAX),
             endpoint: limits.endpoint,
             negotiated,

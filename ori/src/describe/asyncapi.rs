@@ -80,9 +80,21 @@ impl<'a> Document<'a> {
                 operation["summary"] = json!(first_line(doc));
                 operation["description"] = json!(doc);
             }
-            let guards: Vec<&String> = route.connection_guards.iter().chain(&route.message_guards).collect();
+            // What the server enforces, by scope: every connection passed the
+            // connection guards (or was closed with 1008); the router's guards
+            // and the message guards answer `forbidden`.
+            let mut guards = Map::new();
+            for (scope, names) in [
+                ("connection", &route.connection_guards),
+                ("router", &route.router_guards),
+                ("message", &route.message_guards),
+            ] {
+                if !names.is_empty() {
+                    guards.insert(scope.to_owned(), json!(names));
+                }
+            }
             if !guards.is_empty() {
-                operation["x-ori-guards"] = json!(guards);
+                operation["x-ori-guards"] = Value::Object(guards);
             }
             let id = self.id(&route.message_type);
             self.operations.insert(id, operation);

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 pub use push::PushRegistration;
 
+use crate::routing::guard_plan::GuardPlan;
 use crate::routing::router::RouterRegistration;
 use crate::routing::table::RouteShape;
 use crate::routing::{SchemaFn, SchemaSet};
@@ -45,6 +46,9 @@ pub struct ApiDescription {
     /// The envelope endpoint has a rate limit: any message may be answered
     /// `rate_limited`.
     pub rate_limited: bool,
+    /// The connection guards every connection must pass, in the order they
+    /// run (a refusal closes the connection with 1008).
+    pub connection_guards: Vec<String>,
 }
 
 /// One route of a router.
@@ -70,8 +74,14 @@ pub struct RouteDescription {
     pub errors: Vec<String>,
     /// The message guards in front of the handler, in order.
     pub message_guards: Vec<String>,
-    /// The connection guards of the router (run once, at connect time).
+    /// The connection guards every connection passed before it can send
+    /// this (run once, at connect time; a refusal closes the connection with
+    /// 1008): the same for every route of the endpoint.
     pub connection_guards: Vec<String>,
+    /// The router-scoped guards of its router (`guard_scope = "router"`; run
+    /// once, at connect time): a connection they refused gets `forbidden`
+    /// on this route.
+    pub router_guards: Vec<String>,
 }
 
 /// A Rust type and its JSON Schema.
@@ -108,22 +118,23 @@ pub struct PushDescription {
 /// what each declares.
 pub(crate) type HandWritten = (String, Vec<(&'static str, Option<RouteShape>)>);
 
-/// Describes `routers` (already sorted) and the hand-written route sets,
-/// with the envelope endpoint at `path` and the app's own connection guards
-/// (`Ori::connection_guard`, full type names) in front of every route.
+/// Describes `routers` (in mount order; described sorted by name) and the
+/// hand-written route sets, with the envelope endpoint at `path` and the
+/// guards as `guards` (the plan the server runs) puts them.
 pub(crate) fn describe(
     path: Option<String>,
-    app_guards: &[&'static str],
+    guards: &GuardPlan,
     routers: &[RouterRegistration],
     hand_written: &[HandWritten],
 ) -> ApiDescription {
     let mut set = SchemaSet::new();
     let mut routes = Vec::new();
-    for router in routers {
-        // As the server runs them: the app's guards, then the router's not among them.
-        let router_guards = (router.guards)().into_iter().map(|g| g.name());
-        let mut names = app_guards.to_vec();
-        names.extend(router_guards.filter(|name| !app_guards.contains(name)));
+    let connection_guards = guards.connection_guard_names();
+    let mut sorted: Vec<(&RouterRegistration, u64)> =
+        routers.iter().zip(guards.needs.iter().copied().chain(std::iter::repeat(0))).collect();
+    sorted.sort_by_key(|(r, _)| r.name);
+    for (router, needs) in sorted {
+        let router_guards = guards.router_guard_names(needs);
         for info in (router.routes)() {
             let route = Route {
                 message_type: info.message_type,
@@ -135,7 +146,8 @@ pub(crate) fn describe(
                 message_guards: info.guards.iter().map(|g| (*g).to_owned()).collect(),
                 declared_errors: info.errors,
                 timeout: info.timeout,
-                connection_guards: &names,
+                connection_guards: &connection_guards,
+                router_guards: &router_guards,
             };
             routes.push(route.describe());
         }
@@ -165,7 +177,8 @@ pub(crate) fn describe(
                 message_guards,
                 declared_errors: &[],
                 timeout: shape.as_ref().and_then(|s| s.timeout),
-                connection_guards: app_guards,
+                connection_guards: &connection_guards,
+                router_guards: &[],
             };
             routes.push(route.describe());
         }
@@ -179,7 +192,14 @@ pub(crate) fn describe(
             data: TypeDescription { rust: push.rust.to_owned(), schema: (push.schema)(&mut set) },
         })
         .collect();
-    ApiDescription { path, routes, pushes, definitions: set.into_definitions(), rate_limited: false }
+    ApiDescription {
+        path,
+        routes,
+        pushes,
+        definitions: set.into_definitions(),
+        rate_limited: false,
+        connection_guards: connection_guards.iter().map(|g| short_type_name(g)).collect(),
+    }
 }
 
 /// What a route is made of, whoever declared it.
@@ -195,6 +215,8 @@ struct Route<'a> {
     timeout: Option<std::time::Duration>,
     /// Full type names, in the order they run.
     connection_guards: &'a [&'static str],
+    /// Full type names of its router-scoped guards.
+    router_guards: &'a [&'static str],
 }
 
 impl Route<'_> {
@@ -203,7 +225,7 @@ impl Route<'_> {
         if !self.data.is_unit() {
             errors.push("bad_request".to_owned());
         }
-        if !self.message_guards.is_empty() {
+        if !self.message_guards.is_empty() || !self.router_guards.is_empty() {
             errors.push("forbidden".to_owned());
         }
         if self.timeout.is_some() {
@@ -225,6 +247,7 @@ impl Route<'_> {
             errors,
             message_guards: self.message_guards,
             connection_guards: self.connection_guards.iter().map(|g| short_type_name(g)).collect(),
+            router_guards: self.router_guards.iter().map(|g| short_type_name(g)).collect(),
         }
     }
 }

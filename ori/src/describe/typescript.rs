@@ -188,9 +188,9 @@ impl<'a> Writer<'a> {
         out.push_str("  constructor(client) {\n");
         out.push_str("    /** The client underneath: topics, events, state, close. */\n");
         out.push_str("    this.client = client;\n  }\n\n");
-        let connect = "Connects to `url` and resolves once the server accepted the connection.";
+        let connect = self.connect_doc();
         let tags = ["@param {string} url", "@param {ClientOptions} [options]"].map(str::to_owned);
-        doc_block(out, "  ", connect, &[&tags[..], &[format!("@returns {{Promise<{class}>}}")]].concat());
+        doc_block(out, "  ", &connect, &[&tags[..], &[format!("@returns {{Promise<{class}>}}")]].concat());
         out.push_str("  static async connect(url, options) {\n");
         let _ = writeln!(out, "    return new {class}(await OriClient.connect(url, options));\n  }}\n");
         for method in self.methods() {
@@ -315,6 +315,21 @@ impl<'a> Writer<'a> {
         );
     }
 
+    /// The doc of `connect`: what the server checks of every connection.
+    fn connect_doc(&self) -> String {
+        let mut doc = "Connects to `url` and resolves once the server accepted the connection.".to_owned();
+        let guards = &self.description.connection_guards;
+        if !guards.is_empty() {
+            let names: Vec<String> = guards.iter().map(|g| format!("`{}`", g.replace('`', "'"))).collect();
+            let _ = write!(
+                doc,
+                "\n\nEvery connection must pass {} (run once, at connect): a refusal closes it with 1008.",
+                names.join(", ")
+            );
+        }
+        doc
+    }
+
     /// One method per route, named after its handler (or message type).
     fn methods(&self) -> Vec<Method> {
         let mut taken: BTreeSet<String> = CLASS_MEMBERS.iter().map(|m| (*m).to_owned()).collect();
@@ -327,6 +342,19 @@ impl<'a> Writer<'a> {
                     doc.push_str("\n\n");
                 }
                 let _ = write!(doc, "`{}`", route.message_type.replace('`', "'"));
+                let names = |guards: &[String]| {
+                    guards.iter().map(|g| format!("`{}`", g.replace('`', "'"))).collect::<Vec<_>>().join(", ")
+                };
+                if !route.router_guards.is_empty() {
+                    let _ = write!(
+                        doc,
+                        "\n\nOnly for connections that {} admitted at connect (router-scoped); others get `forbidden`.",
+                        names(&route.router_guards)
+                    );
+                }
+                if !route.message_guards.is_empty() {
+                    let _ = write!(doc, "\n\nEach message is checked by {} first.", names(&route.message_guards));
+                }
                 if !route.errors.is_empty() {
                     let codes: Vec<String> =
                         route.errors.iter().map(|c| format!("`{}`", c.replace('`', "'"))).collect();
@@ -350,7 +378,7 @@ impl<'a> Writer<'a> {
         out.push_str("  /** The client underneath: topics, events, state, close. */\n");
         out.push_str("  readonly client: OriClient;\n\n");
         out.push_str("  constructor(client: OriClient) {\n    this.client = client;\n  }\n\n");
-        out.push_str("  /** Connects to `url` and resolves once the server accepted the connection. */\n");
+        doc_comment(out, "  ", &self.connect_doc());
         let _ = writeln!(
             out,
             "  static async connect(url: string, options?: ClientOptions): Promise<{class}> {{"
@@ -643,6 +671,7 @@ mod tests {
                 serde_json::json!({"type": "string", "enum": ["member", "admin"]}),
             )]),
             rate_limited: false,
+            connection_guards: Vec::new(),
         };
         let options = Options::default();
         let writer = Writer::new(&description, &options, false);

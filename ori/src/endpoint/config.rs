@@ -28,6 +28,7 @@ use crate::error::Error;
 /// | [`rate_limit`](Self::rate_limit) | off | `rate_limited`, then close 1008 |
 /// | [`max_connections_per_ip`](Self::max_connections_per_ip) | unlimited | HTTP 429 |
 /// | [`connection_rate_per_ip`](Self::connection_rate_per_ip) | unlimited | HTTP 429 |
+/// | [`reauthentication`](Self::reauthentication) | off | close 1008 past the grace |
 ///
 /// ```
 /// use std::time::Duration;
@@ -58,6 +59,8 @@ pub struct WebSocketConfig {
     pub(crate) max_connections_per_ip: Option<usize>,
     /// New connections a second from one address, and the burst.
     pub(crate) connection_rate_per_ip: Option<(u32, u32)>,
+    /// Re-authentication is on, with this grace for expired credentials.
+    pub(crate) reauthentication: Option<Duration>,
 }
 
 impl Default for WebSocketConfig {
@@ -77,6 +80,7 @@ impl Default for WebSocketConfig {
             subprotocols: Vec::new(),
             compression: None,
             rate_limit: None,
+            reauthentication: None,
             max_connections_per_ip: None,
             connection_rate_per_ip: None,
         }
@@ -187,6 +191,27 @@ impl WebSocketConfig {
         self
     }
 
+    /// Lets clients re-authenticate (PROTOCOL.md, "Re-authentication"): a
+    /// `__reauthenticate` message carries new credentials (query parameters
+    /// and headers that replace the upgrade request's), the connection
+    /// guards run again on them, and the connection goes on with their new
+    /// states, or is closed with 1008. When a guard's
+    /// [`expires_at`](crate::ConnectionGuard::expires_at) passes and the
+    /// guards refuse the credentials the connection has, the client is asked
+    /// for new ones and has `grace` to send them. Off by default: the server
+    /// then keeps no upgrade request past the guards (it costs the request's
+    /// headers per connection), a `__reauthenticate` is answered
+    /// `unsupported`, and expired credentials close the connection at once.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = ori::WebSocketConfig::default().reauthentication(Duration::from_secs(10));
+    /// ```
+    pub fn reauthentication(mut self, grace: Duration) -> Self {
+        self.reauthentication = Some(grace);
+        self
+    }
+
     /// Time each connection guard may take (default 5 s); past it, close 1008.
     pub fn guard_timeout(mut self, timeout: Duration) -> Self {
         self.guard_timeout = timeout;
@@ -268,6 +293,7 @@ impl std::fmt::Debug for WebSocketConfig {
             .field("allowed_origins", &self.allowed_origins)
             .field("upgrade_timeout", &self.upgrade_timeout)
             .field("guard_timeout", &self.guard_timeout)
+            .field("reauthentication", &self.reauthentication)
             .field("close_timeout", &self.close_timeout)
             .field("subprotocols", &self.subprotocols)
             .field("compression", &self.compression)

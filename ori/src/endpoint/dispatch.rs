@@ -17,6 +17,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tracing::Span;
 
+use crate::endpoint::reauth::{self, REAUTHENTICATE, Reauthentication};
 use crate::endpoint::{Endpoint, EndpointKind, control};
 use crate::handles::socket::Socket;
 use crate::hooks::lifecycle::{RawFuture, UnroutedMessage};
@@ -36,6 +37,9 @@ pub(crate) enum Dispatched {
     Done(Option<Bytes>),
     /// A handler is running; its reply frame comes when it finishes.
     Started(InFlight),
+    /// A re-authentication: the transport runs it before dispatching
+    /// anything the client sent after it.
+    Reauthenticate(Box<Reauthentication>),
 }
 
 /// A running handler; resolves to its reply frame. A panic becomes `internal`
@@ -175,11 +179,19 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
         "subscribe" => control::subscribe(endpoint, socket, data, correlation_id),
         "unsubscribe" => control::unsubscribe(socket, data, correlation_id),
         "presence" => control::presence(endpoint, socket, data, correlation_id),
+        REAUTHENTICATE => reauth::dispatch(endpoint, socket, data, correlation_id),
         ty if is_reserved_type(ty) => {
             error_frame(ty, &SocketError::unknown_type(ty), correlation_id.as_ref())
         }
         ty => {
             if let Some(route) = endpoint.routes.get(ty) {
+                if route.needs != 0
+                    && let Some(error) = socket.core().states.read(|states| {
+                        states.refusal(route.needs).map(|reason| SocketError::forbidden(reason.to_owned()))
+                    })
+                {
+                    return error_frame(route.message_type, &error, correlation_id.as_ref());
+                }
                 let span = message_span(route.message_type, correlation_id.as_ref());
                 let started = span.in_scope(|| {
                     catch_unwind(AssertUnwindSafe(|| {

@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use crate::connection::core::{ConnectionCore, Negotiated, Origin};
 use crate::connection::socket_id::SocketId;
 use crate::connection::state::{AnyState, StateMap};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, reauth};
 use crate::handles::socket::Socket;
 use crate::hooks::lifecycle::run_hook;
 use crate::hooks::upgrade::UpgradeRequest;
@@ -54,6 +54,7 @@ pub(crate) fn open(
         let (socket, subscribed) = attach(&endpoint, id, states, negotiated, request.remote_addr());
         // Should the backend's code panic from here on, the connection leaves again.
         let mut leave_on_panic = LeaveOnPanic(Some(socket.clone()));
+        reauth::after_connect(&endpoint, &socket, &request);
         if let Err(error) = subscribed.await {
             tracing::warn!(%error, "could not subscribe the connection to the broadcast topic");
         }
@@ -124,4 +125,5 @@ pub(crate) fn detach(socket: &Socket) {
     }
     shared.pubsub.unsubscribe(BROADCAST_TOPIC, core.id);
     shared.connections.deregister(&core.id);
+    reauth::forget(socket);
 }

@@ -9,6 +9,7 @@ pub(crate) mod control;
 pub(crate) mod dispatch;
 pub(crate) mod lifetime;
 pub(crate) mod rate_limit;
+pub(crate) mod reauth;
 
 use std::sync::Arc;
 

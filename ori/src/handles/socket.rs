@@ -1,7 +1,7 @@
 //! [`Socket`] (a handle to one connection) and [`SocketContext`] (the same,
 //! typed by the connection state a handler needs).
 
-use std::marker::PhantomData;
+use std::any::{Any, TypeId};
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -54,9 +54,48 @@ impl Socket {
         self.app.sockets()
     }
 
-    /// Connection state of type `T` (from the upgrade handler or a connection guard).
-    pub fn try_state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+    /// The connection's state of type `T`: from the upgrade handler or a
+    /// connection guard, or set since by a handler ([`set_state`](Self::set_state))
+    /// or a re-authentication. `()` is always there.
+    pub fn try_state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         self.core.states.get::<T>()
+    }
+
+    /// Sets the connection's state of type `T`, replacing the one there (a
+    /// guard's, the upgrade handler's, or one set before). Messages of this
+    /// connection dispatched from now on see it (`SocketContext<T>`,
+    /// [`try_state`](Self::try_state)); those already running keep theirs.
+    ///
+    /// ```
+    /// # async fn f(socket: ori::Socket) {
+    /// #[derive(Clone)]
+    /// struct Nickname(String);
+    ///
+    /// socket.set_state(Nickname("ada".into()));
+    /// assert_eq!(socket.try_state::<Nickname>().unwrap().0, "ada");
+    /// # }
+    /// ```
+    pub fn set_state<T: Send + Sync + 'static>(&self, value: T) {
+        self.core.states.set(value);
+    }
+
+    /// Changes the connection's state of type `T` in place (a copy is
+    /// changed, then replaces it, so handlers already running keep what they
+    /// read); `false` when the connection has no such state. Two updates never
+    /// lose each other's change.
+    ///
+    /// ```
+    /// # async fn f(socket: ori::Socket) {
+    /// #[derive(Clone)]
+    /// struct Visits(u32);
+    ///
+    /// socket.set_state(Visits(0));
+    /// socket.update_state(|v: &mut Visits| v.0 += 1);
+    /// assert_eq!(socket.try_state::<Visits>().unwrap().0, 1);
+    /// # }
+    /// ```
+    pub fn update_state<T: Clone + Send + Sync + 'static>(&self, change: impl FnOnce(&mut T)) -> bool {
+        self.core.states.update(change)
     }
 
     /// Subscribes this connection to `topic`. Resolves once messages published
@@ -289,23 +328,51 @@ impl std::fmt::Debug for Socket {
 /// ```
 pub struct SocketContext<S = ()> {
     socket: Socket,
-    _state: PhantomData<fn() -> S>,
+    /// The state as it was when the message was dispatched; `None` for `()`
+    /// (no lookup and no allocation for handlers that need no state).
+    state: Option<Arc<S>>,
 }
 
 impl<S: Send + Sync + 'static> SocketContext<S> {
-    /// Wraps `socket`; fails (`internal`) if the connection has no state `S`,
-    /// which start-up validation rules out.
+    /// Wraps `socket` with its current state `S`; fails (`internal`) if the
+    /// connection has none, which start-up validation rules out.
     pub fn from_socket(socket: Socket) -> Result<Self, SocketError> {
-        if socket.try_state::<S>().is_none() {
-            tracing::error!(state = std::any::type_name::<S>(), "connection has no such state");
-            return Err(SocketError::internal());
+        if TypeId::of::<S>() == TypeId::of::<()>() {
+            return Ok(SocketContext { socket, state: None });
         }
-        Ok(SocketContext { socket, _state: PhantomData })
+        match socket.try_state::<S>() {
+            Some(state) => Ok(SocketContext { socket, state: Some(state) }),
+            None => {
+                tracing::error!(state = std::any::type_name::<S>(), "connection has no such state");
+                Err(SocketError::internal())
+            }
+        }
     }
 
-    /// The connection state.
+    /// The connection state, as it was when this message was dispatched.
     pub fn state(&self) -> &S {
-        self.socket.try_state::<S>().expect("checked when the context was made")
+        match &self.state {
+            Some(state) => state,
+            None => (&() as &dyn Any).downcast_ref::<S>().expect("only `()` has no stored state"),
+        }
+    }
+
+    /// Replaces the connection's state `S`: [`state`](Self::state) returns
+    /// the new one from now on, and so do the connection's next messages.
+    /// (For a state of another type, see [`Socket::set_state`].)
+    ///
+    /// ```
+    /// # #[derive(Clone)] struct Visits(u32);
+    /// async fn visit(mut ctx: ori::SocketContext<Visits>) -> u32 {
+    ///     let next = ctx.state().0 + 1;
+    ///     ctx.replace_state(Visits(next));
+    ///     ctx.state().0
+    /// }
+    /// ```
+    pub fn replace_state(&mut self, value: S) {
+        if TypeId::of::<S>() != TypeId::of::<()>() {
+            self.state = Some(self.socket.core.states.set(value));
+        }
     }
 
     /// The untyped socket handle.
@@ -324,7 +391,7 @@ impl<S> Deref for SocketContext<S> {
 
 impl<S> Clone for SocketContext<S> {
     fn clone(&self) -> Self {
-        SocketContext { socket: self.socket.clone(), _state: PhantomData }
+        SocketContext { socket: self.socket.clone(), state: self.state.clone() }
     }
 }
 

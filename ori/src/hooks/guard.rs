@@ -5,6 +5,7 @@ use std::any::type_name;
 use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -84,8 +85,41 @@ pub trait ConnectionGuard: Send + Sync + 'static {
     /// The state this guard produces (`()` if it only checks).
     type State: Send + Sync + 'static;
 
-    /// Decides on the connection from its upgrade request.
+    /// Decides on the connection from its upgrade request (on a
+    /// re-authentication, the same request with the client's new
+    /// credentials: [`UpgradeRequest::is_reauthentication`]).
     fn check(&self, request: &UpgradeRequest) -> impl Future<Output = Result<Self::State, Reject>> + Send;
+
+    /// When the credentials behind `state` stop being valid (a token's
+    /// expiry), if they do. At that time the server runs the guards again on
+    /// the connection's latest credentials; if they refuse, the client is
+    /// asked to re-authenticate within the endpoint's grace period
+    /// ([`WebSocketConfig::reauthentication`](crate::WebSocketConfig::reauthentication)),
+    /// else the connection is closed with 1008. `None` (the default): never.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use ori::{ConnectionGuard, Reject, UpgradeRequest};
+    ///
+    /// struct Session { valid_until: SystemTime }
+    /// struct SessionGuard;
+    ///
+    /// impl ConnectionGuard for SessionGuard {
+    ///     type State = Session;
+    ///     async fn check(&self, request: &UpgradeRequest) -> Result<Session, Reject> {
+    ///         // A real guard reads the token's own expiry.
+    ///         let _token = request.query("token").ok_or_else(|| Reject::new("a token is required"))?;
+    ///         Ok(Session { valid_until: SystemTime::now() + Duration::from_secs(3600) })
+    ///     }
+    ///     fn expires_at(&self, session: &Session) -> Option<SystemTime> {
+    ///         Some(session.valid_until)
+    ///     }
+    /// }
+    /// ```
+    fn expires_at(&self, state: &Self::State) -> Option<SystemTime> {
+        let _ = state;
+        None
+    }
 }
 
 /// Runs before each message of a guarded route; a refusal answers `forbidden`
@@ -133,7 +167,10 @@ impl<G: MessageGuard> MessageGuard for Arc<G> {
     }
 }
 
-type CheckFn = dyn Fn(UpgradeRequest) -> BoxFuture<'static, Result<AnyState, Reject>> + Send + Sync;
+/// A guard's verdict: the state it produced and when it expires.
+pub(crate) type Admitted = (AnyState, Option<SystemTime>);
+
+type CheckFn = dyn Fn(UpgradeRequest) -> BoxFuture<'static, Result<Admitted, Reject>> + Send + Sync;
 
 /// A connection guard with its state type erased, as the server stores it.
 pub(crate) struct ErasedConnectionGuard {
@@ -151,12 +188,17 @@ impl ErasedConnectionGuard {
             state: StateKey::of::<G::State>(),
             check: Box::new(move |request| {
                 let guard = guard.clone();
-                async move { guard.check(&request).await.map(|s| Box::new(s) as AnyState) }.boxed()
+                async move {
+                    let state = guard.check(&request).await?;
+                    let expires_at = guard.expires_at(&state);
+                    Ok((Box::new(state) as AnyState, expires_at))
+                }
+                .boxed()
             }),
         }
     }
 
-    pub(crate) fn check(&self, request: UpgradeRequest) -> BoxFuture<'static, Result<AnyState, Reject>> {
+    pub(crate) fn check(&self, request: UpgradeRequest) -> BoxFuture<'static, Result<Admitted, Reject>> {
         (self.check)(request)
     }
 }

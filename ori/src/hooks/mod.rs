@@ -8,6 +8,7 @@
 
 pub(crate) mod authorizer;
 pub(crate) mod guard;
+pub(crate) mod guard_scope;
 pub(crate) mod lifecycle;
 pub(crate) mod upgrade;
 
@@ -18,12 +19,13 @@ use futures_util::future::BoxFuture;
 
 pub use authorizer::TopicAuthorizer;
 pub use guard::{ConnectionGuard, MessageGuard, Reject};
+pub use guard_scope::GuardScope;
 pub use lifecycle::{CloseInfo, UnroutedMessage};
 pub use upgrade::{IntoUpgradeOutcome, UpgradeRequest};
 
-use crate::connection::state::{AnyState, StateKey, StateMap};
+use crate::connection::state::{AnyState, GuardScopeBit, StateKey, StateMap};
 use crate::util::panic::{Unfinished, supervised};
-use guard::ErasedConnectionGuard;
+use guard::{Admitted, ErasedConnectionGuard};
 use lifecycle::Lifecycle;
 use upgrade::ErasedUpgradeHandler;
 
@@ -33,16 +35,20 @@ use upgrade::ErasedUpgradeHandler;
 /// collects one with the setters of [`connection_hook_setters`].
 #[derive(Default)]
 pub(crate) struct ConnectionHooks {
+    /// Guards every connection must pass, in order.
     pub(crate) guards: Vec<ErasedConnectionGuard>,
+    /// Router-scoped guards (see [`GuardScope::Router`]); a guard's position
+    /// is its [`GuardScopeBit`].
+    pub(crate) router_guards: Vec<ErasedConnectionGuard>,
     pub(crate) upgrade: Option<ErasedUpgradeHandler>,
     pub(crate) lifecycle: Lifecycle,
 }
 
 impl ConnectionHooks {
-    /// Runs the connection guards in order, each within `timeout`: the
-    /// connection's states (with the upgrade handler's `upgrade_data`), or
-    /// the close reason of the first refusal. A guard that fails, panics or
-    /// times out refuses with a generic reason; the cause is logged.
+    /// Runs the connection guards in order, each within `timeout`, then the
+    /// router-scoped ones: the connection's states (with the upgrade
+    /// handler's `upgrade_data`) and the router-scoped refusals, or the close
+    /// reason of the first connection guard that refused.
     pub(crate) fn check_connection<'a>(
         &'a self,
         request: &'a UpgradeRequest,
@@ -54,41 +60,84 @@ impl ConnectionHooks {
             if let Some(data) = upgrade_data {
                 states.insert(data);
             }
-            for guard in &self.guards {
-                match supervised(guard.check(request.clone()), timeout).await {
-                    Ok(Ok(state)) => states.insert(state),
-                    Ok(Err(reject)) => {
-                        match reject.source() {
-                            Some(error) => {
-                                tracing::error!(guard = guard.name, %error, "connection guard failed")
-                            }
-                            None => tracing::debug!(
-                                guard = guard.name,
-                                reason = reject.reason(),
-                                "connection refused"
-                            ),
-                        }
-                        return Err(reject.reason().to_owned());
-                    }
-                    Err(Unfinished::Panicked(panic)) => {
-                        tracing::error!(guard = guard.name, panic, "connection guard panicked");
-                        return Err("guard failed".to_owned());
-                    }
-                    Err(Unfinished::TimedOut) => {
-                        tracing::error!(guard = guard.name, ?timeout, "connection guard timed out");
-                        return Err("guard timed out".to_owned());
-                    }
-                }
-            }
+            self.run_guards(request, timeout, &mut states).await?;
             Ok(states)
         }
         .boxed()
+    }
+
+    /// Runs every guard on `request` into `states`: each state produced
+    /// replaces the one of its type; a router-scoped guard's refusal is
+    /// recorded (and its state removed); a connection guard's refusal is the
+    /// error, its reason the close reason.
+    pub(crate) async fn run_guards(
+        &self,
+        request: &UpgradeRequest,
+        timeout: Duration,
+        states: &mut StateMap,
+    ) -> Result<(), String> {
+        for guard in &self.guards {
+            let (state, expires_at) = run_guard(guard, request, timeout).await?;
+            states.insert(state);
+            states.expire_at(expires_at);
+        }
+        for (position, guard) in self.router_guards.iter().enumerate() {
+            let scope = GuardScopeBit(position as u8);
+            match run_guard(guard, request, timeout).await {
+                Ok((state, expires_at)) => {
+                    states.admit(scope);
+                    states.insert(state);
+                    states.expire_at(expires_at);
+                }
+                Err(reason) => {
+                    if let Some(state) = guard.state {
+                        states.remove(state.id);
+                    }
+                    states.refuse(scope, reason);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The state types the guards of either scope produce (a
+    /// re-authentication replaces these).
+    pub(crate) fn guard_states(&self) -> impl Iterator<Item = std::any::TypeId> + '_ {
+        self.guards.iter().chain(&self.router_guards).filter_map(|g| g.state).map(|s| s.id)
     }
 
     /// The connection states the guards and the upgrade handler produce.
     pub(crate) fn produced_states(&self) -> impl Iterator<Item = StateKey> + '_ {
         let upgrade = self.upgrade.as_ref().and_then(|u| u.state);
         self.guards.iter().filter_map(|g| g.state).chain(upgrade)
+    }
+}
+
+/// Runs one guard within `timeout`: its state, or the reason it refused. A
+/// guard that fails, panics or times out refuses with a generic reason; the
+/// cause is logged.
+async fn run_guard(
+    guard: &ErasedConnectionGuard,
+    request: &UpgradeRequest,
+    timeout: Duration,
+) -> Result<Admitted, String> {
+    match supervised(guard.check(request.clone()), timeout).await {
+        Ok(Ok(admitted)) => Ok(admitted),
+        Ok(Err(reject)) => {
+            match reject.source() {
+                Some(error) => tracing::error!(guard = guard.name, %error, "connection guard failed"),
+                None => tracing::debug!(guard = guard.name, reason = reject.reason(), "connection refused"),
+            }
+            Err(reject.reason().to_owned())
+        }
+        Err(Unfinished::Panicked(panic)) => {
+            tracing::error!(guard = guard.name, panic, "connection guard panicked");
+            Err("guard failed".to_owned())
+        }
+        Err(Unfinished::TimedOut) => {
+            tracing::error!(guard = guard.name, ?timeout, "connection guard timed out");
+            Err("guard timed out".to_owned())
+        }
     }
 }
 

@@ -26,6 +26,10 @@ pub struct UpgradeRequest {
 #[derive(Clone)]
 struct Subprotocol(Arc<str>);
 
+/// Marks the request of a re-authentication.
+#[derive(Clone, Copy)]
+struct Reauthenticating;
+
 impl UpgradeRequest {
     pub(crate) fn new(mut parts: Parts, subprotocol: Option<Arc<str>>) -> UpgradeRequest {
         if let Some(name) = subprotocol {
@@ -79,6 +83,48 @@ impl UpgradeRequest {
     /// Request extensions (e.g. set by tower layers in front of the server).
     pub fn extensions(&self) -> &axum::http::Extensions {
         &self.parts.extensions
+    }
+
+    /// Whether the guards run on a re-authentication (the request is the
+    /// upgrade's, with the client's new credentials), not at connect.
+    pub fn is_reauthentication(&self) -> bool {
+        self.parts.extensions.get::<Reauthenticating>().is_some()
+    }
+
+    /// This request with `query` parameters and `headers` replaced (those
+    /// named; the rest kept), for the guards of a re-authentication; `Err`
+    /// names a header name or value that is not valid HTTP.
+    pub(crate) fn with_credentials<'a>(
+        &self,
+        query: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<UpgradeRequest, String> {
+        let mut parts = Parts::clone(&self.parts);
+        let replaced: Vec<&str> = query.clone().into_iter().map(|(name, _)| name).collect();
+        let kept =
+            parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect::<Vec<_>>());
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in kept.iter().flatten().filter(|(name, _)| !replaced.contains(&name.as_str())) {
+            serializer.append_pair(name, value);
+        }
+        for (name, value) in query {
+            serializer.append_pair(name, value);
+        }
+        let query = serializer.finish();
+        let path = parts.uri.path();
+        let path_and_query = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+        let mut uri = axum::http::uri::Parts::from(parts.uri.clone());
+        uri.path_and_query = Some(path_and_query.parse().map_err(|e| format!("invalid query: {e}"))?);
+        parts.uri = Uri::from_parts(uri).map_err(|e| format!("invalid query: {e}"))?;
+        for (name, value) in headers {
+            let header = axum::http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("`{name}` is not a valid header name"))?;
+            let value = axum::http::HeaderValue::from_str(value)
+                .map_err(|_| format!("the value of header `{name}` is not a valid header value"))?;
+            parts.headers.insert(header, value);
+        }
+        parts.extensions.insert(Reauthenticating);
+        Ok(UpgradeRequest { parts: Arc::new(parts) })
     }
 
     /// Builds a request from `http` parts (for tests of guards and handlers).

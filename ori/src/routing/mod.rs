@@ -4,6 +4,7 @@
 //! ([`layer`](crate::layer)), and the JSON Schemas of what routes read and
 //! reply ([`SchemaSet`]).
 
+pub(crate) mod guard_plan;
 pub(crate) mod handler;
 pub(crate) mod layer;
 pub(crate) mod router;

@@ -13,6 +13,7 @@ use crate::connection::state::StateKey;
 use crate::di::{Dep, Injectable, Resolver};
 use crate::handles::socket::Socket;
 use crate::hooks::guard::{ConnectionGuard, ErasedConnectionGuard};
+use crate::hooks::guard_scope::GuardScope;
 use crate::routing::SocketRoutes;
 use crate::routing::handler::{MessageHandler, Started, Timed};
 use crate::routing::schema::SchemaFn;
@@ -86,11 +87,6 @@ impl GuardRef {
     pub const fn of<G: ConnectionGuard + Injectable>() -> GuardRef {
         GuardRef { dep: Dep::of::<G>, erase: erase_guard::<G> }
     }
-
-    /// The guard's type name.
-    pub(crate) fn name(&self) -> &'static str {
-        (self.dep)().name()
-    }
 }
 
 impl std::fmt::Debug for GuardRef {
@@ -118,10 +114,16 @@ pub trait SocketRouter: Send + Sync + 'static {
     /// description lists the typed pushes of the same crate.
     const MODULE: &'static str = "";
 
+    /// What the router's connection guards decide: the connection (the
+    /// default), or access to this router's routes only
+    /// (`#[socket_router(guard = G, guard_scope = "router")]`).
+    const GUARD_SCOPE: GuardScope = GuardScope::Connection;
+
     /// Metadata of every route, in source order.
     fn routes() -> Vec<RouteInfo>;
 
-    /// Connection guards every connection must pass, in order.
+    /// The router's connection guards, in order (run once per connection,
+    /// in [`GUARD_SCOPE`](Self::GUARD_SCOPE)).
     fn connection_guards() -> Vec<GuardRef>;
 
     /// What must be built before [`bind`](Self::bind): the router and its message guards.
@@ -171,6 +173,7 @@ pub struct RouterRegistration {
     pub(crate) type_id: fn() -> TypeId,
     pub(crate) dependencies: fn() -> Vec<Dep>,
     pub(crate) guards: fn() -> Vec<GuardRef>,
+    pub(crate) guard_scope: GuardScope,
     pub(crate) routes: fn() -> Vec<RouteInfo>,
     pub(crate) bind: fn(&Resolver<'_>) -> SocketRoutes,
 }
@@ -184,6 +187,7 @@ impl RouterRegistration {
             type_id: TypeId::of::<R>,
             dependencies: <R as SocketRouter>::dependencies,
             guards: R::connection_guards,
+            guard_scope: R::GUARD_SCOPE,
             routes: R::routes,
             bind: R::bind,
         }

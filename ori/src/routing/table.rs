@@ -22,6 +22,9 @@ pub(crate) struct Route {
     pub(crate) state: Option<StateKey>,
     /// The router that registered it, for start-up errors.
     pub(crate) router: Arc<str>,
+    /// The router-scoped guards that must have admitted a connection for it
+    /// to use this route (a mask of `GuardScopeBit`s; 0 for most routes).
+    pub(crate) needs: u64,
     /// What a hand-written route says about itself (`None` for generated
     /// routers: they describe their routes with [`RouteInfo`](super::RouteInfo)).
     pub(crate) shape: Option<RouteShape>,
@@ -237,7 +240,15 @@ impl SocketRoutes {
         state: Option<StateKey>,
         shape: Option<RouteShape>,
     ) -> Self {
-        self.routes.push(Route { message_type, handler, state, router: self.name.clone(), shape });
+        self.routes.push(Route { message_type, handler, state, router: self.name.clone(), needs: 0, shape });
+        self
+    }
+
+    /// Every route so far needs the router-scoped guards in `needs`.
+    pub(crate) fn needing(mut self, needs: u64) -> Self {
+        for route in &mut self.routes {
+            route.needs |= needs;
+        }
         self
     }
 

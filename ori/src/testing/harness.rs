@@ -102,6 +102,15 @@ impl TestConnection {
         let frame = match dispatch(&self.endpoint, &self.socket, text) {
             Dispatched::Done(frame) => frame,
             Dispatched::Started(work) => work.await,
+            Dispatched::Reauthenticate(reauth) => {
+                match reauth.run(self.endpoint.clone(), self.socket.clone()).await {
+                    Ok(ack) => Some(ack),
+                    Err(reason) => {
+                        self.socket.close(1008, &reason);
+                        None
+                    }
+                }
+            }
         };
         frame.map(|frame| payload_text(&frame))
     }

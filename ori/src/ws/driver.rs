@@ -2,6 +2,7 @@
 //! runs handlers, writes replies and pushes, and decides how it ends.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -68,6 +69,22 @@ pub(crate) struct MessageLoop {
     rate_limit: Option<Box<Bucket>>,
     /// The time of this read (the messages of one read share one clock read).
     read_at: Option<std::time::Instant>,
+    /// A re-authentication running: nothing is dispatched until it is done
+    /// (boxed: an idle connection's size matters, and this is rare).
+    barrier: Option<Box<Barrier>>,
+}
+
+/// A running re-authentication, and what arrived behind it.
+struct Barrier {
+    running: BoxFuture<'static, Result<Bytes, String>>,
+    /// In order, to dispatch once it succeeded.
+    held: VecDeque<Held>,
+}
+
+/// A message that arrived while a re-authentication ran.
+enum Held {
+    Text(String),
+    Binary(Vec<u8>),
 }
 
 impl MessageLoop {
@@ -97,7 +114,63 @@ impl MessageLoop {
             Dispatched::Done(Some(frame)) => self.reply_now(frame),
             Dispatched::Done(None) => {}
             Dispatched::Started(work) => self.in_flight.push(work),
+            Dispatched::Reauthenticate(reauth) => {
+                let running = reauth.run(self.endpoint.clone(), self.socket.clone());
+                self.barrier = Some(Box::new(Barrier { running, held: VecDeque::new() }));
+            }
         }
+    }
+
+    /// Dispatches `message`, or holds it while a re-authentication runs.
+    fn on_message(&mut self, message: Incoming<'_>) {
+        if !self.within_limit(message) {
+            return;
+        }
+        if let Some(barrier) = &mut self.barrier {
+            barrier.held.push_back(match message {
+                Incoming::Text(text) => Held::Text(text.to_owned()),
+                Incoming::Binary(bytes) => Held::Binary(bytes.to_vec()),
+            });
+            return;
+        }
+        self.on_dispatched(dispatch_message(&self.endpoint, &self.socket, message));
+    }
+
+    /// Polls the running re-authentication; once it succeeded, acknowledges
+    /// it and dispatches what was held behind it (up to the next one); if it
+    /// failed, the connection ends with 1008 and nothing held is dispatched.
+    /// Returns whether it finished.
+    fn poll_reauthentication(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(barrier) = &mut self.barrier else { return false };
+        let Poll::Ready(verdict) = barrier.running.as_mut().poll(cx) else { return false };
+        let mut held = std::mem::take(&mut barrier.held);
+        self.barrier = None;
+        match verdict {
+            Ok(ack) => {
+                self.reply_now(ack);
+                while let Some(message) = held.pop_front() {
+                    if let Some(barrier) = &mut self.barrier {
+                        // Another re-authentication: the rest waits behind it.
+                        barrier.held.push_back(message);
+                        continue;
+                    }
+                    let held = message;
+                    let dispatched = match &held {
+                        Held::Text(text) => {
+                            dispatch_message(&self.endpoint, &self.socket, Incoming::Text(text))
+                        }
+                        Held::Binary(bytes) => {
+                            dispatch_message(&self.endpoint, &self.socket, Incoming::Binary(bytes))
+                        }
+                    };
+                    self.on_dispatched(dispatched);
+                }
+            }
+            Err(reason) => {
+                self.end = Some(End::Close { code: 1008, reason: Cow::Owned(reason), discard: false });
+            }
+        }
+        true
     }
 
     fn on_event(&mut self, event: ReadEvent<'_>) {
@@ -105,20 +178,8 @@ impl MessageLoop {
             return;
         }
         match event {
-            ReadEvent::Text(text) => {
-                if self.within_limit(Incoming::Text(text)) {
-                    self.on_dispatched(dispatch_message(&self.endpoint, &self.socket, Incoming::Text(text)));
-                }
-            }
-            ReadEvent::Binary(bytes) => {
-                if self.within_limit(Incoming::Binary(bytes)) {
-                    self.on_dispatched(dispatch_message(
-                        &self.endpoint,
-                        &self.socket,
-                        Incoming::Binary(bytes),
-                    ));
-                }
-            }
+            ReadEvent::Text(text) => self.on_message(Incoming::Text(text)),
+            ReadEvent::Binary(bytes) => self.on_message(Incoming::Binary(bytes)),
             ReadEvent::Ping(payload) => self.control.push(frame(OpCode::Pong, payload)),
             ReadEvent::Pong => {}
             ReadEvent::Close(Ok(PeerClose::Status(code, reason))) => {
@@ -253,6 +314,7 @@ impl<IO: Transport> Driver<IO> {
                 replies: Vec::new(),
                 end: None,
                 draining: None,
+                barrier: None,
             },
         }
     }
@@ -326,7 +388,7 @@ impl<IO: Transport> Driver<IO> {
         let max_in_flight = self.messages.endpoint.config.max_in_flight;
         let max_unwritten = self.messages.endpoint.config.outbound_queue_bytes;
         for _ in 0..MAX_ROUNDS {
-            let mut progress = self.messages.poll_in_flight(cx);
+            let mut progress = self.messages.poll_in_flight(cx) | self.messages.poll_reauthentication(cx);
             // Pongs go out first: the peer may be measuring latency with them.
             self.io.queue(self.messages.control.drain(..));
             // The outbox is drained when the writer is idle (so that its bound
@@ -378,7 +440,10 @@ impl<IO: Transport> Driver<IO> {
                 if self.messages.in_flight.is_empty() && self.io.is_idle() {
                     return Poll::Ready(End::close(code, drain_reason(code)));
                 }
-            } else if self.messages.in_flight.len() < max_in_flight && self.io.unwritten() < max_unwritten {
+            } else if self.messages.in_flight.len() < max_in_flight
+                && self.io.unwritten() < max_unwritten
+                && self.messages.barrier.is_none()
+            {
                 // (A client that sends faster than it reads is slowed down by TCP.)
                 let messages = &mut self.messages;
                 messages.read_at = None;
