@@ -73,6 +73,7 @@ pub mod protocol;
 pub mod pubsub;
 pub mod routing;
 mod server;
+mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. `private.rs` (`ori::__private`) and `lib.rs` sit above
 /// everything: they re-export.
-const ORDER: [&str; 18] = [
+const ORDER: [&str; 19] = [
     "util",
+    "telemetry",
     "wire",
     "protocol",
     "connection",

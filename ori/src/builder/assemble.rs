@@ -23,6 +23,7 @@ use axum::routing::any;
 use bytes::Bytes;
 
 use crate::app::drain::Drain;
+use crate::app::metrics::{self, MetricsMode};
 use crate::app::{BuiltApp, startup};
 use crate::builder::ori::Ori;
 use crate::builder::raw_websocket::RawWebSocket;
@@ -70,7 +71,7 @@ impl Ori {
         let resolver = Resolver::new(&providers, &app);
         route_sets.extend(bind_routers(&routers, &guards, &resolver, &mut hooks)?);
         app.set_providers(providers);
-        let routes = route_table(route_sets, &self.layers)?;
+        let mut routes = route_table(route_sets, &self.layers)?;
         check_states(&routes, &hooks)?;
         for raw in &self.raw_websockets {
             check_states(&RouteTable::default(), &raw.hooks)?;
@@ -79,9 +80,23 @@ impl Ori {
             return Err(Error::NoRoutersFound);
         }
 
+        let http = if self.health_routes { self.http.merge(crate::app::health::routes()) } else { self.http };
+        let http = match self.metrics {
+            MetricsMode::Off => http,
+            MetricsMode::Recorder => {
+                metrics::enable(&mut routes, declared_errors(&routers));
+                metrics::spawn_sampler(app.clone());
+                http
+            }
+            #[cfg(feature = "prometheus")]
+            MetricsMode::Prometheus(path) => {
+                metrics::prometheus::install()?;
+                metrics::enable(&mut routes, declared_errors(&routers));
+                http.merge(metrics::prometheus::route(&path))
+            }
+        };
         let envelopes = self.websocket.map(|config| (config, routes, hooks, self.authorizer));
         let endpoints = endpoints(envelopes, self.raw_websockets, &app);
-        let http = if self.health_routes { self.http.merge(crate::app::health::routes()) } else { self.http };
         let router = http_router(http, asyncapi, &endpoints, &app);
         Ok(BuiltApp {
             router,
@@ -148,6 +163,12 @@ impl Ori {
         }
         Ok(())
     }
+}
+
+/// The error codes the routers' handlers declare (`#[on("x", errors = [..])]`):
+/// the `code` labels of `ori_errors_total` besides ori's own.
+fn declared_errors(routers: &[RouterRegistration]) -> Vec<&'static str> {
+    routers.iter().flat_map(|r| (r.routes)()).flat_map(|route| route.errors.iter().copied()).collect()
 }
 
 /// Step 2: the topics that keep history, on a backend that can keep it.

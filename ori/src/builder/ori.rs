@@ -9,6 +9,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::net::ToSocketAddrs;
 
+use crate::app::metrics::MetricsMode;
 use crate::app::startup::announce;
 use crate::builder::raw_websocket::RawWebSocket;
 use crate::di::{Constructor, ProviderEntry, Providers};
@@ -74,6 +75,8 @@ pub struct Ori {
     pub(super) drain_pause: Duration,
     /// Serve `/healthz` and `/readyz`.
     pub(super) health_routes: bool,
+    /// How metrics are reported.
+    pub(super) metrics: MetricsMode,
     pub(super) shutdown_signal: Option<BoxFuture<'static, ()>>,
     pub(super) workers: Option<usize>,
     /// `(path, title, version)` of the AsyncAPI document to serve.
@@ -103,6 +106,7 @@ impl Ori {
             drain_close_code: 1001,
             drain_pause: Duration::ZERO,
             health_routes: false,
+            metrics: MetricsMode::Off,
             shutdown_signal: None,
             workers: None,
             asyncapi: None,
@@ -407,6 +411,39 @@ impl Ori {
     /// ```
     pub fn health_routes(mut self) -> Self {
         self.health_routes = true;
+        self
+    }
+
+    /// Records ori's metrics (connections, messages, errors, handler
+    /// latency, fan-out, queues, the backend: README, "Operating ori")
+    /// through the [`metrics`](https://docs.rs/metrics) recorder the app
+    /// installed, e.g. an OpenTelemetry or StatsD exporter. Install it before
+    /// building the app: ori registers its figures then. The figures that
+    /// are states (subscriptions, topics, queued bytes, the backend's) are
+    /// sampled every 5 s. Off by default: then each recording site costs a
+    /// load and a branch.
+    ///
+    /// ```
+    /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default()).metrics();
+    /// ```
+    pub fn metrics(mut self) -> Self {
+        self.metrics = MetricsMode::Recorder;
+        self
+    }
+
+    /// Records ori's metrics with ori's Prometheus exporter and serves them
+    /// at `path` (e.g. `/metrics`) in Prometheus' text format, sampled at
+    /// each scrape. The exporter becomes the process's `metrics` recorder:
+    /// if the app installed another one, start-up fails (use
+    /// [`metrics`](Self::metrics) then). Put the route behind your network's
+    /// access rules as you would `/readyz`.
+    ///
+    /// ```
+    /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default()).metrics_route("/metrics");
+    /// ```
+    #[cfg(feature = "prometheus")]
+    pub fn metrics_route(mut self, path: impl Into<String>) -> Self {
+        self.metrics = MetricsMode::Prometheus(path.into());
         self
     }
 

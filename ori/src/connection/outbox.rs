@@ -115,6 +115,11 @@ impl Outbox {
     }
 
     /// The bound of the queue, in bytes.
+    /// Bytes queued now (not yet taken by the writer).
+    pub(crate) fn queued_bytes(&self) -> usize {
+        lock(&self.queue).bytes
+    }
+
     pub(crate) fn limit(&self) -> usize {
         self.limit
     }

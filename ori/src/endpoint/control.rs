@@ -23,6 +23,7 @@ use crate::protocol::reply::{Reply, ReplyTo};
 use crate::protocol::socket_error::SocketError;
 use crate::pubsub::Position;
 use crate::pubsub::presence::{MAX_STATE_KEYS, presence_state, state_data};
+use crate::telemetry;
 
 /// `ping`: `pong` at once.
 pub(crate) fn ping(correlation_id: Option<&CorrelationId>) -> Dispatched {
@@ -131,6 +132,9 @@ pub(crate) fn subscribe(
         let core = socket.core();
         let queue_ack = || {
             if let Some(ack) = ack {
+                if let Some(telemetry) = telemetry::get() {
+                    telemetry.replied([&ack[..]]);
+                }
                 core.push(core.encoding().encode(ack));
             }
         };
@@ -141,7 +145,11 @@ pub(crate) fn subscribe(
                 subscriber.open(after, || {
                     queue_ack();
                     for message in &replay {
-                        core.push_outbound(message);
+                        if core.push_outbound(message)
+                            && let Some(telemetry) = telemetry::get()
+                        {
+                            telemetry.sent_directly(message.payload().len());
+                        }
                     }
                 });
             }

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -29,6 +30,7 @@ use crate::protocol::raw::RawMessage;
 use crate::protocol::reply::{Reply, ReplyTo, raw_frame};
 use crate::protocol::socket_error::SocketError;
 use crate::routing::handler::{HandlerFuture, Started};
+use crate::telemetry::{self, RouteMetrics};
 use crate::util::panic::panic_message;
 
 /// What dispatching one message produced.
@@ -50,8 +52,9 @@ pub(crate) struct InFlight {
 }
 
 enum Work {
-    /// A route or `on_message`: its reply is framed as an envelope.
-    Routed { work: HandlerFuture, reply_to: Option<ReplyTo> },
+    /// A route or `on_message`: its reply is framed as an envelope; with
+    /// metrics on, a route's start and figures time it.
+    Routed { work: HandlerFuture, reply_to: Option<ReplyTo>, timed: Option<Timed> },
     /// The raw handler: its reply goes out as is.
     Raw(RawFuture),
     /// A control message that frames its reply itself, or queues it on the
@@ -67,7 +70,7 @@ impl Future for InFlight {
         let this = &mut *self;
         let _entered = this.span.enter();
         match &mut this.work {
-            Work::Routed { work, reply_to } => {
+            Work::Routed { work, reply_to, timed } => {
                 let reply = match catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(reply)) => reply,
@@ -78,6 +81,9 @@ impl Future for InFlight {
                 };
                 if !this.span.is_disabled() {
                     this.span.record("outcome", outcome(&reply));
+                }
+                if let Some((started, metrics)) = timed.take() {
+                    metrics.duration.record(started.elapsed().as_secs_f64());
                 }
                 Poll::Ready(reply_to.take().expect("polled after completion").frame(reply))
             }
@@ -103,6 +109,9 @@ impl Future for InFlight {
         }
     }
 }
+
+/// When a route's handler started, and the route's figures.
+type Timed = (std::time::Instant, Arc<RouteMetrics>);
 
 /// The span of one routed message: its type and correlation id, and its
 /// outcome once it is known (`ok`, or the error's code). Debug level.
@@ -174,6 +183,15 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
             return error_frame(message_type, &bad.error, bad.correlation_id.as_ref());
         }
     };
+    let route = endpoint.routes.get(&message_type);
+    match (route.and_then(|r| r.metrics.as_ref()), telemetry::get()) {
+        (Some(metrics), _) => {
+            metrics.received.increment(1);
+            metrics.received_bytes.increment(text.len() as u64);
+        }
+        (None, Some(telemetry)) => telemetry.received_unrouted(&message_type, text.len()),
+        (None, None) => {}
+    }
     match &*message_type {
         "ping" => control::ping(correlation_id.as_ref()),
         "subscribe" => control::subscribe(endpoint, socket, data, correlation_id),
@@ -184,7 +202,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
             error_frame(ty, &SocketError::unknown_type(ty), correlation_id.as_ref())
         }
         ty => {
-            if let Some(route) = endpoint.routes.get(ty) {
+            if let Some(route) = route {
                 if route.needs != 0
                     && let Some(error) = socket.core().states.read(|states| {
                         states.refusal(route.needs).map(|reason| SocketError::forbidden(reason.to_owned()))
@@ -198,10 +216,12 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
                         route.handler.call(socket.clone(), route.message_type, data)
                     }))
                 });
+                let timed = route.metrics.as_ref().map(|m| (std::time::Instant::now(), m.clone()));
                 start(
                     started,
                     ReplyTo { message_type: Cow::Borrowed(route.message_type), correlation_id },
                     span,
+                    timed,
                 )
             } else if let Some(hook) = &endpoint.hooks.lifecycle.message {
                 let span = message_span(ty, correlation_id.as_ref());
@@ -209,7 +229,8 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
                     UnroutedMessage::new(ty, data, correlation_id.as_ref().map(|c| c.as_str().to_owned()));
                 let started =
                     span.in_scope(|| catch_unwind(AssertUnwindSafe(|| (hook.call)(socket.clone(), message))));
-                start(started, ReplyTo { message_type: Cow::Owned(ty.to_owned()), correlation_id }, span)
+                let reply_to = ReplyTo { message_type: Cow::Owned(ty.to_owned()), correlation_id };
+                start(started, reply_to, span, None)
             } else {
                 error_frame(ty, &SocketError::unknown_type(ty), correlation_id.as_ref())
             }
@@ -248,11 +269,17 @@ pub(crate) fn start_control(work: BoxFuture<'static, Option<Bytes>>, reply_to: R
 }
 
 /// Running work, or the reply at once if starting it failed.
-pub(crate) fn start(started: std::thread::Result<Started>, reply_to: ReplyTo, span: Span) -> Dispatched {
+pub(crate) fn start(
+    started: std::thread::Result<Started>,
+    reply_to: ReplyTo,
+    span: Span,
+    timed: Option<Timed>,
+) -> Dispatched {
     match started {
-        Ok(Ok(work)) => {
-            Dispatched::Started(InFlight { work: Work::Routed { work, reply_to: Some(reply_to) }, span })
-        }
+        Ok(Ok(work)) => Dispatched::Started(InFlight {
+            work: Work::Routed { work, reply_to: Some(reply_to), timed },
+            span,
+        }),
         Ok(Err(error)) => {
             span.record("outcome", error.code());
             Dispatched::Done(reply_to.frame(Reply::Error(error)))

@@ -14,6 +14,7 @@ use crate::handles::sockets::{Sockets, publish, typed};
 use crate::protocol::names::validate_topic;
 use crate::protocol::{Outbound, SocketError, SocketMessage};
 use crate::pubsub::{Position, PresenceRead, Recovery, Retention, Subscribed, Subscriber};
+use crate::telemetry;
 use crate::util::sync::lock;
 
 /// A handle to one connection. Cheap to clone; stays valid after the
@@ -262,7 +263,13 @@ impl Socket {
     /// Sends `message` as-is to this connection.
     pub fn send(&self, message: impl Into<Outbound>) -> Result<(), PubSubError> {
         let message = message.into();
-        if self.core.push_outbound(&message) { Ok(()) } else { Err(PubSubError::Closed) }
+        if !self.core.push_outbound(&message) {
+            return Err(PubSubError::Closed);
+        }
+        if let Some(telemetry) = telemetry::get() {
+            telemetry.sent_directly(message.payload().len());
+        }
+        Ok(())
     }
 
     /// Sends `{"type": M::TYPE, "data": message}` to this connection.

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::envelope::{CorrelationId, INLINE_ID_LEN};
 use super::escapes::needs_escaping;
 use crate::protocol::socket_error::SocketError;
+use crate::telemetry;
 use crate::util::scratch::with_scratch;
 use crate::wire::frame::{FrameBuf, OpCode};
 
@@ -137,6 +138,9 @@ pub(crate) fn error(
     error: &SocketError,
     correlation_id: Option<&CorrelationId>,
 ) -> Bytes {
+    if let Some(telemetry) = telemetry::get() {
+        telemetry.error(error.code());
+    }
     let details = error.details().map_or(0, |d| d.get().len() + 12);
     let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len() + error.message().len() + details);
     push_reply_type(&mut buf, message_type);

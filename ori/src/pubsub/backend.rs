@@ -169,6 +169,12 @@ pub trait PubSubBackend: Send + Sync + 'static {
         true
     }
 
+    /// The backend's traffic figures so far, for metrics (`ori_backend_*`);
+    /// `None` (the default) for a backend with nothing to report.
+    fn stats(&self) -> Option<BackendStats> {
+        None
+    }
+
     /// What the backend can do beyond topic pub/sub and direct sends
     /// (default: nothing more).
     fn capabilities(&self) -> Capabilities {
@@ -193,6 +199,24 @@ pub trait PubSubBackend: Send + Sync + 'static {
 
     /// Stops the backend's tasks when the server has shut down.
     fn shutdown(&self) {}
+}
+
+/// A backend's traffic figures ([`PubSubBackend::stats`]), exported as the
+/// `ori_backend_*` metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendStats {
+    /// Whether it can carry traffic between instances now.
+    pub connected: bool,
+    /// Messages this instance published to the broker.
+    pub published: u64,
+    /// Messages from other instances delivered here.
+    pub received: u64,
+    /// Publishes dropped (past the outage buffer, or the pending limit).
+    pub dropped: u64,
+    /// Times the broker connection was re-established after a loss.
+    pub reconnects: u64,
+    /// Time spent disconnected from the broker, the current outage included.
+    pub outage: std::time::Duration,
 }
 
 /// What a backend may ask of the server it serves, given to

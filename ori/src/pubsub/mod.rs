@@ -18,7 +18,7 @@ mod topics;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
-pub use backend::{BackendContext, Capabilities, Capability, PubSubBackend, Subscribed};
+pub use backend::{BackendContext, BackendStats, Capabilities, Capability, PubSubBackend, Subscribed};
 pub use history::{HistoryFuture, HistoryRead, Position, Recovery, Retention, epoch_changed};
 pub use in_process::InProcess;
 pub use presence::{

@@ -12,6 +12,7 @@ use super::Subscriber;
 use crate::connection::direct::WriteBatch;
 use crate::connection::socket_id::SocketId;
 use crate::protocol::Outbound;
+use crate::telemetry;
 use crate::util::sync::{read, write};
 
 const SHARDS: usize = 64;
@@ -134,6 +135,9 @@ impl TopicRegistry {
             if Some(*id) != exclude && subscriber.deliver(message) {
                 delivered += 1;
             }
+        }
+        if let Some(telemetry) = telemetry::get() {
+            telemetry.published(delivered, message.payload().len());
         }
         delivered
     }

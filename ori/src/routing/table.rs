@@ -13,6 +13,7 @@ use crate::connection::state::StateKey;
 use crate::error::Error;
 use crate::hooks::guard::MessageGuard;
 use crate::protocol::validate_handler_type;
+use crate::telemetry::RouteMetrics;
 
 /// One registered route.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub(crate) struct Route {
     /// The router-scoped guards that must have admitted a connection for it
     /// to use this route (a mask of `GuardScopeBit`s; 0 for most routes).
     pub(crate) needs: u64,
+    /// Its figures, when the app turned metrics on.
+    pub(crate) metrics: Option<Arc<RouteMetrics>>,
     /// What a hand-written route says about itself (`None` for generated
     /// routers: they describe their routes with [`RouteInfo`](super::RouteInfo)).
     pub(crate) shape: Option<RouteShape>,
@@ -240,7 +243,15 @@ impl SocketRoutes {
         state: Option<StateKey>,
         shape: Option<RouteShape>,
     ) -> Self {
-        self.routes.push(Route { message_type, handler, state, router: self.name.clone(), needs: 0, shape });
+        self.routes.push(Route {
+            message_type,
+            handler,
+            state,
+            router: self.name.clone(),
+            needs: 0,
+            metrics: None,
+            shape,
+        });
         self
     }
 
@@ -301,6 +312,13 @@ impl RouteTable {
             table.routes.insert(route.message_type, route);
         }
         Ok(table)
+    }
+
+    /// Gives every route its figures (metrics are on).
+    pub(crate) fn enable_metrics(&mut self) {
+        for route in self.routes.values_mut() {
+            route.metrics = Some(Arc::new(RouteMetrics::new(route.message_type)));
+        }
     }
 
     pub(crate) fn get(&self, message_type: &str) -> Option<&Route> {

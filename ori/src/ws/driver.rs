@@ -14,6 +14,7 @@ use super::message_io::{MessageIo, ReadEnd, ReadEvent};
 use super::transport::Transport;
 use crate::connection::direct::WriteBatch;
 use crate::connection::write::DirectWriter;
+use crate::telemetry;
 use crate::wire::frame::{OpCode, PeerClose, frame};
 use futures_util::future::BoxFuture;
 
@@ -105,6 +106,11 @@ impl MessageLoop {
 
     /// This connection's replies, in its codec, compressed if it negotiated compression.
     fn take_replies(&mut self) -> impl Iterator<Item = Bytes> + '_ {
+        if let Some(telemetry) = telemetry::get()
+            && !self.replies.is_empty()
+        {
+            telemetry.replied(self.replies.iter().map(|frame| &frame[..]));
+        }
         let encoding = self.socket.core().encoding();
         self.replies.drain(..).map(move |frame| encoding.encode(frame))
     }
@@ -357,6 +363,9 @@ impl<IO: Transport> Driver<IO> {
                     CloseInfo { code, reason: reason.into_owned() }
                 }
             };
+            if let Some(telemetry) = telemetry::get() {
+                telemetry.closed(info.code, true);
+            }
             let span = tracing::Span::current();
             span.record("close_code", info.code);
             span.record("close_reason", info.reason.as_str());

@@ -18,6 +18,7 @@ use crate::connection::state::AnyState;
 use crate::endpoint::lifetime::Refusal;
 use crate::endpoint::{Endpoint, lifetime};
 use crate::hooks::upgrade::UpgradeRequest;
+use crate::telemetry;
 use crate::util::panic::panic_message;
 
 /// What the upgrade endpoint hands to the connection task.
@@ -75,8 +76,16 @@ where
                     Err(Refusal { code: 1011, reason: "internal error".to_owned() })
                 });
         match opened {
-            Ok(socket) => Some(Driver::new(frames, socket, endpoint, admission)),
+            Ok(socket) => {
+                if let Some(telemetry) = telemetry::get() {
+                    telemetry.opened();
+                }
+                Some(Driver::new(frames, socket, endpoint, admission))
+            }
             Err(refusal) => {
+                if let Some(telemetry) = telemetry::get() {
+                    telemetry.closed(refusal.code, false);
+                }
                 frames.close(refusal.code, &refusal.reason, false, config.close_timeout).await;
                 None
             }

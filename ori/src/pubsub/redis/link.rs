@@ -125,7 +125,7 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
         }
     };
     if let Some((link, _)) = &first {
-        shared.counters.connected.store(true, Ordering::Release);
+        shared.counters.set_connected(true);
         data_lost(&shared, &mut link.publisher.clone()).await;
     }
     let (links, link) = watch::channel(first.as_ref().map(|(link, _)| link.clone()));
@@ -157,7 +157,7 @@ async fn supervise(
                 let backoff = Backoff::new(config.backoff_min, config.backoff_max);
                 let (link, stream) =
                     retry(backoff, "Redis still unreachable", || connect_live(&shared, &client)).await;
-                shared.counters.connected.store(true, Ordering::Release);
+                shared.counters.set_connected(true);
                 shared.counters.reconnects.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
                     outage = ?lost_at.elapsed(),
@@ -185,7 +185,7 @@ async fn supervise(
         }
         // The link goes first: once `connected` reads false, no task publishes on the old one.
         links.send_replace(None);
-        shared.counters.connected.store(false, Ordering::Release);
+        shared.counters.set_connected(false);
         tracing::warn!(url = %config.url, "lost the Redis connection; serving local traffic and reconnecting");
     }
 }

@@ -31,7 +31,7 @@ mod presence;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -43,8 +43,8 @@ use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
 use crate::pubsub::{
-    BackendContext, Capabilities, Capability, HistoryFuture, Position, PresenceEntry, PresenceFuture,
-    PubSubBackend, Retention, Subscribed, Subscriber, TopicRegistry,
+    BackendContext, BackendStats, Capabilities, Capability, HistoryFuture, Position, PresenceEntry,
+    PresenceFuture, PubSubBackend, Retention, Subscribed, Subscriber, TopicRegistry,
 };
 use crate::util::sync::lock;
 
@@ -104,6 +104,8 @@ pub struct RedisStats {
     pub junk: u64,
     /// Connections re-established after a loss.
     pub reconnects: u64,
+    /// Time spent without Redis, the current outage included.
+    pub outage: Duration,
 }
 
 #[derive(Default)]
@@ -114,6 +116,26 @@ struct Counters {
     dropped: AtomicU64,
     junk: AtomicU64,
     reconnects: AtomicU64,
+    /// Outages that ended, and when the current one began.
+    outages: Mutex<(Duration, Option<Instant>)>,
+}
+
+impl Counters {
+    /// The connection to Redis was lost (`false`) or is back (`true`).
+    pub(crate) fn set_connected(&self, connected: bool) {
+        self.connected.store(connected, Ordering::Release);
+        let mut outages = lock(&self.outages);
+        match (connected, outages.1) {
+            (true, Some(since)) => *outages = (outages.0 + since.elapsed(), None),
+            (false, None) => outages.1 = Some(Instant::now()),
+            _ => {}
+        }
+    }
+
+    fn outage(&self) -> Duration {
+        let outages = lock(&self.outages);
+        outages.0 + outages.1.map_or(Duration::ZERO, |since| since.elapsed())
+    }
 }
 
 /// One publish waiting for the publishing connection.
@@ -219,6 +241,7 @@ impl RedisBackend {
             dropped: c.dropped.load(Ordering::Relaxed),
             junk: c.junk.load(Ordering::Relaxed),
             reconnects: c.reconnects.load(Ordering::Relaxed),
+            outage: c.outage(),
         }
     }
 
@@ -435,6 +458,18 @@ impl std::fmt::Debug for RedisBackend {
 }
 
 impl PubSubBackend for RedisBackend {
+    fn stats(&self) -> Option<BackendStats> {
+        let stats = RedisBackend::stats(self);
+        Some(BackendStats {
+            connected: stats.connected,
+            published: stats.published,
+            received: stats.received,
+            dropped: stats.dropped,
+            reconnects: stats.reconnects,
+            outage: stats.outage,
+        })
+    }
+
     fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
         let (ack, live) = oneshot::channel();
         let shared = &self.shared;

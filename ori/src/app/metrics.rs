@@ -1,0 +1,137 @@
+//! Metrics as an app serves them ([`Ori::metrics`](crate::Ori::metrics),
+//! [`Ori::metrics_route`](crate::Ori::metrics_route)): turning them on at
+//! build, sampling the figures that are states rather than events
+//! (subscriptions, topics, queued bytes, the backend's figures), and, with
+//! the feature `prometheus`, the route that renders them.
+
+use std::time::Duration;
+
+use crate::handles::app_context::AppContext;
+use crate::routing::table::RouteTable;
+use crate::telemetry;
+use crate::util::sync::lock;
+
+/// How an app reports metrics.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum MetricsMode {
+    /// Not at all (the default).
+    #[default]
+    Off,
+    /// Through the `metrics` recorder the app installed (any exporter).
+    Recorder,
+    /// Through ori's Prometheus exporter, served at this path.
+    #[cfg(feature = "prometheus")]
+    Prometheus(String),
+}
+
+/// How often the states are sampled for a recorder ori does not render.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// Turns the figures on for `routes` (with the error codes they declare).
+pub(crate) fn enable(routes: &mut RouteTable, declared: impl IntoIterator<Item = &'static str>) {
+    telemetry::enable(declared);
+    routes.enable_metrics();
+}
+
+/// Sets the sampled figures from what `app` holds now.
+pub(crate) fn sample(app: &AppContext) {
+    let Some(telemetry) = telemetry::get() else { return };
+    let shared = app.shared();
+    let (mut subscriptions, mut queued) = (0usize, 0usize);
+    shared.connections.for_each(|core| {
+        subscriptions += lock(&core.subscriptions).topics.len();
+        queued += core.outbox.queued_bytes();
+    });
+    telemetry.subscriptions.set(subscriptions as f64);
+    telemetry.topics.set(app.sockets().topics().len() as f64);
+    telemetry.outbound_queue_bytes.set(queued as f64);
+    if let Some(stats) = shared.pubsub.stats() {
+        telemetry.backend_connected.set(if stats.connected { 1.0 } else { 0.0 });
+        telemetry.backend_published.absolute(stats.published);
+        telemetry.backend_received.absolute(stats.received);
+        telemetry.backend_dropped.absolute(stats.dropped);
+        telemetry.backend_reconnects.absolute(stats.reconnects);
+        telemetry.backend_outage_seconds.absolute(stats.outage.as_secs());
+    }
+}
+
+/// Samples every few seconds until the server shuts down (for a recorder
+/// whose exporter ori does not call: ori's own samples on each scrape).
+pub(crate) fn spawn_sampler(app: AppContext) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        // Built outside a runtime (an in-process harness): nothing to sample for.
+        return;
+    };
+    runtime.spawn(async move {
+        let mut every = tokio::time::interval(SAMPLE_EVERY);
+        while !app.shared().admissions.is_shutting_down() {
+            every.tick().await;
+            sample(&app);
+        }
+    });
+}
+
+/// ori's Prometheus exporter: installed as the process's recorder once (by
+/// the first app that asks; later ones share it), with buckets for the
+/// histograms.
+#[cfg(feature = "prometheus")]
+pub(crate) mod prometheus {
+    use std::sync::OnceLock;
+
+    use axum::extract::State;
+    use axum::http::header::CONTENT_TYPE;
+    use axum::routing::get;
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+    use crate::error::Error;
+    use crate::handles::app_context::AppContext;
+
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+    /// Seconds a handler takes.
+    const DURATION_BUCKETS: [f64; 12] =
+        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0, 10.0];
+    /// Connections one publish reaches.
+    const FANOUT_BUCKETS: [f64; 8] = [0.0, 1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0];
+
+    /// Installs the exporter (once); an error when another recorder is installed.
+    pub(crate) fn install() -> Result<(), Error> {
+        if HANDLE.get().is_some() {
+            return Ok(());
+        }
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("ori_handler_duration_seconds".to_owned()),
+                &DURATION_BUCKETS,
+            )
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full("ori_publish_fanout".to_owned()), &FANOUT_BUCKETS)
+            })
+            .map_err(|e| Error::InvalidConfig(format!("the Prometheus exporter: {e}")))?
+            .build_recorder();
+        let handle = recorder.handle();
+        metrics::set_global_recorder(recorder).map_err(|_| {
+            Error::InvalidConfig(
+                "another `metrics` recorder is installed, so ori's Prometheus exporter cannot be: \
+                 use `Ori::metrics()` (ori's figures go to your recorder) and serve your exporter"
+                    .to_owned(),
+            )
+        })?;
+        let _ = HANDLE.set(handle);
+        Ok(())
+    }
+
+    /// `GET path`: the figures in Prometheus' text format, sampled now.
+    pub(crate) fn route(path: &str) -> axum::Router<AppContext> {
+        axum::Router::new().route(path, get(render))
+    }
+
+    async fn render(State(app): State<AppContext>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+        super::sample(&app);
+        let text = HANDLE.get().map(|h| {
+            h.run_upkeep();
+            h.render()
+        });
+        ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text.unwrap_or_default())
+    }
+}
