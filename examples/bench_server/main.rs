@@ -17,7 +17,7 @@
 //! `ORI_RATE_LIMIT_PER_SEC` and `ORI_RATE_LIMIT_BURST` (a per-connection
 //! message limit), `ORI_MAX_CONNECTIONS_PER_IP` (past it, HTTP 429), `ORI_HEALTH=1`
 //! (`/healthz` and `/readyz`), `ORI_METRICS=1` (Prometheus metrics at
-//! `/metrics`), `ORI_LOG=info` (a `tracing` subscriber at that level, on stderr), `ORI_DRAIN_CLOSE_CODE=1012` (the close code of
+//! `/metrics`), `ORI_LOG=off` (no `tracing` subscriber; default: INFO), `ORI_DRAIN_CLOSE_CODE=1012` (the close code of
 //! the SIGTERM drain; default 1001). MessagePack
 //! needs nothing: clients ask for `ori.v1.msgpack`.
 
@@ -27,12 +27,6 @@ mod app;
 
 #[tokio::main]
 async fn main() -> Result<(), ori::Error> {
-    if let Ok(level) = std::env::var("ORI_LOG") {
-        let level: tracing_subscriber::filter::LevelFilter = level
-            .parse()
-            .map_err(|_| ori::Error::InvalidConfig(format!("ORI_LOG={level} is not a level")))?;
-        tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
-    }
     let config = ori::WebSocketConfig::default();
     let mut config = app::limits_from_env(config).map_err(ori::Error::InvalidConfig)?;
     if std::env::var("ORI_COMPRESSION").is_ok_and(|v| v == "on") {

@@ -5,10 +5,15 @@
 //! only its own routers and providers.)
 
 /// Serves `app` on `ORI_ADDR` (default `127.0.0.1:3000`) until ctrl-c or
-/// SIGTERM, logging through `tracing` (ori says what it mounted and where it
-/// listens).
+/// SIGTERM, logging through `tracing` at INFO (ori says what it mounted and
+/// where it listens), or at the level `ORI_LOG` names (`off`: no subscriber).
 pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
-    tracing_subscriber::fmt().with_target(false).init();
+    let level = std::env::var("ORI_LOG").unwrap_or_else(|_| "info".to_owned());
+    let level: tracing_subscriber::filter::LevelFilter =
+        level.parse().map_err(|_| ori::Error::InvalidConfig(format!("ORI_LOG={level} is not a level")))?;
+    if level != tracing_subscriber::filter::LevelFilter::OFF {
+        tracing_subscriber::fmt().with_target(false).with_max_level(level).init();
+    }
     let addr = std::env::var("ORI_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let server = app.bind(&addr).await?;
     println!("{name}: ctrl-c to stop");

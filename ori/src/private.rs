@@ -119,6 +119,7 @@ pub fn decode_handler_data<T: HandlerData>(message_type: &str, data: &RawValue) 
 }
 
 /// The reply to a `message_type` carrying `value` as `data` (`()` is an acknowledgement).
+#[inline]
 pub fn reply_value<T: HandlerReply>(message_type: &str, value: &T) -> Reply {
     Reply::json_for(message_type, value)
 }

@@ -27,10 +27,15 @@ pub(crate) enum MetricsMode {
 /// How often the states are sampled for a recorder ori does not render.
 const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
-/// Turns the figures on for `routes` (with the error codes they declare).
-pub(crate) fn enable(routes: &mut RouteTable, declared: impl IntoIterator<Item = &'static str>) {
+/// Turns the figures on for `routes` (with the error codes they declare);
+/// `rendered`: ori's Prometheus route renders them.
+pub(crate) fn enable(
+    routes: &mut RouteTable,
+    declared: impl IntoIterator<Item = &'static str>,
+    rendered: bool,
+) {
     telemetry::enable(declared);
-    routes.enable_metrics();
+    routes.enable_metrics(rendered);
 }
 
 /// Sets the sampled figures from what `app` holds now.
@@ -67,6 +72,7 @@ pub(crate) fn spawn_sampler(app: AppContext) {
         while !app.shared().admissions.is_shutting_down() {
             every.tick().await;
             sample(&app);
+            telemetry::forward_durations();
         }
     });
 }
@@ -88,9 +94,6 @@ pub(crate) mod prometheus {
 
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
-    /// Seconds a handler takes.
-    const DURATION_BUCKETS: [f64; 12] =
-        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0, 10.0];
     /// Connections one publish reaches.
     const FANOUT_BUCKETS: [f64; 8] = [0.0, 1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0];
 
@@ -100,13 +103,7 @@ pub(crate) mod prometheus {
             return Ok(());
         }
         let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Full("ori_handler_duration_seconds".to_owned()),
-                &DURATION_BUCKETS,
-            )
-            .and_then(|b| {
-                b.set_buckets_for_metric(Matcher::Full("ori_publish_fanout".to_owned()), &FANOUT_BUCKETS)
-            })
+            .set_buckets_for_metric(Matcher::Full("ori_publish_fanout".to_owned()), &FANOUT_BUCKETS)
             .map_err(|e| Error::InvalidConfig(format!("the Prometheus exporter: {e}")))?
             .build_recorder();
         let handle = recorder.handle();
@@ -128,10 +125,12 @@ pub(crate) mod prometheus {
 
     async fn render(State(app): State<AppContext>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
         super::sample(&app);
-        let text = HANDLE.get().map(|h| {
+        let mut text = HANDLE.get().map_or_else(String::new, |h| {
             h.run_upkeep();
             h.render()
         });
-        ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text.unwrap_or_default())
+        // ori's own histogram of handler durations (see `telemetry::durations`).
+        crate::telemetry::render_durations(&mut text);
+        ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text)
     }
 }

@@ -84,14 +84,14 @@ impl Ori {
         let http = match self.metrics {
             MetricsMode::Off => http,
             MetricsMode::Recorder => {
-                metrics::enable(&mut routes, declared_errors(&routers));
+                metrics::enable(&mut routes, declared_errors(&routers), false);
                 metrics::spawn_sampler(app.clone());
                 http
             }
             #[cfg(feature = "prometheus")]
             MetricsMode::Prometheus(path) => {
                 metrics::prometheus::install()?;
-                metrics::enable(&mut routes, declared_errors(&routers));
+                metrics::enable(&mut routes, declared_errors(&routers), true);
                 http.merge(metrics::prometheus::route(&path))
             }
         };

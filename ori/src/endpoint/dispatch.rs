@@ -11,7 +11,6 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -48,13 +47,34 @@ pub(crate) enum Dispatched {
 /// (for a raw handler: no reply).
 pub(crate) struct InFlight {
     work: Work,
-    span: Span,
+    /// Its span, when one is enabled (boxed: rarely there, and a running
+    /// handler is moved a few times on its way to the driver, which copies
+    /// small values faster).
+    span: Option<Box<Span>>,
+    /// A route's figures, when metrics are on: the transport times it
+    /// ([`timing`](Self::timing)).
+    metrics: Option<&'static RouteMetrics>,
+    started: Option<std::time::Instant>,
+}
+
+impl InFlight {
+    /// With metrics on, a route's handler is timed from `at` (when its
+    /// message was read: the messages of one read share one clock read).
+    pub(crate) fn start_timing(&mut self, at: impl FnOnce() -> std::time::Instant) {
+        if self.metrics.is_some() {
+            self.started = Some(at());
+        }
+    }
+
+    /// The route's figures and when its handler started, if it is timed.
+    pub(crate) fn timing(&self) -> Option<(&'static RouteMetrics, std::time::Instant)> {
+        self.metrics.zip(self.started)
+    }
 }
 
 enum Work {
-    /// A route or `on_message`: its reply is framed as an envelope; with
-    /// metrics on, a route's start and figures time it.
-    Routed { work: HandlerFuture, reply_to: Option<ReplyTo>, timed: Option<Timed> },
+    /// A route or `on_message`: its reply is framed as an envelope.
+    Routed { work: HandlerFuture, reply_to: Option<ReplyTo> },
     /// The raw handler: its reply goes out as is.
     Raw(RawFuture),
     /// A control message that frames its reply itself, or queues it on the
@@ -68,9 +88,9 @@ impl Future for InFlight {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let _entered = this.span.enter();
+        let _entered = this.span.as_deref().map(Span::enter);
         match &mut this.work {
-            Work::Routed { work, reply_to, timed } => {
+            Work::Routed { work, reply_to } => {
                 let reply = match catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(reply)) => reply,
@@ -79,11 +99,8 @@ impl Future for InFlight {
                         Reply::Error(SocketError::internal())
                     }
                 };
-                if !this.span.is_disabled() {
-                    this.span.record("outcome", outcome(&reply));
-                }
-                if let Some((started, metrics)) = timed.take() {
-                    metrics.duration.record(started.elapsed().as_secs_f64());
+                if let Some(span) = &this.span {
+                    span.record("outcome", outcome(&reply));
                 }
                 Poll::Ready(reply_to.take().expect("polled after completion").frame(reply))
             }
@@ -110,9 +127,6 @@ impl Future for InFlight {
     }
 }
 
-/// When a route's handler started, and the route's figures.
-type Timed = (std::time::Instant, Arc<RouteMetrics>);
-
 /// The span of one routed message: its type and correlation id, and its
 /// outcome once it is known (`ok`, or the error's code). Debug level.
 fn message_span(message_type: &str, correlation_id: Option<&CorrelationId>) -> Span {
@@ -122,6 +136,12 @@ fn message_span(message_type: &str, correlation_id: Option<&CorrelationId>) -> S
         correlation_id = correlation_id.map(CorrelationId::as_str),
         outcome = tracing::field::Empty,
     )
+}
+
+/// `span`, if a subscriber is interested in it.
+#[inline]
+fn kept(span: Span) -> Option<Box<Span>> {
+    (!span.is_disabled()).then(|| Box::new(span))
 }
 
 /// What a reply says of its message, for its span.
@@ -184,7 +204,7 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
         }
     };
     let route = endpoint.routes.get(&message_type);
-    match (route.and_then(|r| r.metrics.as_ref()), telemetry::get()) {
+    match (route.and_then(|r| r.metrics), telemetry::get()) {
         (Some(metrics), _) => {
             metrics.received.increment(1);
             metrics.received_bytes.increment(text.len() as u64);
@@ -216,12 +236,11 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
                         route.handler.call(socket.clone(), route.message_type, data)
                     }))
                 });
-                let timed = route.metrics.as_ref().map(|m| (std::time::Instant::now(), m.clone()));
                 start(
                     started,
                     ReplyTo { message_type: Cow::Borrowed(route.message_type), correlation_id },
                     span,
-                    timed,
+                    route.metrics,
                 )
             } else if let Some(hook) = &endpoint.hooks.lifecycle.message {
                 let span = message_span(ty, correlation_id.as_ref());
@@ -248,7 +267,12 @@ pub(crate) fn dispatch_raw(endpoint: &Endpoint, socket: &Socket, message: RawMes
     let span = tracing::debug_span!("raw message", binary = message.is_binary(), len = message.len());
     let started = span.in_scope(|| catch_unwind(AssertUnwindSafe(|| (hook.call)(socket.clone(), message))));
     match started {
-        Ok(Ok(work)) => Dispatched::Started(InFlight { work: Work::Raw(work), span }),
+        Ok(Ok(work)) => Dispatched::Started(InFlight {
+            work: Work::Raw(work),
+            span: kept(span),
+            metrics: None,
+            started: None,
+        }),
         Ok(Err(error)) => {
             tracing::error!(parent: &span, %error, "raw message handler failed");
             Dispatched::Done(None)
@@ -264,7 +288,9 @@ pub(crate) fn dispatch_raw(endpoint: &Endpoint, socket: &Socket, message: RawMes
 pub(crate) fn start_control(work: BoxFuture<'static, Option<Bytes>>, reply_to: ReplyTo) -> Dispatched {
     Dispatched::Started(InFlight {
         work: Work::Control { work, reply_to: Some(reply_to) },
-        span: Span::none(),
+        span: None,
+        metrics: None,
+        started: None,
     })
 }
 
@@ -273,12 +299,14 @@ pub(crate) fn start(
     started: std::thread::Result<Started>,
     reply_to: ReplyTo,
     span: Span,
-    timed: Option<Timed>,
+    metrics: Option<&'static RouteMetrics>,
 ) -> Dispatched {
     match started {
         Ok(Ok(work)) => Dispatched::Started(InFlight {
-            work: Work::Routed { work, reply_to: Some(reply_to), timed },
-            span,
+            work: Work::Routed { work, reply_to: Some(reply_to) },
+            span: kept(span),
+            metrics,
+            started: None,
         }),
         Ok(Err(error)) => {
             span.record("outcome", error.code());

@@ -299,6 +299,7 @@ fn invalid_type(reason: NameError) -> SocketError {
 ///
 /// The fast path is a plain `serde_json` parse; only on failure is the data
 /// parsed again with path tracking to name the field.
+#[inline]
 pub fn decode_data<T: serde::de::DeserializeOwned>(
     message_type: &str,
     data: &RawValue,

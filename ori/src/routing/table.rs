@@ -27,7 +27,7 @@ pub(crate) struct Route {
     /// to use this route (a mask of `GuardScopeBit`s; 0 for most routes).
     pub(crate) needs: u64,
     /// Its figures, when the app turned metrics on.
-    pub(crate) metrics: Option<Arc<RouteMetrics>>,
+    pub(crate) metrics: Option<&'static RouteMetrics>,
     /// What a hand-written route says about itself (`None` for generated
     /// routers: they describe their routes with [`RouteInfo`](super::RouteInfo)).
     pub(crate) shape: Option<RouteShape>,
@@ -314,10 +314,11 @@ impl RouteTable {
         Ok(table)
     }
 
-    /// Gives every route its figures (metrics are on).
-    pub(crate) fn enable_metrics(&mut self) {
+    /// Gives every route its figures (metrics are on; `rendered`: by ori's
+    /// Prometheus route).
+    pub(crate) fn enable_metrics(&mut self, rendered: bool) {
         for route in self.routes.values_mut() {
-            route.metrics = Some(Arc::new(RouteMetrics::new(route.message_type)));
+            route.metrics = Some(RouteMetrics::register(route.message_type, rendered));
         }
     }
 

@@ -14,7 +14,7 @@ use super::message_io::{MessageIo, ReadEnd, ReadEvent};
 use super::transport::Transport;
 use crate::connection::direct::WriteBatch;
 use crate::connection::write::DirectWriter;
-use crate::telemetry;
+use crate::telemetry::{self, RouteMetrics};
 use crate::wire::frame::{OpCode, PeerClose, frame};
 use futures_util::future::BoxFuture;
 
@@ -119,7 +119,10 @@ impl MessageLoop {
         match dispatched {
             Dispatched::Done(Some(frame)) => self.reply_now(frame),
             Dispatched::Done(None) => {}
-            Dispatched::Started(work) => self.in_flight.push(work),
+            Dispatched::Started(mut work) => {
+                work.start_timing(|| *self.read_at.get_or_insert_with(std::time::Instant::now));
+                self.in_flight.push(work);
+            }
             Dispatched::Reauthenticate(reauth) => {
                 let running = reauth.run(self.endpoint.clone(), self.socket.clone());
                 self.barrier = Some(Box::new(Barrier { running, held: VecDeque::new() }));
@@ -128,6 +131,7 @@ impl MessageLoop {
     }
 
     /// Dispatches `message`, or holds it while a re-authentication runs.
+    #[inline]
     fn on_message(&mut self, message: Incoming<'_>) {
         if !self.within_limit(message) {
             return;
@@ -241,10 +245,15 @@ impl MessageLoop {
         }
         let mut finished = false;
         let replies = &mut self.replies;
-        self.in_flight.retain_mut(|work| match Pin::new(work).poll(cx) {
+        // Read once for every handler that finished in this poll.
+        let mut now = None;
+        self.in_flight.retain_mut(|work| match Pin::new(&mut *work).poll(cx) {
             Poll::Ready(frame) => {
                 replies.extend(frame);
                 finished = true;
+                if let Some((metrics, started)) = work.timing() {
+                    record_duration(metrics, started, &mut now);
+                }
                 false
             }
             Poll::Pending => true,
@@ -478,6 +487,19 @@ impl<IO: Transport> Driver<IO> {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+/// Records how long a route's handler took, reading the clock once for
+/// every handler that finished in one poll (`now`). Out of line: only with
+/// metrics on.
+#[cold]
+fn record_duration(
+    metrics: &RouteMetrics,
+    started: std::time::Instant,
+    now: &mut Option<std::time::Instant>,
+) {
+    let now = *now.get_or_insert_with(std::time::Instant::now);
+    metrics.durations.record(now.saturating_duration_since(started));
 }
 
 /// The close reason of a drain with `code`.

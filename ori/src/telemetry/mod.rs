@@ -10,10 +10,14 @@
 //! ori's and those the routes declare, or `other`; close codes are numbers.
 //! No socket ids and no topics.
 
+pub(crate) mod durations;
+
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use metrics::{Counter, Gauge, Histogram};
+
+use durations::Durations;
 
 /// Every figure: its name, kind, labels and meaning.
 pub(crate) const NAMES: &[(&str, &str, &str)] = &[
@@ -242,20 +246,67 @@ fn payload_len(frame: &[u8]) -> usize {
 /// handler took.
 #[derive(Debug)]
 pub(crate) struct RouteMetrics {
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    message_type: &'static str,
     pub(crate) received: Counter,
     pub(crate) received_bytes: Counter,
-    pub(crate) duration: Histogram,
+    pub(crate) durations: Durations,
+    /// The app's recorder's histogram, which [`forward_durations`] feeds
+    /// (`None` where ori renders the durations itself).
+    recorder_histogram: Option<Histogram>,
 }
 
+/// Every route with figures, for rendering and forwarding (kept for the
+/// process, like the routes' figures themselves).
+static ROUTES: Mutex<Vec<&'static RouteMetrics>> = Mutex::new(Vec::new());
+
 impl RouteMetrics {
-    /// The figures of the route of `message_type` (registered now).
-    pub(crate) fn new(message_type: &'static str) -> RouteMetrics {
-        RouteMetrics {
+    /// The figures of the route of `message_type`, registered now (kept for
+    /// the process: no reference count to touch per message). `rendered`:
+    /// ori renders the durations on its own route; otherwise they go to the
+    /// app's recorder as a histogram when it samples.
+    pub(crate) fn register(message_type: &'static str, rendered: bool) -> &'static RouteMetrics {
+        let metrics: &'static RouteMetrics = Box::leak(Box::new(RouteMetrics {
+            message_type,
             received: metrics::counter!("ori_messages_received_total", "type" => message_type),
             received_bytes: metrics::counter!("ori_messages_received_bytes_total", "type" => message_type),
-            duration: metrics::histogram!("ori_handler_duration_seconds", "type" => message_type),
+            durations: Durations::default(),
+            recorder_histogram: (!rendered)
+                .then(|| metrics::histogram!("ori_handler_duration_seconds", "type" => message_type)),
+        }));
+        crate::util::sync::lock(&ROUTES).push(metrics);
+        metrics
+    }
+}
+
+/// Gives the app's recorder the handler durations it has not seen yet.
+pub(crate) fn forward_durations() {
+    for route in crate::util::sync::lock(&ROUTES).iter() {
+        if let Some(histogram) = &route.recorder_histogram {
+            route.durations.forward(histogram);
         }
     }
+}
+
+/// Writes the handler durations of every route in Prometheus' text format
+/// (routes of the same type, from several apps of one process, summed).
+#[cfg(feature = "prometheus")]
+pub(crate) fn render_durations(out: &mut String) {
+    let mut by_type: Vec<(&str, durations::Snapshot)> = Vec::new();
+    for route in crate::util::sync::lock(&ROUTES).iter() {
+        let snapshot = route.durations.snapshot();
+        match by_type.iter_mut().find(|(t, _)| *t == route.message_type) {
+            Some((_, sum)) => {
+                for (total, (count, nanos)) in sum.iter_mut().zip(snapshot) {
+                    total.0 += count;
+                    total.1 += nanos;
+                }
+            }
+            None => by_type.push((route.message_type, snapshot)),
+        }
+    }
+    by_type.sort_by_key(|(t, _)| *t);
+    durations::render(out, &by_type);
 }
 
 impl std::fmt::Debug for Telemetry {
