@@ -56,7 +56,7 @@ pub(crate) fn sample(app: &AppContext) {
         telemetry.backend_received.absolute(stats.received);
         telemetry.backend_dropped.absolute(stats.dropped);
         telemetry.backend_reconnects.absolute(stats.reconnects);
-        telemetry.backend_outage_seconds.absolute(stats.outage.as_secs());
+        telemetry.backend_outage_seconds.set(stats.outage.as_secs_f64());
     }
 }
 

@@ -60,7 +60,11 @@ pub(crate) const NAMES: &[(&str, &str, &str)] = &[
     ("ori_backend_received_total", "counter", "messages from other instances delivered here"),
     ("ori_backend_dropped_total", "counter", "publishes the backend dropped (past its outage buffer)"),
     ("ori_backend_reconnects_total", "counter", "times the backend connection was re-established"),
-    ("ori_backend_outage_seconds_total", "counter", "time the backend was disconnected"),
+    (
+        "ori_backend_outage_seconds",
+        "gauge",
+        "time the backend has been disconnected since start-up (sampled)",
+    ),
 ];
 
 /// The error codes ori itself answers.
@@ -113,7 +117,7 @@ pub(crate) struct Telemetry {
     pub(crate) backend_received: Counter,
     pub(crate) backend_dropped: Counter,
     pub(crate) backend_reconnects: Counter,
-    pub(crate) backend_outage_seconds: Counter,
+    pub(crate) backend_outage_seconds: Gauge,
 }
 
 impl Telemetry {
@@ -163,7 +167,7 @@ impl Telemetry {
             backend_received: metrics::counter!("ori_backend_received_total"),
             backend_dropped: metrics::counter!("ori_backend_dropped_total"),
             backend_reconnects: metrics::counter!("ori_backend_reconnects_total"),
-            backend_outage_seconds: metrics::counter!("ori_backend_outage_seconds_total"),
+            backend_outage_seconds: metrics::gauge!("ori_backend_outage_seconds"),
         }
     }
 
