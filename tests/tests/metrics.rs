@@ -133,10 +133,13 @@ async fn a_scripted_session_moves_the_counters_by_exact_amounts() {
     assert!(!after.contains("room"), "no topic labels:\n{after}");
     assert!(after.contains("# HELP ori_publish_fanout connections of this instance one publish reached"));
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let mut described = std::collections::BTreeSet::new();
     for line in after.lines().filter_map(|l| l.strip_prefix("# HELP ")) {
         let name = line.split(' ').next().unwrap();
+        assert!(described.insert(name), "`{name}` is described twice, which Prometheus refuses:\n{after}");
         assert!(readme.contains(&format!("| `{name}")), "README's metric table lacks `{name}`");
     }
+    assert!(described.contains("ori_handler_duration_seconds"), "{after}");
 
     // A flood from one connection: the scrape still answers, at once.
     let mut flooder = WsClient::connect(&server.url()).await;
