@@ -162,6 +162,14 @@ impl From<PubSubError> for SocketError {
 pub enum Error {
     /// Binding or accepting on the listening socket failed.
     Io(std::io::Error),
+    /// The server could not listen on `addr`: another process listens there
+    /// (any process, another ori server among them), or the system refused.
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A provider needs a dependency that nothing provides.
     MissingProvider {
         /// The missing type.
@@ -221,6 +229,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => write!(
+                f,
+                "address {addr} is in use: another process listens there; stop it, or listen on another address"
+            ),
+            Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::MissingProvider { missing, required_by } => write!(
                 f,
                 "`{required_by}` needs `{missing}`, but nothing provides it; register it with \
@@ -277,6 +290,7 @@ impl Error {
     fn variant(&self) -> &'static str {
         match self {
             Error::Io(_) => "Io",
+            Error::Bind { .. } => "Bind",
             Error::MissingProvider { .. } => "MissingProvider",
             Error::DependencyCycle(_) => "DependencyCycle",
             Error::DuplicateProvider(_) => "DuplicateProvider",
@@ -311,6 +325,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
+            Error::Bind { source, .. } => Some(source),
             Error::PubSubStart(error) => Some(error.as_ref()),
             _ => None,
         }

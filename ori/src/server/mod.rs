@@ -120,12 +120,12 @@ impl Server {
                     bound = Some(listeners);
                     break;
                 }
-                Err(e) => last_error = Some(e),
+                Err(source) => last_error = Some(Error::Bind { addr: candidate, source }),
             }
         }
         let listeners = match (bound, last_error) {
             (Some(listeners), _) => listeners,
-            (None, Some(e)) => return Err(e.into()),
+            (None, Some(e)) => return Err(e),
             (None, None) => return Err(std::io::Error::other("the address resolved to nothing").into()),
         };
         let local_addr = listeners[0].local_addr()?;
@@ -327,7 +327,16 @@ impl Worker {
 
 /// `count` listeners on `addr` sharing the port with `SO_REUSEPORT` (the
 /// first one picks the port when `addr` asks for port 0).
+///
+/// `SO_REUSEPORT` would also let another process (a second ori server,
+/// started by mistake) listen on the same port and take part of the
+/// connections. So a port asked for by number is first bound without it:
+/// if any other socket listens there, with `SO_REUSEPORT` or without, that
+/// bind fails (`AddrInUse`), and so does the server's start.
 fn bind_listeners(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    if count > 1 && addr.port() != 0 {
+        drop(probe(addr)?);
+    }
     let first = listener(addr, count > 1)?;
     let bound = first.local_addr()?;
     let mut listeners = vec![first];
@@ -335,6 +344,20 @@ fn bind_listeners(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::ne
         listeners.push(listener(bound, true)?);
     }
     Ok(listeners)
+}
+
+/// A socket bound to `addr` without `SO_REUSEPORT` (not listening): the
+/// port is free of every other listener.
+fn probe(addr: SocketAddr) -> std::io::Result<socket2::Socket> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    Ok(socket)
 }
 
 fn listener(addr: SocketAddr, reuse_port: bool) -> std::io::Result<std::net::TcpListener> {
