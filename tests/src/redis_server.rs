@@ -13,9 +13,9 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts `redis-server` on a free port, or returns `None` when it is not
-    /// installed: the test then says so loudly and skips, except under
-    /// `CI=true`, where a missing Redis is a failure.
+    /// Starts `redis-server` on a free port. When it is not installed, the
+    /// test fails ([`tool_missing`](crate::tool_missing)), or, with
+    /// `ORI_SKIP_MISSING=1` outside CI, this returns `None` and it is skipped.
     pub fn start() -> Option<RedisServer> {
         let mut server = RedisServer::reserve()?;
         server.resume();
@@ -26,12 +26,7 @@ impl RedisServer {
     /// [`resume`](RedisServer::resume)); `None` as for [`start`](RedisServer::start).
     pub fn reserve() -> Option<RedisServer> {
         if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("redis-server is not installed, and CI=true: the Redis tests must run (see .ci/run)");
-            }
-            eprintln!(
-                "\n*** SKIPPED: redis-server is not on the PATH; install it to run the Redis tests ***\n"
-            );
+            crate::tool_missing("redis-server is not on the PATH, and the Redis tests need it");
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
