@@ -55,7 +55,13 @@
 //!   the AsyncAPI document and the generated TypeScript client;
 //! - `testing`: `testing::Harness` (in process, no sockets) and
 //!   `testing::TestServer` (a real server on a free loopback port; with
-//!   `client`, it also connects typed stubs). Enable it in `[dev-dependencies]`.
+//!   `client`, it also connects typed stubs). Enable it in `[dev-dependencies]`;
+//! - `prometheus`: ori's metrics served in Prometheus' text format
+//!   (`Ori::metrics_route`); without it, [`Ori::metrics`] sends them to the
+//!   `metrics` recorder the app installs.
+
+// docs.rs (nightly) marks every item a feature gates with its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod app;
 mod builder;

@@ -157,7 +157,7 @@ impl Server {
     }
 
     /// The WebSocket endpoint's URL, e.g. `ws://127.0.0.1:3000/ws` (`wss://`
-    /// with [TLS](crate::Ori::tls)): the
+    /// with TLS, `Ori::tls` of the feature `tls`): the
     /// envelope endpoint ([`Ori::websocket`](crate::Ori::websocket)), else the
     /// first [raw one](crate::Ori::raw_websocket); `None` without either.
     pub fn websocket_url(&self) -> Option<String> {

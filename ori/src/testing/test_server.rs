@@ -6,7 +6,7 @@ use crate::handles::app_context::AppContext;
 
 /// An app served on `127.0.0.1` and a free port, in process: test routers
 /// over a real socket, the way a client sees them. With the `client` feature,
-/// clients and typed stubs are one call away ([`connect`](TestServer::connect)).
+/// clients and typed stubs are one call away (`TestServer::connect`).
 ///
 /// ```standalone_crate
 /// # #[tokio::main(flavor = "current_thread")]
