@@ -12,7 +12,9 @@ pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
     let level: tracing_subscriber::filter::LevelFilter =
         level.parse().map_err(|_| ori::Error::InvalidConfig(format!("ORI_LOG={level} is not a level")))?;
     if level != tracing_subscriber::filter::LevelFilter::OFF {
-        tracing_subscriber::fmt().with_target(false).with_max_level(level).init();
+        // Colours only on a terminal: logs piped to a file or a collector stay plain.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        tracing_subscriber::fmt().with_target(false).with_max_level(level).with_ansi(ansi).init();
     }
     let addr = std::env::var("ORI_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let server = app.bind(&addr).await?;

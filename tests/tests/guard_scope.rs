@@ -248,4 +248,5 @@ async fn the_start_up_lines_name_each_guard_in_its_scope() {
     );
     assert!(lines.contains("router MemberRouter: member.whoami"), "{lines}");
     assert!(lines.contains("router StatusRouter: status.get"), "{lines}");
+    assert!(lines.contains("pub/sub: in process (this instance only)"), "{lines}");
 }

@@ -63,6 +63,8 @@ impl Ori {
         let no_routers_found = routes_nothing && discovery == Discovery::All && !self.allow_no_routers;
 
         let pubsub = self.pubsub.unwrap_or_else(|| Arc::new(InProcess::new()));
+        let mut announced = announced;
+        announced.push(format!("pub/sub: {}", pubsub.name()));
         let history = history_rules(&self.history, &*pubsub)?;
         let app = AppContext::new(pubsub, history);
         let providers = build_providers(&app, self.providers, discovery, &routers)?;

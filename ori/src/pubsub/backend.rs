@@ -169,6 +169,13 @@ pub trait PubSubBackend: Send + Sync + 'static {
         true
     }
 
+    /// What the backend is, for the server's start-up line (`pub/sub:
+    /// ...`), e.g. `Redis at redis://10.0.0.5:6379`; never a secret.
+    /// Default: `a custom backend`.
+    fn name(&self) -> String {
+        "a custom backend".to_owned()
+    }
+
     /// The backend's traffic figures so far, for metrics (`ori_backend_*`);
     /// `None` (the default) for a backend with nothing to report.
     fn stats(&self) -> Option<BackendStats> {

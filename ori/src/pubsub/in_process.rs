@@ -50,6 +50,10 @@ impl std::fmt::Debug for InProcess {
 }
 
 impl PubSubBackend for InProcess {
+    fn name(&self) -> String {
+        "in process (this instance only)".to_owned()
+    }
+
     fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
         self.topics.insert(topic, subscriber);
         std::future::ready(Ok(())).boxed()

@@ -89,6 +89,17 @@ struct Config {
     presence_expiry: Duration,
 }
 
+/// `url` without the password of its user info (`redis://:secret@h` ->
+/// `redis://:***@h`), for logs.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((user_info, host)) = rest.split_once('@') else { return url.to_owned() };
+    match user_info.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 /// Counters of a [`RedisBackend`], for logs and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RedisStats {
@@ -450,7 +461,7 @@ impl Shared {
 impl std::fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisBackend")
-            .field("url", &self.shared.config.url)
+            .field("url", &without_password(&self.shared.config.url))
             .field("prefix", &self.shared.config.prefix)
             .field("stats", &self.stats())
             .finish()
@@ -458,6 +469,10 @@ impl std::fmt::Debug for RedisBackend {
 }
 
 impl PubSubBackend for RedisBackend {
+    fn name(&self) -> String {
+        format!("Redis at {} (across instances)", without_password(&self.shared.config.url))
+    }
+
     fn stats(&self) -> Option<BackendStats> {
         let stats = RedisBackend::stats(self);
         Some(BackendStats {
@@ -634,5 +649,16 @@ impl PubSubBackend for RedisBackend {
         for task in lock(&self.shared.tasks).drain(..) {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_password_never_reaches_a_log() {
+        assert_eq!(super::without_password("redis://:s3cret@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(super::without_password("redis://user:s3cret@h"), "redis://user:***@h");
+        assert_eq!(super::without_password("redis://h:6379"), "redis://h:6379");
+        assert_eq!(super::without_password("rediss://user@h"), "rediss://user@h");
     }
 }
