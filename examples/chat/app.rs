@@ -163,7 +163,8 @@ pub fn app() -> Ori {
 }
 
 /// `POST /announce` with a text body: publishes a `chat.announcement` to the
-/// room (every instance); answers with the members connected to this instance.
+/// room (every instance); answers `{"membersHere": n}`, the members connected
+/// to this instance (not those of other instances).
 async fn announce(State(ctx): State<AppContext>, text: String) -> (StatusCode, Json<serde_json::Value>) {
     if text.trim().is_empty() {
         return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "empty announcement" })));
@@ -171,7 +172,10 @@ async fn announce(State(ctx): State<AppContext>, text: String) -> (StatusCode, J
     let sockets = ctx.sockets();
     match sockets.emit(ROOM, &Announcement { text }) {
         Ok(()) => {
-            (StatusCode::ACCEPTED, Json(serde_json::json!({ "members": sockets.subscriber_count(ROOM) })))
+            // This instance's members only: counts across instances come with presence
+            // (`Sockets::presence`), which this example does not track.
+            let here = sockets.subscriber_count(ROOM);
+            (StatusCode::ACCEPTED, Json(serde_json::json!({ "membersHere": here })))
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))),
     }

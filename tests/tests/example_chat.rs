@@ -58,7 +58,7 @@ async fn the_chat_example_works_end_to_end() {
     assert_eq!(empty["error"]["code"], "bad_request");
 
     let announced = http(server.addr, "POST", "/announce", &[], "maintenance at 22:00").await;
-    assert_eq!((announced.status, announced.body.as_str()), (202, r#"{"members":2}"#));
+    assert_eq!((announced.status, announced.body.as_str()), (202, r#"{"membersHere":2}"#));
     for client in [&mut ann, &mut bob] {
         let announcement = client.recv().await;
         assert_eq!(announcement["data"], json!({"text": "maintenance at 22:00"}));
@@ -111,7 +111,7 @@ async fn two_chat_instances_sharing_a_redis_are_one_room() {
     assert_eq!(ann.recv().await, said);
 
     let announced = http(one.addr, "POST", "/announce", &[], "both instances").await;
-    assert_eq!((announced.status, announced.body.as_str()), (202, r#"{"members":1}"#));
+    assert_eq!((announced.status, announced.body.as_str()), (202, r#"{"membersHere":1}"#));
     for client in [&mut ann, &mut bob] {
         assert_eq!(
             client.recv().await,
