@@ -73,3 +73,29 @@ async fn into_router_merges_into_an_axum_app() {
     assert_eq!(c.request(json!({"type": "hello", "correlationId": "1"})).await["data"], "world");
     c.subscribe("t").await;
 }
+
+#[tokio::test]
+async fn an_upgrade_to_a_wrong_path_is_told_where_the_endpoint_is() {
+    let app = Ori::create()
+        .allow_no_routers()
+        .websocket(WebSocketConfig::default())
+        .routes(routes().route("/own-upgrade", get(|| async { "the app's own" })));
+    let server = LiveServer::start(app).await;
+    let upgrade = [
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let missed = http(server.addr, "GET", "/websocket", &upgrade, "").await;
+    assert_eq!(missed.status, 404);
+    assert_eq!(missed.body, "no WebSocket endpoint at /websocket: this server's is at /ws\n");
+    // A plain request to a wrong path stays the app's empty 404; the app's own routes answer as they do.
+    let plain = http(server.addr, "GET", "/websocket", &[], "").await;
+    assert_eq!((plain.status, plain.body.as_str()), (404, ""));
+    let own = http(server.addr, "GET", "/own-upgrade", &upgrade, "").await;
+    assert_eq!((own.status, own.body.as_str()), (200, "the app's own"));
+    // The endpoint itself still upgrades.
+    let mut c = server.connect().await;
+    assert_eq!(c.request(json!({"type": "ping", "correlationId": "p"})).await["type"], "pong");
+}

@@ -7,6 +7,7 @@ pub(crate) mod drain;
 pub(crate) mod health;
 mod idle;
 pub(crate) mod metrics;
+pub(crate) mod near_miss;
 pub(crate) mod startup;
 
 use std::sync::Arc;

@@ -24,6 +24,7 @@ use bytes::Bytes;
 
 use crate::app::drain::Drain;
 use crate::app::metrics::{self, MetricsMode};
+use crate::app::near_miss::NearMissLayer;
 use crate::app::{BuiltApp, startup};
 use crate::builder::ori::Ori;
 use crate::builder::raw_websocket::RawWebSocket;
@@ -323,5 +324,6 @@ fn http_router(
             .with_state(endpoint.clone());
         router = router.merge(upgrade);
     }
-    router.layer(Extension(app.clone()))
+    let paths = endpoints.iter().map(|endpoint| endpoint.config.path.clone()).collect();
+    router.layer(NearMissLayer::new(paths)).layer(Extension(app.clone()))
 }
