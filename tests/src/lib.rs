@@ -24,6 +24,23 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for something that should arrive.
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// `GET /metrics` of `server` (`Ori::metrics_route`), answered 200 in
+/// Prometheus' text format: the text.
+pub async fn scrape_metrics(server: &LiveServer) -> String {
+    let response = http(server.addr, "GET", "/metrics", &[], "").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4"));
+    response.body
+}
+
+/// The value of `series` (name and labels as rendered, e.g.
+/// `ori_errors_total{code="teapot"}`) in a scrape; 0 when it is absent.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |v| v.trim().parse().unwrap_or_else(|_| panic!("a number for {series}: {v}")))
+}
+
 /// A test needs a tool this machine lacks (`message` says which and why).
 /// It fails, saying what to install, so that a suite that did not run never
 /// reports `ok`; with `ORI_SKIP_MISSING=1` (never under `CI=true`) it is

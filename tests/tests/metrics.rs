@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use ori::prelude::*;
-use ori_tests::{LiveServer, WsClient, http};
+use ori_tests::{LiveServer, WsClient, metric, scrape_metrics};
 use serde_json::{Value, json};
 
 #[injectable]
@@ -42,20 +42,6 @@ impl MetricsRouter {
     }
 }
 
-/// The value of the series `series` (name and labels as rendered), 0 when absent.
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .map_or(0.0, |v| v.trim().parse().unwrap_or_else(|_| panic!("a number for {series}: {v}")))
-}
-
-async fn scrape(server: &LiveServer) -> String {
-    let response = http(server.addr, "GET", "/metrics", &[], "").await;
-    assert_eq!(response.status, 200, "{}", response.body);
-    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4"));
-    response.body
-}
-
 #[tokio::test]
 async fn a_scripted_session_moves_the_counters_by_exact_amounts() {
     let app = Ori::create()
@@ -63,8 +49,8 @@ async fn a_scripted_session_moves_the_counters_by_exact_amounts() {
         .websocket(WebSocketConfig::default())
         .metrics_route("/metrics");
     let server = LiveServer::start(app).await;
-    let before = scrape(&server).await;
-    assert_eq!(value(&before, "ori_connections_opened_total"), 0.0, "{before}");
+    let before = scrape_metrics(&server).await;
+    assert_eq!(metric(&before, "ori_connections_opened_total"), 0.0, "{before}");
 
     let mut a = server.connect().await;
     let mut b = server.connect().await;
@@ -93,8 +79,8 @@ async fn a_scripted_session_moves_the_counters_by_exact_amounts() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let after = scrape(&server).await;
-    let moved = |series: &str| value(&after, series) - value(&before, series);
+    let after = scrape_metrics(&server).await;
+    let moved = |series: &str| metric(&after, series) - metric(&before, series);
     let expected = [
         ("ori_connections_opened_total", 2.0),
         ("ori_connections_closed_total{code=\"1000\"}", 1.0),
@@ -150,8 +136,8 @@ async fn a_scripted_session_moves_the_counters_by_exact_amounts() {
         flooder
     });
     let started = Instant::now();
-    let during = scrape(&server).await;
+    let during = scrape_metrics(&server).await;
     assert!(started.elapsed() < Duration::from_secs(2), "scraped in {:?}", started.elapsed());
-    assert!(value(&during, "ori_messages_received_total{type=\"m.echo\"}") >= 3.0);
+    assert!(metric(&during, "ori_messages_received_total{type=\"m.echo\"}") >= 3.0);
     let _flooder = flood.await.unwrap();
 }

@@ -8,26 +8,14 @@ use std::time::{Duration, Instant};
 use ori::pubsub::RedisBackend;
 use ori::{Ori, WebSocketConfig};
 use ori_tests::redis_server::RedisServer;
-use ori_tests::{LiveServer, http};
-
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .map_or(f64::NAN, |v| v.trim().parse().unwrap())
-}
-
-async fn scrape(server: &LiveServer) -> String {
-    let response = http(server.addr, "GET", "/metrics", &[], "").await;
-    assert_eq!(response.status, 200);
-    response.body
-}
+use ori_tests::{LiveServer, metric, scrape_metrics};
 
 /// Scrapes until `series` satisfies `ok` (within 10 s).
 async fn until(server: &LiveServer, series: &str, ok: impl Fn(f64) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let text = scrape(server).await;
-        if ok(value(&text, series)) {
+        let text = scrape_metrics(server).await;
+        if ok(metric(&text, series)) {
             return text;
         }
         assert!(Instant::now() < deadline, "{series} never right:\n{text}");
@@ -58,22 +46,22 @@ async fn the_backend_figures_follow_a_redis_outage() {
     there.subscribe("t").await;
     let before = until(&server, "ori_backend_connected", |v| v == 1.0).await;
     let (published, received) =
-        (value(&before, "ori_backend_published_total"), value(&before, "ori_backend_received_total"));
+        (metric(&before, "ori_backend_published_total"), metric(&before, "ori_backend_received_total"));
     server.app.sockets().publish("t", r#"{"type":"x","data":1}"#).unwrap();
     assert_eq!(there.recv().await["data"], 1);
     other.app.sockets().publish("t", r#"{"type":"x","data":2}"#).unwrap();
     assert_eq!(here.recv().await["data"], 1);
     assert_eq!(here.recv().await["data"], 2);
     let after = until(&server, "ori_backend_received_total", |v| v >= received + 1.0).await;
-    assert!(value(&after, "ori_backend_published_total") >= published + 1.0, "{after}");
-    assert_eq!(value(&after, "ori_backend_reconnects_total"), 0.0, "{after}");
+    assert!(metric(&after, "ori_backend_published_total") >= published + 1.0, "{after}");
+    assert_eq!(metric(&after, "ori_backend_reconnects_total"), 0.0, "{after}");
 
     redis.kill();
     until(&server, "ori_backend_connected", |v| v == 0.0).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     redis.resume();
     let back = until(&server, "ori_backend_reconnects_total", |v| v >= 1.0).await;
-    assert_eq!(value(&back, "ori_backend_connected"), 1.0, "{back}");
-    let outage = value(&back, "ori_backend_outage_seconds");
+    assert_eq!(metric(&back, "ori_backend_connected"), 1.0, "{back}");
+    let outage = metric(&back, "ori_backend_outage_seconds");
     assert!((0.3..10.0).contains(&outage), "the outage lasted 300 ms and more: {outage}\n{back}");
 }

@@ -24,6 +24,7 @@ use crate::protocol::socket_error::SocketError;
 use crate::pubsub::Position;
 use crate::pubsub::presence::{MAX_STATE_KEYS, presence_state, state_data};
 use crate::telemetry;
+use crate::wire::frame::split_frame;
 
 /// `ping`: `pong` at once.
 pub(crate) fn ping(correlation_id: Option<&CorrelationId>) -> Dispatched {
@@ -133,7 +134,7 @@ pub(crate) fn subscribe(
         let queue_ack = || {
             if let Some(ack) = ack {
                 if let Some(telemetry) = telemetry::get() {
-                    telemetry.replied([&ack[..]]);
+                    telemetry.replied(1, split_frame(&ack).2.len());
                 }
                 core.push(core.encoding().encode(ack));
             }

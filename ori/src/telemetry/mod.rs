@@ -211,14 +211,9 @@ impl Telemetry {
         }
     }
 
-    /// These reply frames (unmasked server frames, uncompressed) were sent.
-    pub(crate) fn replied<'a>(&self, frames: impl IntoIterator<Item = &'a [u8]>) {
-        let (mut messages, mut bytes) = (0, 0);
-        for frame in frames {
-            messages += 1;
-            bytes += payload_len(frame);
-        }
-        self.replies.0.increment(messages);
+    /// `messages` replies, `bytes` of payload in all, were sent.
+    pub(crate) fn replied(&self, messages: usize, bytes: usize) {
+        self.replies.0.increment(messages as u64);
         self.replies.1.increment(bytes as u64);
     }
 
@@ -234,16 +229,6 @@ impl Telemetry {
         self.pushes.0.increment(subscribers as u64);
         self.pushes.1.increment((subscribers * bytes) as u64);
     }
-}
-
-/// The payload length of a server frame (its header is 2, 4 or 10 bytes).
-fn payload_len(frame: &[u8]) -> usize {
-    let header = match frame.get(1).map(|b| b & 0x7F) {
-        Some(126) => 4,
-        Some(127) => 10,
-        _ => 2,
-    };
-    frame.len().saturating_sub(header)
 }
 
 /// The figures of one route: messages and bytes in, and how long the

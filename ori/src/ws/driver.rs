@@ -15,7 +15,7 @@ use super::transport::Transport;
 use crate::connection::direct::WriteBatch;
 use crate::connection::write::DirectWriter;
 use crate::telemetry::{self, RouteMetrics};
-use crate::wire::frame::{OpCode, PeerClose, frame};
+use crate::wire::frame::{OpCode, PeerClose, frame, split_frame};
 use futures_util::future::BoxFuture;
 
 use crate::connection::admission::Admission;
@@ -109,7 +109,8 @@ impl MessageLoop {
         if let Some(telemetry) = telemetry::get()
             && !self.replies.is_empty()
         {
-            telemetry.replied(self.replies.iter().map(|frame| &frame[..]));
+            let bytes = self.replies.iter().map(|frame| split_frame(frame).2.len()).sum();
+            telemetry.replied(self.replies.len(), bytes);
         }
         let encoding = self.socket.core().encoding();
         self.replies.drain(..).map(move |frame| encoding.encode(frame))
