@@ -320,11 +320,10 @@ impl<'a> Writer<'a> {
         let mut doc = "Connects to `url` and resolves once the server accepted the connection.".to_owned();
         let guards = &self.description.connection_guards;
         if !guards.is_empty() {
-            let names: Vec<String> = guards.iter().map(|g| format!("`{}`", g.replace('`', "'"))).collect();
             let _ = write!(
                 doc,
                 "\n\nEvery connection must pass {} (run once, at connect): a refusal closes it with 1008.",
-                names.join(", ")
+                code_list(guards)
             );
         }
         doc
@@ -342,23 +341,18 @@ impl<'a> Writer<'a> {
                     doc.push_str("\n\n");
                 }
                 let _ = write!(doc, "`{}`", route.message_type.replace('`', "'"));
-                let names = |guards: &[String]| {
-                    guards.iter().map(|g| format!("`{}`", g.replace('`', "'"))).collect::<Vec<_>>().join(", ")
-                };
                 if !route.router_guards.is_empty() {
                     let _ = write!(
                         doc,
                         "\n\nOnly for connections that {} admitted at connect (router-scoped); others get `forbidden`.",
-                        names(&route.router_guards)
+                        code_list(&route.router_guards)
                     );
                 }
                 if !route.message_guards.is_empty() {
-                    let _ = write!(doc, "\n\nEach message is checked by {} first.", names(&route.message_guards));
+                    let _ = write!(doc, "\n\nEach message is checked by {} first.", code_list(&route.message_guards));
                 }
                 if !route.errors.is_empty() {
-                    let codes: Vec<String> =
-                        route.errors.iter().map(|c| format!("`{}`", c.replace('`', "'"))).collect();
-                    let _ = write!(doc, "\n\nFails with an `OriError` whose `code` is {}.", codes.join(", "));
+                    let _ = write!(doc, "\n\nFails with an `OriError` whose `code` is {}.", code_list(&route.errors));
                 }
                 Method {
                     name: distinct(&self.method_name(route), &mut taken),
@@ -574,6 +568,12 @@ fn description_of(schema: &Value) -> &str {
 }
 
 /// `/** text */`, with `*/` escaped.
+/// `names` as inline code in a doc comment, comma-separated (backquotes in
+/// them become quotes).
+fn code_list(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{}`", n.replace('`', "'"))).collect::<Vec<_>>().join(", ")
+}
+
 fn doc_comment(out: &mut String, indent: &str, text: &str) {
     doc_block(out, indent, text, &[]);
 }

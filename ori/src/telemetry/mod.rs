@@ -13,7 +13,7 @@
 pub(crate) mod durations;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use metrics::{Counter, Gauge, Histogram};
 
@@ -87,7 +87,7 @@ pub(crate) fn get() -> Option<&'static Telemetry> {
 /// `declared` by its routes.
 pub(crate) fn enable(declared: impl IntoIterator<Item = &'static str>) -> &'static Telemetry {
     let telemetry = TELEMETRY.get_or_init(Telemetry::register);
-    let mut errors = crate::util::sync::lock(&telemetry.errors);
+    let mut errors = crate::util::sync::write(&telemetry.errors);
     for code in declared {
         errors.entry(code).or_insert_with(|| metrics::counter!("ori_errors_total", "code" => code));
     }
@@ -107,7 +107,8 @@ pub(crate) struct Telemetry {
     unknown: (Counter, Counter),
     replies: (Counter, Counter),
     pushes: (Counter, Counter),
-    errors: Mutex<HashMap<&'static str, Counter>>,
+    /// Written when an app turns metrics on, read by every error reply.
+    errors: RwLock<HashMap<&'static str, Counter>>,
     other_errors: Counter,
     pub(crate) fanout: Histogram,
     pub(crate) outbound_queue_bytes: Gauge,
@@ -157,7 +158,7 @@ impl Telemetry {
             unknown: received("unknown"),
             replies: sent("reply"),
             pushes: sent("push"),
-            errors: Mutex::new(errors),
+            errors: RwLock::new(errors),
             other_errors: metrics::counter!("ori_errors_total", "code" => "other"),
             fanout: metrics::histogram!("ori_publish_fanout"),
             outbound_queue_bytes: metrics::gauge!("ori_outbound_queue_bytes"),
@@ -183,7 +184,7 @@ impl Telemetry {
 
     /// An error reply with `code` went out.
     pub(crate) fn error(&self, code: &str) {
-        match crate::util::sync::lock(&self.errors).get(code) {
+        match crate::util::sync::read(&self.errors).get(code) {
             Some(counter) => counter.increment(1),
             None => self.other_errors.increment(1),
         }
