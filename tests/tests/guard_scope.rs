@@ -8,25 +8,12 @@ use ori::prelude::*;
 use ori_tests::LiveServer;
 use serde_json::{Value, json};
 
-/// What the admin guard makes of an admin token.
-#[derive(Debug, Clone)]
-struct Admin {
-    token: String,
-}
+// The benchmark server's admin guard (tokens that begin with `admin`), as it ships.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/bench_server/app.rs"]
+mod bench;
 
-#[connection_guard]
-struct AdminGuard;
-
-impl ConnectionGuard for AdminGuard {
-    type State = Admin;
-
-    async fn check(&self, request: &UpgradeRequest) -> Result<Admin, Reject> {
-        match request.query("token") {
-            Some(token) if token.starts_with("admin") => Ok(Admin { token }),
-            _ => Err(Reject::new("admin token required")),
-        }
-    }
-}
+use bench::{Admin, AdminGuard};
 
 /// Every connection must have a token (the default scope).
 #[derive(Debug, Clone)]
