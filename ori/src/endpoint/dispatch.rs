@@ -203,7 +203,12 @@ pub(crate) fn dispatch(endpoint: &Endpoint, socket: &Socket, text: &str) -> Disp
             return error_frame(message_type, &bad.error, bad.correlation_id.as_ref());
         }
     };
-    let route = endpoint.routes.get(&message_type);
+    // Control messages never have a route: no lookup for them (a `ping`
+    // every keepalive interval from every client).
+    let route = match &*message_type {
+        "ping" | "subscribe" | "unsubscribe" | "presence" | REAUTHENTICATE => None,
+        ty => endpoint.routes.get(ty),
+    };
     match (route.and_then(|r| r.metrics), telemetry::get()) {
         (Some(metrics), _) => {
             metrics.received.increment(1);
