@@ -3,7 +3,7 @@
 //! client and AsyncAPI document from the description: what `cargo run
 //! --example <app> -- generate` does (the goal: under 1 s for all of it).
 //!
-//! `cargo bench -p ori --features schema --bench describe`
+//! `cargo bench -p ori-ws --features schema --bench describe`
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented fn
 

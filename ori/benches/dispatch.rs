@@ -3,7 +3,7 @@
 //! dispatch path (parse the envelope once, look up the type, deserialize
 //! `data` into the handler's type, run the handler, frame the reply).
 //!
-//! `cargo bench -p ori --bench dispatch`. Wall time on a shared machine
+//! `cargo bench -p ori-ws --bench dispatch`. Wall time on a shared machine
 //! varies more than the two differ; for a repeatable comparison count
 //! instructions with `examples/dispatch_count.rs` (see its docs).
 

@@ -2,7 +2,7 @@
 //! answered by the runtime), encoding a server message, and publishing to N
 //! local subscribers (one encoding, N queue pushes).
 //!
-//! `cargo bench -p ori --bench hot_paths`
+//! `cargo bench -p ori-ws --bench hot_paths`
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented fn
 

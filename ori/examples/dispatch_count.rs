@@ -3,7 +3,7 @@
 //! which (unlike wall time) repeat exactly on a noisy machine:
 //!
 //! ```sh
-//! cargo build --release -p ori --example dispatch_count
+//! cargo build --release -p ori-ws --example dispatch_count
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/dispatch_count hand_written 10000
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/dispatch_count generated 10000
 //! ```

@@ -36,7 +36,7 @@ fn the_readme_main_is_the_example() {
 fn the_readme_dependencies_are_what_the_example_uses() {
     let toml = block(section(), "```toml");
     for needed in [
-        "ori = \"0.1\"",
+        "ori-ws = \"0.1\"",
         "serde = { version = \"1\", features = [\"derive\"] }",
         "\"macros\"",
         "\"rt-multi-thread\"",

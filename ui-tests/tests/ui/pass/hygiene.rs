@@ -1,4 +1,5 @@
-// The expansion names nothing from the prelude and works with a renamed crate.
+// The expansion names nothing from the prelude and works with a renamed crate
+// (`ui-tests/renamed` is a crate where `::ori` does not resolve at all).
 #![no_implicit_prelude]
 
 extern crate ori as renamed;
