@@ -37,7 +37,7 @@ pub(crate) fn connector(config: &Config) -> Result<Connector, ClientError> {
             }
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::util::crypto::ring_provider();
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ClientError::Tls(e.to_string()))?

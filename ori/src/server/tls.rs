@@ -58,7 +58,7 @@ impl Tls {
     pub fn from_pem_files(cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Result<Tls, Error> {
         let (cert_path, key_path) = (cert.as_ref().to_owned(), key.as_ref().to_owned());
         let resolver = Arc::new(Resolver { current: RwLock::new(load(&cert_path, &key_path)?) });
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = crate::util::crypto::ring_provider();
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::Tls(e.to_string()))?

@@ -2,6 +2,8 @@
 
 #[cfg(any(feature = "redis", feature = "client"))]
 pub(crate) mod backoff;
+#[cfg(feature = "tls")]
+pub(crate) mod crypto;
 pub(crate) mod panic;
 pub(crate) mod random;
 pub(crate) mod scratch;
