@@ -6,6 +6,7 @@ pub mod client_app;
 pub mod cross_instance;
 pub mod plain_backend;
 pub mod presence;
+pub mod readme;
 pub mod redis_server;
 pub mod routes;
 

@@ -12,21 +12,29 @@ const SNIPPETS: &str = include_str!("../readme/snippets.rs");
 
 /// The paragraphs of the README's ```` ```rust,ignore ```` blocks (a block
 /// shows a server part and a client part, for example), each as its lines
-/// without leading whitespace.
+/// without leading whitespace. A block under a file's name (`` `tests/greet.rs`: ``)
+/// is a whole file of a crate: CI's fresh-crate stage builds those.
 fn fragments() -> Vec<Vec<&'static str>> {
     let mut fragments = Vec::new();
     let mut current: Option<Vec<&str>> = None;
+    let mut last_text = "";
     for line in README.lines() {
         match (&mut current, line.trim()) {
-            (None, "```rust,ignore") => current = Some(Vec::new()),
+            (None, "```rust,ignore") if !is_file_name(last_text) => current = Some(Vec::new()),
             (Some(_), "```") => fragments.extend(current.take()),
             (Some(lines), "") => fragments.push(std::mem::take(lines)),
             (Some(lines), _) => lines.push(line.trim_start()),
-            (None, _) => {}
+            (None, "") => {}
+            (None, text) => last_text = text,
         }
     }
     fragments.retain(|lines| !lines.is_empty());
     fragments
+}
+
+/// `` `src/main.rs`: ``, the line that names the file a block is.
+fn is_file_name(line: &str) -> bool {
+    line.strip_prefix('`').and_then(|rest| rest.strip_suffix("`:")).is_some_and(|name| !name.contains(' '))
 }
 
 #[test]
