@@ -119,11 +119,26 @@ pub fn generated(app: &ori::Ori, name: &str, class: &str) -> Generated {
 }
 
 /// `cargo run --example NAME -- generate` writes the example's generated
-/// files (see [`Generated`]); returns whether it was asked to (then the
-/// example exits instead of serving).
+/// files (see [`Generated`]); `-- generate --package DIR` writes its
+/// TypeScript client into `DIR` as a project on the npm package gets it
+/// (importing `ori-ws-client`; CI type-checks it against the packed
+/// tarball). Returns whether it was asked to (then the example exits
+/// instead of serving).
 pub fn generate_if_asked(app: &ori::Ori, name: &str, class: &str) -> std::io::Result<bool> {
-    if std::env::args().nth(1).as_deref() != Some("generate") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("generate") {
         return Ok(false);
+    }
+    if let [_, flag, dir] = args.as_slice()
+        && flag == "--package"
+    {
+        // As a project that installs the published client would generate it:
+        // the default options import `ori-ws-client`.
+        let options = ori::describe::typescript::Options::new(class);
+        let path = std::path::Path::new(dir).join(format!("{name}_api.ts"));
+        std::fs::write(&path, app.describe().typescript(&options))?;
+        println!("wrote {}", path.display());
+        return Ok(true);
     }
     let generated = generated(app, name, class);
     for (file, contents) in generated.files() {

@@ -47,11 +47,20 @@ const OPEN = 1;
  * @property {string} binaryType
  * @property {(data: string | Uint8Array) => void} send
  * @property {(code?: number, reason?: string) => void} close
- * @property {((event: unknown) => void) | null} onopen
- * @property {((event: { data: unknown }) => void) | null} onmessage
- * @property {((event: { code: number, reason: string }) => void) | null} onclose
- * @property {((event: { message?: string, error?: unknown }) => void) | null} onerror
+ * @property {((event: any) => void) | null} onopen
+ * @property {((event: any) => void) | null} onmessage a {@link SocketMessageEvent}
+ * @property {((event: any) => void) | null} onclose a {@link SocketCloseEvent}
+ * @property {((event: any) => void) | null} onerror a {@link SocketErrorEvent}
+ *
+ * The handlers take `any`: each implementation types its events its own way
+ * (the `ws` package's `MessageEvent` is not the DOM's), and a handler's
+ * parameter must accept theirs for `{ WebSocket }` to type-check. The
+ * client reads only what the three typedefs below name.
  */
+
+/** @typedef {{ data: unknown }} SocketMessageEvent what the client reads of a message event */
+/** @typedef {{ code: number, reason: string }} SocketCloseEvent what the client reads of a close event */
+/** @typedef {{ message?: string, error?: unknown }} SocketErrorEvent what the client reads of an error event */
 
 /**
  * A `WebSocket` constructor.
@@ -520,15 +529,15 @@ export class OriClient {
         this.#options.requestTimeout,
       );
       socket.onopen = () => socket.send(this.#encode("ping", undefined, OPEN_ID));
-      socket.onmessage = (event) => {
+      socket.onmessage = (/** @type {SocketMessageEvent} */ event) => {
         const message = this.#parse(event.data);
         if (!message) return;
         if (message.correlationId === OPEN_ID) settle(null);
         // What the server pushes on open (e.g. a welcome) is delivered.
         else this.#deliver(message);
       };
-      socket.onerror = (event) => settle(openError(this.#url, event));
-      socket.onclose = (event) => {
+      socket.onerror = (/** @type {SocketErrorEvent} */ event) => settle(openError(this.#url, event));
+      socket.onclose = (/** @type {SocketCloseEvent} */ event) => {
         if (event.code === 1006) {
           settle(new OriError("connect", `${this.#url}: the connection failed`));
           return;
@@ -559,12 +568,12 @@ export class OriClient {
     }
     this.#socket = socket;
     this.#lastHeard = Date.now();
-    socket.onmessage = (event) => {
+    socket.onmessage = (/** @type {SocketMessageEvent} */ event) => {
       this.#lastHeard = Date.now();
       const message = this.#parse(event.data);
       if (message) this.#deliver(message);
     };
-    socket.onclose = (event) => this.#dropped(socket, event.code, event.reason);
+    socket.onclose = (/** @type {SocketCloseEvent} */ event) => this.#dropped(socket, event.code, event.reason);
     socket.onerror = () => {}; // a close follows
     this.#state = "open";
     this.#emit({ type: "open", reconnected });
@@ -890,7 +899,12 @@ function openError(url, event) {
   const status = /Unexpected server response: (\d+)/.exec(text ?? "");
   if (status) {
     const code = Number(status[1]);
-    const hint = code === 401 ? ": check the credentials (token, headers)" : "";
+    const hint =
+      code === 401
+        ? ": check the credentials (token, headers)"
+        : code === 404
+          ? ": no WebSocket endpoint at this path (an ori server's is at /ws unless it chose another)"
+          : "";
     // A 4xx is the server's answer to this client (not retried); a 5xx
     // (e.g. a load balancer while the server restarts) is retried.
     const kind = code >= 400 && code < 500 ? "refused" : "connect";

@@ -1,6 +1,6 @@
 //! A typed TypeScript client of an [`ApiDescription`]: the types of every
 //! `data`, reply and push (from their JSON Schemas), and a class with one
-//! method per route over the `ori-client` runtime (`clients/typescript`);
+//! method per route over the `ori-ws-client` runtime (`clients/typescript`, on npm);
 //! and the same client as a JavaScript module with JSDoc types, which
 //! browsers load as it is (no build step) and `tsc` checks all the same.
 //! Changing a Rust type and regenerating breaks the TypeScript caller at
@@ -21,7 +21,7 @@ use super::{ApiDescription, RouteDescription, TypeDescription};
 pub struct Options {
     /// The client class's name (default `Api`).
     pub class_name: String,
-    /// Where the module imports `OriClient` from (default `ori-client`; a
+    /// Where the module imports `OriClient` from (default `ori-ws-client`, the npm package; a
     /// relative path such as `../../clients/typescript/src/index.js` works too).
     pub runtime: String,
     /// The command that regenerates the module, for its header.
@@ -30,7 +30,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { class_name: "Api".to_owned(), runtime: "ori-client".to_owned(), command: String::new() }
+        Options { class_name: "Api".to_owned(), runtime: "ori-ws-client".to_owned(), command: String::new() }
     }
 }
 
