@@ -15,7 +15,11 @@ const MAIN: &str = include_str!("../../examples/hello/main.rs");
 
 #[test]
 fn the_readme_main_is_the_example() {
-    assert_eq!(block(getting_started(), "```rust,no_run"), MAIN, "update the README from examples/hello/main.rs");
+    assert_eq!(
+        block(getting_started(), "```rust,no_run"),
+        MAIN,
+        "update the README from examples/hello/main.rs"
+    );
 }
 
 #[test]

@@ -95,6 +95,14 @@ async fn an_upgrade_to_a_wrong_path_is_told_where_the_endpoint_is() {
     assert_eq!((plain.status, plain.body.as_str()), (404, ""));
     let own = http(server.addr, "GET", "/own-upgrade", &upgrade, "").await;
     assert_eq!((own.status, own.body.as_str()), (200, "the app's own"));
+    // ori's client says where to look.
+    let url = format!("ws://{}/websocket", server.addr);
+    let refused = ori::client::Client::builder(url).connect().await.expect_err("no endpoint there");
+    assert_eq!(refused, ori::client::ClientError::Refused { status: 404 });
+    assert!(
+        refused.to_string().contains("no WebSocket endpoint at this path (an ori server's is at /ws"),
+        "{refused}"
+    );
     // The endpoint itself still upgrades.
     let mut c = server.connect().await;
     assert_eq!(c.request(json!({"type": "ping", "correlationId": "p"})).await["type"], "pong");

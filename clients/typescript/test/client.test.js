@@ -94,6 +94,17 @@ describe(codec, () => {
     assert.throws(() => client.send("echo", 1), { kind: "closed" });
   });
 
+  test("a wrong path (HTTP 404) says where an ori server's endpoint is", async () => {
+    const server = await peer();
+    const url = server.url.replace(/\/ws$/, "/websocket");
+    await assert.rejects(OriClient.connect(url, options()), (error) => {
+      assert.equal(error.kind, "refused");
+      assert.equal(error.status, 404);
+      assert.match(error.message, /404: no WebSocket endpoint at this path \(an ori server's is at \/ws/);
+      return true;
+    });
+  });
+
   test("an unreachable server fails the first connect with kind `connect`", async () => {
     const server = await peer();
     await server.kill();

@@ -107,6 +107,10 @@ impl fmt::Display for ClientError {
             ClientError::Refused { status: 401 } => f.write_str(
                 "the server refused the upgrade with HTTP 401: check the credentials (token, headers)",
             ),
+            ClientError::Refused { status: 404 } => f.write_str(
+                "the server refused the upgrade with HTTP 404: no WebSocket endpoint at this path \
+                 (an ori server's is at /ws unless it chose another)",
+            ),
             ClientError::Refused { status } => write!(f, "the server refused the upgrade with HTTP {status}"),
             ClientError::Rejected { code, reason } => {
                 write!(f, "the server closed the connection while opening it ({code}")?;

@@ -12,7 +12,9 @@ use ori_tests::readme::{conversation, hold_conversation, section};
 async fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(name), Some(url)) = (args.next(), args.next()) else {
-        eprintln!("usage: readme_conversation SECTION URL (readme_conversation \"Getting started\" ws://127.0.0.1:3000/ws)");
+        eprintln!(
+            "usage: readme_conversation SECTION URL (readme_conversation \"Getting started\" ws://127.0.0.1:3000/ws)"
+        );
         std::process::exit(2);
     };
     let section = section(&name);
