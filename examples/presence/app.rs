@@ -13,18 +13,18 @@
 //! - `presence.setStatus` `{"status": "away"}` sets it and pushes
 //!   `presence.changed` to subscribers of the `presence` topic.
 //! - `presence.kick` `{"userId": "bob"}` (admins only) disconnects a user
-//!   (their connections on this instance).
+//!   (their connections on every instance).
 //!
 //! `client = PresenceClient` also generates a typed client with one method per
 //! handler; `examples/presence_client` drives this app with it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::response::Html;
 use axum::routing::get;
 use ori::prelude::*;
-use ori::{AppContext, CloseInfo, SocketId};
+use ori::{AppContext, PubSubError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -142,20 +142,16 @@ pub struct PresenceChanged {
     pub status: String,
 }
 
-/// Who is online (ori's presence, across every instance), and the
-/// connections of this instance by user (to kick them).
+/// Who is online (ori's presence, across every instance).
 #[injectable]
 pub struct PresenceService {
     ctx: AppContext,
-    #[inject(default)]
-    local: Mutex<HashMap<String, Vec<SocketId>>>,
 }
 
 impl PresenceService {
     /// Tracks a new connection of `user_id` as online.
     pub fn join(&self, socket: &Socket, user_id: &str) -> Result<(), SocketError> {
         socket.track(TOPIC, user_id, &Status { status: "online".to_owned() })?;
-        self.local.lock().unwrap().entry(user_id.to_owned()).or_default().push(socket.id());
         Ok(())
     }
 
@@ -178,26 +174,20 @@ impl PresenceService {
             .collect())
     }
 
-    /// Forgets a closed connection (ori untracks it by itself).
-    pub fn leave(&self, user_id: &str, socket: SocketId) {
-        let mut local = self.local.lock().unwrap();
-        if let Some(sockets) = local.get_mut(user_id) {
-            sockets.retain(|s| *s != socket);
-            if sockets.is_empty() {
-                local.remove(user_id);
+    /// Closes every connection of `user_id`, on every instance (presence
+    /// knows them); returns how many.
+    pub async fn kick(&self, user_id: &str) -> Result<usize, SocketError> {
+        let sockets = self.ctx.sockets();
+        let here = sockets.presence::<Status>(TOPIC).await?;
+        let mut kicked = 0;
+        for socket in here.sockets(user_id) {
+            match sockets.disconnect(*socket, 4001, "kicked by an admin").await {
+                Ok(()) => kicked += 1,
+                Err(PubSubError::UnknownSocket(_)) => {} // closed meanwhile
+                Err(error) => return Err(error.into()),
             }
         }
-    }
-
-    /// Closes every connection of `user_id` on this instance; returns how many.
-    pub fn kick(&self, user_id: &str) -> usize {
-        let sockets = self.local.lock().unwrap().get(user_id).cloned().unwrap_or_default();
-        for id in &sockets {
-            if let Some(socket) = self.ctx.sockets().get(*id) {
-                socket.close(4001, "kicked by an admin");
-            }
-        }
-        sockets.len()
+        Ok(kicked)
     }
 }
 
@@ -276,10 +266,10 @@ impl PresenceRouter {
         Ok(())
     }
 
-    /// Disconnects a user's connections on this instance (admins only).
+    /// Disconnects a user's connections on every instance (admins only).
     #[on("presence.kick", guard = AdminGuard, errors = ["not_found"])]
     async fn kick(&self, _ctx: SocketContext<AuthState>, data: Kick) -> Result<Kicked, SocketError> {
-        match self.presence.kick(&data.user_id) {
+        match self.presence.kick(&data.user_id).await? {
             0 => Err(SocketError::new("not_found", format!("`{}` is not online", data.user_id))),
             connections => Ok(Kicked { connections }),
         }
@@ -308,11 +298,6 @@ pub fn app() -> Ori {
                 && presence.join(&ws, &ws.state().user_id).is_err()
             {
                 ws.close(1011, "could not track the connection's presence");
-            }
-        })
-        .on_close(|ws: SocketContext<AuthState>, _info: CloseInfo| async move {
-            if let Some(presence) = ws.app().get::<PresenceService>() {
-                presence.leave(&ws.state().user_id, ws.id());
             }
         })
         .serve_asyncapi("/asyncapi.json", "presence", env!("CARGO_PKG_VERSION"))

@@ -123,7 +123,7 @@ export class PresenceApi {
   }
 
   /**
-   * Disconnects a user's connections on this instance (admins only).
+   * Disconnects a user's connections on every instance (admins only).
    *
    * `presence.kick`
    *

@@ -48,6 +48,10 @@ pub enum PubSubError {
         /// What the message is instead.
         reason: String,
     },
+    /// The instance that holds the socket could not run the command there
+    /// ([`Sockets::subscribe_socket`](crate::Sockets::subscribe_socket), ...);
+    /// the text is that instance's error.
+    Remote(String),
     /// The pub/sub backend cannot do this (it lacks the named capability,
     /// e.g. `history`).
     Unsupported(&'static str),
@@ -99,6 +103,7 @@ impl fmt::Display for PubSubError {
             PubSubError::UnknownSocket(id) => write!(f, "no connection with socket id {id}"),
             PubSubError::Serialize(e) => write!(f, "could not serialize the message: {e}"),
             PubSubError::Backend(e) => write!(f, "the pub/sub backend failed: {e}"),
+            PubSubError::Remote(e) => write!(f, "the instance that holds the socket refused: {e}"),
             PubSubError::NotPositionable { topic, reason } => write!(
                 f,
                 "topic `{topic}` keeps history, so what is published on it must be a JSON object \
@@ -141,6 +146,7 @@ impl From<PubSubError> for SocketError {
             | PubSubError::UnknownSocket(_)
             | PubSubError::Serialize(_)
             | PubSubError::Backend(_)
+            | PubSubError::Remote(_)
             | PubSubError::NotTracked { .. }
             | PubSubError::MetaMismatch { .. } => SocketError::internal(),
         }

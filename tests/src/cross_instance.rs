@@ -2,8 +2,10 @@
 //! backend that carries them: the Redis tests and the test of a backend
 //! written outside ori run the same scenarios on their own instances.
 
+use std::time::{Duration, Instant};
+
 use ori::pubsub::PubSubBackend;
-use ori::{Ori, SocketId, SocketRoutes, WebSocketConfig};
+use ori::{Ori, PubSubError, SocketId, SocketRoutes, WebSocketConfig};
 use serde_json::{Value, json};
 
 use crate::routes::{id, say, track, track_many, untrack, update};
@@ -89,4 +91,73 @@ pub async fn server_level_sends_cross_instances(here: &LiveServer, there: &LiveS
     here.app.sockets().send_to(SocketId::new(), r#"{"type":"direct","data":0}"#).unwrap();
     remote.assert_silent().await;
     local.assert_silent().await;
+}
+
+/// Any instance disconnects, subscribes and unsubscribes a socket wherever
+/// it is connected, and counts a topic's subscribers over every instance.
+/// `servers`: one or more instances; the socket is on the last, the
+/// commands come from the first, the publishes from another.
+pub async fn a_socket_is_controlled_from_any_instance(servers: &[LiveServer]) {
+    let (here, there) = (&servers[0], &servers[servers.len() - 1]);
+    let publisher = &servers[servers.len() / 2];
+    let mut target = there.connect().await;
+    let id = socket_id(&mut target).await;
+    let sockets = here.app.sockets();
+
+    sockets.subscribe_socket(id, "control:1").await.expect("subscribed where it is connected");
+    assert_eq!(sockets.count_subscribers("control:1").await, Ok(1));
+    // Live on every instance once it resolved.
+    publisher.app.sockets().publish("control:1", r#"{"type":"n","data":1}"#).unwrap();
+    assert_eq!(target.recv().await, json!({"type": "n", "data": 1}));
+
+    sockets.unsubscribe_socket(id, "control:1").await.expect("unsubscribed");
+    assert_eq!(sockets.count_subscribers("control:1").await, Ok(0));
+    publisher.app.sockets().publish("control:1", r#"{"type":"n","data":2}"#).unwrap();
+    target.assert_silent().await;
+
+    // A bad topic is refused before anything is sent.
+    assert!(matches!(sockets.subscribe_socket(id, "no spaces").await, Err(PubSubError::InvalidTopic { .. })));
+
+    sockets.disconnect(id, 4001, "kicked by an admin").await.expect("disconnected where it is connected");
+    assert_eq!(target.expect_close().await, (4001, "kicked by an admin".to_owned()));
+}
+
+/// Connections and a topic's subscribers, counted from any instance, are
+/// those of every instance: instance `i` holds `i + 1` subscribed
+/// connections and one that is not subscribed.
+pub async fn counts_cover_every_instance(servers: &[LiveServer]) {
+    let mut clients = Vec::new();
+    for (i, server) in servers.iter().enumerate() {
+        for _ in 0..=i {
+            let mut client = server.connect().await;
+            client.subscribe("census").await;
+            clients.push(client);
+        }
+        let mut idle = server.connect().await;
+        idle.request(json!({"type": "ping"})).await;
+        clients.push(idle);
+    }
+    let subscribed = servers.len() * (servers.len() + 1) / 2;
+    for server in servers {
+        let sockets = server.app.sockets();
+        assert_eq!(sockets.count_connections().await, Ok(subscribed + servers.len()));
+        assert_eq!(sockets.count_subscribers("census").await, Ok(subscribed));
+        assert_eq!(sockets.count_subscribers("nobody-here").await, Ok(0));
+    }
+}
+
+/// A command for a socket connected nowhere is answered "unknown socket"
+/// by every instance at once, not at a timeout.
+pub async fn a_socket_connected_nowhere_is_not_found_at_once(servers: &[LiveServer]) {
+    let nowhere = SocketId::new();
+    let sockets = servers[0].app.sockets();
+    let started = Instant::now();
+    assert_eq!(sockets.disconnect(nowhere, 4001, "kicked").await, Err(PubSubError::UnknownSocket(nowhere)));
+    assert_eq!(sockets.subscribe_socket(nowhere, "room").await, Err(PubSubError::UnknownSocket(nowhere)));
+    assert_eq!(sockets.unsubscribe_socket(nowhere, "room").await, Err(PubSubError::UnknownSocket(nowhere)));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "three commands took {:?}: they waited for a timeout",
+        started.elapsed()
+    );
 }

@@ -224,3 +224,17 @@ fn a_backend_says_what_it_can_do_beyond_topics() {
     assert!(Capability::ALL.iter().all(|c| all.has(*c)));
     assert_eq!(format!("{:?}", Capabilities::NONE.with(Capability::Presence)), "{Presence}");
 }
+
+#[tokio::test]
+async fn without_remote_control_a_remote_command_or_count_says_so() {
+    let (_broker, servers) = instances(2).await;
+    let mut there = servers[1].connect().await;
+    let id = cross_instance::socket_id(&mut there).await;
+    let sockets = servers[0].app.sockets();
+    let unsupported = PubSubError::Unsupported("remote control (`Capability::RemoteControl`)");
+    assert_eq!(sockets.disconnect(id, 4001, "kicked").await, Err(unsupported.clone()));
+    assert_eq!(sockets.count_connections().await, Err(unsupported));
+    // A socket of this instance needs no backend.
+    assert_eq!(servers[1].app.sockets().disconnect(id, 4001, "kicked").await, Ok(()));
+    assert_eq!(there.expect_close().await, (4001, "kicked".to_owned()));
+}

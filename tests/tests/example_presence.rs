@@ -110,7 +110,7 @@ fn the_description_lists_routes_guards_pushes_and_schemas() {
     assert_eq!(types, ["presence.heartbeat", "presence.getOnline", "presence.setStatus", "presence.kick"]);
     let kick = &description.routes[3];
     assert_eq!((kick.router.as_str(), kick.handler.as_str()), ("PresenceRouter", "kick"));
-    assert_eq!(kick.doc, "Disconnects a user's connections on this instance (admins only).");
+    assert_eq!(kick.doc, "Disconnects a user's connections on every instance (admins only).");
     assert_eq!(kick.message_guards, ["AdminGuard"]);
     assert!(kick.connection_guards.iter().any(|g| g.ends_with("TokenGuard")), "{:?}", kick.connection_guards);
     assert_eq!(kick.errors, ["bad_request", "forbidden", "internal", "not_found"]);
@@ -157,4 +157,43 @@ async fn the_page_its_client_and_the_asyncapi_document_are_served() {
     let served: serde_json::Value = serde_json::from_str(&served.body).expect("JSON");
     let committed: serde_json::Value = serde_json::from_str(&generated.asyncapi).expect("JSON");
     assert_eq!(served, committed);
+}
+
+/// With Redis, an admin on one instance kicks a user from every instance
+/// (presence knows the user's connections; ori disconnects each where it is).
+#[tokio::test]
+async fn an_admin_kicks_a_user_from_every_instance() {
+    let Some(redis) = ori_tests::redis_server::RedisServer::start() else { return };
+    let app = || presence::app().pubsub(ori::pubsub::RedisBackend::new(redis.url()));
+    let servers =
+        [LiveServer::start(app()).await, LiveServer::start(app()).await, LiveServer::start(app()).await];
+    let mut bob_here = connect(&servers[1], "bob-token").await;
+    let mut bob_there = connect(&servers[2], "bob-token").await;
+    let mut alice = connect(&servers[2], "alice-token").await;
+    for client in [&mut bob_here, &mut bob_there, &mut alice] {
+        client.request(json!({"type": "presence.heartbeat", "data": {"status": "online"}})).await;
+    }
+    let mut admin = connect(&servers[0], "admin-token").await;
+    let kicked = admin.request(json!({"type": "presence.kick", "data": {"userId": "bob"}})).await;
+    assert_eq!(kicked["data"], json!({"connections": 2}), "{kicked}");
+    for bob in [&mut bob_here, &mut bob_there] {
+        assert_eq!(bob.expect_close().await, (4001, "kicked by an admin".to_owned()));
+    }
+    // Alice stays; bob's leaves reach Redis as his connections close.
+    let deadline = std::time::Instant::now() + ori_tests::WAIT;
+    loop {
+        let online = alice.request(json!({"type": "presence.getOnline", "correlationId": "o"})).await;
+        let users: Vec<String> = online["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userId"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(users.contains(&"alice".to_owned()), "{online}");
+        if !users.contains(&"bob".to_owned()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "bob is still online: {online}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -300,3 +300,24 @@ async fn a_slow_consumer_of_handler_publishes_is_cut_at_the_bound() {
     assert_eq!(slow.expect_close().await, 1013);
     assert_eq!(server.app.sockets().subscriber_count("firehose"), 1);
 }
+
+/// Remote control with one instance: the scenarios the Redis tests run on
+/// three, on the in-process backend.
+async fn one_instance() -> Vec<LiveServer> {
+    vec![LiveServer::start(ori_tests::cross_instance::app(ori::pubsub::InProcess::new())).await]
+}
+
+#[tokio::test]
+async fn a_socket_is_controlled_through_sockets() {
+    ori_tests::cross_instance::a_socket_is_controlled_from_any_instance(&one_instance().await).await;
+}
+
+#[tokio::test]
+async fn counts_through_sockets_cover_the_instance() {
+    ori_tests::cross_instance::counts_cover_every_instance(&one_instance().await).await;
+}
+
+#[tokio::test]
+async fn a_socket_connected_nowhere_is_not_found() {
+    ori_tests::cross_instance::a_socket_connected_nowhere_is_not_found_at_once(&one_instance().await).await;
+}

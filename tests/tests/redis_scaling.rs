@@ -215,8 +215,14 @@ async fn foreign_messages_on_ori_channels_are_ignored() {
         let _: i64 = redis::cmd("PUBLISH").arg("ori:room").arg(junk).query(&mut raw).unwrap();
     }
     let _: i64 = redis::cmd("PUBLISH").arg("ori:#direct").arg("\u{c1}junk").query(&mut raw).unwrap();
+    // A command packet (kind 5, from another instance, for a socket) whose command is not JSON.
+    let mut command = vec![0xC1, 5];
+    command.extend_from_slice(&[1; 16]);
+    command.extend_from_slice(&[2; 16]);
+    command.extend_from_slice(b"7\nnot a command");
+    let _: i64 = redis::cmd("PUBLISH").arg("ori:#direct").arg(command).query(&mut raw).unwrap();
 
-    eventually("the junk is counted", || provider.stats().junk == 4).await;
+    eventually("the junk is counted", || provider.stats().junk == 5).await;
     client.assert_silent().await;
     server.app.sockets().publish("room", r#"{"type":"ok","data":null}"#).unwrap();
     assert_eq!(client.recv().await, json!({"type": "ok", "data": null}));
@@ -386,4 +392,54 @@ async fn binary_and_text_publishes_cross_instances_as_they_were_published() {
     assert_eq!(receiver.next_event().await, ori_tests::Event::Binary(vec![0, 0xff, 7]));
     sockets.publish("room:bin", r#"{"type":"room.message","data":"text"}"#).unwrap();
     assert_eq!(receiver.recv().await, message("text"), "text stays text");
+}
+
+#[tokio::test]
+async fn a_socket_is_controlled_from_any_instance() {
+    let Some(redis) = RedisServer::start() else { return };
+    let servers = instances(&redis, 3).await;
+    cross_instance::a_socket_is_controlled_from_any_instance(&servers).await;
+}
+
+#[tokio::test]
+async fn counts_cover_every_instance() {
+    let Some(redis) = RedisServer::start() else { return };
+    let servers = instances(&redis, 3).await;
+    cross_instance::counts_cover_every_instance(&servers).await;
+}
+
+#[tokio::test]
+async fn a_socket_connected_nowhere_is_not_found_at_once_without_a_storm() {
+    let Some(redis) = RedisServer::start() else { return };
+    let mut servers = Vec::new();
+    let mut providers = Vec::new();
+    for _ in 0..3 {
+        let (server, provider) = instance(RedisBackend::builder(redis.url())).await;
+        servers.push(server);
+        providers.push(provider);
+    }
+    let published = |providers: &[RedisBackend]| providers.iter().map(|p| p.stats().published).sum::<u64>();
+    let before = published(&providers);
+    cross_instance::a_socket_connected_nowhere_is_not_found_at_once(&servers).await;
+    // Three commands: each one request (a PUBLISH the asker makes itself)
+    // and one answer from each of the two other instances.
+    assert_eq!(published(&providers) - before, 3 * 2);
+}
+
+#[tokio::test]
+async fn an_instance_that_does_not_answer_fails_a_count_instead_of_returning_part_of_it() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (asker, _) =
+        instance(RedisBackend::builder(redis.url()).control_timeout(Duration::from_millis(300))).await;
+    // Another program on the direct channel: a listener that never answers.
+    let mut connection = redis.connection();
+    let mut silent = connection.as_pubsub();
+    silent.subscribe("ori:#direct").unwrap();
+    let started = Instant::now();
+    let counted = asker.app.sockets().count_connections().await;
+    assert_eq!(
+        counted,
+        Err(ori::PubSubError::Backend("1 of 1 other instances did not answer within 300ms".to_owned()))
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
 }

@@ -18,7 +18,6 @@ use self::drain::Drain;
 use crate::endpoint::{Endpoint, EndpointKind};
 use crate::error::Error;
 use crate::handles::app_context::AppContext;
-use crate::pubsub::BackendContext;
 
 /// A built application: the HTTP router (WebSocket endpoints included), its
 /// context, and what serving it needs. [`Ori`](crate::Ori) assembles one;
@@ -46,9 +45,8 @@ impl BuiltApp {
 
     /// Starts the pub/sub backend (e.g. connects to Redis).
     pub(crate) async fn start_pubsub(&self) -> Result<(), Error> {
-        let shared = self.app.shared();
-        let context = BackendContext::new(Arc::downgrade(&shared.connections));
-        shared.pubsub.start(context).await.map_err(Error::PubSubStart)
+        let context = self.app.sockets().backend_context();
+        self.app.shared().pubsub.start(context).await.map_err(Error::PubSubStart)
     }
 
     /// Starts the background work a serving app needs (the idle sweeper);

@@ -359,8 +359,9 @@ impl Client {
     pub fn presence<M: DeserializeOwned>(&self, topic: &str) -> Result<Option<Presence<M>>, ClientError> {
         let maps = lock(&self.shared().presence);
         let Some(members) = maps.members(topic) else { return Ok(None) };
-        let pairs =
-            members.iter().flat_map(|(key, metas)| metas.iter().map(move |meta| (key.as_str(), &**meta)));
+        let pairs = members
+            .iter()
+            .flat_map(|(key, metas)| metas.iter().map(move |meta| (key.as_str(), None, &**meta)));
         Presence::decode(pairs).map(Some).map_err(|e| ClientError::Decode {
             message_type: "presence_state".to_owned(),
             error: e.to_string(),

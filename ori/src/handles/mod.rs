@@ -6,6 +6,7 @@
 //! connections, admission, the pub/sub backend and the providers.
 
 pub(crate) mod app_context;
+mod control;
 pub(crate) mod introspection;
 pub(crate) mod presence;
 pub(crate) mod provided;

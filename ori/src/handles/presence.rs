@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use crate::connection::socket_id::SocketId;
 use crate::error::PubSubError;
 use crate::handles::socket::Socket;
 use crate::handles::sockets::Sockets;
@@ -40,27 +41,33 @@ pub(crate) const MAX_PRESENCE_KEY_BYTES: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presence<M> {
     members: BTreeMap<String, Vec<M>>,
+    /// The connection of each meta, in the same order.
+    sockets: BTreeMap<String, Vec<SocketId>>,
 }
 
 impl<M> Default for Presence<M> {
     fn default() -> Self {
-        Presence { members: BTreeMap::new() }
+        Presence { members: BTreeMap::new(), sockets: BTreeMap::new() }
     }
 }
 
 impl<M> Presence<M> {
-    /// The members of `(key, meta)` pairs, each meta decoded as `M`.
+    /// The members of `(key, socket, meta)` entries, each meta decoded as
+    /// `M` (a client knows no sockets: `None`).
     pub(crate) fn decode<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a RawValue)>,
+        entries: impl IntoIterator<Item = (&'a str, Option<SocketId>, &'a RawValue)>,
     ) -> Result<Presence<M>, serde_json::Error>
     where
         M: DeserializeOwned,
     {
-        let mut members: BTreeMap<String, Vec<M>> = BTreeMap::new();
-        for (key, meta) in pairs {
-            members.entry(key.to_owned()).or_default().push(serde_json::from_str(meta.get())?);
+        let mut presence = Presence::default();
+        for (key, socket, meta) in entries {
+            presence.members.entry(key.to_owned()).or_default().push(serde_json::from_str(meta.get())?);
+            if let Some(socket) = socket {
+                presence.sockets.entry(key.to_owned()).or_default().push(socket);
+            }
         }
-        Ok(Presence { members })
+        Ok(presence)
     }
 
     /// Member keys to their metas.
@@ -71,6 +78,14 @@ impl<M> Presence<M> {
     /// The metas of `key`, if it is a member.
     pub fn get(&self, key: &str) -> Option<&[M]> {
         self.members.get(key).map(Vec::as_slice)
+    }
+
+    /// The connections `key` is tracked from, on any instance (in the
+    /// order of its metas; empty if it is not a member): what
+    /// [`Sockets::disconnect`] takes to disconnect a user everywhere. Only
+    /// the server sees them (`ori::client`'s presence has none).
+    pub fn sockets(&self, key: &str) -> &[SocketId] {
+        self.sockets.get(key).map_or(&[], Vec::as_slice)
     }
 
     /// Whether `key` is a member.
@@ -184,7 +199,9 @@ impl Sockets {
         validate_topic(topic)
             .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
         let read = self.shared().pubsub.presence(topic).await?;
-        Presence::decode(read.entries.iter().map(|entry| (entry.key.as_str(), &*entry.meta)))
-            .map_err(|e| PubSubError::MetaMismatch { topic: topic.to_owned(), reason: e.to_string() })
+        Presence::decode(
+            read.entries.iter().map(|entry| (entry.key.as_str(), Some(entry.socket), &*entry.meta)),
+        )
+        .map_err(|e| PubSubError::MetaMismatch { topic: topic.to_owned(), reason: e.to_string() })
     }
 }

@@ -36,6 +36,10 @@ impl Sockets {
         &self.shared
     }
 
+    pub(crate) fn shared_arc(&self) -> &Arc<AppShared> {
+        &self.shared
+    }
+
     /// Publishes `message` as-is to every subscriber of `topic`. On a topic
     /// that keeps history ([`Ori::history`](crate::Ori::history)) it must be
     /// a JSON object, and is delivered with its position; anything else is

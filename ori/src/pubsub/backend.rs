@@ -12,6 +12,7 @@ use crate::connection::registry::ConnectionRegistry;
 use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
+use crate::pubsub::control::{self, CommandFuture, CountFuture, CountQuery, LocalControl, SocketCommand};
 use crate::pubsub::history::{self, HistoryFuture, Position, Retention};
 use crate::pubsub::presence::{self, PresenceEntry, PresenceFuture};
 use crate::pubsub::subscriber::Subscriber;
@@ -88,6 +89,27 @@ pub trait PubSubBackend: Send + Sync + 'static {
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let _ = message;
         Err(PubSubError::UnknownSocket(socket))
+    }
+
+    /// Runs `command` on `socket`, which is not connected to this instance,
+    /// on the instance that holds it (only for backends with
+    /// [`Capability::RemoteControl`]; the default refuses): resolves
+    /// `Ok(true)` once that instance ran it ([`BackendContext::run_command`]
+    /// there), `Ok(false)` when no instance holds the socket, and the
+    /// error of that instance if the command failed there
+    /// ([`PubSubError::Remote`]).
+    fn command_remote(&self, socket: SocketId, command: &SocketCommand) -> CommandFuture {
+        let _ = (socket, command);
+        std::future::ready(Err(control::unsupported())).boxed()
+    }
+
+    /// `query` counted on every other instance ([`BackendContext::count`]
+    /// there), summed (only for backends with [`Capability::RemoteControl`];
+    /// the default refuses). An instance that does not answer in time fails
+    /// the count: a partial sum would read as a true one.
+    fn count_remote(&self, query: &CountQuery) -> CountFuture {
+        let _ = query;
+        std::future::ready(Err(control::unsupported())).boxed()
     }
 
     /// Publishes `message` on `topic`, which keeps history under
@@ -228,14 +250,45 @@ pub struct BackendStats {
 
 /// What a backend may ask of the server it serves, given to
 /// [`PubSubBackend::start`]. Cheap to clone; holds the server weakly.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BackendContext {
     connections: Weak<ConnectionRegistry>,
+    control: Weak<dyn LocalControl>,
+}
+
+impl std::fmt::Debug for BackendContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendContext").field("serving", &(self.connections.strong_count() > 0)).finish()
+    }
 }
 
 impl BackendContext {
-    pub(crate) fn new(connections: Weak<ConnectionRegistry>) -> BackendContext {
-        BackendContext { connections }
+    pub(crate) fn new(
+        connections: Weak<ConnectionRegistry>,
+        control: Weak<dyn LocalControl>,
+    ) -> BackendContext {
+        BackendContext { connections, control }
+    }
+
+    /// Runs a [`SocketCommand`] another instance sent for `socket` (see
+    /// [`PubSubBackend::command_remote`]): `None` if the socket is not
+    /// connected here, else what running it did. Resolves once it is done
+    /// (a subscription: once it is live).
+    pub fn run_command(
+        &self,
+        socket: SocketId,
+        command: SocketCommand,
+    ) -> BoxFuture<'static, Option<Result<(), PubSubError>>> {
+        match self.control.upgrade() {
+            Some(control) => control.run(socket, command),
+            None => std::future::ready(None).boxed(),
+        }
+    }
+
+    /// Counts what another instance asked (see [`PubSubBackend::count_remote`])
+    /// on this instance.
+    pub fn count(&self, query: &CountQuery) -> usize {
+        self.control.upgrade().map_or(0, |control| control.count(query))
     }
 
     /// Queues `message` on the connection `socket` if it is connected to this

@@ -6,6 +6,7 @@ use crate::connection::socket_id::SocketId;
 use crate::error::PubSubError;
 use crate::protocol::Outbound;
 use crate::pubsub::backend::{Capabilities, Capability, PubSubBackend, Subscribed};
+use crate::pubsub::control::{CommandFuture, CountFuture, CountQuery, SocketCommand};
 use crate::pubsub::history::{HistoryFuture, Position, Retention};
 use crate::pubsub::memory_history::MemoryHistory;
 use crate::pubsub::memory_presence::MemoryPresence;
@@ -16,7 +17,9 @@ use crate::pubsub::topics::TopicRegistry;
 /// Pub/sub within one process: topics map to local subscribers, and a publish
 /// queues one shared frame on each of them. History topics keep their last
 /// messages in a bounded ring each ([`Capability::History`]), and presence
-/// is kept in memory ([`Capability::Presence`]). Needs nothing installed.
+/// is kept in memory ([`Capability::Presence`]). Remote control
+/// ([`Capability::RemoteControl`]) is exact: a socket not connected here is
+/// connected nowhere. Needs nothing installed.
 ///
 /// ```
 /// use ori::pubsub::InProcess;
@@ -67,6 +70,16 @@ impl PubSubBackend for InProcess {
         self.topics.publish(topic, message, exclude);
     }
 
+    /// There is no other instance: a socket not connected here is connected nowhere.
+    fn command_remote(&self, _socket: SocketId, _command: &SocketCommand) -> CommandFuture {
+        std::future::ready(Ok(false)).boxed()
+    }
+
+    /// There is no other instance to count on.
+    fn count_remote(&self, _query: &CountQuery) -> CountFuture {
+        std::future::ready(Ok(0)).boxed()
+    }
+
     fn publish_kept(
         &self,
         topic: &str,
@@ -115,6 +128,9 @@ impl PubSubBackend for InProcess {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::NONE.with(Capability::History).with(Capability::Presence)
+        Capabilities::NONE
+            .with(Capability::History)
+            .with(Capability::Presence)
+            .with(Capability::RemoteControl)
     }
 }

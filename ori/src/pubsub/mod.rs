@@ -1,10 +1,13 @@
 //! Topic pub/sub: the backend interface ([`PubSubBackend`], what every
-//! backend implements, with [`BackendContext`] and [`Capabilities`]), the
+//! backend implements, with [`BackendContext`] and [`Capabilities`];
+//! [`SocketCommand`] and [`CountQuery`], what it carries for the control of
+//! any socket from any instance), the
 //! pieces a backend is built from ([`TopicRegistry`] for the local
 //! subscribers, [`Subscriber`]), the in-process backend, and the Redis
 //! backend (feature `redis`), written on that interface alone.
 
 mod backend;
+pub(crate) mod control;
 pub(crate) mod history;
 mod in_process;
 mod memory_history;
@@ -19,6 +22,7 @@ mod topics;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};
 pub use backend::{BackendContext, BackendStats, Capabilities, Capability, PubSubBackend, Subscribed};
+pub use control::{CommandFuture, CountFuture, CountQuery, SocketCommand};
 pub use history::{HistoryFuture, HistoryRead, Position, Recovery, Retention, epoch_changed};
 pub use in_process::InProcess;
 pub use presence::{

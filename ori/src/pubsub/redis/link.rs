@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::packet::{self, Kind};
 use super::{Config, Pending, Shared};
-use super::{history, presence};
+use super::{control, history, presence};
 use crate::connection::socket_id::SocketId;
 use crate::error::BoxError;
 use crate::protocol::Outbound;
@@ -52,12 +52,14 @@ fn connection_settings(config: &Config) -> redis::AsyncConnectionConfig {
         .set_response_timeout(Some(config.response_timeout))
 }
 
-/// Connects and subscribes the direct channel: the instance is reachable (at
-/// start-up and on every reconnection; topics are the manager's).
+/// Connects and subscribes the direct and the reply channel: the instance
+/// is reachable (at start-up and on every reconnection; topics are the
+/// manager's).
 async fn connect_live(shared: &Shared, client: &redis::Client) -> Result<(Link, PubSubStream), BoxError> {
     let (mut link, stream) = connect(client, &shared.config).await?;
-    if !subscribe(shared, &mut link.sink, std::slice::from_ref(&shared.direct_channel)).await {
-        return Err("Redis did not confirm the SUBSCRIBE of the direct channel".into());
+    let own = [shared.direct_channel.clone(), shared.reply_channel.clone()];
+    if !subscribe(shared, &mut link.sink, &own).await {
+        return Err("Redis did not confirm the SUBSCRIBE of the direct and reply channels".into());
     }
     Ok((link, stream))
 }
@@ -259,26 +261,28 @@ async fn check_health(shared: &Shared, sink: Option<PubSubSink>) {
     }
 }
 
-/// Delivers what other instances publish, until the connection ends.
-async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStream) {
+/// Delivers what other instances publish, and answers and records
+/// commands and counts, until the connection ends.
+async fn read(shared: &Arc<Shared>, context: &BackendContext, mut stream: PubSubStream) {
     let prefix = &shared.config.prefix;
     let direct_channel = shared.direct_channel.as_str();
     while let Some(message) = stream.next().await {
         let channel = message.get_channel_name();
         let direct = channel == direct_channel;
+        let reply = channel == shared.reply_channel;
         let packet = packet::decode(message.get_payload_bytes());
         let topic = channel.strip_prefix(prefix.as_str());
         match packet {
             // A history topic's packet comes from the script, to every instance.
             Some(packet) if packet.kind == Kind::Kept => match (packet.position, topic) {
-                (Some((epoch, offset)), Some(topic)) if !direct => {
+                (Some((epoch, offset)), Some(topic)) if !direct && !reply => {
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
                     deliver_kept(shared, topic, &epoch, offset, &packet.message, packet.socket);
                 }
                 _ => junk(shared, channel),
             },
             Some(packet) if packet.kind == Kind::Presence => match (packet.position, topic) {
-                (Some((_, version)), Some(topic)) if !direct => {
+                (Some((_, version)), Some(topic)) if !direct && !reply => {
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
                     shared.watchers.publish(topic, &packet.message.at_version(version), None);
                 }
@@ -290,10 +294,13 @@ async fn read(shared: &Shared, context: &BackendContext, mut stream: PubSubStrea
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
                     context.deliver_to(target, &packet.message);
                 }
-                (Kind::Publish, exclude, Some(topic)) if !direct => {
+                (Kind::Publish, exclude, Some(topic)) if !direct && !reply => {
                     shared.counters.received.fetch_add(1, Ordering::Relaxed);
                     shared.topics.publish(topic, &packet.message, exclude);
                 }
+                (Kind::Command, _, _) if direct && control::on_command(shared, context, &packet) => {}
+                (Kind::Count, _, _) if direct && control::on_count(shared, context, &packet) => {}
+                (Kind::Answer, _, _) if reply && control::on_answer(shared, &packet) => {}
                 _ => junk(shared, channel),
             },
             None => junk(shared, channel),

@@ -9,7 +9,9 @@
 //! - a publish is delivered locally and published once on the channel; every
 //!   instance ignores its own packets, so nobody receives a message twice;
 //! - direct sends travel on one channel, `<prefix>#direct`, and the
-//!   instance holding the socket delivers them;
+//!   instance holding the socket delivers them; so do commands for a socket
+//!   and counts (remote control, `control.rs`), whose answers come back on
+//!   the asker's `<prefix>#reply:<instance>`;
 //! - one connection publishes (pipelined, in order) and one subscribes, per
 //!   instance; packets carry the message text once (see `packet.rs`).
 //!
@@ -23,6 +25,7 @@
 //! [`RedisStats`]), reconnects with backoff, and re-subscribes every topic
 //! that still has local subscribers.
 
+mod control;
 mod history;
 mod link;
 mod packet;
@@ -43,8 +46,9 @@ use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
 use crate::pubsub::{
-    BackendContext, BackendStats, Capabilities, Capability, HistoryFuture, Position, PresenceEntry,
-    PresenceFuture, PubSubBackend, Retention, Subscribed, Subscriber, TopicRegistry,
+    BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
+    HistoryFuture, Position, PresenceEntry, PresenceFuture, PubSubBackend, Retention, SocketCommand,
+    Subscribed, Subscriber, TopicRegistry,
 };
 use crate::util::sync::lock;
 
@@ -87,6 +91,7 @@ struct Config {
     backoff_max: Duration,
     start_degraded: bool,
     presence_expiry: Duration,
+    control_timeout: Duration,
 }
 
 /// `url` without the password of its user info (`redis://:secret@h` ->
@@ -185,8 +190,14 @@ pub(crate) struct Shared {
     /// This instance's id, in every packet it publishes.
     instance: [u8; 16],
     /// The channel of direct sends: `<prefix>#direct`, which no topic can
-    /// collide with (`#` is not a topic character).
+    /// collide with (`#` is not a topic character). Commands and counts
+    /// for every instance go there too.
     direct_channel: String,
+    /// Where the answers to this instance's commands and counts come:
+    /// `<prefix>#reply:<instance>`.
+    reply_channel: String,
+    /// This instance's commands and counts waiting for answers.
+    requests: control::Requests,
     /// This instance's subscribers.
     topics: TopicRegistry,
     ops: mpsc::UnboundedSender<SubOp>,
@@ -238,6 +249,7 @@ impl RedisBackend {
                 backoff_max: Duration::from_secs(5),
                 start_degraded: false,
                 presence_expiry: Duration::from_secs(30),
+                control_timeout: Duration::from_secs(3),
             },
         }
     }
@@ -332,16 +344,29 @@ impl RedisBackendBuilder {
         self
     }
 
+    /// How long a command for a socket on another instance, or a count
+    /// over every instance, waits for the other instances' answers
+    /// (default 3 s; [`Sockets::disconnect`](crate::Sockets::disconnect),
+    /// [`Sockets::count_connections`](crate::Sockets::count_connections), ...).
+    pub fn control_timeout(mut self, timeout: Duration) -> Self {
+        self.config.control_timeout = timeout;
+        self
+    }
+
     /// The provider.
     pub fn build(self) -> RedisBackend {
         let (ops, ops_rx) = mpsc::unbounded_channel();
         let instance = crate::util::random::random_bytes();
         let direct_channel = format!("{}#direct", self.config.prefix);
+        let instance_hex = crate::util::random::hex(&instance);
+        let reply_channel = format!("{}#reply:{instance_hex}", self.config.prefix);
         RedisBackend {
             shared: Arc::new(Shared {
                 config: self.config,
                 instance,
                 direct_channel,
+                reply_channel,
+                requests: control::Requests::default(),
                 topics: TopicRegistry::new(),
                 ops,
                 ops_rx: Mutex::new(Some(ops_rx)),
@@ -351,7 +376,7 @@ impl RedisBackendBuilder {
                 links: OnceLock::new(),
                 append_sha: history::append_sha(),
                 epochs: Mutex::new(HashMap::new()),
-                instance_hex: crate::util::random::hex(&instance),
+                instance_hex,
                 scripts: presence::Scripts::default(),
                 local_presence: Mutex::default(),
                 watchers: TopicRegistry::new(),
@@ -365,6 +390,11 @@ impl RedisBackendBuilder {
 impl Shared {
     fn channel(&self, topic: &str) -> String {
         format!("{}{topic}", self.config.prefix)
+    }
+
+    /// Where the instance `instance` reads the answers to its requests.
+    fn reply_channel_of(&self, instance: &[u8; 16]) -> String {
+        format!("{}#reply:{}", self.config.prefix, crate::util::random::hex(instance))
     }
 
     /// Adds `pending` to `pipe`.
@@ -608,7 +638,10 @@ impl PubSubBackend for RedisBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::NONE.with(Capability::History).with(Capability::Presence)
+        Capabilities::NONE
+            .with(Capability::History)
+            .with(Capability::Presence)
+            .with(Capability::RemoteControl)
     }
 
     fn is_ready(&self) -> bool {
@@ -624,6 +657,16 @@ impl PubSubBackend for RedisBackend {
 
     fn local_subscriber_count(&self, topic: &str) -> usize {
         self.shared.topics.subscriber_count(topic)
+    }
+
+    fn command_remote(&self, socket: SocketId, command: &SocketCommand) -> CommandFuture {
+        let (shared, command) = (self.shared.clone(), command.clone());
+        async move { control::command(&shared, socket, &command).await }.boxed()
+    }
+
+    fn count_remote(&self, query: &CountQuery) -> CountFuture {
+        let (shared, query) = (self.shared.clone(), query.clone());
+        async move { control::count(&shared, &query).await }.boxed()
     }
 
     fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {

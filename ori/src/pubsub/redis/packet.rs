@@ -9,8 +9,11 @@
 //! 2 a direct send (`socket`: the target), 3 a publish on a history topic,
 //! whose payload starts with `<epoch>\n<offset>\n` (written by the append
 //! script, see `history.rs`), 4 a presence diff, whose payload starts with
-//! `<version>\n` (written by the presence scripts); with bit 0x80 set the message is binary, else
-//! text (UTF-8, checked on arrival).
+//! `<version>\n` (written by the presence scripts); 5 a command for
+//! `socket` (remote control), 6 a count, both asked of every instance on
+//! the direct channel, and 7 an answer to one of them, on the asker's own
+//! reply channel (their payloads: `control.rs`); with bit 0x80 set the
+//! message is binary, else text (UTF-8, checked on arrival).
 
 use crate::connection::socket_id::SocketId;
 use crate::protocol::Outbound;
@@ -33,6 +36,12 @@ pub(crate) enum Kind {
     /// Deliver a presence diff to the topic's local watchers; sent by the
     /// presence scripts, to every instance.
     Presence,
+    /// Run a command on `socket` if it is connected here, and answer.
+    Command,
+    /// Count something here, and answer.
+    Count,
+    /// An answer to a command or a count this instance asked.
+    Answer,
 }
 
 /// A decoded packet.
@@ -62,6 +71,9 @@ pub(crate) fn encode(
         Kind::Direct => 2,
         Kind::Kept => 3,
         Kind::Presence => 4,
+        Kind::Command => 5,
+        Kind::Count => 6,
+        Kind::Answer => 7,
     };
     out.push(if message.is_binary() { kind | BINARY } else { kind });
     out.extend_from_slice(instance);
@@ -81,12 +93,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Packet> {
         2 => Kind::Direct,
         3 if !binary => Kind::Kept,
         4 if !binary => Kind::Presence,
+        5 if !binary => Kind::Command,
+        6 if !binary => Kind::Count,
+        7 if !binary => Kind::Answer,
         _ => return None,
     };
     let instance: [u8; 16] = bytes[2..18].try_into().ok()?;
     let socket: [u8; 16] = bytes[18..34].try_into().ok()?;
     let socket = (socket != [0; 16]).then(|| SocketId::from(uuid::Uuid::from_bytes(socket)));
-    if kind == Kind::Direct && socket.is_none() {
+    if matches!(kind, Kind::Direct | Kind::Command) && socket.is_none() {
         return None;
     }
     let mut payload = &bytes[HEADER..];
