@@ -7,8 +7,8 @@
 //! ORI_ADDR=127.0.0.1:3000 target/release/examples/bench_server
 //! ```
 //! Environment: `ORI_ADDR` (default `127.0.0.1:3000`), `ORI_MAX_MESSAGE_BYTES`
-//! (the inbound message limit), `ORI_REDIS_URL` (use the Redis provider; build
-//! with `--features redis`), `ORI_PRESENCE_EXPIRY_MS` (with Redis: how soon a
+//! (the inbound message limit), `ORI_PUBSUB_URL` (`redis://...`: use the Redis
+//! backend; build with `--features redis`), `ORI_PRESENCE_EXPIRY_MS` (with Redis: how soon a
 //! dead instance's members leave), `ORI_COMPRESSION=on` (permessage-deflate, default
 //! settings), `ORI_TLS_CERT` and `ORI_TLS_KEY` (PEM files: serve `wss://`;
 //! build with `--features tls`), `ORI_BENCH_LAYER=pass` (one pass-through

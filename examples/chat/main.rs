@@ -14,8 +14,8 @@
 //! member on :3001):
 //!
 //! ```sh
-//! ORI_REDIS_URL=redis://127.0.0.1:6379 cargo run -p ori-examples --features redis --example chat
-//! ORI_REDIS_URL=redis://127.0.0.1:6379 ORI_ADDR=127.0.0.1:3001 cargo run -p ori-examples --features redis --example chat
+//! ORI_PUBSUB_URL=redis://127.0.0.1:6379 cargo run -p ori-examples --features redis --example chat
+//! ORI_PUBSUB_URL=redis://127.0.0.1:6379 ORI_ADDR=127.0.0.1:3001 cargo run -p ori-examples --features redis --example chat
 //! ```
 
 // The app's items are public for the integration tests that serve it.

@@ -288,7 +288,7 @@ fn check_status(status: &str) -> Result<(), SocketError> {
 /// `presence` topic under its user id (ori untracks it when it closes, and
 /// removes the members of an instance that dies). It serves a page at `/`
 /// (a live member list, built on the generated `presence_api.js`) and its
-/// AsyncAPI document at `/asyncapi.json`. With `ORI_REDIS_URL` set, every
+/// AsyncAPI document at `/asyncapi.json`. With `ORI_PUBSUB_URL` set, every
 /// instance shows the same members.
 pub fn app() -> Ori {
     Ori::create()

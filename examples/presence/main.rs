@@ -8,6 +8,10 @@
 //! {"type":"presence.heartbeat","data":{"status":"online"},"correlationId":"1"}
 //! ```
 //!
+//! Several instances on one Redis show the same members:
+//! `ORI_PUBSUB_URL=redis://127.0.0.1:6379 cargo run -p ori-examples --features redis --example presence`
+//! (again with `ORI_ADDR=127.0.0.1:3001`).
+//!
 //! `cargo run -p ori-examples --example presence -- generate` writes its typed
 //! TypeScript client (`presence_api.ts`) and AsyncAPI document (`asyncapi.json`).
 
@@ -17,7 +21,7 @@ mod app;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let app = app::app();
+    let app = ori_examples::pubsub_from_env(app::app())?;
     if ori_examples::generate_if_asked(&app, "presence", "PresenceApi")? {
         return Ok(());
     }

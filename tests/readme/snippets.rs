@@ -166,6 +166,16 @@ fn redis() -> Ori {
     Ori::create().websocket(WebSocketConfig::default()).pubsub(redis)
 }
 
+// ---- "Scaling out": on NATS
+
+fn nats() -> Ori {
+    let nats = ori::pubsub::NatsBackend::builder("nats://127.0.0.1:4222")
+        .subject_prefix("chat")    // default "ori"
+        .outage_buffer(1024)       // publishes kept while NATS is down (default)
+        .build();
+    Ori::create().websocket(WebSocketConfig::default()).pubsub(nats)
+}
+
 // ---- "History and recovery"
 
 fn history() -> Ori {

@@ -4,6 +4,7 @@
 
 pub mod client_app;
 pub mod cross_instance;
+pub mod nats_server;
 pub mod plain_backend;
 pub mod presence;
 pub mod readme;

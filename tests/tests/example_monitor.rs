@@ -39,3 +39,23 @@ async fn http_reports_reach_the_subscribers_of_that_monitor() {
         http(server.addr, "PUT", "/monitors/7/status", &json_header, r#"{"status":"purple"}"#).await;
     assert_eq!(invalid.status, 422);
 }
+
+/// On NATS, a report made on one instance reaches a watcher on another
+/// (`ORI_PUBSUB_URL=nats://... --example monitor`, twice).
+#[tokio::test]
+async fn a_report_on_one_instance_reaches_a_watcher_on_another_over_nats() {
+    let Some(nats) = ori_tests::nats_server::NatsServer::start() else { return };
+    let app = || monitor::app().pubsub(ori::pubsub::NatsBackend::new(nats.url()));
+    let (one, two) = (LiveServer::start(app()).await, LiveServer::start(app()).await);
+    let mut watcher = two.connect().await;
+    watcher.subscribe("monitor:7").await;
+
+    let json_header = [("content-type", "application/json")];
+    let response = http(one.addr, "PUT", "/monitors/7/status", &json_header, r#"{"status":"down"}"#).await;
+    assert_eq!(response.status, 200);
+    let pushed = watcher.recv().await;
+    assert_eq!(
+        (pushed["type"].clone(), pushed["data"]["status"].clone()),
+        (json!("monitor.statusChanged"), json!("down"))
+    );
+}

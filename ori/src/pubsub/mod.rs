@@ -4,7 +4,8 @@
 //! any socket from any instance), the
 //! pieces a backend is built from ([`TopicRegistry`] for the local
 //! subscribers, [`Subscriber`]), the in-process backend, and the Redis
-//! backend (feature `redis`), written on that interface alone.
+//! (feature `redis`) and NATS (feature `nats`) backends, written on that
+//! interface alone.
 
 mod backend;
 pub(crate) mod control;
@@ -12,12 +13,19 @@ pub(crate) mod history;
 mod in_process;
 mod memory_history;
 mod memory_presence;
+#[cfg(feature = "nats")]
+mod nats;
+#[cfg(any(feature = "redis", feature = "nats"))]
+pub(crate) mod packet;
 pub(crate) mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod subscriber;
 mod topics;
 
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub use self::nats::{NatsBackend, NatsBackendBuilder, NatsStats};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisBackend, RedisBackendBuilder, RedisStats};

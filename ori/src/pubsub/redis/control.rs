@@ -22,11 +22,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
-use super::packet::{self, Kind, Packet};
 use super::{Pending, Shared};
 use crate::connection::socket_id::SocketId;
 use crate::error::PubSubError;
 use crate::protocol::Outbound;
+use crate::pubsub::packet::{self, Kind, Packet};
 use crate::pubsub::{BackendContext, CountQuery, SocketCommand};
 use crate::util::sync::lock;
 

@@ -10,12 +10,12 @@ use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::packet::{self, Kind};
 use super::{Config, Pending, Shared};
 use super::{control, history, presence};
 use crate::connection::socket_id::SocketId;
 use crate::error::BoxError;
 use crate::protocol::Outbound;
+use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{BackendContext, MAX_STATE_KEYS, Subscriber, epoch_changed, presence_state};
 use crate::util::backoff::{Backoff, retry};
 use crate::util::sync::lock;

@@ -28,7 +28,6 @@
 mod control;
 mod history;
 mod link;
-mod packet;
 mod presence;
 
 use std::collections::{HashMap, VecDeque};
@@ -41,10 +40,10 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use self::link::{Link, SubOp};
-use self::packet::Kind;
 use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
+use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
     HistoryFuture, Position, PresenceEntry, PresenceFuture, PubSubBackend, Retention, SocketCommand,

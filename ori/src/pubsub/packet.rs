@@ -1,5 +1,6 @@
-//! The packet one instance publishes on a Redis channel: a fixed header (who
-//! sent it, whom it excludes or targets) and the message, once, as is.
+//! The packet one instance publishes to the others through a broker (a
+//! Redis channel, a NATS subject): a fixed header (who sent it, whom it
+//! excludes or targets) and the message, once, as is.
 //!
 //! ```text
 //! 0      1      2              18             34

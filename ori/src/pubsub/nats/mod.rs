@@ -1,0 +1,428 @@
+//! [`NatsBackend`]: many ori instances sharing a NATS server (or cluster)
+//! behave as one, over NATS core.
+//!
+//! - a topic `t` is the subject `<prefix>.t.<t>` (dots as `%`, see
+//!   `subject.rs`); an instance subscribes to it while it has a local
+//!   subscriber of `t`;
+//! - a publish is delivered locally and published once on the subject;
+//!   every instance ignores its own packets, so nobody receives a message
+//!   twice;
+//! - direct sends travel on `<prefix>.direct`, and the instance holding the
+//!   socket delivers them;
+//! - packets are those of the Redis backend (a 34-byte header, then the
+//!   message as is); anything else on these subjects is counted and dropped.
+//!
+//! It is written on the public backend interface alone, as a backend
+//! outside this crate would be.
+//!
+//! Guarantees, as on Redis: at most once; per publisher and topic, in
+//! order; a `subscribe` resolves once the server has the subscription. While
+//! NATS is unreachable the instance serves local traffic, acknowledges
+//! subscribes for local delivery, keeps up to
+//! [`outage_buffer`](NatsBackendBuilder::outage_buffer) publishes and sends
+//! them once it is back (the rest are dropped and counted), and the client
+//! reconnects and subscribes again by itself.
+
+mod link;
+mod subject;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use self::link::SubOp;
+use crate::connection::socket_id::SocketId;
+use crate::error::{BoxError, PubSubError};
+use crate::protocol::Outbound;
+use crate::pubsub::packet::{self, Kind};
+use crate::pubsub::{BackendContext, BackendStats, PubSubBackend, Subscribed, Subscriber, TopicRegistry};
+use crate::util::sync::lock;
+
+/// Pub/sub across every ori instance that shares a NATS server.
+///
+/// ```no_run
+/// use ori::pubsub::NatsBackend;
+///
+/// let nats = NatsBackend::builder("nats://127.0.0.1:4222")
+///     .subject_prefix("chat") // default "ori"
+///     .build();
+/// let app = ori::Ori::create().pubsub(nats);
+/// ```
+#[derive(Clone)]
+pub struct NatsBackend {
+    shared: Arc<Shared>,
+}
+
+/// Settings of a [`NatsBackend`] ([`NatsBackend::builder`]).
+#[derive(Debug, Clone)]
+pub struct NatsBackendBuilder {
+    config: Config,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    url: String,
+    prefix: String,
+    connect_timeout: Duration,
+    ping_interval: Duration,
+    outage_buffer: usize,
+    max_pending: usize,
+    start_degraded: bool,
+    backoff_min: Duration,
+    backoff_max: Duration,
+}
+
+/// Counters of a [`NatsBackend`], for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NatsStats {
+    /// Whether the instance is connected to NATS now.
+    pub connected: bool,
+    /// Packets published to NATS.
+    pub published: u64,
+    /// Packets from other instances delivered here.
+    pub received: u64,
+    /// Publishes dropped (past the outage buffer or the pending limit, or
+    /// refused by NATS, e.g. over its `max_payload`).
+    pub dropped: u64,
+    /// Messages on ori's subjects that were not ori packets, skipped.
+    pub junk: u64,
+    /// Times the connection was re-established after a loss.
+    pub reconnects: u64,
+    /// Time spent disconnected since start-up, the current outage included.
+    pub outage: Duration,
+}
+
+#[derive(Default)]
+struct Counters {
+    connected: AtomicBool,
+    published: AtomicU64,
+    received: AtomicU64,
+    dropped: AtomicU64,
+    junk: AtomicU64,
+    reconnects: AtomicU64,
+    /// Time disconnected before the current outage, and when it began.
+    outages: Mutex<(Duration, Option<Instant>)>,
+}
+
+impl Counters {
+    fn set_connected(&self, connected: bool) {
+        self.connected.store(connected, Ordering::Release);
+        let mut outages = lock(&self.outages);
+        match (connected, outages.1) {
+            (true, Some(since)) => *outages = (outages.0 + since.elapsed(), None),
+            (false, None) => outages.1 = Some(Instant::now()),
+            _ => {}
+        }
+    }
+
+    fn outage(&self) -> Duration {
+        let outages = lock(&self.outages);
+        outages.0 + outages.1.map_or(Duration::ZERO, |since| since.elapsed())
+    }
+}
+
+pub(crate) struct Shared {
+    config: Config,
+    /// This instance's id, in every packet it publishes.
+    instance: [u8; 16],
+    /// `<prefix>.direct`.
+    direct_subject: String,
+    /// This instance's subscribers.
+    topics: TopicRegistry,
+    ops: mpsc::UnboundedSender<SubOp>,
+    ops_rx: Mutex<Option<mpsc::UnboundedReceiver<SubOp>>>,
+    /// Publishes waiting for the connection: (subject, packet).
+    queue: Mutex<VecDeque<(String, Vec<u8>)>>,
+    /// Wakes the publisher: something queued, or the connection is back.
+    ready: Notify,
+    counters: Counters,
+    client: OnceLock<async_nats::Client>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl NatsBackend {
+    /// A backend for the NATS server at `url` (`nats://host:port`; several,
+    /// comma-separated, for a cluster), with defaults.
+    pub fn new(url: impl Into<String>) -> NatsBackend {
+        NatsBackend::builder(url).build()
+    }
+
+    /// Settings for the NATS server at `url`.
+    pub fn builder(url: impl Into<String>) -> NatsBackendBuilder {
+        NatsBackendBuilder {
+            config: Config {
+                url: url.into(),
+                prefix: "ori".to_owned(),
+                connect_timeout: Duration::from_secs(5),
+                ping_interval: Duration::from_secs(15),
+                outage_buffer: 1024,
+                max_pending: 100_000,
+                start_degraded: false,
+                backoff_min: Duration::from_millis(100),
+                backoff_max: Duration::from_secs(5),
+            },
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> NatsStats {
+        let c = &self.shared.counters;
+        NatsStats {
+            connected: c.connected.load(Ordering::Acquire),
+            published: c.published.load(Ordering::Relaxed),
+            received: c.received.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            junk: c.junk.load(Ordering::Relaxed),
+            reconnects: c.reconnects.load(Ordering::Relaxed),
+            outage: c.outage(),
+        }
+    }
+
+    /// The NATS subject of `topic`.
+    pub fn subject_of(&self, topic: &str) -> String {
+        subject::of_topic(&self.shared.config.prefix, topic)
+    }
+}
+
+impl NatsBackendBuilder {
+    /// First token(s) of every subject ori uses (default `ori`); instances
+    /// share topics only when they share the prefix. Tokens are separated
+    /// by dots; `*`, `>` and spaces are refused at start-up.
+    pub fn subject_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.prefix = prefix.into();
+        self
+    }
+
+    /// Time to connect to NATS (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Interval of the client's `PING` (default 15 s): a connection that
+    /// stops answering is replaced.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.config.ping_interval = interval;
+        self
+    }
+
+    /// Publishes kept while NATS is unreachable and sent, in order, once it is
+    /// back (default 1024); publishes past it are dropped and counted. `0`
+    /// drops everything published during an outage.
+    pub fn outage_buffer(mut self, messages: usize) -> Self {
+        self.config.outage_buffer = messages;
+        self
+    }
+
+    /// Publishes waiting for NATS at most, connected or not (default
+    /// 100,000); past it, publishes are dropped and counted.
+    pub fn max_pending(mut self, messages: usize) -> Self {
+        self.config.max_pending = messages;
+        self
+    }
+
+    /// Reconnection backoff: the first wait, then doubled up to the maximum
+    /// (default 100 ms to 5 s).
+    pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.config.backoff_min = min;
+        self.config.backoff_max = max.max(min);
+        self
+    }
+
+    /// Start even when NATS is unreachable, serving local traffic until it
+    /// is reachable (default: an unreachable NATS is a start-up error).
+    pub fn start_degraded(mut self, start_degraded: bool) -> Self {
+        self.config.start_degraded = start_degraded;
+        self
+    }
+
+    /// The backend.
+    pub fn build(self) -> NatsBackend {
+        let (ops, ops_rx) = mpsc::unbounded_channel();
+        NatsBackend {
+            shared: Arc::new(Shared {
+                direct_subject: subject::direct(&self.config.prefix),
+                config: self.config,
+                instance: crate::util::random::random_bytes(),
+                topics: TopicRegistry::new(),
+                ops,
+                ops_rx: Mutex::new(Some(ops_rx)),
+                queue: Mutex::default(),
+                ready: Notify::new(),
+                counters: Counters::default(),
+                client: OnceLock::new(),
+                tasks: Mutex::default(),
+            }),
+        }
+    }
+}
+
+impl Shared {
+    fn subject(&self, topic: &str) -> String {
+        subject::of_topic(&self.config.prefix, topic)
+    }
+
+    /// Queues a publish for the publisher; never waits.
+    fn enqueue(&self, subject: String, packet: Vec<u8>) {
+        let mut queue = lock(&self.queue);
+        let limit = if self.counters.connected.load(Ordering::Acquire) {
+            self.config.max_pending
+        } else {
+            self.config.outage_buffer
+        };
+        if queue.len() >= limit {
+            drop(queue);
+            self.dropped("the outage buffer or the pending limit is full");
+            return;
+        }
+        queue.push_back((subject, packet));
+        drop(queue);
+        self.ready.notify_one();
+    }
+
+    fn dropped(&self, why: &str) {
+        let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        if dropped.is_multiple_of(1000) {
+            tracing::warn!(dropped = dropped + 1, why, "dropping publishes for NATS");
+        }
+    }
+
+    /// Counts (and now and then logs) a message on an ori subject that is not an ori packet.
+    fn junk(&self, subject: &str) {
+        let junk = self.counters.junk.fetch_add(1, Ordering::Relaxed);
+        if junk.is_multiple_of(1000) {
+            tracing::warn!(subject, junk = junk + 1, "dropping a message that is not an ori packet");
+        }
+    }
+}
+
+impl std::fmt::Debug for NatsBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsBackend")
+            .field("url", &without_credentials(&self.shared.config.url))
+            .field("prefix", &self.shared.config.prefix)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// `url` without user info (`nats://user:secret@h` -> `nats://***@h`), for logs.
+fn without_credentials(url: &str) -> String {
+    url.split(',')
+        .map(|url| {
+            match url.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?.1))) {
+                Some((scheme, host)) => format!("{scheme}://***@{host}"),
+                None => url.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl PubSubBackend for NatsBackend {
+    fn name(&self) -> String {
+        format!("NATS at {} (across instances)", without_credentials(&self.shared.config.url))
+    }
+
+    fn stats(&self) -> Option<BackendStats> {
+        let stats = NatsBackend::stats(self);
+        Some(BackendStats {
+            connected: stats.connected,
+            published: stats.published,
+            received: stats.received,
+            dropped: stats.dropped,
+            reconnects: stats.reconnects,
+            outage: stats.outage,
+        })
+    }
+
+    fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
+        let (ack, live) = oneshot::channel();
+        let shared = &self.shared;
+        shared.topics.insert_with(topic, subscriber, |_| {
+            // Sent while the topic is locked: the manager sees joins and leaves in order.
+            let _ = shared.ops.send(SubOp::Join { topic: topic.to_owned(), ack });
+        });
+        // A manager that is gone (not started, shut down) means local delivery only.
+        async move {
+            let _ = live.await;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn unsubscribe(&self, topic: &str, subscriber: SocketId) {
+        let shared = &self.shared;
+        shared.topics.remove_with(topic, subscriber, |removed| {
+            if removed.last {
+                let _ = shared.ops.send(SubOp::Leave { topic: topic.to_owned() });
+            }
+        });
+    }
+
+    fn publish(&self, topic: &str, message: &Outbound, exclude: Option<SocketId>) {
+        let shared = &self.shared;
+        shared.topics.publish(topic, message, exclude);
+        let packet = packet::encode(Kind::Publish, &shared.instance, exclude, message);
+        shared.enqueue(shared.subject(topic), packet);
+    }
+
+    fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
+        let shared = &self.shared;
+        let packet = packet::encode(Kind::Direct, &shared.instance, Some(socket), message);
+        shared.enqueue(shared.direct_subject.clone(), packet);
+        Ok(())
+    }
+
+    fn local_subscriber_count(&self, topic: &str) -> usize {
+        self.shared.topics.subscriber_count(topic)
+    }
+
+    fn is_ready(&self) -> bool {
+        self.shared.counters.connected.load(Ordering::Acquire)
+    }
+
+    fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {
+        let shared = self.shared.clone();
+        async move { link::start(shared, context).await }.boxed()
+    }
+
+    fn flush(&self) -> BoxFuture<'static, ()> {
+        let shared = self.shared.clone();
+        async move {
+            while shared.counters.connected.load(Ordering::Acquire) && !lock(&shared.queue).is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if let Some(client) = shared.client.get() {
+                let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
+            }
+        }
+        .boxed()
+    }
+
+    fn shutdown(&self) {
+        for task in lock(&self.shared.tasks).drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_stay_out_of_logs() {
+        assert_eq!(without_credentials("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+        assert_eq!(without_credentials("nats://u:secret@h:4222"), "nats://***@h:4222");
+        assert_eq!(without_credentials("nats://t0ken@a:1,nats://b:2"), "nats://***@a:1,nats://b:2");
+        let nats = NatsBackend::new("nats://u:secret@h:4222");
+        assert!(!format!("{nats:?}").contains("secret"));
+        assert!(!nats.name().contains("secret"));
+    }
+}
