@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ori::PubSubError;
 use ori::pubsub::{NatsBackend, NatsBackendBuilder};
-use ori_tests::cross_instance::{self, message, say_on, socket_id};
+use ori_tests::cross_instance::{self, message, say_on};
 use ori_tests::nats_server::NatsServer;
 use ori_tests::{LiveServer, WAIT};
 use serde_json::json;
@@ -231,13 +231,74 @@ async fn an_unreachable_nats_fails_start_up_unless_degraded_start_is_allowed() {
 }
 
 #[tokio::test]
-async fn remote_control_is_not_offered_on_nats_yet() {
+async fn a_socket_is_controlled_from_any_instance() {
     let Some(nats) = NatsServer::start() else { return };
-    let servers = instances(&nats, 2).await;
-    let mut there = servers[1].connect().await;
-    let id = socket_id(&mut there).await;
-    let unsupported = PubSubError::Unsupported("remote control (`Capability::RemoteControl`)");
-    assert_eq!(servers[0].app.sockets().disconnect(id, 4001, "kicked").await, Err(unsupported));
+    let servers = instances(&nats, 3).await;
+    cross_instance::a_socket_is_controlled_from_any_instance(&servers).await;
+}
+
+#[tokio::test]
+async fn counts_cover_every_instance() {
+    let Some(nats) = NatsServer::start() else { return };
+    let servers = instances(&nats, 3).await;
+    cross_instance::counts_cover_every_instance(&servers).await;
+}
+
+#[tokio::test]
+async fn a_socket_connected_nowhere_is_not_found_at_once() {
+    let Some(nats) = NatsServer::start() else { return };
+    let servers = instances(&nats, 3).await;
+    cross_instance::a_socket_connected_nowhere_is_not_found_at_once(&servers).await;
+}
+
+#[tokio::test]
+async fn a_member_that_does_not_answer_fails_a_count_and_one_that_said_bye_does_not() {
+    let Some(nats) = NatsServer::start() else { return };
+    let (asker, _) =
+        instance(NatsBackend::builder(nats.url()).control_timeout(Duration::from_millis(300))).await;
+    // Another program says it is an instance, and then never answers.
+    let ghost = "ab".repeat(16);
+    nats.publish_raw("ori.instances", format!("{ghost} beat").as_bytes());
+    // (The asker hears the beat a moment after the server has it.)
+    let deadline = Instant::now() + WAIT;
+    let counted = loop {
+        let counted = asker.app.sockets().count_connections().await;
+        if counted != Ok(0) || Instant::now() > deadline {
+            break counted;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(
+        counted,
+        Err(PubSubError::Backend("1 of 1 other instances did not answer within 300ms".to_owned()))
+    );
+    // Once it says bye, nobody is waited for.
+    nats.publish_raw("ori.instances", format!("{ghost} bye").as_bytes());
+    while asker.app.sockets().count_connections().await != Ok(0) {
+        assert!(Instant::now() < deadline, "the ghost is still a member");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Junk on the membership subject is counted, not believed.
+    nats.publish_raw("ori.instances", b"not an instance");
+    assert_eq!(asker.app.sockets().count_connections().await, Ok(0));
+}
+
+#[tokio::test]
+async fn a_stopped_instance_says_bye_and_is_not_waited_for() {
+    let Some(nats) = NatsServer::start() else { return };
+    let builder = || NatsBackend::builder(nats.url()).control_timeout(Duration::from_millis(200));
+    let (stays, _) = instance(builder()).await;
+    let (stops, _) = instance(builder()).await;
+    let mut client = stops.connect().await;
+    client.request(json!({"type": "ping"})).await;
+    assert_eq!(stays.app.sockets().count_connections().await, Ok(1));
+    stops.shutdown().await.unwrap();
+    // Its `bye` reaches the other a moment later; then nobody is waited for,
+    // long before the stopped instance would expire (3.5 s).
+    let started = Instant::now();
+    while stays.app.sockets().count_connections().await != Ok(0) {
+        assert!(started.elapsed() < Duration::from_secs(2), "it waited for the stopped instance");
+    }
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! (feature `redis`) and NATS (feature `nats`) backends, written on that
 //! interface alone.
 
+#[cfg(any(feature = "redis", feature = "nats"))]
+pub(crate) mod asking;
 mod backend;
 pub(crate) mod control;
 pub(crate) mod history;

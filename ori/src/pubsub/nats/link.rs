@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Shared, subject, without_credentials};
+use super::{Shared, control, subject, without_credentials};
 use crate::error::BoxError;
 use crate::pubsub::BackendContext;
 use crate::pubsub::packet::{self, Kind};
@@ -64,13 +64,25 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
         tracing::warn!(url = %without_credentials(&config.url), "NATS unreachable at start-up; serving local traffic until it is");
     }
     shared.counters.set_connected(connected);
-    let direct = client.subscribe(shared.direct_subject.clone()).await?;
-    let probe = client.subscribe(subject::probe(&config.prefix, &shared.instance)).await?;
+    let subjects = &shared.subjects;
+    let direct = client.subscribe(subjects.direct.clone()).await?;
+    let probe = client.subscribe(subjects.probe.clone()).await?;
+    let requests = client.subscribe(subjects.control.clone()).await?;
+    let answers = client.subscribe(subjects.reply.clone()).await?;
+    let others = client.subscribe(subjects.instances.clone()).await?;
+    let mut probe = probe;
+    // The server has these subscriptions before the port is bound.
+    if connected && !round_trip(&client, &subjects.probe, &mut probe, 0, config.connect_timeout).await {
+        tracing::warn!("NATS did not confirm the instance's subscriptions in time");
+    }
     let _ = shared.client.set(client.clone());
     let tasks = vec![
         tokio::spawn(publish(shared.clone(), client.clone())),
-        tokio::spawn(manage_subscriptions(shared.clone(), client, ops, probe)),
-        tokio::spawn(read_direct(shared.clone(), context, direct)),
+        tokio::spawn(manage_subscriptions(shared.clone(), client.clone(), ops, probe)),
+        tokio::spawn(read_direct(shared.clone(), context.clone(), direct)),
+        tokio::spawn(control::answer(shared.clone(), context, requests)),
+        tokio::spawn(control::read_answers(shared.clone(), answers)),
+        tokio::spawn(control::keep_membership(shared.clone(), client, others)),
     ];
     lock(&shared.tasks).extend(tasks);
     Ok(())
@@ -138,7 +150,7 @@ async fn manage_subscriptions(
     mut ops: mpsc::UnboundedReceiver<SubOp>,
     mut probe: async_nats::Subscriber,
 ) {
-    let probe_subject = subject::probe(&shared.config.prefix, &shared.instance);
+    let probe_subject = shared.subjects.probe.clone();
     let mut probes = 0u64;
     let mut readers: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     while let Some(op) = ops.recv().await {

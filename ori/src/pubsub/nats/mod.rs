@@ -8,7 +8,8 @@
 //!   every instance ignores its own packets, so nobody receives a message
 //!   twice;
 //! - direct sends travel on `<prefix>.direct`, and the instance holding the
-//!   socket delivers them;
+//!   socket delivers them; commands for a socket and counts go to every
+//!   instance on `<prefix>.control` (remote control, `control.rs`);
 //! - packets are those of the Redis backend (a 34-byte header, then the
 //!   message as is); anything else on these subjects is counted and dropped.
 //!
@@ -23,6 +24,7 @@
 //! them once it is back (the rest are dropped and counted), and the client
 //! reconnects and subscribes again by itself.
 
+mod control;
 mod link;
 mod subject;
 
@@ -36,11 +38,16 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use self::link::SubOp;
+use self::subject::Subjects;
 use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
+use crate::pubsub::asking::{self, Ask};
 use crate::pubsub::packet::{self, Kind};
-use crate::pubsub::{BackendContext, BackendStats, PubSubBackend, Subscribed, Subscriber, TopicRegistry};
+use crate::pubsub::{
+    BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
+    PubSubBackend, SocketCommand, Subscribed, Subscriber, TopicRegistry,
+};
 use crate::util::sync::lock;
 
 /// Pub/sub across every ori instance that shares a NATS server.
@@ -75,6 +82,7 @@ struct Config {
     start_degraded: bool,
     backoff_min: Duration,
     backoff_max: Duration,
+    control_timeout: Duration,
 }
 
 /// Counters of a [`NatsBackend`], for logs and tests.
@@ -130,8 +138,12 @@ pub(crate) struct Shared {
     config: Config,
     /// This instance's id, in every packet it publishes.
     instance: [u8; 16],
-    /// `<prefix>.direct`.
-    direct_subject: String,
+    /// The subjects besides the topics'.
+    subjects: Subjects,
+    /// This instance's commands and counts waiting for answers.
+    requests: asking::Requests,
+    /// The other instances, as their heartbeats say.
+    members: control::Members,
     /// This instance's subscribers.
     topics: TopicRegistry,
     ops: mpsc::UnboundedSender<SubOp>,
@@ -165,6 +177,7 @@ impl NatsBackend {
                 start_degraded: false,
                 backoff_min: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(5),
+                control_timeout: Duration::from_secs(3),
             },
         }
     }
@@ -234,6 +247,14 @@ impl NatsBackendBuilder {
         self
     }
 
+    /// How long a command for a socket on another instance, or a count
+    /// over every instance, waits for the other instances' answers
+    /// (default 3 s).
+    pub fn control_timeout(mut self, timeout: Duration) -> Self {
+        self.config.control_timeout = timeout;
+        self
+    }
+
     /// Start even when NATS is unreachable, serving local traffic until it
     /// is reachable (default: an unreachable NATS is a start-up error).
     pub fn start_degraded(mut self, start_degraded: bool) -> Self {
@@ -244,11 +265,14 @@ impl NatsBackendBuilder {
     /// The backend.
     pub fn build(self) -> NatsBackend {
         let (ops, ops_rx) = mpsc::unbounded_channel();
+        let instance = crate::util::random::random_bytes();
         NatsBackend {
             shared: Arc::new(Shared {
-                direct_subject: subject::direct(&self.config.prefix),
+                subjects: Subjects::new(&self.config.prefix, &instance),
+                requests: asking::Requests::default(),
+                members: control::Members::default(),
                 config: self.config,
-                instance: crate::util::random::random_bytes(),
+                instance,
                 topics: TopicRegistry::new(),
                 ops,
                 ops_rx: Mutex::new(Some(ops_rx)),
@@ -264,7 +288,7 @@ impl NatsBackendBuilder {
 
 impl Shared {
     fn subject(&self, topic: &str) -> String {
-        subject::of_topic(&self.config.prefix, topic)
+        self.subjects.topic(topic)
     }
 
     /// Queues a publish for the publisher; never waits.
@@ -375,12 +399,27 @@ impl PubSubBackend for NatsBackend {
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
         let packet = packet::encode(Kind::Direct, &shared.instance, Some(socket), message);
-        shared.enqueue(shared.direct_subject.clone(), packet);
+        shared.enqueue(shared.subjects.direct.clone(), packet);
         Ok(())
     }
 
     fn local_subscriber_count(&self, topic: &str) -> usize {
         self.shared.topics.subscriber_count(topic)
+    }
+
+    fn command_remote(&self, socket: SocketId, command: &SocketCommand) -> CommandFuture {
+        let (shared, command) = (self.shared.clone(), command.clone());
+        async move { asking::command_outcome(&control::ask(&shared, Ask::Command(socket, &command)).await?) }
+            .boxed()
+    }
+
+    fn count_remote(&self, query: &CountQuery) -> CountFuture {
+        let (shared, query) = (self.shared.clone(), query.clone());
+        async move { Ok(control::ask(&shared, Ask::Count(&query)).await?.sum) }.boxed()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::NONE.with(Capability::RemoteControl)
     }
 
     fn is_ready(&self) -> bool {
@@ -398,6 +437,8 @@ impl PubSubBackend for NatsBackend {
             while shared.counters.connected.load(Ordering::Acquire) && !lock(&shared.queue).is_empty() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
+            // The others stop waiting for this instance's answers at once.
+            control::leave(&shared).await;
             if let Some(client) = shared.client.get() {
                 let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
             }

@@ -12,15 +12,44 @@ pub(crate) fn of_topic(prefix: &str, topic: &str) -> String {
     subject
 }
 
-/// The subject every instance listens on for direct sends: `<prefix>.direct`.
-pub(crate) fn direct(prefix: &str) -> String {
-    format!("{prefix}.direct")
+/// The subjects an instance uses besides its topics'.
+#[derive(Debug)]
+pub(crate) struct Subjects {
+    prefix: String,
+    /// Direct sends, for every instance: `<prefix>.direct`.
+    pub(crate) direct: String,
+    /// Commands and counts, for every instance: `<prefix>.control`.
+    pub(crate) control: String,
+    /// Membership (`hello`, `beat`, `bye`): `<prefix>.instances`.
+    pub(crate) instances: String,
+    /// This instance's answers: `<prefix>.reply.<instance>`.
+    pub(crate) reply: String,
+    /// This instance's subscription probes: `<prefix>.probe.<instance>`.
+    pub(crate) probe: String,
 }
 
-/// The subject only `instance` listens on, to confirm its subscriptions:
-/// `<prefix>.probe.<instance in hex>`.
-pub(crate) fn probe(prefix: &str, instance: &[u8; 16]) -> String {
-    format!("{prefix}.probe.{}", crate::util::random::hex(instance))
+impl Subjects {
+    pub(crate) fn new(prefix: &str, instance: &[u8; 16]) -> Subjects {
+        let hex = crate::util::random::hex(instance);
+        Subjects {
+            prefix: prefix.to_owned(),
+            direct: format!("{prefix}.direct"),
+            control: format!("{prefix}.control"),
+            instances: format!("{prefix}.instances"),
+            reply: format!("{prefix}.reply.{hex}"),
+            probe: format!("{prefix}.probe.{hex}"),
+        }
+    }
+
+    /// Where `instance` reads the answers to its requests.
+    pub(crate) fn reply_of(&self, instance: &[u8; 16]) -> String {
+        format!("{}.reply.{}", self.prefix, crate::util::random::hex(instance))
+    }
+
+    /// The subject of `topic`.
+    pub(crate) fn topic(&self, topic: &str) -> String {
+        of_topic(&self.prefix, topic)
+    }
 }
 
 /// Whether `prefix` can start a subject: tokens of printable characters
@@ -42,7 +71,10 @@ mod tests {
         assert_eq!(of_topic("ori", "a..b.c"), "ori.t.a%%b%c");
         assert_eq!(of_topic("app.ori", "x"), "app.ori.t.x");
         assert_ne!(of_topic("ori", "a.b"), of_topic("ori", "a:b"));
-        assert_eq!(direct("ori"), "ori.direct");
+        let subjects = Subjects::new("ori", &[0xab; 16]);
+        assert_eq!(subjects.direct, "ori.direct");
+        assert_eq!(subjects.reply, subjects.reply_of(&[0xab; 16]));
+        assert_eq!(subjects.topic("a.b"), "ori.t.a%b");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::{control, history, presence};
 use crate::connection::socket_id::SocketId;
 use crate::error::BoxError;
 use crate::protocol::Outbound;
+use crate::pubsub::asking;
 use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{BackendContext, MAX_STATE_KEYS, Subscriber, epoch_changed, presence_state};
 use crate::util::backoff::{Backoff, retry};
@@ -300,7 +301,7 @@ async fn read(shared: &Arc<Shared>, context: &BackendContext, mut stream: PubSub
                 }
                 (Kind::Command, _, _) if direct && control::on_command(shared, context, &packet) => {}
                 (Kind::Count, _, _) if direct && control::on_count(shared, context, &packet) => {}
-                (Kind::Answer, _, _) if reply && control::on_answer(shared, &packet) => {}
+                (Kind::Answer, _, _) if reply && asking::on_answer(&shared.requests, &packet) => {}
                 _ => junk(shared, channel),
             },
             None => junk(shared, channel),

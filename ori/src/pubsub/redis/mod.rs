@@ -43,6 +43,7 @@ use self::link::{Link, SubOp};
 use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
+use crate::pubsub::asking::{self, Ask};
 use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
@@ -196,7 +197,7 @@ pub(crate) struct Shared {
     /// `<prefix>#reply:<instance>`.
     reply_channel: String,
     /// This instance's commands and counts waiting for answers.
-    requests: control::Requests,
+    requests: asking::Requests,
     /// This instance's subscribers.
     topics: TopicRegistry,
     ops: mpsc::UnboundedSender<SubOp>,
@@ -365,7 +366,7 @@ impl RedisBackendBuilder {
                 instance,
                 direct_channel,
                 reply_channel,
-                requests: control::Requests::default(),
+                requests: asking::Requests::default(),
                 topics: TopicRegistry::new(),
                 ops,
                 ops_rx: Mutex::new(Some(ops_rx)),
@@ -660,12 +661,13 @@ impl PubSubBackend for RedisBackend {
 
     fn command_remote(&self, socket: SocketId, command: &SocketCommand) -> CommandFuture {
         let (shared, command) = (self.shared.clone(), command.clone());
-        async move { control::command(&shared, socket, &command).await }.boxed()
+        async move { asking::command_outcome(&control::ask(&shared, Ask::Command(socket, &command)).await?) }
+            .boxed()
     }
 
     fn count_remote(&self, query: &CountQuery) -> CountFuture {
         let (shared, query) = (self.shared.clone(), query.clone());
-        async move { control::count(&shared, &query).await }.boxed()
+        async move { Ok(control::ask(&shared, Ask::Count(&query)).await?.sum) }.boxed()
     }
 
     fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {
