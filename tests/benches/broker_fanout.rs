@@ -1,13 +1,13 @@
-//! Cross-instance delivery through Redis, against raw Redis pub/sub in the
-//! same run: a publisher on instance A, N WebSocket subscribers on instance B,
-//! and, as the baseline, a raw redis client publishing frames of the same size
-//! to one raw subscriber.
+//! Cross-instance delivery through Redis and through NATS, each against its
+//! raw client in the same run: a publisher on instance A, N WebSocket
+//! subscribers on instance B, and, as the baseline, a raw client publishing
+//! frames of the same size to one raw subscriber.
 //!
 //! ```sh
-//! cargo bench -p ori-tests --bench redis_fanout            # 200,000 messages per case
-//! MESSAGES=50000 cargo bench -p ori-tests --bench redis_fanout
+//! cargo bench -p ori-tests --bench broker_fanout            # 200,000 messages per case
+//! MESSAGES=50000 cargo bench -p ori-tests --bench broker_fanout
 //! ```
-//! It starts its own `redis-server` on a free port. Two measures per case:
+//! It starts its own `redis-server` and `nats-server` on free ports. Two measures per case:
 //! saturated (the publisher keeps at most `WINDOW` messages ahead of the
 //! slowest subscriber: messages/s, and latency under that load) and paced
 //! (5,000 messages/s: latency p50/p99). Latency is publish call to the
@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use ori::pubsub::RedisBackend;
+use ori::pubsub::{NatsBackend, PubSubBackend, RedisBackend};
 use ori::{AppContext, Ori, WebSocketConfig};
+use ori_tests::nats_server::NatsServer;
 use ori_tests::redis_server::RedisServer;
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -131,6 +132,7 @@ async fn pace(progress: &Progress, base: Instant, mut publish: impl AsyncFnMut(V
     progress.wait_for(before + total).await;
 }
 
+/// Raw Redis pub/sub: frames of ori's size, pipelined, to one subscriber.
 async fn raw_baseline(redis: &RedisServer, count: u64) -> (f64, (f64, f64), (f64, f64)) {
     let client = redis::Client::open(redis.url()).unwrap();
     let mut subscriber = client.get_async_pubsub().await.unwrap();
@@ -166,12 +168,42 @@ async fn raw_baseline(redis: &RedisServer, count: u64) -> (f64, (f64, f64), (f64
     (rate, saturated, paced)
 }
 
-async fn instance(redis: &RedisServer) -> (ori::Server, AppContext) {
-    let provider = RedisBackend::builder(redis.url()).build();
+/// The same baseline on NATS: a raw async-nats client.
+async fn raw_nats(nats: &NatsServer, count: u64) -> (f64, (f64, f64), (f64, f64)) {
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let mut subscriber = client.subscribe("raw").await.unwrap();
+    client.flush().await.unwrap();
+    let progress = Progress::new(1);
+    let base = Instant::now();
+    let reader = {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            while let Some(message) = subscriber.next().await {
+                let text = std::str::from_utf8(&message.payload[FRAME_HEADER..]).unwrap();
+                progress.record(0, base, text);
+            }
+        })
+    };
+    let mut publish = async |messages: Vec<String>| {
+        for text in messages {
+            let mut frame = vec![0u8; FRAME_HEADER];
+            frame.extend_from_slice(text.as_bytes());
+            client.publish("raw", frame.into()).await.unwrap();
+        }
+    };
+    let rate = saturate(&progress, base, count, &mut publish).await;
+    let saturated = progress.take_latencies();
+    pace(&progress, base, &mut publish).await;
+    let paced = progress.take_latencies();
+    reader.abort();
+    (rate, saturated, paced)
+}
+
+async fn instance(backend: impl PubSubBackend) -> (ori::Server, AppContext) {
     let server = Ori::create()
         .allow_no_routers()
         .websocket(WebSocketConfig::default())
-        .pubsub(provider)
+        .pubsub(backend)
         .workers(1)
         .shutdown_signal(std::future::pending())
         .bind("127.0.0.1:0")
@@ -181,9 +213,13 @@ async fn instance(redis: &RedisServer) -> (ori::Server, AppContext) {
     (server, app)
 }
 
-async fn ori_fanout(redis: &RedisServer, subscribers: usize, count: u64) -> (f64, (f64, f64), (f64, f64)) {
-    let (a, a_app) = instance(redis).await;
-    let (b, _) = instance(redis).await;
+async fn ori_fanout<B: PubSubBackend>(
+    backend: impl Fn() -> B,
+    subscribers: usize,
+    count: u64,
+) -> (f64, (f64, f64), (f64, f64)) {
+    let (a, a_app) = instance(backend()).await;
+    let (b, _) = instance(backend()).await;
     let url = format!("ws://{}/ws", b.local_addr());
     tokio::spawn(a.serve());
     tokio::spawn(b.serve());
@@ -224,8 +260,8 @@ async fn ori_fanout(redis: &RedisServer, subscribers: usize, count: u64) -> (f64
 
 fn main() {
     let count: u64 = std::env::var("MESSAGES").ok().and_then(|m| m.parse().ok()).unwrap_or(200_000);
-    let Some(redis) = RedisServer::start() else {
-        eprintln!("redis-server is needed for this benchmark");
+    let (Some(redis), Some(nats)) = (RedisServer::start(), NatsServer::start()) else {
+        eprintln!("redis-server and nats-server are needed for this benchmark");
         std::process::exit(1);
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -238,7 +274,6 @@ fn main() {
             "{:<34} {:>12} {:>22} {:>22}",
             "case", "messages/s", "saturated p50/p99 ms", "paced 5k/s p50/p99 ms"
         );
-        let (raw, raw_saturated, raw_paced) = raw_baseline(&redis, count).await;
         let row = |name: &str, rate: f64, saturated: (f64, f64), paced: (f64, f64)| {
             println!(
                 "{name:<34} {rate:>12.0} {:>22} {:>22}",
@@ -246,11 +281,21 @@ fn main() {
                 format!("{:.2} / {:.2}", paced.0, paced.1)
             );
         };
+        let (raw, raw_saturated, raw_paced) = raw_baseline(&redis, count).await;
         row("raw redis, 1 subscriber", raw, raw_saturated, raw_paced);
         for subscribers in [1, 10] {
-            let (rate, saturated, paced) = ori_fanout(&redis, subscribers, count).await;
-            row(&format!("ori A->B, {subscribers} WebSocket subscriber(s)"), rate, saturated, paced);
-            println!("{:<34} {:>11.1}%", "  vs raw (messages/s)", (rate / raw - 1.0) * 100.0);
+            let redis_backend = || RedisBackend::builder(redis.url()).build();
+            let (rate, saturated, paced) = ori_fanout(redis_backend, subscribers, count).await;
+            row(&format!("ori on redis, {subscribers} subscriber(s)"), rate, saturated, paced);
+            println!("{:<34} {:>11.1}%", "  vs raw redis (messages/s)", (rate / raw - 1.0) * 100.0);
+        }
+        let (raw, raw_saturated, raw_paced) = raw_nats(&nats, count).await;
+        row("raw nats, 1 subscriber", raw, raw_saturated, raw_paced);
+        for subscribers in [1, 10] {
+            let nats_backend = || NatsBackend::builder(nats.url()).build();
+            let (rate, saturated, paced) = ori_fanout(nats_backend, subscribers, count).await;
+            row(&format!("ori on nats, {subscribers} subscriber(s)"), rate, saturated, paced);
+            println!("{:<34} {:>11.1}%", "  vs raw nats (messages/s)", (rate / raw - 1.0) * 100.0);
         }
     });
 }
