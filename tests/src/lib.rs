@@ -2,6 +2,7 @@
 //! loopback port, connect real WebSocket clients, and read what arrives with
 //! timeouts (a test never hangs).
 
+pub mod broker_suite;
 pub mod client_app;
 pub mod cross_instance;
 pub mod nats_server;
