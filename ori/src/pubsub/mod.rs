@@ -11,6 +11,8 @@
 pub(crate) mod asking;
 mod backend;
 pub(crate) mod control;
+#[cfg(any(feature = "redis", feature = "nats"))]
+pub(crate) mod counters;
 pub(crate) mod history;
 mod in_process;
 mod memory_history;

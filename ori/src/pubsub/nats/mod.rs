@@ -29,9 +29,9 @@ mod link;
 mod subject;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -43,6 +43,7 @@ use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
 use crate::pubsub::asking::{self, Ask};
+use crate::pubsub::counters::Counters;
 use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
@@ -105,35 +106,6 @@ pub struct NatsStats {
     pub outage: Duration,
 }
 
-#[derive(Default)]
-struct Counters {
-    connected: AtomicBool,
-    published: AtomicU64,
-    received: AtomicU64,
-    dropped: AtomicU64,
-    junk: AtomicU64,
-    reconnects: AtomicU64,
-    /// Time disconnected before the current outage, and when it began.
-    outages: Mutex<(Duration, Option<Instant>)>,
-}
-
-impl Counters {
-    fn set_connected(&self, connected: bool) {
-        self.connected.store(connected, Ordering::Release);
-        let mut outages = lock(&self.outages);
-        match (connected, outages.1) {
-            (true, Some(since)) => *outages = (outages.0 + since.elapsed(), None),
-            (false, None) => outages.1 = Some(Instant::now()),
-            _ => {}
-        }
-    }
-
-    fn outage(&self) -> Duration {
-        let outages = lock(&self.outages);
-        outages.0 + outages.1.map_or(Duration::ZERO, |since| since.elapsed())
-    }
-}
-
 pub(crate) struct Shared {
     config: Config,
     /// This instance's id, in every packet it publishes.
@@ -185,14 +157,15 @@ impl NatsBackend {
     /// The counters so far.
     pub fn stats(&self) -> NatsStats {
         let c = &self.shared.counters;
+        let stats = c.stats();
         NatsStats {
-            connected: c.connected.load(Ordering::Acquire),
-            published: c.published.load(Ordering::Relaxed),
-            received: c.received.load(Ordering::Relaxed),
-            dropped: c.dropped.load(Ordering::Relaxed),
+            connected: stats.connected,
+            published: stats.published,
+            received: stats.received,
+            dropped: stats.dropped,
             junk: c.junk.load(Ordering::Relaxed),
-            reconnects: c.reconnects.load(Ordering::Relaxed),
-            outage: c.outage(),
+            reconnects: stats.reconnects,
+            outage: stats.outage,
         }
     }
 
@@ -310,18 +283,12 @@ impl Shared {
     }
 
     fn dropped(&self, why: &str) {
-        let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-        if dropped.is_multiple_of(1000) {
-            tracing::warn!(dropped = dropped + 1, why, "dropping publishes for NATS");
-        }
+        self.counters.dropped("NATS", why);
     }
 
     /// Counts (and now and then logs) a message on an ori subject that is not an ori packet.
     fn junk(&self, subject: &str) {
-        let junk = self.counters.junk.fetch_add(1, Ordering::Relaxed);
-        if junk.is_multiple_of(1000) {
-            tracing::warn!(subject, junk = junk + 1, "dropping a message that is not an ori packet");
-        }
+        self.counters.junk(subject);
     }
 }
 
@@ -354,15 +321,7 @@ impl PubSubBackend for NatsBackend {
     }
 
     fn stats(&self) -> Option<BackendStats> {
-        let stats = NatsBackend::stats(self);
-        Some(BackendStats {
-            connected: stats.connected,
-            published: stats.published,
-            received: stats.received,
-            dropped: stats.dropped,
-            reconnects: stats.reconnects,
-            outage: stats.outage,
-        })
+        Some(self.shared.counters.stats())
     }
 
     fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {

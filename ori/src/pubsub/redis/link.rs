@@ -346,10 +346,7 @@ fn deliver_kept(
 
 /// Counts (and now and then logs) a message on an ori channel that is not a valid ori packet.
 fn junk(shared: &Shared, channel: &str) {
-    let junk = shared.counters.junk.fetch_add(1, Ordering::Relaxed);
-    if junk.is_multiple_of(1000) {
-        tracing::warn!(channel, junk = junk + 1, "dropping a message that is not an ori packet");
-    }
+    shared.counters.junk(channel);
 }
 
 /// Turns local subscription changes into `SUBSCRIBE`/`UNSUBSCRIBE`, batched,

@@ -31,9 +31,9 @@ mod link;
 mod presence;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -44,6 +44,7 @@ use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
 use crate::pubsub::asking::{self, Ask};
+use crate::pubsub::counters::Counters;
 use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
@@ -122,36 +123,6 @@ pub struct RedisStats {
     pub reconnects: u64,
     /// Time spent without Redis, the current outage included.
     pub outage: Duration,
-}
-
-#[derive(Default)]
-struct Counters {
-    connected: AtomicBool,
-    published: AtomicU64,
-    received: AtomicU64,
-    dropped: AtomicU64,
-    junk: AtomicU64,
-    reconnects: AtomicU64,
-    /// Outages that ended, and when the current one began.
-    outages: Mutex<(Duration, Option<Instant>)>,
-}
-
-impl Counters {
-    /// The connection to Redis was lost (`false`) or is back (`true`).
-    pub(crate) fn set_connected(&self, connected: bool) {
-        self.connected.store(connected, Ordering::Release);
-        let mut outages = lock(&self.outages);
-        match (connected, outages.1) {
-            (true, Some(since)) => *outages = (outages.0 + since.elapsed(), None),
-            (false, None) => outages.1 = Some(Instant::now()),
-            _ => {}
-        }
-    }
-
-    fn outage(&self) -> Duration {
-        let outages = lock(&self.outages);
-        outages.0 + outages.1.map_or(Duration::ZERO, |since| since.elapsed())
-    }
 }
 
 /// One publish waiting for the publishing connection.
@@ -257,14 +228,15 @@ impl RedisBackend {
     /// The counters so far.
     pub fn stats(&self) -> RedisStats {
         let c = &self.shared.counters;
+        let stats = c.stats();
         RedisStats {
-            connected: c.connected.load(Ordering::Acquire),
-            published: c.published.load(Ordering::Relaxed),
-            received: c.received.load(Ordering::Relaxed),
-            dropped: c.dropped.load(Ordering::Relaxed),
+            connected: stats.connected,
+            published: stats.published,
+            received: stats.received,
+            dropped: stats.dropped,
             junk: c.junk.load(Ordering::Relaxed),
-            reconnects: c.reconnects.load(Ordering::Relaxed),
-            outage: c.outage(),
+            reconnects: stats.reconnects,
+            outage: stats.outage,
         }
     }
 
@@ -473,13 +445,7 @@ impl Shared {
         };
         if queue.len() >= limit {
             drop(queue);
-            let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            if dropped.is_multiple_of(1000) {
-                tracing::warn!(
-                    dropped = dropped + 1,
-                    "dropping publishes for Redis (outage buffer or pending limit full)"
-                );
-            }
+            self.counters.dropped("Redis", "the outage buffer or the pending limit is full");
             return;
         }
         queue.push_back(pending);
@@ -504,15 +470,7 @@ impl PubSubBackend for RedisBackend {
     }
 
     fn stats(&self) -> Option<BackendStats> {
-        let stats = RedisBackend::stats(self);
-        Some(BackendStats {
-            connected: stats.connected,
-            published: stats.published,
-            received: stats.received,
-            dropped: stats.dropped,
-            reconnects: stats.reconnects,
-            outage: stats.outage,
-        })
+        Some(self.shared.counters.stats())
     }
 
     fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> Subscribed {
