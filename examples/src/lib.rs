@@ -23,57 +23,39 @@ pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
 }
 
 /// `app` with its pub/sub backend from the environment: `ORI_PUBSUB_URL`
-/// picks it by its scheme, so every instance started with the same URL
-/// serves the same topics:
+/// picks it ([`ori::pubsub::from_url`]: `redis://host:port`, `nats://host:port`),
+/// so every instance started with the same URL serves the same topics.
+/// `ORI_REDIS_URL` is read too, as before; with Redis,
+/// `ORI_PRESENCE_EXPIRY_MS` says how soon a dead instance's members leave.
 ///
-/// - `redis://host:port` (or `rediss://`): Redis, with the `redis` feature
-///   (`ORI_REDIS_URL` is read too, as before); `ORI_PRESENCE_EXPIRY_MS` says
-///   how soon a dead instance's members leave;
-/// - `nats://host:port`: NATS, with the `nats` feature.
-///
-/// Unset: in process. Build with the feature (`cargo run -p ori-examples
-/// --features redis --example ...`); a URL whose backend is not built in
-/// is an error that says which feature to add.
+/// Unset: in process. Run with the backend's feature (`cargo run -p
+/// ori-examples --features redis --example ...`, or `nats`).
 pub fn pubsub_from_env(app: ori::Ori) -> Result<ori::Ori, ori::Error> {
     let url = std::env::var("ORI_PUBSUB_URL").or_else(|_| std::env::var("ORI_REDIS_URL"));
     let Ok(url) = url else {
         return Ok(app);
     };
-    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
-    match scheme {
-        "redis" | "rediss" => redis(app, url),
-        "nats" | "tls" => nats(app, url),
-        _ => Err(ori::Error::InvalidConfig(format!(
-            "ORI_PUBSUB_URL={url}: use redis://host:port or nats://host:port"
-        ))),
-    }
-}
-
-#[cfg(feature = "redis")]
-fn redis(app: ori::Ori, url: String) -> Result<ori::Ori, ori::Error> {
-    let mut redis = ori::pubsub::RedisBackend::builder(url);
-    if let Ok(ms) = std::env::var("ORI_PRESENCE_EXPIRY_MS") {
+    #[cfg(feature = "redis")]
+    if let Ok(ms) = std::env::var("ORI_PRESENCE_EXPIRY_MS")
+        && url.starts_with("redis")
+    {
         let ms: u64 = ms.parse().map_err(|_| {
             ori::Error::InvalidConfig(format!("ORI_PRESENCE_EXPIRY_MS={ms} is not a number of milliseconds"))
         })?;
-        redis = redis.presence_expiry(std::time::Duration::from_millis(ms));
+        let redis =
+            ori::pubsub::RedisBackend::builder(url).presence_expiry(std::time::Duration::from_millis(ms));
+        return Ok(app.pubsub(redis.build()));
     }
-    Ok(app.pubsub(redis.build()))
-}
-
-#[cfg(not(feature = "redis"))]
-fn redis(_app: ori::Ori, url: String) -> Result<ori::Ori, ori::Error> {
-    Err(ori::Error::InvalidConfig(format!("{url} needs the Redis backend: run with `--features redis`")))
-}
-
-#[cfg(feature = "nats")]
-fn nats(app: ori::Ori, url: String) -> Result<ori::Ori, ori::Error> {
-    Ok(app.pubsub(ori::pubsub::NatsBackend::new(url)))
-}
-
-#[cfg(not(feature = "nats"))]
-fn nats(_app: ori::Ori, url: String) -> Result<ori::Ori, ori::Error> {
-    Err(ori::Error::InvalidConfig(format!("{url} needs the NATS backend: run with `--features nats`")))
+    let backend = ori::pubsub::from_url(&url).map_err(|error| {
+        let why = match error {
+            ori::Error::InvalidConfig(why) => why,
+            other => other.to_string(),
+        };
+        ori::Error::InvalidConfig(format!(
+            "ORI_PUBSUB_URL: {why} (the examples: run with `--features redis` or `nats`)"
+        ))
+    })?;
+    Ok(app.pubsub(backend))
 }
 
 /// The files generated from an example's app: its typed client as

@@ -21,7 +21,7 @@ use crate::hooks::authorizer::{ErasedAuthorizer, TopicAuthorizer};
 use crate::hooks::lifecycle::UnroutedMessage;
 use crate::hooks::{ConnectionHooks, connection_hook_setters};
 use crate::protocol::reply::IntoReply;
-use crate::pubsub::{PubSubBackend, Retention};
+use crate::pubsub::{IntoBackend, PubSubBackend, Retention};
 use crate::routing::SocketRoutes;
 use crate::routing::layer::{SocketLayer, Wrap};
 use crate::routing::router::{RouterRegistration, SocketRouter};
@@ -331,16 +331,17 @@ impl Ori {
 
     /// The pub/sub backend that carries every endpoint's topics (default
     /// [`InProcess`](crate::pubsub::InProcess): this instance only;
-    /// [`RedisBackend`](crate::pubsub) with the feature `redis` for many
-    /// instances, or any [`PubSubBackend`]).
+    /// `RedisBackend` (feature `redis`) or `NatsBackend` (feature `nats`)
+    /// for many instances, one [`from_url`](crate::pubsub::from_url) picks,
+    /// or any [`PubSubBackend`]).
     ///
     /// ```
     /// use ori::pubsub::InProcess;
     ///
     /// let app = ori::Ori::create().websocket(ori::WebSocketConfig::default()).pubsub(InProcess::new());
     /// ```
-    pub fn pubsub(mut self, backend: impl PubSubBackend) -> Self {
-        self.pubsub = Some(Arc::new(backend));
+    pub fn pubsub(mut self, backend: impl IntoBackend) -> Self {
+        self.pubsub = Some(backend.into_backend());
         self
     }
 

@@ -26,6 +26,7 @@ pub(crate) mod presence;
 mod redis;
 pub(crate) mod subscriber;
 mod topics;
+mod url;
 
 #[cfg(feature = "nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
@@ -42,3 +43,4 @@ pub use presence::{
 };
 pub use subscriber::Subscriber;
 pub use topics::{Inserted, Removed, TopicRegistry};
+pub use url::{IntoBackend, from_url};
