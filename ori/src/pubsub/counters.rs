@@ -38,6 +38,16 @@ impl Counters {
         }
     }
 
+    /// Starts the outage clock if the broker is not connected (an instance
+    /// that starts without it), without touching the connected flag, which
+    /// a connection made meanwhile may have set.
+    pub(crate) fn outage_began_unless_connected(&self) {
+        let mut outages = lock(&self.outages);
+        if !self.is_connected() && outages.1.is_none() {
+            outages.1 = Some(Instant::now());
+        }
+    }
+
     /// Time without the broker, the current outage included.
     pub(crate) fn outage(&self) -> Duration {
         let outages = lock(&self.outages);

@@ -60,10 +60,14 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
         )
     })?;
     let connected = client.connection_state() == async_nats::connection::State::Connected;
-    if !connected {
+    if connected {
+        shared.counters.set_connected(true);
+    } else {
         tracing::warn!(url = %without_credentials(&config.url), "NATS unreachable at start-up; serving local traffic until it is");
+        // Not `set_connected(false)`: the client may have connected (and
+        // said so to `on_event`) since its state was read.
+        shared.counters.outage_began_unless_connected();
     }
-    shared.counters.set_connected(connected);
     let subjects = &shared.subjects;
     let direct = client.subscribe(subjects.direct.clone()).await?;
     let probe = client.subscribe(subjects.probe.clone()).await?;
