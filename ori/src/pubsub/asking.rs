@@ -107,6 +107,25 @@ impl Requests {
         request.settle_if_complete();
     }
 
+    /// Waits at most `timeout` for the answers to request `id`, which
+    /// `expected` other instances answer, then forgets it; an instance that
+    /// did not answer in time fails it ([`timed_out`]).
+    pub(crate) async fn gather(
+        &self,
+        id: u64,
+        expected: usize,
+        answers: oneshot::Receiver<Gathered>,
+        timeout: Duration,
+    ) -> Result<Gathered, PubSubError> {
+        self.expect(id, expected);
+        let gathered = tokio::time::timeout(timeout, answers).await;
+        let (answered, expected) = self.close(id);
+        match gathered {
+            Ok(Ok(gathered)) => Ok(gathered),
+            _ => Err(timed_out(timeout, answered, expected)),
+        }
+    }
+
     /// Forgets a request; how many answered of how many expected.
     pub(crate) fn close(&self, id: u64) -> (usize, Option<usize>) {
         lock(&self.open).remove(&id).map_or((0, None), |request| (request.answered, request.expected))
@@ -147,7 +166,7 @@ pub(crate) fn command_outcome(gathered: &Gathered) -> Result<bool, PubSubError> 
 }
 
 /// The error of a request some instances did not answer in time.
-pub(crate) fn timed_out(timeout: Duration, answered: usize, expected: Option<usize>) -> PubSubError {
+fn timed_out(timeout: Duration, answered: usize, expected: Option<usize>) -> PubSubError {
     let expected = expected.unwrap_or(answered);
     PubSubError::Backend(format!(
         "{} of {expected} other instances did not answer within {timeout:?}",

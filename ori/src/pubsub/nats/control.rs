@@ -78,14 +78,7 @@ pub(crate) async fn ask(shared: &Shared, ask: Ask<'_>) -> Result<Gathered, PubSu
         shared.requests.close(id);
         return Err(error);
     }
-    shared.requests.expect(id, shared.members.alive());
-    let timeout = shared.config.control_timeout;
-    let gathered = tokio::time::timeout(timeout, answers).await;
-    let (answered, expected) = shared.requests.close(id);
-    match gathered {
-        Ok(Ok(gathered)) => Ok(gathered),
-        _ => Err(asking::timed_out(timeout, answered, expected)),
-    }
+    shared.requests.gather(id, shared.members.alive(), answers, shared.config.control_timeout).await
 }
 
 /// Answers the commands and counts other instances ask, on `<prefix>.control`.

@@ -44,14 +44,8 @@ pub(crate) async fn ask(shared: &Shared, ask: Ask<'_>) -> Result<Gathered, PubSu
         }
     };
     // This instance listens on the direct channel too, and does not answer itself.
-    shared.requests.expect(id, listeners.saturating_sub(1));
-    let timeout = shared.config.control_timeout;
-    let gathered = tokio::time::timeout(timeout, answers).await;
-    let (answered, expected) = shared.requests.close(id);
-    match gathered {
-        Ok(Ok(gathered)) => Ok(gathered),
-        _ => Err(asking::timed_out(timeout, answered, expected)),
-    }
+    let expected = listeners.saturating_sub(1);
+    shared.requests.gather(id, expected, answers, shared.config.control_timeout).await
 }
 
 /// Answers a command another instance asked (run here if the socket is).

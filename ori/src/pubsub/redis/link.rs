@@ -130,6 +130,9 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
     if let Some((link, _)) = &first {
         shared.counters.set_connected(true);
         data_lost(&shared, &mut link.publisher.clone()).await;
+    } else {
+        // A degraded start: the time without Redis counts from now.
+        shared.counters.outage_began_unless_connected();
     }
     let (links, link) = watch::channel(first.as_ref().map(|(link, _)| link.clone()));
     let _ = shared.links.set(link.clone());
