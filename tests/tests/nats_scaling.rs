@@ -46,6 +46,8 @@ async fn an_unreachable_nats_fails_start_up_unless_degraded_start_is_allowed() {
 
     let (server, backend) = instance(NatsBackend::builder(nats.url()).start_degraded(true).build()).await;
     assert!(!backend.stats().connected);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(backend.stats().outage > Duration::ZERO, "the outage counts from start-up");
     let mut client = server.connect().await;
     client.subscribe("room").await; // acknowledged for local delivery
     nats.resume();

@@ -95,6 +95,7 @@ async fn an_unreachable_redis_fails_start_up_unless_degraded_start_is_allowed() 
     b.subscribe("room").await;
     say_on(&mut a, "room", "local").await;
     assert_eq!(b.recv().await, message("local"));
+    assert!(degraded_redis.stats().outage > Duration::ZERO, "the outage counts from start-up");
 
     redis.resume();
     eventually("the degraded instance connects", || degraded_redis.stats().connected).await;
