@@ -1,6 +1,6 @@
 //! One suite for every broker that carries ori across instances (Redis,
 //! NATS): each scenario is written once, generic over [`Broker`], and
-//! [`broker_suite!`](crate::broker_suite) makes the tests of one broker from
+//! [`broker_suite!`](crate::broker_suite!) makes the tests of one broker from
 //! all of them. What holds on one broker holds on all; what only one has
 //! (Redis's channels, NATS's membership) stays in that broker's test file.
 
