@@ -4,8 +4,8 @@
 //! `{"type", "data", "correlationId"}` are routed by `type` to async
 //! handlers whose arguments and replies are Rust types; connections are
 //! checked once by connection guards and per message by message guards;
-//! topics carry pub/sub between connections (and, with a provider such as
-//! Redis, between server instances). The wire format is ori's protocol,
+//! topics carry pub/sub between connections (and, with a backend on Redis
+//! or NATS, between server instances). The wire format is ori's protocol,
 //! version 1 (`PROTOCOL.md` in the repository).
 //!
 //! ```no_run
@@ -47,7 +47,9 @@
 //! Cargo features:
 //! - `macros` (default): `#[socket_router]`, `#[on]`, `#[injectable]`, the guards
 //!   and `#[derive(SocketMessage)]`;
-//! - `redis`: [`pubsub::RedisBackend`](crate::pubsub), pub/sub across instances;
+//! - `redis`: [`pubsub::RedisBackend`](crate::pubsub), pub/sub across instances
+//!   (with history and presence);
+//! - `nats`: [`pubsub::NatsBackend`](crate::pubsub), pub/sub across instances on NATS;
 //! - `client`: `client::Client`, a reconnecting client, and the typed stubs of
 //!   `#[socket_router(client = Name)]`;
 //! - `tls`: `wss://` served from PEM files (`Tls`), and `wss://` in the client;
