@@ -11,7 +11,7 @@ use crate::pubsub::{InProcess, PubSubBackend};
 /// | URL | backend |
 /// | --- | --- |
 /// | `memory://` | [`InProcess`]: this instance only |
-/// | `redis://host:port[/db]`, `rediss://...` | `RedisBackend` (feature `redis`) |
+/// | `redis://host:port[/db]` | `RedisBackend` (feature `redis`) |
 /// | `nats://host:port[,nats://...]`, `tls://...` | `NatsBackend` (feature `nats`) |
 ///
 /// A URL of a backend this build lacks, or of none, is
@@ -29,7 +29,11 @@ pub fn from_url(url: &str) -> Result<Box<dyn PubSubBackend>, Error> {
     let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
     match scheme {
         "memory" => Ok(Box::new(InProcess::new())),
-        "redis" | "rediss" => redis(url),
+        "redis" => redis(url),
+        "rediss" => Err(Error::InvalidConfig(
+            "`rediss://`: TLS to Redis is not supported yet; use `redis://` (on a private network, or through a TLS tunnel)"
+                .to_owned(),
+        )),
         "nats" | "tls" => nats(url),
         "redis+cluster" => Err(Error::InvalidConfig(format!(
             "`{scheme}://`: Redis Cluster is not supported yet; use one Redis (`redis://`) or NATS (`nats://`)"
@@ -132,6 +136,7 @@ mod tests {
         assert!(
             name("redis+cluster://a:7000,b:7001").unwrap_err().contains("Redis Cluster is not supported yet")
         );
+        assert!(name("rediss://h:6380").unwrap_err().contains("TLS to Redis is not supported yet"));
         assert!(name("127.0.0.1:6379").is_err());
     }
 }
