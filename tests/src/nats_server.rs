@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 pub struct NatsServer {
     port: u16,
     child: Option<Child>,
+    /// The certificate and key PEM files it requires TLS with, if any.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl NatsServer {
@@ -33,7 +36,21 @@ impl NatsServer {
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        Some(NatsServer { port, child: None })
+        Some(NatsServer { port, child: None, tls: None })
+    }
+
+    /// Starts `nats-server` requiring TLS with the certificate and key PEM
+    /// files given (clients connect to `tls://`); `None` as for [`start`](NatsServer::start).
+    pub fn start_tls(cert: PathBuf, key: PathBuf) -> Option<NatsServer> {
+        let mut server = NatsServer::reserve()?;
+        server.tls = Some((cert, key));
+        server.resume();
+        Some(server)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -52,15 +69,15 @@ impl NatsServer {
     /// Starts the server again on the same port and waits until it answers.
     pub fn resume(&mut self) {
         assert!(self.child.is_none(), "already running");
-        let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server starts");
+        let mut command = Command::new("nats-server");
+        command.args(["-a", "127.0.0.1", "-p", &self.port.to_string()]);
+        if let Some((cert, key)) = &self.tls {
+            command.arg("--tls").arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+        }
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("nats-server starts");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.raw().is_none() {
+        while !self.answers() {
             assert!(Instant::now() < deadline, "nats-server did not answer within 10 s");
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -80,6 +97,18 @@ impl NatsServer {
             reader.read_line(&mut line).expect("the server answers");
             assert!(!line.starts_with("-ERR"), "nats-server refused: {line}");
         }
+    }
+
+    /// Whether it answers: with TLS, it sends its INFO (the rest is TLS);
+    /// without, a plain connection gets PONG.
+    fn answers(&self) -> bool {
+        if self.tls.is_none() {
+            return self.raw().is_some();
+        }
+        let Ok(stream) = TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut info = String::new();
+        BufReader::new(stream).read_line(&mut info).is_ok() && info.starts_with("INFO")
     }
 
     /// A connection that has said CONNECT and got PONG, or `None`.

@@ -121,3 +121,30 @@ fn the_start_up_line_names_nats_without_credentials() {
     let name = ori::pubsub::PubSubBackend::name(&backend);
     assert_eq!(name, "NATS at nats://***@127.0.0.1:4222 (across instances)");
 }
+
+/// A NATS server that requires TLS: `tls://` with the CA given to
+/// `tls_root_pem`; without it, the certificate is not trusted and start-up
+/// says so.
+#[tokio::test]
+async fn instances_talk_through_a_nats_server_that_requires_tls() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let dir = std::env::temp_dir().join(format!("ori-nats-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let Some(nats) = NatsServer::start_tls(cert_path.clone(), key_path) else { return };
+    let url = format!("tls://127.0.0.1:{}", nats.port());
+
+    let untrusted =
+        cross_instance::app(NatsBackend::builder(&url).connect_timeout(Duration::from_secs(2)).build());
+    let error = untrusted.bind("127.0.0.1:0").await.map(|_| ()).unwrap_err().to_string();
+    assert!(error.contains("cannot connect to NATS"), "{error}");
+
+    let backend = || NatsBackend::builder(&url).tls_root_pem(&cert_path).build();
+    let servers = [instance(backend()).await.0, instance(backend()).await.0];
+    cross_instance::server_level_sends_cross_instances(&servers[0], &servers[1]).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

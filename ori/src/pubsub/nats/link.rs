@@ -53,6 +53,9 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
     if config.start_degraded {
         options = options.retry_on_initial_connect();
     }
+    if let Some(root) = &config.tls_root {
+        options = options.add_root_certificates(root.clone());
+    }
     let client = options.connect(config.url.as_str()).await.map_err(|error| {
         format!(
             "cannot connect to NATS at `{}`: {error} (start it, fix the URL, or use `start_degraded(true)`)",

@@ -84,6 +84,7 @@ struct Config {
     backoff_min: Duration,
     backoff_max: Duration,
     control_timeout: Duration,
+    tls_root: Option<std::path::PathBuf>,
 }
 
 /// Counters of a [`NatsBackend`], for logs and tests.
@@ -150,6 +151,7 @@ impl NatsBackend {
                 backoff_min: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(5),
                 control_timeout: Duration::from_secs(3),
+                tls_root: None,
             },
         }
     }
@@ -225,6 +227,14 @@ impl NatsBackendBuilder {
     /// (default 3 s).
     pub fn control_timeout(mut self, timeout: Duration) -> Self {
         self.config.control_timeout = timeout;
+        self
+    }
+
+    /// Trusts the CA certificates of this PEM file too, besides the
+    /// system's roots, for a server that requires TLS (`tls://host:port`,
+    /// or `nats://` to a server that says it requires TLS).
+    pub fn tls_root_pem(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.tls_root = Some(path.into());
         self
     }
 
