@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::connection::socket_id::SocketId;
 use crate::protocol::SocketError;
-use crate::protocol::names::NameError;
+use crate::protocol::names::{NameError, validate_topic};
 
 /// Boxed error used where the concrete type does not matter (guards, providers).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -130,6 +130,15 @@ impl fmt::Display for PubSubError {
 }
 
 impl std::error::Error for PubSubError {}
+
+impl PubSubError {
+    /// `Ok` for a topic name that keeps PROTOCOL.md's rules, else
+    /// [`PubSubError::InvalidTopic`] naming it: what every pub/sub call
+    /// checks before it touches the backend.
+    pub(crate) fn check_topic(topic: &str) -> Result<(), PubSubError> {
+        validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })
+    }
+}
 
 impl From<PubSubError> for SocketError {
     fn from(e: PubSubError) -> Self {

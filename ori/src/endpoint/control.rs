@@ -18,7 +18,7 @@ use crate::error::PubSubError;
 use crate::handles::socket::Socket;
 use crate::protocol::encode;
 use crate::protocol::envelope::{CorrelationId, decode_data};
-use crate::protocol::names::{is_reserved_topic, validate_topic};
+use crate::protocol::names::is_reserved_topic;
 use crate::protocol::reply::{Reply, ReplyTo};
 use crate::protocol::socket_error::SocketError;
 use crate::pubsub::Position;
@@ -45,8 +45,7 @@ fn control_topic(message_type: &'static str, data: &RawValue) -> Result<String, 
 
 /// A topic a client names: valid (`bad_request`), then not reserved (`forbidden`).
 fn check_topic(topic: &str) -> Result<(), SocketError> {
-    validate_topic(topic)
-        .map_err(|reason| SocketError::from(PubSubError::InvalidTopic { topic: topic.to_owned(), reason }))?;
+    PubSubError::check_topic(topic)?;
     if is_reserved_topic(topic) {
         return Err(PubSubError::ReservedTopic(topic.to_owned()).into());
     }

@@ -14,7 +14,6 @@ use crate::error::PubSubError;
 use crate::handles::app_context::AppShared;
 use crate::handles::socket::Socket;
 use crate::handles::sockets::Sockets;
-use crate::protocol::names::validate_topic;
 use crate::pubsub::BackendContext;
 use crate::pubsub::control::{self, CountQuery, LocalControl, SocketCommand};
 
@@ -42,7 +41,7 @@ impl Sockets {
     /// published to the topic from any instance reach it.
     /// [`PubSubError::UnknownSocket`] if no instance holds it.
     pub async fn subscribe_socket(&self, socket: SocketId, topic: &str) -> Result<(), PubSubError> {
-        checked(topic)?;
+        PubSubError::check_topic(topic)?;
         self.command(socket, SocketCommand::Subscribe { topic: topic.to_owned() }).await
     }
 
@@ -51,7 +50,7 @@ impl Sockets {
     /// subscribed: nothing to do, `Ok`). [`PubSubError::UnknownSocket`] if
     /// no instance holds it.
     pub async fn unsubscribe_socket(&self, socket: SocketId, topic: &str) -> Result<(), PubSubError> {
-        checked(topic)?;
+        PubSubError::check_topic(topic)?;
         self.command(socket, SocketCommand::Unsubscribe { topic: topic.to_owned() }).await
     }
 
@@ -65,7 +64,7 @@ impl Sockets {
     /// Connections subscribed to `topic` on every instance (this one's
     /// alone: [`subscriber_count`](Self::subscriber_count)).
     pub async fn count_subscribers(&self, topic: &str) -> Result<usize, PubSubError> {
-        checked(topic)?;
+        PubSubError::check_topic(topic)?;
         self.count_everywhere(CountQuery::Subscribers { topic: topic.to_owned() }).await
     }
 
@@ -131,9 +130,4 @@ fn local_count(shared: &AppShared, query: &CountQuery) -> usize {
         CountQuery::Connections => shared.connections.count(),
         CountQuery::Subscribers { topic } => shared.pubsub.local_subscriber_count(topic),
     }
-}
-
-/// `topic` if it is a valid name, checked before anything is sent.
-fn checked(topic: &str) -> Result<(), PubSubError> {
-    validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })
 }

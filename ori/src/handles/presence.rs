@@ -14,7 +14,7 @@ use crate::connection::socket_id::SocketId;
 use crate::error::PubSubError;
 use crate::handles::socket::Socket;
 use crate::handles::sockets::Sockets;
-use crate::protocol::names::{is_reserved_topic, validate_topic};
+use crate::protocol::names::is_reserved_topic;
 use crate::pubsub::PresenceEntry;
 use crate::util::sync::lock;
 
@@ -155,8 +155,7 @@ impl Socket {
         meta: &M,
         existing: bool,
     ) -> Result<(), PubSubError> {
-        validate_topic(topic)
-            .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
+        PubSubError::check_topic(topic)?;
         if is_reserved_topic(topic) {
             return Err(PubSubError::ReservedTopic(topic.to_owned()));
         }
@@ -196,8 +195,7 @@ impl Sockets {
     /// ([`PubSubError::MetaMismatch`]), or a backend that cannot answer
     /// (without presence, or Redis unreachable).
     pub async fn presence<M: DeserializeOwned>(&self, topic: &str) -> Result<Presence<M>, PubSubError> {
-        validate_topic(topic)
-            .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
+        PubSubError::check_topic(topic)?;
         let read = self.shared().pubsub.presence(topic).await?;
         Presence::decode(
             read.entries.iter().map(|entry| (entry.key.as_str(), Some(entry.socket), &*entry.meta)),

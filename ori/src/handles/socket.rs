@@ -11,7 +11,6 @@ use crate::connection::socket_id::SocketId;
 use crate::error::PubSubError;
 use crate::handles::app_context::AppContext;
 use crate::handles::sockets::{Sockets, publish, typed};
-use crate::protocol::names::validate_topic;
 use crate::protocol::{Outbound, SocketError, SocketMessage};
 use crate::pubsub::{Position, PresenceRead, Recovery, Retention, Subscribed, Subscriber};
 use crate::telemetry;
@@ -198,8 +197,7 @@ impl Socket {
     /// Records the subscription and registers `topic`'s subscriber with
     /// the backend (one whose live messages wait, if `gated`).
     fn register(&self, topic: &str, gated: bool) -> Result<Registration, PubSubError> {
-        validate_topic(topic)
-            .map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
+        PubSubError::check_topic(topic)?;
         let mut subs = lock(&self.core.subscriptions);
         if subs.closed {
             return Err(PubSubError::Closed);

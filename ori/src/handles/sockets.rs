@@ -7,7 +7,6 @@ use crate::connection::socket_id::SocketId;
 use crate::error::PubSubError;
 use crate::handles::app_context::{AppContext, AppShared};
 use crate::handles::socket::Socket;
-use crate::protocol::names::validate_topic;
 use crate::protocol::{BROADCAST_TOPIC, Outbound, SocketMessage};
 
 /// Server-level pub/sub: reaches every subscriber (no sender to exclude).
@@ -108,7 +107,7 @@ pub(crate) fn publish(
     message: &Outbound,
     exclude: Option<SocketId>,
 ) -> Result<(), PubSubError> {
-    validate_topic(topic).map_err(|reason| PubSubError::InvalidTopic { topic: topic.to_owned(), reason })?;
+    PubSubError::check_topic(topic)?;
     match shared.history.retention(topic) {
         None => {
             shared.pubsub.publish(topic, message, exclude);
