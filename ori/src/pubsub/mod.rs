@@ -20,6 +20,8 @@ mod memory_presence;
 #[cfg(feature = "nats")]
 mod nats;
 #[cfg(any(feature = "redis", feature = "nats"))]
+pub(crate) mod outgoing;
+#[cfg(any(feature = "redis", feature = "nats"))]
 pub(crate) mod packet;
 pub(crate) mod presence;
 #[cfg(feature = "redis")]

@@ -108,7 +108,7 @@ fn on_event(shared: &Weak<Shared>, lost: &AtomicBool, event: async_nats::Event) 
                 );
             }
             shared.counters.set_connected(true);
-            shared.ready.notify_one();
+            shared.outgoing.wake();
         }
         async_nats::Event::Disconnected => {
             lost.store(true, Ordering::Release);
@@ -123,16 +123,17 @@ fn on_event(shared: &Weak<Shared>, lost: &AtomicBool, event: async_nats::Event) 
 }
 
 /// Hands queued publishes to the client while it is connected; while it is
-/// not, they wait in the queue (bounded by the outage buffer).
+/// not, they wait in the queue, trimmed to the outage buffer.
 async fn publish(shared: Arc<Shared>, client: async_nats::Client) {
     loop {
-        let batch: Vec<(String, Vec<u8>)> = if shared.counters.connected.load(Ordering::Acquire) {
-            lock(&shared.queue).drain(..).collect()
-        } else {
-            Vec::new()
-        };
+        if !shared.counters.is_connected() {
+            shared.outgoing.trim_to_outage_buffer(shared.config.limits, &shared.counters, "NATS");
+            shared.outgoing.ready().await;
+            continue;
+        }
+        let batch = shared.outgoing.take(512);
         if batch.is_empty() {
-            shared.ready.notified().await;
+            shared.outgoing.ready().await;
             continue;
         }
         for (subject, packet) in batch {
@@ -146,6 +147,7 @@ async fn publish(shared: Arc<Shared>, client: async_nats::Client) {
                 }
             }
         }
+        shared.outgoing.sent();
     }
 }
 

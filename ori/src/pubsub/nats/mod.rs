@@ -28,14 +28,13 @@ mod control;
 mod link;
 mod subject;
 
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use self::link::SubOp;
 use self::subject::Subjects;
@@ -44,6 +43,7 @@ use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
 use crate::pubsub::asking::{self, Ask};
 use crate::pubsub::counters::Counters;
+use crate::pubsub::outgoing::{Limits, Outgoing};
 use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
@@ -78,8 +78,7 @@ struct Config {
     prefix: String,
     connect_timeout: Duration,
     ping_interval: Duration,
-    outage_buffer: usize,
-    max_pending: usize,
+    limits: Limits,
     start_degraded: bool,
     backoff_min: Duration,
     backoff_max: Duration,
@@ -122,9 +121,7 @@ pub(crate) struct Shared {
     ops: mpsc::UnboundedSender<SubOp>,
     ops_rx: Mutex<Option<mpsc::UnboundedReceiver<SubOp>>>,
     /// Publishes waiting for the connection: (subject, packet).
-    queue: Mutex<VecDeque<(String, Vec<u8>)>>,
-    /// Wakes the publisher: something queued, or the connection is back.
-    ready: Notify,
+    outgoing: Outgoing<(String, Vec<u8>)>,
     counters: Counters,
     client: OnceLock<async_nats::Client>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -145,8 +142,7 @@ impl NatsBackend {
                 prefix: "ori".to_owned(),
                 connect_timeout: Duration::from_secs(5),
                 ping_interval: Duration::from_secs(15),
-                outage_buffer: 1024,
-                max_pending: 100_000,
+                limits: Limits::default(),
                 start_degraded: false,
                 backoff_min: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(5),
@@ -203,14 +199,14 @@ impl NatsBackendBuilder {
     /// back (default 1024); publishes past it are dropped and counted. `0`
     /// drops everything published during an outage.
     pub fn outage_buffer(mut self, messages: usize) -> Self {
-        self.config.outage_buffer = messages;
+        self.config.limits.outage_buffer = messages;
         self
     }
 
     /// Publishes waiting for NATS at most, connected or not (default
     /// 100,000); past it, publishes are dropped and counted.
     pub fn max_pending(mut self, messages: usize) -> Self {
-        self.config.max_pending = messages;
+        self.config.limits.max_pending = messages;
         self
     }
 
@@ -259,8 +255,7 @@ impl NatsBackendBuilder {
                 topics: TopicRegistry::new(),
                 ops,
                 ops_rx: Mutex::new(Some(ops_rx)),
-                queue: Mutex::default(),
-                ready: Notify::new(),
+                outgoing: Outgoing::default(),
                 counters: Counters::default(),
                 client: OnceLock::new(),
                 tasks: Mutex::default(),
@@ -276,20 +271,7 @@ impl Shared {
 
     /// Queues a publish for the publisher; never waits.
     fn enqueue(&self, subject: String, packet: Vec<u8>) {
-        let mut queue = lock(&self.queue);
-        let limit = if self.counters.connected.load(Ordering::Acquire) {
-            self.config.max_pending
-        } else {
-            self.config.outage_buffer
-        };
-        if queue.len() >= limit {
-            drop(queue);
-            self.dropped("the outage buffer or the pending limit is full");
-            return;
-        }
-        queue.push_back((subject, packet));
-        drop(queue);
-        self.ready.notify_one();
+        self.outgoing.push((subject, packet), self.config.limits, &self.counters, "NATS");
     }
 
     fn dropped(&self, why: &str) {
@@ -403,7 +385,7 @@ impl PubSubBackend for NatsBackend {
     fn flush(&self) -> BoxFuture<'static, ()> {
         let shared = self.shared.clone();
         async move {
-            while shared.counters.connected.load(Ordering::Acquire) && !lock(&shared.queue).is_empty() {
+            while shared.counters.is_connected() && !shared.outgoing.is_idle() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             // The others stop waiting for this instance's answers at once.

@@ -489,7 +489,7 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
             connection = links.borrow_and_update().as_ref().map(|l| l.publisher.clone());
         }
         let Some(conn) = connection.as_mut() else {
-            trim_to_outage_buffer(&shared);
+            shared.outgoing.trim_to_outage_buffer(shared.config.limits, &shared.counters, "Redis");
             let mut resubscribed = shared.resubscribed.subscribe();
             if links.changed().await.is_err() {
                 return;
@@ -500,15 +500,10 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
             let _ = tokio::time::timeout(shared.config.response_timeout, resubscribed.changed()).await;
             continue;
         };
-        let batch: Vec<Pending> = {
-            let mut queue = lock(&shared.outgoing.queue);
-            let take = queue.len().min(512);
-            shared.outgoing.sending.store(take > 0, Ordering::Release);
-            queue.drain(..take).collect()
-        };
+        let batch: Vec<Pending> = shared.outgoing.take(512);
         if batch.is_empty() {
             tokio::select! {
-                () = shared.outgoing.ready.notified() => {}
+                () = shared.outgoing.ready() => {}
                 changed = links.changed() => {
                     if changed.is_err() {
                         return;
@@ -530,7 +525,7 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
             shared.pipe_pending(&mut pipe, pending);
         }
         let sent = tokio::time::timeout(shared.config.response_timeout, pipe.query_async::<()>(conn)).await;
-        shared.outgoing.sending.store(false, Ordering::Release);
+        shared.outgoing.sent();
         if matches!(sent, Ok(Ok(()))) {
             shared.counters.published.fetch_add(batch.len() as u64, Ordering::Relaxed);
             continue;
@@ -566,16 +561,4 @@ async fn reconnect_publisher(shared: &Shared, client: &redis::Client) -> Multipl
         client.get_multiplexed_async_connection_with_config(&settings)
     })
     .await
-}
-
-/// While disconnected, keeps only the oldest `outage_buffer` publishes.
-fn trim_to_outage_buffer(shared: &Shared) {
-    let mut queue = lock(&shared.outgoing.queue);
-    let keep = shared.config.outage_buffer;
-    if queue.len() > keep {
-        let dropped = queue.len() - keep;
-        queue.truncate(keep);
-        shared.counters.dropped.fetch_add(dropped as u64, Ordering::Relaxed);
-        tracing::warn!(dropped, "Redis unreachable: dropped publishes past the outage buffer");
-    }
 }

@@ -30,14 +30,14 @@ mod history;
 mod link;
 mod presence;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use self::link::{Link, SubOp};
 use crate::connection::socket_id::SocketId;
@@ -45,6 +45,7 @@ use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
 use crate::pubsub::asking::{self, Ask};
 use crate::pubsub::counters::Counters;
+use crate::pubsub::outgoing::{Limits, Outgoing};
 use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
@@ -86,8 +87,7 @@ struct Config {
     connect_timeout: Duration,
     response_timeout: Duration,
     health_check_interval: Duration,
-    outage_buffer: usize,
-    max_pending: usize,
+    limits: Limits,
     backoff_min: Duration,
     backoff_max: Duration,
     start_degraded: bool,
@@ -147,15 +147,6 @@ enum Pending {
     },
 }
 
-/// Publishes waiting to be sent, bounded.
-#[derive(Default)]
-struct Outgoing {
-    queue: Mutex<VecDeque<Pending>>,
-    ready: Notify,
-    /// A batch taken from the queue is being sent.
-    sending: AtomicBool,
-}
-
 pub(crate) struct Shared {
     config: Config,
     /// This instance's id, in every packet it publishes.
@@ -173,7 +164,7 @@ pub(crate) struct Shared {
     topics: TopicRegistry,
     ops: mpsc::UnboundedSender<SubOp>,
     ops_rx: Mutex<Option<mpsc::UnboundedReceiver<SubOp>>>,
-    outgoing: Outgoing,
+    outgoing: Outgoing<Pending>,
     counters: Counters,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The live connections, once started (history reads use them).
@@ -214,8 +205,7 @@ impl RedisBackend {
                 connect_timeout: Duration::from_secs(5),
                 response_timeout: Duration::from_secs(5),
                 health_check_interval: Duration::from_secs(15),
-                outage_buffer: 1024,
-                max_pending: 100_000,
+                limits: Limits::default(),
                 backoff_min: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(5),
                 start_degraded: false,
@@ -280,7 +270,7 @@ impl RedisBackendBuilder {
     /// drops everything published during an outage. Other instances receive
     /// the replayed messages once they are re-subscribed.
     pub fn outage_buffer(mut self, messages: usize) -> Self {
-        self.config.outage_buffer = messages;
+        self.config.limits.outage_buffer = messages;
         self
     }
 
@@ -288,7 +278,7 @@ impl RedisBackendBuilder {
     /// 100,000); past it, publishes are dropped and counted, so a slow Redis
     /// never costs unbounded memory.
     pub fn max_pending(mut self, messages: usize) -> Self {
-        self.config.max_pending = messages;
+        self.config.limits.max_pending = messages;
         self
     }
 
@@ -437,20 +427,7 @@ impl Shared {
 
     /// Queues a publish for the publishing connection; never waits.
     fn enqueue(&self, pending: Pending) {
-        let mut queue = lock(&self.outgoing.queue);
-        let limit = if self.counters.connected.load(Ordering::Acquire) {
-            self.config.max_pending
-        } else {
-            self.config.outage_buffer
-        };
-        if queue.len() >= limit {
-            drop(queue);
-            self.counters.dropped("Redis", "the outage buffer or the pending limit is full");
-            return;
-        }
-        queue.push_back(pending);
-        drop(queue);
-        self.outgoing.ready.notify_one();
+        self.outgoing.push(pending, self.config.limits, &self.counters, "Redis");
     }
 }
 
@@ -637,10 +614,7 @@ impl PubSubBackend for RedisBackend {
         let shared = self.shared.clone();
         async move {
             // Nothing can be sent while Redis is unreachable: the others reap instead.
-            while shared.counters.connected.load(Ordering::Acquire)
-                && (shared.outgoing.sending.load(Ordering::Acquire)
-                    || !lock(&shared.outgoing.queue).is_empty())
-            {
+            while shared.counters.is_connected() && !shared.outgoing.is_idle() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
