@@ -78,7 +78,7 @@ pub(crate) struct Requests {
 }
 
 impl Requests {
-    pub(crate) fn open(&self) -> (u64, oneshot::Receiver<Gathered>) {
+    fn open(&self) -> (u64, oneshot::Receiver<Gathered>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (done, waiting) = oneshot::channel();
         let request =
@@ -107,10 +107,37 @@ impl Requests {
         request.settle_if_complete();
     }
 
+    /// Asks every other instance: `send` publishes the request's packet
+    /// and says how many instances answer it; then waits at most `timeout`
+    /// for their answers ([`gather`](Self::gather)).
+    pub(crate) async fn ask<F>(
+        &self,
+        instance: &[u8; 16],
+        ask: Ask<'_>,
+        timeout: Duration,
+        send: impl FnOnce(Vec<u8>) -> F,
+    ) -> Result<Gathered, PubSubError>
+    where
+        F: Future<Output = Result<usize, PubSubError>>,
+    {
+        let (id, answers) = self.open();
+        let sent = match request(instance, id, &ask) {
+            Ok(packet) => send(packet).await,
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(expected) => self.gather(id, expected, answers, timeout).await,
+            Err(error) => {
+                self.close(id);
+                Err(error)
+            }
+        }
+    }
+
     /// Waits at most `timeout` for the answers to request `id`, which
     /// `expected` other instances answer, then forgets it; an instance that
     /// did not answer in time fails it ([`timed_out`]).
-    pub(crate) async fn gather(
+    async fn gather(
         &self,
         id: u64,
         expected: usize,
@@ -133,7 +160,7 @@ impl Requests {
 }
 
 /// The packet of a request: a command for `socket`, or a count.
-pub(crate) fn request(instance: &[u8; 16], id: u64, ask: &Ask<'_>) -> Result<Vec<u8>, PubSubError> {
+fn request(instance: &[u8; 16], id: u64, ask: &Ask<'_>) -> Result<Vec<u8>, PubSubError> {
     let serialized = match ask {
         Ask::Command(_, command) => serde_json::to_string(command),
         Ask::Count(query) => serde_json::to_string(query),

@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -58,27 +57,21 @@ impl Members {
     }
 }
 
-/// Asks every other instance: a command or a count.
+/// Asks every other instance: a command or a count; each member answers.
 pub(crate) async fn ask(shared: &Shared, ask: Ask<'_>) -> Result<Gathered, PubSubError> {
-    let Some(client) = shared.client.get().filter(|_| shared.counters.connected.load(Ordering::Acquire))
-    else {
+    let Some(client) = shared.client.get().filter(|_| shared.counters.is_connected()) else {
         return Err(PubSubError::Backend(
             "NATS is unreachable: the other instances cannot be asked".to_owned(),
         ));
     };
-    let (id, answers) = shared.requests.open();
-    let sent = match asking::request(&shared.instance, id, &ask) {
-        Ok(packet) => client
+    let publish = |packet: Vec<u8>| async move {
+        client
             .publish(shared.subjects.control.clone(), packet.into())
             .await
-            .map_err(|error| PubSubError::Backend(format!("NATS refused the request: {error}"))),
-        Err(error) => Err(error),
+            .map_err(|error| PubSubError::Backend(format!("NATS refused the request: {error}")))?;
+        Ok(shared.members.alive())
     };
-    if let Err(error) = sent {
-        shared.requests.close(id);
-        return Err(error);
-    }
-    shared.requests.gather(id, shared.members.alive(), answers, shared.config.control_timeout).await
+    shared.requests.ask(&shared.instance, ask, shared.config.control_timeout, publish).await
 }
 
 /// Answers the commands and counts other instances ask, on `<prefix>.control`.

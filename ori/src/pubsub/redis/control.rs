@@ -23,29 +23,17 @@ pub(crate) async fn ask(shared: &Shared, ask: Ask<'_>) -> Result<Gathered, PubSu
             "Redis is unreachable: the other instances cannot be asked".to_owned(),
         ));
     };
-    let (id, answers) = shared.requests.open();
-    let packet = match asking::request(&shared.instance, id, &ask) {
-        Ok(packet) => packet,
-        Err(error) => {
-            shared.requests.close(id);
-            return Err(error);
-        }
+    let publish = |packet: Vec<u8>| async move {
+        let listeners: usize = redis::cmd("PUBLISH")
+            .arg(&shared.direct_channel)
+            .arg(packet)
+            .query_async(&mut connection)
+            .await
+            .map_err(|error| PubSubError::Backend(format!("Redis refused the request: {error}")))?;
+        // This instance listens on the direct channel too, and does not answer itself.
+        Ok(listeners.saturating_sub(1))
     };
-    let listeners: usize = match redis::cmd("PUBLISH")
-        .arg(&shared.direct_channel)
-        .arg(packet)
-        .query_async(&mut connection)
-        .await
-    {
-        Ok(listeners) => listeners,
-        Err(error) => {
-            shared.requests.close(id);
-            return Err(PubSubError::Backend(format!("Redis refused the request: {error}")));
-        }
-    };
-    // This instance listens on the direct channel too, and does not answer itself.
-    let expected = listeners.saturating_sub(1);
-    shared.requests.gather(id, expected, answers, shared.config.control_timeout).await
+    shared.requests.ask(&shared.instance, ask, shared.config.control_timeout, publish).await
 }
 
 /// Answers a command another instance asked (run here if the socket is).
