@@ -71,15 +71,9 @@ fn nats(url: &str) -> Result<Box<dyn PubSubBackend>, Error> {
     )))
 }
 
-/// `url` without what follows a `@` in its authority's user info (a password), for errors.
+/// `url` without the secrets of its user info, for errors.
 fn shown(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://***@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
+    crate::util::redact::redacted(url, crate::util::redact::UserInfo::Hide)
 }
 
 /// What [`Ori::pubsub`](crate::Ori::pubsub) takes: any [`PubSubBackend`],
@@ -133,6 +127,8 @@ mod tests {
         let unknown = name("kafka://user:secret@host:9092").unwrap_err();
         assert!(unknown.contains("use `memory://`, `redis://host:port` or `nats://host:port`"), "{unknown}");
         assert!(!unknown.contains("secret"), "{unknown}");
+        let listed = name("kafka://a:1,kafka://u:secret@b:2").unwrap_err();
+        assert!(!listed.contains("secret"), "every seed of a list is redacted: {listed}");
         assert!(
             name("redis+cluster://a:7000,b:7001").unwrap_err().contains("Redis Cluster is not supported yet")
         );

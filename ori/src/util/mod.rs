@@ -6,6 +6,7 @@ pub(crate) mod backoff;
 pub(crate) mod crypto;
 pub(crate) mod panic;
 pub(crate) mod random;
+pub(crate) mod redact;
 pub(crate) mod scratch;
 pub(crate) mod sync;
 pub(crate) mod tracker;

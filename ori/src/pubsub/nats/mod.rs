@@ -49,6 +49,7 @@ use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
     PubSubBackend, SocketCommand, Subscribed, Subscriber, TopicRegistry,
 };
+use crate::util::redact;
 use crate::util::sync::lock;
 
 /// Pub/sub across every ori instance that shares a NATS server.
@@ -296,15 +297,7 @@ impl std::fmt::Debug for NatsBackend {
 
 /// `url` without user info (`nats://user:secret@h` -> `nats://***@h`), for logs.
 fn without_credentials(url: &str) -> String {
-    url.split(',')
-        .map(|url| {
-            match url.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?.1))) {
-                Some((scheme, host)) => format!("{scheme}://***@{host}"),
-                None => url.to_owned(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    redact::redacted(url, redact::UserInfo::Hide)
 }
 
 impl PubSubBackend for NatsBackend {

@@ -52,6 +52,7 @@ use crate::pubsub::{
     HistoryFuture, Position, PresenceEntry, PresenceFuture, PubSubBackend, Retention, SocketCommand,
     Subscribed, Subscriber, TopicRegistry,
 };
+use crate::util::redact;
 use crate::util::sync::lock;
 
 /// Pub/sub across every ori instance that shares a Redis.
@@ -98,12 +99,7 @@ struct Config {
 /// `url` without the password of its user info (`redis://:secret@h` ->
 /// `redis://:***@h`), for logs.
 fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((user_info, host)) = rest.split_once('@') else { return url.to_owned() };
-    match user_info.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
+    redact::redacted(url, redact::UserInfo::KeepUser)
 }
 
 /// Counters of a [`RedisBackend`], for logs and tests.
