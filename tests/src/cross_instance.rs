@@ -106,6 +106,9 @@ pub async fn a_socket_is_controlled_from_any_instance(servers: &[LiveServer]) {
 
     sockets.subscribe_socket(id, "control:1").await.expect("subscribed where it is connected");
     assert_eq!(sockets.count_subscribers("control:1").await, Ok(1));
+    // PROTOCOL.md: subscribing twice is one subscription, ended by one unsubscribe.
+    sockets.subscribe_socket(id, "control:1").await.expect("subscribing again is no error");
+    assert_eq!(sockets.count_subscribers("control:1").await, Ok(1));
     // Live on every instance once it resolved.
     publisher.app.sockets().publish("control:1", r#"{"type":"n","data":1}"#).unwrap();
     assert_eq!(target.recv().await, json!({"type": "n", "data": 1}));
@@ -114,6 +117,8 @@ pub async fn a_socket_is_controlled_from_any_instance(servers: &[LiveServer]) {
     assert_eq!(sockets.count_subscribers("control:1").await, Ok(0));
     publisher.app.sockets().publish("control:1", r#"{"type":"n","data":2}"#).unwrap();
     target.assert_silent().await;
+    // PROTOCOL.md: unsubscribing a topic not joined is acknowledged all the same.
+    sockets.unsubscribe_socket(id, "never-joined").await.expect("nothing to leave is no error");
 
     // A bad topic is refused before anything is sent.
     assert!(matches!(sockets.subscribe_socket(id, "no spaces").await, Err(PubSubError::InvalidTopic { .. })));

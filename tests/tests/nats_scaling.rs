@@ -26,9 +26,15 @@ async fn foreign_messages_on_ori_subjects_are_skipped_and_counted() {
         nats.publish_raw("ori.t.room", junk);
     }
     nats.publish_raw("ori.direct", b"\xc1junk");
+    // PROTOCOL.md: a topic with dots is one subject token, its dots as `%`.
+    let mut dotted = server.connect().await;
+    dotted.subscribe("room.1").await;
+    assert_eq!(backend.subject_of("room.1"), "ori.t.room%1");
+    nats.publish_raw("ori.t.room%1", b"junk on the dotted topic's subject");
 
-    eventually("the junk is counted", || backend.stats().junk == 4).await;
+    eventually("the junk is counted", || backend.stats().junk == 5).await;
     client.assert_silent().await;
+    dotted.assert_silent().await;
     server.app.sockets().publish("room", r#"{"type":"ok","data":null}"#).unwrap();
     assert_eq!(client.recv().await, json!({"type": "ok", "data": null}));
 }
