@@ -57,6 +57,26 @@ pub fn tool_missing(message: &str) {
     );
     eprintln!("SKIPPED (ORI_SKIP_MISSING=1): {message}");
 }
+
+/// A free loopback port for a server the test runs as `program`, or `None`
+/// when `program` is not on the PATH ([`tool_missing`] with `missing`).
+pub fn port_for(program: &str, missing: &str) -> Option<u16> {
+    let found =
+        std::process::Command::new(program).arg("--version").stdout(std::process::Stdio::null()).status();
+    if found.is_err() {
+        tool_missing(missing);
+        return None;
+    }
+    Some(std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port())
+}
+
+/// Kills a server the test started (an outage), waiting until it is gone.
+pub fn kill_child(child: &mut Option<std::process::Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
 /// How long a test waits to be sure nothing arrives.
 pub const QUIET: Duration = Duration::from_millis(200);
 

@@ -2,7 +2,7 @@
 //! stop and start again (to test outages) on the same port.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,13 +29,10 @@ impl NatsServer {
     /// Picks a free port without starting the server (start it with
     /// [`resume`](NatsServer::resume)); `None` as for [`start`](NatsServer::start).
     pub fn reserve() -> Option<NatsServer> {
-        if Command::new("nats-server").arg("--version").stdout(Stdio::null()).status().is_err() {
-            crate::tool_missing(
-                "nats-server is not on the PATH (apt-get install nats-server), and the NATS tests need it",
-            );
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let port = crate::port_for(
+            "nats-server",
+            "nats-server is not on the PATH (apt-get install nats-server), and the NATS tests need it",
+        )?;
         Some(NatsServer { port, child: None, tls: None })
     }
 
@@ -60,10 +57,7 @@ impl NatsServer {
 
     /// Kills the server (an outage), waiting until it is gone.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        crate::kill_child(&mut self.child);
     }
 
     /// Starts the server again on the same port and waits until it answers.

@@ -1,7 +1,6 @@
 //! A real `redis-server` per test, on a free loopback port, that the test can
 //! stop and start again (to test outages) on the same port.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,11 +24,8 @@ impl RedisServer {
     /// Picks a free port without starting the server (start it with
     /// [`resume`](RedisServer::resume)); `None` as for [`start`](RedisServer::start).
     pub fn reserve() -> Option<RedisServer> {
-        if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
-            crate::tool_missing("redis-server is not on the PATH, and the Redis tests need it");
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let port =
+            crate::port_for("redis-server", "redis-server is not on the PATH, and the Redis tests need it")?;
         Some(RedisServer { port, child: None })
     }
 
@@ -40,10 +36,7 @@ impl RedisServer {
 
     /// Kills the server (an outage), waiting until the port is closed.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        crate::kill_child(&mut self.child);
     }
 
     /// Starts the server again on the same port and waits until it answers.

@@ -7,7 +7,8 @@
 #[path = "../readme/snippets.rs"]
 mod snippets;
 
-const README: &str = include_str!("../../README.md");
+use ori_tests::readme::README;
+
 const SNIPPETS: &str = include_str!("../readme/snippets.rs");
 
 /// The paragraphs of the README's ```` ```rust,ignore ```` blocks (a block
