@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use crate::connection::registry::ConnectionRegistry;
 use crate::connection::socket_id::SocketId;
 use crate::error::PubSubError;
 use crate::handles::app_context::AppShared;
@@ -71,8 +72,7 @@ impl Sockets {
     /// The context a backend is started with: this app's connections, and
     /// the running of commands and counts that other instances send.
     pub(crate) fn backend_context(&self) -> BackendContext {
-        let shared = self.shared_arc();
-        BackendContext::new(Arc::downgrade(&shared.connections), control::weak(shared))
+        BackendContext::new(control::weak(self.shared_arc()))
     }
 
     async fn command(&self, socket: SocketId, command: SocketCommand) -> Result<(), PubSubError> {
@@ -92,6 +92,10 @@ impl Sockets {
 }
 
 impl LocalControl for AppShared {
+    fn connections(&self) -> &ConnectionRegistry {
+        &self.connections
+    }
+
     fn run(
         self: Arc<Self>,
         socket: SocketId,

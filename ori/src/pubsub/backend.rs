@@ -8,7 +8,6 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::connection::direct;
-use crate::connection::registry::ConnectionRegistry;
 use crate::connection::socket_id::SocketId;
 use crate::error::{BoxError, PubSubError};
 use crate::protocol::Outbound;
@@ -252,22 +251,19 @@ pub struct BackendStats {
 /// [`PubSubBackend::start`]. Cheap to clone; holds the server weakly.
 #[derive(Clone)]
 pub struct BackendContext {
-    connections: Weak<ConnectionRegistry>,
-    control: Weak<dyn LocalControl>,
+    /// The server: its connections, and the running of remote commands.
+    server: Weak<dyn LocalControl>,
 }
 
 impl std::fmt::Debug for BackendContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BackendContext").field("serving", &(self.connections.strong_count() > 0)).finish()
+        f.debug_struct("BackendContext").field("serving", &(self.server.strong_count() > 0)).finish()
     }
 }
 
 impl BackendContext {
-    pub(crate) fn new(
-        connections: Weak<ConnectionRegistry>,
-        control: Weak<dyn LocalControl>,
-    ) -> BackendContext {
-        BackendContext { connections, control }
+    pub(crate) fn new(server: Weak<dyn LocalControl>) -> BackendContext {
+        BackendContext { server }
     }
 
     /// Runs a [`SocketCommand`] another instance sent for `socket` (see
@@ -279,8 +275,8 @@ impl BackendContext {
         socket: SocketId,
         command: SocketCommand,
     ) -> BoxFuture<'static, Option<Result<(), PubSubError>>> {
-        match self.control.upgrade() {
-            Some(control) => control.run(socket, command),
+        match self.server.upgrade() {
+            Some(server) => server.run(socket, command),
             None => std::future::ready(None).boxed(),
         }
     }
@@ -288,13 +284,13 @@ impl BackendContext {
     /// Counts what another instance asked (see [`PubSubBackend::count_remote`])
     /// on this instance.
     pub fn count(&self, query: &CountQuery) -> usize {
-        self.control.upgrade().map_or(0, |control| control.count(query))
+        self.server.upgrade().map_or(0, |server| server.count(query))
     }
 
     /// Queues `message` on the connection `socket` if it is connected to this
     /// instance; returns whether it was.
     pub fn deliver_to(&self, socket: SocketId, message: &Outbound) -> bool {
-        match self.connections.upgrade().and_then(|connections| connections.get(&socket)) {
+        match self.server.upgrade().and_then(|server| server.connections().get(&socket)) {
             Some(core) => direct::batch(|| core.push_outbound(message)),
             None => false,
         }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use crate::connection::registry::ConnectionRegistry;
 use crate::connection::socket_id::SocketId;
 use crate::error::PubSubError;
 
@@ -71,9 +72,13 @@ pub type CommandFuture = BoxFuture<'static, Result<bool, PubSubError>>;
 /// What the other instances counted: the sum of their counts.
 pub type CountFuture = BoxFuture<'static, Result<usize, PubSubError>>;
 
-/// The server's side of remote control, behind a [`BackendContext`](crate::pubsub::BackendContext):
-/// runs a command on a socket of this instance, counts on this instance.
+/// The server a [`BackendContext`](crate::pubsub::BackendContext) holds:
+/// its connections (direct sends), and remote control (runs a command on a
+/// socket of this instance, counts on this instance).
 pub(crate) trait LocalControl: Send + Sync {
+    /// The connections of this instance.
+    fn connections(&self) -> &ConnectionRegistry;
+
     /// Runs `command` on `socket` if it is connected here: `None` if it is not.
     fn run(
         self: Arc<Self>,
