@@ -133,7 +133,7 @@ async fn pace(progress: &Progress, base: Instant, mut publish: impl AsyncFnMut(V
 }
 
 /// Raw Redis pub/sub: frames of ori's size, pipelined, to one subscriber.
-async fn raw_baseline(redis: &RedisServer, count: u64) -> (f64, (f64, f64), (f64, f64)) {
+async fn raw_baseline(redis: &RedisServer, count: u64) -> Measured {
     let client = redis::Client::open(redis.url()).unwrap();
     let mut subscriber = client.get_async_pubsub().await.unwrap();
     subscriber.subscribe("raw").await.unwrap();
@@ -169,7 +169,7 @@ async fn raw_baseline(redis: &RedisServer, count: u64) -> (f64, (f64, f64), (f64
 }
 
 /// The same baseline on NATS: a raw async-nats client.
-async fn raw_nats(nats: &NatsServer, count: u64) -> (f64, (f64, f64), (f64, f64)) {
+async fn raw_nats(nats: &NatsServer, count: u64) -> Measured {
     let client = async_nats::connect(nats.url()).await.unwrap();
     let mut subscriber = client.subscribe("raw").await.unwrap();
     client.flush().await.unwrap();
@@ -213,11 +213,7 @@ async fn instance(backend: impl PubSubBackend) -> (ori::Server, AppContext) {
     (server, app)
 }
 
-async fn ori_fanout<B: PubSubBackend>(
-    backend: impl Fn() -> B,
-    subscribers: usize,
-    count: u64,
-) -> (f64, (f64, f64), (f64, f64)) {
+async fn ori_fanout<B: PubSubBackend>(backend: &impl Fn() -> B, subscribers: usize, count: u64) -> Measured {
     let (a, a_app) = instance(backend()).await;
     let (b, _) = instance(backend()).await;
     let url = format!("ws://{}/ws", b.local_addr());
@@ -258,6 +254,32 @@ async fn ori_fanout<B: PubSubBackend>(
     (rate, saturated, paced)
 }
 
+/// What one case measured: messages/s, saturated and paced latency (p50, p99 ms).
+type Measured = (f64, (f64, f64), (f64, f64));
+
+fn row(name: &str, (rate, saturated, paced): Measured) {
+    println!(
+        "{name:<34} {rate:>12.0} {:>22} {:>22}",
+        format!("{:.2} / {:.2}", saturated.0, saturated.1),
+        format!("{:.2} / {:.2}", paced.0, paced.1)
+    );
+}
+
+/// The rows of one broker: its raw client, then ori on it with 1 and 10
+/// subscribers, each against the raw client's messages/s.
+async fn compare<B: PubSubBackend>(broker: &str, raw: Measured, backend: impl Fn() -> B, count: u64) {
+    row(&format!("raw {broker}, 1 subscriber"), raw);
+    for subscribers in [1, 10] {
+        let measured = ori_fanout(&backend, subscribers, count).await;
+        row(&format!("ori on {broker}, {subscribers} subscriber(s)"), measured);
+        println!(
+            "{:<34} {:>11.1}%",
+            format!("  vs raw {broker} (messages/s)"),
+            (measured.0 / raw.0 - 1.0) * 100.0
+        );
+    }
+}
+
 fn main() {
     let count: u64 = std::env::var("MESSAGES").ok().and_then(|m| m.parse().ok()).unwrap_or(200_000);
     let (Some(redis), Some(nats)) = (RedisServer::start(), NatsServer::start()) else {
@@ -274,28 +296,9 @@ fn main() {
             "{:<34} {:>12} {:>22} {:>22}",
             "case", "messages/s", "saturated p50/p99 ms", "paced 5k/s p50/p99 ms"
         );
-        let row = |name: &str, rate: f64, saturated: (f64, f64), paced: (f64, f64)| {
-            println!(
-                "{name:<34} {rate:>12.0} {:>22} {:>22}",
-                format!("{:.2} / {:.2}", saturated.0, saturated.1),
-                format!("{:.2} / {:.2}", paced.0, paced.1)
-            );
-        };
-        let (raw, raw_saturated, raw_paced) = raw_baseline(&redis, count).await;
-        row("raw redis, 1 subscriber", raw, raw_saturated, raw_paced);
-        for subscribers in [1, 10] {
-            let redis_backend = || RedisBackend::builder(redis.url()).build();
-            let (rate, saturated, paced) = ori_fanout(redis_backend, subscribers, count).await;
-            row(&format!("ori on redis, {subscribers} subscriber(s)"), rate, saturated, paced);
-            println!("{:<34} {:>11.1}%", "  vs raw redis (messages/s)", (rate / raw - 1.0) * 100.0);
-        }
-        let (raw, raw_saturated, raw_paced) = raw_nats(&nats, count).await;
-        row("raw nats, 1 subscriber", raw, raw_saturated, raw_paced);
-        for subscribers in [1, 10] {
-            let nats_backend = || NatsBackend::builder(nats.url()).build();
-            let (rate, saturated, paced) = ori_fanout(nats_backend, subscribers, count).await;
-            row(&format!("ori on nats, {subscribers} subscriber(s)"), rate, saturated, paced);
-            println!("{:<34} {:>11.1}%", "  vs raw nats (messages/s)", (rate / raw - 1.0) * 100.0);
-        }
+        let raw = raw_baseline(&redis, count).await;
+        compare("redis", raw, || RedisBackend::builder(redis.url()).build(), count).await;
+        let raw = raw_nats(&nats, count).await;
+        compare("nats", raw, || NatsBackend::builder(nats.url()).build(), count).await;
     });
 }
