@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::cross_instance::{self, message, say_on};
 use crate::nats_server::NatsServer;
+use crate::redis_cluster::RedisCluster;
 use crate::redis_server::RedisServer;
 use crate::{Event, LiveServer, WAIT, WsClient};
 
@@ -72,6 +73,38 @@ impl Broker for RedisServer {
 
     fn resume(&mut self) {
         RedisServer::resume(self);
+    }
+}
+
+impl Broker for RedisCluster {
+    type Backend = RedisBackend;
+
+    fn start() -> Option<Self> {
+        RedisCluster::start()
+    }
+
+    fn backend(&self, settings: Settings) -> RedisBackend {
+        let mut builder = RedisBackend::builder(self.url());
+        if let Some(messages) = settings.outage_buffer {
+            builder = builder.outage_buffer(messages);
+        }
+        if let Some((min, max)) = settings.reconnect {
+            builder = builder.reconnect_backoff(min, max);
+        }
+        if let Some(prefix) = settings.prefix {
+            builder = builder.channel_prefix(format!("{prefix}:"));
+        }
+        builder.build()
+    }
+
+    fn kill(&mut self) {
+        RedisCluster::kill(self);
+    }
+
+    fn resume(&mut self) {
+        // Not waiting for `cluster_state:ok`: that would block the test's
+        // runtime, where the instances run, for seconds.
+        self.restart_killed();
     }
 }
 

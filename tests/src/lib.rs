@@ -9,6 +9,7 @@ pub mod nats_server;
 pub mod plain_backend;
 pub mod presence;
 pub mod readme;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod routes;
 

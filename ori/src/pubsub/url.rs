@@ -12,6 +12,7 @@ use crate::pubsub::{InProcess, PubSubBackend};
 /// | --- | --- |
 /// | `memory://` | [`InProcess`]: this instance only |
 /// | `redis://host:port[/db]` | `RedisBackend` (feature `redis`) |
+/// | `redis+cluster://host:port,host:port` | `RedisBackend` on a Redis Cluster, sharded pub/sub (feature `redis`) |
 /// | `nats://host:port[,nats://...]`, `tls://...` | `NatsBackend` (feature `nats`) |
 ///
 /// A URL of a backend this build lacks, or of none, is
@@ -29,17 +30,14 @@ pub fn from_url(url: &str) -> Result<Box<dyn PubSubBackend>, Error> {
     let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
     match scheme {
         "memory" => Ok(Box::new(InProcess::new())),
-        "redis" => redis(url),
+        "redis" | "redis+cluster" => redis(url),
         "rediss" => Err(Error::InvalidConfig(
             "`rediss://`: TLS to Redis is not supported yet; use `redis://` (on a private network, or through a TLS tunnel)"
                 .to_owned(),
         )),
         "nats" | "tls" => nats(url),
-        "redis+cluster" => Err(Error::InvalidConfig(format!(
-            "`{scheme}://`: Redis Cluster is not supported yet; use one Redis (`redis://`) or NATS (`nats://`)"
-        ))),
         _ => Err(Error::InvalidConfig(format!(
-            "no pub/sub backend for `{}`: use `memory://`, `redis://host:port` or `nats://host:port`",
+            "no pub/sub backend for `{}`: use `memory://`, `redis://host:port`, `redis+cluster://host:port,host:port` or `nats://host:port`",
             shown(url)
         ))),
     }
@@ -111,8 +109,16 @@ mod tests {
             name("redis://127.0.0.1:6379"),
             Ok("Redis at redis://127.0.0.1:6379 (across instances)".to_owned())
         );
+        #[cfg(feature = "redis")]
+        assert_eq!(
+            name("redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7000"),
+            Ok("Redis Cluster at redis://:***@10.0.0.1:7000,redis://:***@10.0.0.2:7000 (sharded, across instances)"
+                .to_owned())
+        );
         #[cfg(not(feature = "redis"))]
         assert!(name("redis://127.0.0.1:6379").unwrap_err().contains("the feature `redis`"));
+        #[cfg(not(feature = "redis"))]
+        assert!(name("redis+cluster://a:1,b:2").unwrap_err().contains("the feature `redis`"));
         #[cfg(feature = "nats")]
         assert_eq!(
             name("nats://127.0.0.1:4222"),
@@ -125,13 +131,10 @@ mod tests {
     #[test]
     fn other_urls_say_what_there_is() {
         let unknown = name("kafka://user:secret@host:9092").unwrap_err();
-        assert!(unknown.contains("use `memory://`, `redis://host:port` or `nats://host:port`"), "{unknown}");
+        assert!(unknown.contains("use `memory://`, `redis://host:port`, `redis+cluster://"), "{unknown}");
         assert!(!unknown.contains("secret"), "{unknown}");
         let listed = name("kafka://a:1,kafka://u:secret@b:2").unwrap_err();
         assert!(!listed.contains("secret"), "every seed of a list is redacted: {listed}");
-        assert!(
-            name("redis+cluster://a:7000,b:7001").unwrap_err().contains("Redis Cluster is not supported yet")
-        );
         assert!(name("rediss://h:6380").unwrap_err().contains("TLS to Redis is not supported yet"));
         assert!(name("127.0.0.1:6379").is_err());
     }

@@ -1,7 +1,7 @@
 //! Remote control over Redis ([`Capability::RemoteControl`](crate::pubsub::Capability::RemoteControl)):
 //! a command for a socket, or a count, is asked of every instance at once
-//! on the direct channel, whose `PUBLISH` reply says how many instances
-//! listen; each answers on the asker's own reply channel
+//! on a direct channel (the socket's, on a cluster), whose `PUBLISH` reply
+//! says how many instances listen; each answers on the asker's own reply channel
 //! (`<prefix>#reply:<instance>`); the packets and the bookkeeping are
 //! `pubsub/asking.rs`. The asker waits at most the control timeout. One
 //! request costs one `PUBLISH` and one small answer per instance, whatever
@@ -18,14 +18,19 @@ use crate::pubsub::packet::Packet;
 /// Asks every other instance: a command (`Ok(true)` done where the socket
 /// is, `Ok(false)` held nowhere) or a count (the sum).
 pub(crate) async fn ask(shared: &Shared, ask: Ask<'_>) -> Result<Gathered, PubSubError> {
-    let Some(mut connection) = shared.connection() else {
+    // On a cluster, a command travels on its socket's direct channel (any reaches every instance).
+    let channel = shared.names.direct(match &ask {
+        Ask::Command(socket, _) => Some(*socket),
+        Ask::Count(_) => None,
+    });
+    let Some(mut connection) = shared.connection_for(&channel) else {
         return Err(PubSubError::Backend(
             "Redis is unreachable: the other instances cannot be asked".to_owned(),
         ));
     };
     let publish = |packet: Vec<u8>| async move {
-        let listeners: usize = redis::cmd("PUBLISH")
-            .arg(&shared.direct_channel)
+        let listeners: usize = redis::cmd(shared.names.publish_command())
+            .arg(&channel)
             .arg(packet)
             .query_async(&mut connection)
             .await

@@ -8,7 +8,7 @@
 //!   (`MAXLEN`, exact), expiring `ttl` after the last publish; entry
 //!   `0-<offset>` holds `t` (Redis time, ms) and `d` (the message).
 //! - The publish script assigns the offset (`HINCRBY`), appends, and
-//!   `PUBLISH`es a [`Kind::Kept`](super::packet::Kind) packet carrying the
+//!   publishes a [`Kind::Kept`](super::packet::Kind) packet carrying the
 //!   epoch and offset; every instance, the publisher's included, delivers
 //!   from that packet. A lost hash (Redis restarted empty) starts a new
 //!   epoch at offset 1.
@@ -31,7 +31,9 @@ pub(crate) const META_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Appends a message and publishes its packet (see the module docs).
 /// KEYS: stream, meta. ARGV: a new epoch (used if there is none), size,
-/// ttl (ms), meta ttl (ms), channel, packet header, message.
+/// ttl (ms), meta ttl (ms), channel, packet header, message, the publish
+/// command (`PUBLISH`, or `SPUBLISH` on a cluster, where the channel shares
+/// the keys' slot).
 pub(crate) const APPEND: &str = r"
 local epoch = redis.call('HGET', KEYS[2], 'e')
 if not epoch then
@@ -45,7 +47,7 @@ local ms = string.format('%d', now[1] * 1000 + math.floor(now[2] / 1000))
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], '0-' .. offset, 't', ms, 'd', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[6] .. epoch .. '\n' .. offset .. '\n' .. ARGV[7])
+redis.call(ARGV[8], ARGV[5], ARGV[6] .. epoch .. '\n' .. offset .. '\n' .. ARGV[7])
 return offset
 ";
 

@@ -10,14 +10,12 @@ use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Config, Pending, Shared};
-use super::{control, history, presence};
-use crate::connection::socket_id::SocketId;
+use super::{Config, Links, Pending, Shared, incoming, without_password};
+use super::{history, presence};
 use crate::error::BoxError;
 use crate::protocol::Outbound;
-use crate::pubsub::asking;
 use crate::pubsub::packet::{self, Kind};
-use crate::pubsub::{BackendContext, MAX_STATE_KEYS, Subscriber, epoch_changed, presence_state};
+use crate::pubsub::{BackendContext, MAX_STATE_KEYS, Subscriber, presence_state};
 use crate::util::backoff::{Backoff, retry};
 use crate::util::sync::lock;
 
@@ -58,7 +56,8 @@ fn connection_settings(config: &Config) -> redis::AsyncConnectionConfig {
 /// manager's).
 async fn connect_live(shared: &Shared, client: &redis::Client) -> Result<(Link, PubSubStream), BoxError> {
     let (mut link, stream) = connect(client, &shared.config).await?;
-    let own = [shared.direct_channel.clone(), shared.reply_channel.clone()];
+    let mut own = shared.names.directs();
+    own.push(shared.reply_channel.clone());
     if !subscribe(shared, &mut link.sink, &own).await {
         return Err("Redis did not confirm the SUBSCRIBE of the direct and reply channels".into());
     }
@@ -109,20 +108,19 @@ async fn refresh_watchers(shared: Arc<Shared>) {
 }
 
 /// Connects (or not, if allowed) and spawns the provider's tasks.
-pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Result<(), BoxError> {
+pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext, url: &str) -> Result<(), BoxError> {
     let ops = lock(&shared.ops_rx).take().ok_or("the Redis provider was already started")?;
-    let client = redis::Client::open(shared.config.url.as_str())
-        .map_err(|e| format!("invalid Redis URL `{}`: {e}", shared.config.url))?;
+    let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL `{url}`: {e}"))?;
     let first = match connect_live(&shared, &client).await {
         Ok(connected) => Some(connected),
         Err(error) if shared.config.start_degraded => {
-            tracing::warn!(%error, url = %shared.config.url, "Redis unreachable at start-up; serving local traffic until it is");
+            tracing::warn!(%error, url = %without_password(url), "Redis unreachable at start-up; serving local traffic until it is");
             None
         }
         Err(error) => {
             return Err(format!(
                 "cannot connect to Redis at `{}`: {error} (start it, fix the URL, or use `start_degraded(true)`)",
-                shared.config.url
+                without_password(url)
             )
             .into());
         }
@@ -135,7 +133,7 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
         shared.counters.outage_began_unless_connected();
     }
     let (links, link) = watch::channel(first.as_ref().map(|(link, _)| link.clone()));
-    let _ = shared.links.set(link.clone());
+    let _ = shared.links.set(Links::Single(link.clone()));
     let tasks = vec![
         tokio::spawn(heartbeat(shared.clone())),
         tokio::spawn(manage_subscriptions(shared.clone(), ops, link.clone())),
@@ -192,7 +190,10 @@ async fn supervise(
         // The link goes first: once `connected` reads false, no task publishes on the old one.
         links.send_replace(None);
         shared.counters.set_connected(false);
-        tracing::warn!(url = %config.url, "lost the Redis connection; serving local traffic and reconnecting");
+        tracing::warn!(
+            url = %config.target.describe(),
+            "lost the Redis connection; serving local traffic and reconnecting"
+        );
     }
 }
 
@@ -265,91 +266,11 @@ async fn check_health(shared: &Shared, sink: Option<PubSubSink>) {
     }
 }
 
-/// Delivers what other instances publish, and answers and records
-/// commands and counts, until the connection ends.
+/// Delivers what the subscription stream brings until the connection ends.
 async fn read(shared: &Arc<Shared>, context: &BackendContext, mut stream: PubSubStream) {
-    let prefix = &shared.config.prefix;
-    let direct_channel = shared.direct_channel.as_str();
     while let Some(message) = stream.next().await {
-        let channel = message.get_channel_name();
-        let direct = channel == direct_channel;
-        let reply = channel == shared.reply_channel;
-        let packet = packet::decode(message.get_payload_bytes());
-        let topic = channel.strip_prefix(prefix.as_str());
-        match packet {
-            // A history topic's packet comes from the script, to every instance.
-            Some(packet) if packet.kind == Kind::Kept => match (packet.position, topic) {
-                (Some((epoch, offset)), Some(topic)) if !direct && !reply => {
-                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                    deliver_kept(shared, topic, &epoch, offset, &packet.message, packet.socket);
-                }
-                _ => junk(shared, channel),
-            },
-            Some(packet) if packet.kind == Kind::Presence => match (packet.position, topic) {
-                (Some((_, version)), Some(topic)) if !direct && !reply => {
-                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                    shared.watchers.publish(topic, &packet.message.at_version(version), None);
-                }
-                _ => junk(shared, channel),
-            },
-            Some(packet) if packet.instance == shared.instance => {}
-            Some(packet) => match (packet.kind, packet.socket, topic) {
-                (Kind::Direct, Some(target), _) if direct => {
-                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                    context.deliver_to(target, &packet.message);
-                }
-                (Kind::Publish, exclude, Some(topic)) if !direct && !reply => {
-                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                    shared.topics.publish(topic, &packet.message, exclude);
-                }
-                (Kind::Command, _, _) if direct && control::on_command(shared, context, &packet) => {}
-                (Kind::Count, _, _) if direct && control::on_count(shared, context, &packet) => {}
-                (Kind::Answer, _, _) if reply && asking::on_answer(&shared.requests, &packet) => {}
-                _ => junk(shared, channel),
-            },
-            None => junk(shared, channel),
-        }
+        incoming::dispatch(shared, context, message.get_channel_name(), message.get_payload_bytes());
     }
-}
-
-/// Delivers a history topic's message at its position; a message of a new
-/// epoch is preceded by the epoch-change push (PROTOCOL.md).
-fn deliver_kept(
-    shared: &Shared,
-    topic: &str,
-    epoch: &str,
-    offset: u64,
-    message: &Outbound,
-    exclude: Option<SocketId>,
-) {
-    let changed = {
-        let mut epochs = lock(&shared.epochs);
-        match epochs.get_mut(topic) {
-            Some(known) if known != epoch => {
-                *known = epoch.to_owned();
-                true
-            }
-            Some(_) => false,
-            None => {
-                epochs.insert(topic.to_owned(), epoch.to_owned());
-                false
-            }
-        }
-    };
-    if changed {
-        shared.topics.publish(topic, &epoch_changed(topic, epoch), None);
-    }
-    match message.to_positionable() {
-        Ok(message) => {
-            shared.topics.publish(topic, &message.with_position(topic, offset), exclude);
-        }
-        Err(_) => junk(shared, topic),
-    }
-}
-
-/// Counts (and now and then logs) a message on an ori channel that is not a valid ori packet.
-fn junk(shared: &Shared, channel: &str) {
-    shared.counters.junk(channel);
 }
 
 /// Turns local subscription changes into `SUBSCRIBE`/`UNSUBSCRIBE`, batched,

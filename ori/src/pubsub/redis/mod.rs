@@ -25,10 +25,14 @@
 //! [`RedisStats`]), reconnects with backoff, and re-subscribes every topic
 //! that still has local subscribers.
 
+mod cluster;
 mod control;
-mod history;
+pub(crate) mod history;
+mod incoming;
 mod link;
+mod names;
 mod presence;
+pub(crate) mod slots;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -83,7 +87,7 @@ pub struct RedisBackendBuilder {
 
 #[derive(Debug, Clone)]
 struct Config {
-    url: String,
+    target: Target,
     prefix: String,
     connect_timeout: Duration,
     response_timeout: Duration,
@@ -94,6 +98,48 @@ struct Config {
     start_degraded: bool,
     presence_expiry: Duration,
     control_timeout: Duration,
+}
+
+/// Where Redis is.
+#[derive(Debug, Clone)]
+enum Target {
+    /// One Redis (or a Redis behind a proxy): `redis://host:port[/db]`.
+    Single(String),
+    /// A Redis Cluster, found from these nodes (`redis://host:port` each).
+    Cluster(Vec<String>),
+}
+
+impl Target {
+    /// The seeds of a `redis+cluster://[user:password@]host:port,host:port[/?..]`
+    /// URL as one `redis://` URL each; a `redis://` URL as itself.
+    fn parse(url: String) -> Target {
+        let Some(rest) = url.strip_prefix("redis+cluster://") else { return Target::Single(url) };
+        let (userinfo, rest) = match rest.rsplit_once('@') {
+            Some((userinfo, rest)) => (format!("{userinfo}@"), rest),
+            None => (String::new(), rest),
+        };
+        let (hosts, tail) = match rest.find(['/', '?']) {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        };
+        Target::Cluster(
+            hosts
+                .split(',')
+                .filter(|host| !host.is_empty())
+                .map(|host| format!("redis://{userinfo}{host}{tail}"))
+                .collect(),
+        )
+    }
+
+    /// For logs: the URL or the seeds, without passwords.
+    fn describe(&self) -> String {
+        match self {
+            Target::Single(url) => without_password(url),
+            Target::Cluster(seeds) => {
+                seeds.iter().map(|seed| without_password(seed)).collect::<Vec<_>>().join(",")
+            }
+        }
+    }
 }
 
 /// `url` without the password of its user info (`redis://:secret@h` ->
@@ -117,8 +163,17 @@ pub struct RedisStats {
     pub junk: u64,
     /// Connections re-established after a loss.
     pub reconnects: u64,
-    /// Time spent without Redis, the current outage included.
+    /// Time spent without Redis, the current outage included (on a
+    /// cluster: with a slot no reachable master serves).
     pub outage: Duration,
+    /// Redis Cluster: the masters this instance is connected to now (0 on a single Redis).
+    pub shards: usize,
+    /// Redis Cluster: commands a shard answered with `MOVED` or `ASK`
+    /// (a slot moved; they are sent again to its new master).
+    pub redirects: u64,
+    /// Redis Cluster: commands a shard refused with `CLUSTERDOWN` or
+    /// `TRYAGAIN` (kept as in an outage and sent once it serves again).
+    pub cluster_down: u64,
 }
 
 /// One publish waiting for the publishing connection.
@@ -147,10 +202,8 @@ pub(crate) struct Shared {
     config: Config,
     /// This instance's id, in every packet it publishes.
     instance: [u8; 16],
-    /// The channel of direct sends: `<prefix>#direct`, which no topic can
-    /// collide with (`#` is not a topic character). Commands and counts
-    /// for every instance go there too.
-    direct_channel: String,
+    /// The channels' names (`names.rs`).
+    names: names::Names,
     /// Where the answers to this instance's commands and counts come:
     /// `<prefix>#reply:<instance>`.
     reply_channel: String,
@@ -164,7 +217,7 @@ pub(crate) struct Shared {
     counters: Counters,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The live connections, once started (history reads use them).
-    links: OnceLock<watch::Receiver<Option<Link>>>,
+    links: OnceLock<Links>,
     /// The SHA-1 of the append script.
     append_sha: String,
     /// The epoch each history topic with local subscribers was last seen
@@ -186,17 +239,53 @@ pub(crate) struct Shared {
     resubscribed: watch::Sender<u64>,
 }
 
+/// The connections of a started backend.
+enum Links {
+    Single(watch::Receiver<Option<Link>>),
+    Cluster(Arc<cluster::Topology>),
+}
+
 impl RedisBackend {
-    /// A provider for the Redis at `url` (`redis://host:port[/db]`), with defaults.
+    /// A provider for the Redis at `url` (`redis://host:port[/db]`, or
+    /// `redis+cluster://host:port,host:port` for a Redis Cluster), with defaults.
     pub fn new(url: impl Into<String>) -> RedisBackend {
         RedisBackend::builder(url).build()
     }
 
-    /// Settings for the Redis at `url`.
+    /// Settings for the Redis at `url`: `redis://host:port[/db]` for one
+    /// Redis, `redis+cluster://[user:password@]host:port,host:port` for a
+    /// Redis Cluster (as [`cluster`](RedisBackend::cluster)).
     pub fn builder(url: impl Into<String>) -> RedisBackendBuilder {
+        RedisBackend::with_target(Target::parse(url.into()))
+    }
+
+    /// Settings for a Redis Cluster (Redis 7 or later), found from any of
+    /// `seeds` (`redis://host:port` each; one reachable is enough).
+    ///
+    /// Topics use sharded pub/sub (`SSUBSCRIBE`, `SPUBLISH`): a topic's
+    /// channel lives on the shard that owns its slot, so each shard carries
+    /// only its topics and adding shards adds capacity. The instance keeps
+    /// one publishing and one subscribing connection per master, follows
+    /// the slot map (`MOVED`, resharding, a replica promoted) and
+    /// re-subscribes every topic still served where its slot went. A topic's
+    /// history keys share its channel's slot. Presence needs a single Redis
+    /// for now.
+    ///
+    /// ```no_run
+    /// use ori::pubsub::RedisBackend;
+    ///
+    /// let cluster = RedisBackend::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]).build();
+    /// // The same, as one URL (what `ORI_PUBSUB_URL` takes):
+    /// let same = RedisBackend::new("redis+cluster://10.0.0.1:7000,10.0.0.2:7000");
+    /// ```
+    pub fn cluster<S: Into<String>>(seeds: impl IntoIterator<Item = S>) -> RedisBackendBuilder {
+        RedisBackend::with_target(Target::Cluster(seeds.into_iter().map(Into::into).collect()))
+    }
+
+    fn with_target(target: Target) -> RedisBackendBuilder {
         RedisBackendBuilder {
             config: Config {
-                url: url.into(),
+                target,
                 prefix: "ori:".to_owned(),
                 connect_timeout: Duration::from_secs(5),
                 response_timeout: Duration::from_secs(5),
@@ -223,10 +312,14 @@ impl RedisBackend {
             junk: c.junk.load(Ordering::Relaxed),
             reconnects: stats.reconnects,
             outage: stats.outage,
+            ..match self.shared.links.get() {
+                Some(Links::Cluster(topology)) => topology.stats(),
+                _ => RedisStats::default(),
+            }
         }
     }
 
-    /// The Redis channel of `topic`.
+    /// The Redis channel of `topic` (`<prefix>topic`; `<prefix>{topic}` on a cluster).
     pub fn channel_of(&self, topic: &str) -> String {
         self.shared.channel(topic)
     }
@@ -315,14 +408,14 @@ impl RedisBackendBuilder {
     pub fn build(self) -> RedisBackend {
         let (ops, ops_rx) = mpsc::unbounded_channel();
         let instance = crate::util::random::random_bytes();
-        let direct_channel = format!("{}#direct", self.config.prefix);
         let instance_hex = crate::util::random::hex(&instance);
-        let reply_channel = format!("{}#reply:{instance_hex}", self.config.prefix);
+        let names = names::Names::new(&self.config.prefix, matches!(self.config.target, Target::Cluster(_)));
+        let reply_channel = names.reply(&instance_hex);
         RedisBackend {
             shared: Arc::new(Shared {
                 config: self.config,
                 instance,
-                direct_channel,
+                names,
                 reply_channel,
                 requests: asking::Requests::default(),
                 topics: TopicRegistry::new(),
@@ -347,20 +440,31 @@ impl RedisBackendBuilder {
 
 impl Shared {
     fn channel(&self, topic: &str) -> String {
-        format!("{}{topic}", self.config.prefix)
+        self.names.topic(topic)
     }
 
     /// Where the instance `instance` reads the answers to its requests.
     fn reply_channel_of(&self, instance: &[u8; 16]) -> String {
-        format!("{}#reply:{}", self.config.prefix, crate::util::random::hex(instance))
+        self.names.reply(&crate::util::random::hex(instance))
+    }
+
+    /// The key (or channel) that decides which shard of a cluster `pending` goes to.
+    fn routing_key<'a>(&'a self, pending: &'a Pending) -> std::borrow::Cow<'a, str> {
+        match pending {
+            Pending::Publish { channel, .. } => {
+                channel.as_deref().map_or_else(|| self.names.direct(None).into(), Into::into)
+            }
+            Pending::Kept { topic, .. } | Pending::Presence { topic, .. } => self.channel(topic).into(),
+        }
     }
 
     /// Adds `pending` to `pipe`.
     fn pipe_pending(&self, pipe: &mut redis::Pipeline, pending: &Pending) {
         match pending {
             Pending::Publish { channel, packet } => {
-                let channel = channel.as_deref().unwrap_or(&self.direct_channel);
-                pipe.cmd("PUBLISH").arg(channel).arg(&packet[..]).ignore();
+                let direct = self.names.direct(None);
+                let channel = channel.as_deref().unwrap_or(&direct);
+                pipe.cmd(self.names.publish_command()).arg(channel).arg(&packet[..]).ignore();
             }
             Pending::Kept { topic, header, message, retention } => {
                 let [stream, meta] = history::keys(&self.config.prefix, topic);
@@ -377,6 +481,7 @@ impl Shared {
                     .arg(self.channel(topic))
                     .arg(&header[..])
                     .arg(message.payload())
+                    .arg(self.names.publish_command())
                     .ignore();
             }
             Pending::Presence { topic, pairs, sync } => {
@@ -401,9 +506,18 @@ impl Shared {
         }
     }
 
-    /// The publishing connection, while connected.
+    /// The publishing connection, while connected (on a cluster: of the
+    /// master serving `key`'s slot).
+    pub(crate) fn connection_for(&self, key: &str) -> Option<redis::aio::MultiplexedConnection> {
+        match self.links.get()? {
+            Links::Single(links) => links.borrow().as_ref().map(|l| l.publisher.clone()),
+            Links::Cluster(topology) => topology.publisher_for(key),
+        }
+    }
+
+    /// The publishing connection of a single Redis, while connected.
     pub(crate) fn connection(&self) -> Option<redis::aio::MultiplexedConnection> {
-        self.links.get().and_then(|links| links.borrow().as_ref().map(|l| l.publisher.clone()))
+        self.connection_for("")
     }
 
     pub(crate) fn presence_keys(&self) -> presence::Keys<'_> {
@@ -430,7 +544,7 @@ impl Shared {
 impl std::fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisBackend")
-            .field("url", &without_password(&self.shared.config.url))
+            .field("redis", &self.shared.config.target.describe())
             .field("prefix", &self.shared.config.prefix)
             .field("stats", &self.stats())
             .finish()
@@ -439,7 +553,15 @@ impl std::fmt::Debug for RedisBackend {
 
 impl PubSubBackend for RedisBackend {
     fn name(&self) -> String {
-        format!("Redis at {} (across instances)", without_password(&self.shared.config.url))
+        match &self.shared.config.target {
+            Target::Single(url) => format!("Redis at {} (across instances)", without_password(url)),
+            Target::Cluster(_) => {
+                format!(
+                    "Redis Cluster at {} (sharded, across instances)",
+                    self.shared.config.target.describe()
+                )
+            }
+        }
     }
 
     fn stats(&self) -> Option<BackendStats> {
@@ -501,9 +623,7 @@ impl PubSubBackend for RedisBackend {
         let shared = self.shared.clone();
         let (topic, since) = (topic.to_owned(), since.cloned());
         async move {
-            let connection =
-                shared.links.get().and_then(|links| links.borrow().as_ref().map(|l| l.publisher.clone()));
-            let Some(mut connection) = connection else {
+            let Some(mut connection) = shared.connection_for(&shared.channel(&topic)) else {
                 return Err(PubSubError::Backend("Redis is unreachable".to_owned()));
             };
             let read =
@@ -521,6 +641,9 @@ impl PubSubBackend for RedisBackend {
 
     fn track(&self, topic: &str, entry: PresenceEntry) -> Result<(), PubSubError> {
         let shared = &self.shared;
+        if shared.names.is_cluster() {
+            return Err(crate::pubsub::presence::unsupported());
+        }
         let field = presence::field(&shared.instance_hex, entry.socket, &entry.key);
         let meta = entry.meta.get().to_owned();
         lock(&shared.local_presence)
@@ -569,10 +692,11 @@ impl PubSubBackend for RedisBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::NONE
-            .with(Capability::History)
-            .with(Capability::Presence)
-            .with(Capability::RemoteControl)
+        let capabilities = Capabilities::NONE.with(Capability::History).with(Capability::RemoteControl);
+        match self.shared.config.target {
+            Target::Single(_) => capabilities.with(Capability::Presence),
+            Target::Cluster(_) => capabilities,
+        }
     }
 
     fn is_ready(&self) -> bool {
@@ -582,7 +706,8 @@ impl PubSubBackend for RedisBackend {
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
         let packet = packet::encode(Kind::Direct, &shared.instance, Some(socket), message);
-        shared.enqueue(Pending::Publish { channel: None, packet });
+        let channel = shared.names.is_cluster().then(|| shared.names.direct(Some(socket)));
+        shared.enqueue(Pending::Publish { channel, packet });
         Ok(())
     }
 
@@ -603,7 +728,13 @@ impl PubSubBackend for RedisBackend {
 
     fn start(&self, context: BackendContext) -> BoxFuture<'static, Result<(), BoxError>> {
         let shared = self.shared.clone();
-        async move { link::start(shared, context).await }.boxed()
+        async move {
+            match shared.config.target.clone() {
+                Target::Single(url) => link::start(shared, context, &url).await,
+                Target::Cluster(seeds) => cluster::start(shared, context, seeds).await,
+            }
+        }
+        .boxed()
     }
 
     fn flush(&self) -> BoxFuture<'static, ()> {
@@ -632,5 +763,23 @@ mod tests {
         assert_eq!(super::without_password("redis://user:s3cret@h"), "redis://user:***@h");
         assert_eq!(super::without_password("redis://h:6379"), "redis://h:6379");
         assert_eq!(super::without_password("rediss://user@h"), "rediss://user@h");
+    }
+
+    #[test]
+    fn a_cluster_url_names_its_seeds() {
+        let seeds = |url: &str| match super::Target::parse(url.to_owned()) {
+            super::Target::Cluster(seeds) => seeds,
+            super::Target::Single(url) => panic!("{url} is not a cluster"),
+        };
+        assert_eq!(seeds("redis+cluster://a:7000,b:7001"), ["redis://a:7000", "redis://b:7001"]);
+        assert_eq!(
+            seeds("redis+cluster://u:pw@a:7000,b:7001/?protocol=resp3"),
+            ["redis://u:pw@a:7000/?protocol=resp3", "redis://u:pw@b:7001/?protocol=resp3"]
+        );
+        assert_eq!(
+            super::Target::parse("redis+cluster://:pw@a:1,b:2".to_owned()).describe(),
+            "redis://:***@a:1,redis://:***@b:2"
+        );
+        assert!(matches!(super::Target::parse("redis://a:1".to_owned()), super::Target::Single(_)));
     }
 }
