@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use ori::Presence;
 use ori::pubsub::RedisBackend;
 use ori_tests::presence::{diff, track, watch};
+use ori_tests::redis_cluster::RedisCluster;
 use ori_tests::redis_server::RedisServer;
 use ori_tests::{LiveServer, WsClient, cross_instance};
 use serde_json::{Value, json};
 
 const EXPIRY: Duration = Duration::from_millis(1_200);
 
-async fn instance(redis: &RedisServer) -> (LiveServer, RedisBackend) {
+async fn instance(redis: &impl RedisUrl) -> (LiveServer, RedisBackend) {
     let backend = RedisBackend::builder(redis.url())
         .presence_expiry(EXPIRY)
         .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(100))
@@ -26,7 +27,7 @@ async fn instance(redis: &RedisServer) -> (LiveServer, RedisBackend) {
 }
 
 /// An instance in a process of its own (`presence_peer`), and its WebSocket URL.
-fn peer(redis: &RedisServer) -> (Child, String) {
+fn peer(redis: &impl RedisUrl) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_presence_peer"))
         .env("ORI_REDIS_URL", redis.url())
         .env("ORI_PRESENCE_EXPIRY_MS", EXPIRY.as_millis().to_string())
@@ -45,25 +46,76 @@ fn signal(child: &Child, signal: &str) {
     assert!(status.success(), "kill {signal}");
 }
 
+/// A single Redis or a Redis Cluster: the first scenarios run on both.
+trait RedisUrl {
+    fn url(&self) -> String;
+}
+
+impl RedisUrl for RedisServer {
+    fn url(&self) -> String {
+        RedisServer::url(self)
+    }
+}
+
+impl RedisUrl for RedisCluster {
+    fn url(&self) -> String {
+        RedisCluster::url(self)
+    }
+}
+
 #[tokio::test]
 async fn every_instance_sees_one_member_list() {
     let Some(redis) = RedisServer::start() else { return };
+    one_member_list(&redis).await;
+}
+
+#[tokio::test]
+async fn every_instance_sees_one_member_list_on_a_cluster() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    one_member_list(&cluster).await;
+}
+
+#[tokio::test]
+async fn a_killed_instance_members_leave_within_the_expiry() {
+    let Some(redis) = RedisServer::start() else { return };
+    killed_instance_members_leave(&redis).await;
+}
+
+/// Its entries and the instance set are on different shards: reaping
+/// crosses them.
+#[tokio::test]
+async fn a_killed_instance_members_leave_within_the_expiry_on_a_cluster() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    killed_instance_members_leave(&cluster).await;
+}
+
+#[tokio::test]
+async fn a_paused_instance_leaves_then_comes_back_without_ghosts() {
+    let Some(redis) = RedisServer::start() else { return };
+    paused_instance_leaves_and_comes_back(&redis).await;
+}
+
+#[tokio::test]
+async fn a_paused_instance_leaves_then_comes_back_without_ghosts_on_a_cluster() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    paused_instance_leaves_and_comes_back(&cluster).await;
+}
+
+async fn one_member_list(redis: &impl RedisUrl) {
     let mut servers = Vec::new();
     for _ in 0..3 {
-        servers.push(instance(&redis).await.0);
+        servers.push(instance(redis).await.0);
     }
     ori_tests::presence::state_then_every_change_once(&servers).await;
 }
 
 /// A peer's members leave within the expiry when it is killed; on the
 /// other instances' watchers, and in the server-side presence.
-#[tokio::test]
-async fn a_killed_instance_members_leave_within_the_expiry() {
-    let Some(redis) = RedisServer::start() else { return };
-    let (server, _) = instance(&redis).await;
+async fn killed_instance_members_leave(redis: &impl RedisUrl) {
+    let (server, _) = instance(redis).await;
     let mut watcher = server.connect().await;
     assert_eq!(watch(&mut watcher, "room:k").await["members"], json!({}));
-    let (mut child, url) = peer(&redis);
+    let (mut child, url) = peer(redis);
     let mut doomed = WsClient::connect(&url).await;
     track(&mut doomed, "room:k", "ghost", json!({"on": "peer"})).await;
     assert_eq!(diff(&mut watcher, "room:k").await, (json!({"ghost": [{"on": "peer"}]}), json!({})));
@@ -85,13 +137,11 @@ async fn a_killed_instance_members_leave_within_the_expiry() {
 
 /// A paused instance is reaped like a dead one; when it resumes, it finds
 /// itself gone and tracks its members again (a healed split).
-#[tokio::test]
-async fn a_paused_instance_leaves_then_comes_back_without_ghosts() {
-    let Some(redis) = RedisServer::start() else { return };
-    let (server, _) = instance(&redis).await;
+async fn paused_instance_leaves_and_comes_back(redis: &impl RedisUrl) {
+    let (server, _) = instance(redis).await;
     let mut watcher = server.connect().await;
     watch(&mut watcher, "room:p").await;
-    let (mut child, url) = peer(&redis);
+    let (mut child, url) = peer(redis);
     let mut paused = WsClient::connect(&url).await;
     track(&mut paused, "room:p", "sleeper", json!({})).await;
     assert_eq!(diff(&mut watcher, "room:p").await.0, json!({"sleeper": [{}]}));

@@ -34,7 +34,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::link::SubOp;
 use super::slots::{NodeAddr, SlotMap, slot};
-use super::{Config, Links, Pending, RedisStats, Shared, history, incoming, without_password};
+use super::{Config, Links, Pending, RedisStats, Shared, incoming, presence, without_password};
 use crate::error::BoxError;
 use crate::pubsub::BackendContext;
 use crate::util::backoff::Backoff;
@@ -283,6 +283,7 @@ pub(crate) async fn start(
     subscriptions.place().await;
     let tasks = vec![
         tokio::spawn(keep(shared.clone(), nodes, topology.clone())),
+        tokio::spawn(presence::heartbeat(shared.clone())),
         tokio::spawn(read(shared.clone(), context, topology.clone(), pushes_rx, kicked)),
         tokio::spawn(subscriptions.run(ops, kicked_rx)),
         tokio::spawn(publish(shared.clone(), topology)),
@@ -620,14 +621,7 @@ async fn send(
     batch: Vec<Pending>,
 ) -> (u64, Vec<(Pending, Outcome)>) {
     let mut pipe = redis::pipe();
-    // Once per pipeline: the script of a restarted (or failed over) master may be gone.
-    let scripts = usize::from(batch.iter().any(|p| matches!(p, Pending::Kept { .. })));
-    if scripts == 1 {
-        pipe.cmd("SCRIPT").arg("LOAD").arg(history::APPEND);
-    }
-    for pending in &batch {
-        shared.pipe_pending(&mut pipe, pending);
-    }
+    let scripts = shared.pipe_batch(&mut pipe, &batch);
     let sent = tokio::time::timeout(
         shared.config.response_timeout,
         shard.publisher.req_packed_commands(&pipe, 0, pipe.len()),

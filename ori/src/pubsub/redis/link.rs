@@ -10,11 +10,9 @@ use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::presence;
 use super::{Config, Links, Pending, Shared, incoming, without_password};
-use super::{history, presence};
 use crate::error::BoxError;
-use crate::protocol::Outbound;
-use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{BackendContext, MAX_STATE_KEYS, Subscriber, presence_state};
 use crate::util::backoff::{Backoff, retry};
 use crate::util::sync::lock;
@@ -135,7 +133,7 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext, url: &st
     let (links, link) = watch::channel(first.as_ref().map(|(link, _)| link.clone()));
     let _ = shared.links.set(Links::Single(link.clone()));
     let tasks = vec![
-        tokio::spawn(heartbeat(shared.clone())),
+        tokio::spawn(presence::heartbeat(shared.clone())),
         tokio::spawn(manage_subscriptions(shared.clone(), ops, link.clone())),
         tokio::spawn(publish(shared.clone(), client.clone(), link)),
         tokio::spawn(supervise(shared.clone(), client, context, first.map(|(_, stream)| stream), links)),
@@ -194,53 +192,6 @@ async fn supervise(
             url = %config.target.describe(),
             "lost the Redis connection; serving local traffic and reconnecting"
         );
-    }
-}
-
-/// Every quarter of the presence expiry: records this instance's heartbeat
-/// (resyncing its entries if it had been reaped), and reaps the instances
-/// silent for three quarters of it (two heartbeats missed): a dead
-/// instance's members are gone within the expiry.
-async fn heartbeat(shared: Arc<Shared>) {
-    let expiry = shared.config.presence_expiry;
-    let keys = shared.presence_keys();
-    let header = packet::encode(Kind::Presence, &shared.instance, None, &Outbound::text(""));
-    let mut first = true;
-    loop {
-        if let Some(mut connection) = shared.connection() {
-            let mut beat = shared.scripts.heartbeat.eval();
-            beat.arg(1).arg(keys.instances()).arg(&shared.instance_hex);
-            match beat.query_async::<i64>(&mut connection).await {
-                Ok(1) if !first => {
-                    tracing::warn!(
-                        "this instance's presence was reaped (it was unreachable too long); resyncing"
-                    );
-                    shared.resync_presence();
-                }
-                Ok(_) => first = false,
-                Err(error) => tracing::debug!(%error, "presence heartbeat failed"),
-            }
-            let reap = shared
-                .scripts
-                .reap
-                .eval()
-                .arg(1)
-                .arg(keys.instances())
-                .arg((expiry * 3 / 4).as_millis() as u64)
-                .arg(&shared.config.prefix)
-                .arg(history::META_TTL.as_millis() as u64)
-                .arg(&header[..])
-                .query_async::<i64>(&mut connection)
-                .await;
-            match reap {
-                Ok(0) => {}
-                Ok(reaped) => {
-                    tracing::warn!(reaped, "removed the presence of instances that stopped answering")
-                }
-                Err(error) => tracing::debug!(%error, "presence reaping failed"),
-            }
-        }
-        tokio::time::sleep(expiry / 4).await;
     }
 }
 
@@ -435,16 +386,7 @@ async fn publish(shared: Arc<Shared>, client: redis::Client, mut links: watch::R
             continue;
         }
         let mut pipe = redis::pipe();
-        // Once per batch: the scripts of a restarted (or flushed) Redis are gone.
-        if batch.iter().any(|p| matches!(p, Pending::Kept { .. })) {
-            pipe.cmd("SCRIPT").arg("LOAD").arg(history::APPEND).ignore();
-        }
-        if batch.iter().any(|p| matches!(p, Pending::Presence { .. })) {
-            pipe.cmd("SCRIPT").arg("LOAD").arg(&shared.scripts.apply.source).ignore();
-        }
-        for pending in &batch {
-            shared.pipe_pending(&mut pipe, pending);
-        }
+        shared.pipe_batch(&mut pipe, &batch);
         let sent = tokio::time::timeout(shared.config.response_timeout, pipe.query_async::<()>(conn)).await;
         shared.outgoing.sent();
         if matches!(sent, Ok(Ok(()))) {

@@ -188,6 +188,9 @@ enum Pending {
     /// Presence changes of one topic: the apply script (`presence.rs`);
     /// `sync`: the instance's entries are exactly `pairs`.
     Presence { topic: String, pairs: Vec<(String, String)>, sync: bool },
+    /// Records that this instance has presence entries on `topic` (before
+    /// tracking them), so that they are reaped if it dies.
+    Indexed { topic: String },
     /// A publish on a history topic: the append script (`history.rs`).
     Kept {
         topic: String,
@@ -268,8 +271,8 @@ impl RedisBackend {
     /// one publishing and one subscribing connection per master, follows
     /// the slot map (`MOVED`, resharding, a replica promoted) and
     /// re-subscribes every topic still served where its slot went. A topic's
-    /// history keys share its channel's slot. Presence needs a single Redis
-    /// for now.
+    /// history and presence keys share its channel's slot, so both work as
+    /// on one Redis.
     ///
     /// ```no_run
     /// use ori::pubsub::RedisBackend;
@@ -455,7 +458,27 @@ impl Shared {
                 channel.as_deref().map_or_else(|| self.names.direct(None).into(), Into::into)
             }
             Pending::Kept { topic, .. } | Pending::Presence { topic, .. } => self.channel(topic).into(),
+            Pending::Indexed { .. } => self.presence_keys().instance_topics(&self.instance_hex).into(),
         }
+    }
+
+    /// Adds `batch` to `pipe`, after loading the scripts it runs (those of
+    /// a restarted, flushed or failed-over Redis are gone); returns how many
+    /// replies come before the batch's own.
+    fn pipe_batch(&self, pipe: &mut redis::Pipeline, batch: &[Pending]) -> usize {
+        let mut loads = 0;
+        if batch.iter().any(|p| matches!(p, Pending::Kept { .. })) {
+            pipe.cmd("SCRIPT").arg("LOAD").arg(history::APPEND).ignore();
+            loads += 1;
+        }
+        if batch.iter().any(|p| matches!(p, Pending::Presence { .. })) {
+            pipe.cmd("SCRIPT").arg("LOAD").arg(&self.scripts.apply.source).ignore();
+            loads += 1;
+        }
+        for pending in batch {
+            self.pipe_pending(pipe, pending);
+        }
+        loads
     }
 
     /// Adds `pending` to `pipe`.
@@ -489,19 +512,23 @@ impl Shared {
                 let header = packet::encode(Kind::Presence, &self.instance, None, &Outbound::text(""));
                 let mut cmd = redis::cmd("EVALSHA");
                 cmd.arg(&self.scripts.apply.sha)
-                    .arg(3)
+                    .arg(2)
                     .arg(keys.hash(topic))
                     .arg(keys.version(topic))
-                    .arg(keys.instance_topics(&self.instance_hex))
                     .arg(self.channel(topic))
                     .arg(header)
                     .arg(topic)
                     .arg(history::META_TTL.as_millis() as u64)
-                    .arg(if *sync { format!("{}:", self.instance_hex) } else { String::new() });
+                    .arg(if *sync { format!("{}:", self.instance_hex) } else { String::new() })
+                    .arg(self.names.publish_command());
                 for (field, meta) in pairs {
                     cmd.arg(field).arg(meta);
                 }
                 pipe.add_command(cmd).ignore();
+            }
+            Pending::Indexed { topic } => {
+                let index = self.presence_keys().instance_topics(&self.instance_hex);
+                pipe.cmd("SADD").arg(index).arg(topic).ignore();
             }
         }
     }
@@ -530,6 +557,7 @@ impl Shared {
         let mut local = lock(&self.local_presence);
         for (topic, entries) in &local.topics {
             let pairs = entries.iter().map(|(field, meta)| (field.clone(), meta.get().to_owned())).collect();
+            self.enqueue(Pending::Indexed { topic: topic.clone() });
             self.enqueue(Pending::Presence { topic: topic.clone(), pairs, sync: true });
         }
         local.topics.retain(|_, entries| !entries.is_empty());
@@ -641,9 +669,6 @@ impl PubSubBackend for RedisBackend {
 
     fn track(&self, topic: &str, entry: PresenceEntry) -> Result<(), PubSubError> {
         let shared = &self.shared;
-        if shared.names.is_cluster() {
-            return Err(crate::pubsub::presence::unsupported());
-        }
         let field = presence::field(&shared.instance_hex, entry.socket, &entry.key);
         let meta = entry.meta.get().to_owned();
         lock(&shared.local_presence)
@@ -651,6 +676,7 @@ impl PubSubBackend for RedisBackend {
             .entry(topic.to_owned())
             .or_default()
             .insert(field.clone(), entry.meta);
+        shared.enqueue(Pending::Indexed { topic: topic.to_owned() });
         shared.enqueue(Pending::Presence {
             topic: topic.to_owned(),
             pairs: vec![(field, meta)],
@@ -684,19 +710,19 @@ impl PubSubBackend for RedisBackend {
         let shared = self.shared.clone();
         let topic = topic.to_owned();
         async move {
-            let mut connection =
-                shared.connection().ok_or_else(|| PubSubError::Backend("Redis is unreachable".to_owned()))?;
+            let mut connection = shared
+                .connection_for(&shared.channel(&topic))
+                .ok_or_else(|| PubSubError::Backend("Redis is unreachable".to_owned()))?;
             presence::read(&mut connection, &shared.scripts, &shared.presence_keys(), &topic).await
         }
         .boxed()
     }
 
     fn capabilities(&self) -> Capabilities {
-        let capabilities = Capabilities::NONE.with(Capability::History).with(Capability::RemoteControl);
-        match self.shared.config.target {
-            Target::Single(_) => capabilities.with(Capability::Presence),
-            Target::Cluster(_) => capabilities,
-        }
+        Capabilities::NONE
+            .with(Capability::History)
+            .with(Capability::Presence)
+            .with(Capability::RemoteControl)
     }
 
     fn is_ready(&self) -> bool {
