@@ -7,7 +7,12 @@
 //! cargo bench -p ori-tests --bench broker_fanout            # 200,000 messages per case
 //! MESSAGES=50000 cargo bench -p ori-tests --bench broker_fanout
 //! ```
-//! It starts its own `redis-server` and `nats-server` on free ports. Two measures per case:
+//! It starts its own `redis-server`, `nats-server` and a six-node Redis
+//! Cluster (three masters) on free ports. The last rows compare a single
+//! Redis with the cluster where sharding matters: three instances, each
+//! publishing to 30 topics (spread over the shards) and each with a
+//! subscriber of all of them, so every message is delivered three times
+//! (once locally, twice across instances). Two measures per case:
 //! saturated (the publisher keeps at most `WINDOW` messages ahead of the
 //! slowest subscriber: messages/s, and latency under that load) and paced
 //! (5,000 messages/s: latency p50/p99). Latency is publish call to the
@@ -21,6 +26,7 @@ use futures_util::StreamExt;
 use ori::pubsub::{NatsBackend, PubSubBackend, RedisBackend};
 use ori::{AppContext, Ori, WebSocketConfig};
 use ori_tests::nats_server::NatsServer;
+use ori_tests::redis_cluster::RedisCluster;
 use ori_tests::redis_server::RedisServer;
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -254,6 +260,58 @@ async fn ori_fanout<B: PubSubBackend>(backend: &impl Fn() -> B, subscribers: usi
     (rate, saturated, paced)
 }
 
+/// Topics of the spread case.
+const SPREAD_TOPICS: usize = 30;
+
+/// Three instances, each with one subscriber of all `SPREAD_TOPICS` topics;
+/// messages are published from each instance in turn, to each topic in turn.
+async fn ori_spread<B: PubSubBackend>(backend: &impl Fn() -> B, count: u64) -> Measured {
+    let mut apps = Vec::new();
+    let progress = Progress::new(3);
+    let base = Instant::now();
+    let mut readers = Vec::new();
+    for index in 0..3 {
+        let (server, app) = instance(backend()).await;
+        let url = format!("ws://{}/ws", server.local_addr());
+        tokio::spawn(server.serve());
+        apps.push(app);
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
+        use futures_util::SinkExt;
+        for topic in 0..SPREAD_TOPICS {
+            let subscribe = format!(r#"{{"type":"subscribe","data":{{"topic":"spread.{topic}"}}}}"#);
+            ws.send(Message::text(subscribe)).await.unwrap();
+            let ack = ws.next().await.unwrap().unwrap();
+            assert!(ack.to_text().unwrap().contains("subscribe"), "{ack}");
+        }
+        let progress = progress.clone();
+        readers.push(tokio::spawn(async move {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Text(text) = message {
+                    progress.record(index, base, &text);
+                }
+            }
+        }));
+    }
+    let sockets: Vec<_> = apps.iter().map(|app| app.sockets().clone()).collect();
+    let topics: Vec<String> = (0..SPREAD_TOPICS).map(|topic| format!("spread.{topic}")).collect();
+    let mut sent = 0usize;
+    let mut publish = async |messages: Vec<String>| {
+        for text in messages {
+            sockets[sent % 3].publish(&topics[sent % SPREAD_TOPICS], &text).unwrap();
+            sent += 1;
+        }
+        tokio::task::yield_now().await;
+    };
+    let rate = saturate(&progress, base, count, &mut publish).await;
+    let saturated = progress.take_latencies();
+    pace(&progress, base, &mut publish).await;
+    let paced = progress.take_latencies();
+    for reader in readers {
+        reader.abort();
+    }
+    (rate, saturated, paced)
+}
+
 /// What one case measured: messages/s, saturated and paced latency (p50, p99 ms).
 type Measured = (f64, (f64, f64), (f64, f64));
 
@@ -280,10 +338,51 @@ async fn compare<B: PubSubBackend>(broker: &str, raw: Measured, backend: impl Fn
     }
 }
 
+/// CPU seconds used so far by this process and by every `redis-server`
+/// and `nats-server` on the machine (the benchmark's own brokers; the idle
+/// system ones add nothing measurable), from `/proc`.
+fn cpu_seconds() -> (f64, f64) {
+    let (mut own, mut brokers) = (0.0, 0.0);
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // utime and stime, in clock ticks (100 per second on Linux).
+        let ticks: f64 = fields.get(11..13).into_iter().flatten().filter_map(|f| f.parse::<f64>().ok()).sum();
+        let name = &stat[open + 1..close];
+        if pid == me {
+            own += ticks / 100.0;
+        } else if name == "redis-server" || name == "nats-server" {
+            brokers += ticks / 100.0;
+        }
+    }
+    (own, brokers)
+}
+
+/// Runs the spread case, printing its row and the CPU it cost per message.
+async fn spread_row<B: PubSubBackend>(name: &str, backend: impl Fn() -> B, count: u64) -> Measured {
+    let before = cpu_seconds();
+    let measured = ori_spread(&backend, count).await;
+    let after = cpu_seconds();
+    row(name, measured);
+    let messages = (count + PACED_RATE * PACED_SECS) as f64;
+    println!(
+        "{:<34} {:>8.2} µs ori + {:.2} µs broker",
+        "  CPU per message",
+        (after.0 - before.0) / messages * 1e6,
+        (after.1 - before.1) / messages * 1e6
+    );
+    measured
+}
+
 fn main() {
     let count: u64 = std::env::var("MESSAGES").ok().and_then(|m| m.parse().ok()).unwrap_or(200_000);
-    let (Some(redis), Some(nats)) = (RedisServer::start(), NatsServer::start()) else {
-        eprintln!("redis-server and nats-server are needed for this benchmark");
+    let (Some(redis), Some(nats), Some(cluster)) =
+        (RedisServer::start(), NatsServer::start(), RedisCluster::start())
+    else {
+        eprintln!("redis-server, redis-cli and nats-server are needed for this benchmark");
         std::process::exit(1);
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -300,5 +399,15 @@ fn main() {
         compare("redis", raw, || RedisBackend::builder(redis.url()).build(), count).await;
         let raw = raw_nats(&nats, count).await;
         compare("nats", raw, || NatsBackend::builder(nats.url()).build(), count).await;
+        let name = format!("redis, 3 instances x {SPREAD_TOPICS} topics");
+        let single = spread_row(&name, || RedisBackend::builder(redis.url()).build(), count).await;
+        let cluster_backend = || RedisBackend::builder(cluster.url()).build();
+        let sharded = spread_row("redis cluster (3 shards), same", cluster_backend, count).await;
+        println!(
+            "{:<34} {:>11.1}%",
+            "  vs a single redis (messages/s)",
+            (sharded.0 / single.0 - 1.0) * 100.0
+        );
+        spread_row("nats, same", || NatsBackend::builder(nats.url()).build(), count).await;
     });
 }

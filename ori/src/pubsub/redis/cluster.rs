@@ -55,8 +55,22 @@ pub(crate) struct Topology {
 
 #[derive(Default)]
 struct Current {
-    map: Option<SlotMap>,
+    map: Option<Arc<SlotMap>>,
     shards: HashMap<NodeAddr, Shard>,
+}
+
+/// The map and connections at one moment.
+struct Snapshot {
+    map: Option<Arc<SlotMap>>,
+    shards: HashMap<NodeAddr, Shard>,
+}
+
+impl Snapshot {
+    /// The master of `slot`, if it is connected.
+    fn owner(&self, slot: u16) -> Option<(&NodeAddr, &Shard)> {
+        let owner = self.map.as_ref()?.owner(slot)?;
+        self.shards.get_key_value(owner)
+    }
 }
 
 /// The connections to one master.
@@ -92,6 +106,12 @@ impl Topology {
         let current = lock(&self.current);
         let owner = current.map.as_ref()?.owner(slot(key.as_bytes()))?;
         current.shards.get(owner).map(|shard| (owner.clone(), shard.clone()))
+    }
+
+    /// The map and the connections now, to route a batch without the lock.
+    fn snapshot(&self) -> Snapshot {
+        let current = lock(&self.current);
+        Snapshot { map: current.map.clone(), shards: current.shards.clone() }
     }
 
     /// The connections numbered `id` broke: they are dropped, and the map read again.
@@ -214,7 +234,7 @@ async fn refresh(shared: &Shared, nodes: &Nodes, topology: &Topology) -> Result<
         unreachable = unreachable.join("; "),
         "read the Redis Cluster's slot map"
     );
-    lock(&topology.current).map = Some(map);
+    lock(&topology.current).map = Some(Arc::new(map));
     let was = shared.counters.is_connected();
     shared.counters.set_connected(complete);
     if complete && !was && topology.changed.borrow().to_owned() > 0 {
@@ -565,17 +585,16 @@ async fn publish(shared: Arc<Shared>, topology: Arc<Topology>) {
         changed.mark_unchanged();
         let work: Vec<Pending> =
             if std::mem::take(&mut moved) { parked.drain(..).chain(batch).collect() } else { batch };
-        let mut by_master: HashMap<NodeAddr, (Shard, Vec<Pending>)> = HashMap::new();
+        let snapshot = topology.snapshot();
+        let mut by_master: HashMap<&NodeAddr, (&Shard, Vec<Pending>)> = HashMap::new();
         for pending in work {
-            let key = shared.routing_key(&pending).into_owned();
-            match topology.shard_for(&key) {
-                Some((node, shard)) => {
-                    by_master.entry(node).or_insert_with(|| (shard, Vec::new())).1.push(pending)
-                }
+            match snapshot.owner(shared.slot_of(&pending)) {
+                Some((node, shard)) => by_master.entry(node).or_insert((shard, Vec::new())).1.push(pending),
                 None => park(&shared, &mut parked, pending),
             }
         }
-        let sends = by_master.into_values().map(|(shard, batch)| send(&shared, &topology, shard, batch));
+        let sends =
+            by_master.into_values().map(|(shard, batch)| send(&shared, &topology, shard.clone(), batch));
         for (id, results) in join_all(sends).await {
             let mut lost = false;
             for (pending, outcome) in results {

@@ -451,14 +451,14 @@ impl Shared {
         self.names.reply(&crate::util::random::hex(instance))
     }
 
-    /// The key (or channel) that decides which shard of a cluster `pending` goes to.
-    fn routing_key<'a>(&'a self, pending: &'a Pending) -> std::borrow::Cow<'a, str> {
+    /// The cluster slot `pending` goes to: of its channel, or of the keys
+    /// of its topic or instance (tagged `{topic}`, `{instance}`).
+    fn slot_of(&self, pending: &Pending) -> u16 {
         match pending {
-            Pending::Publish { channel, .. } => {
-                channel.as_deref().map_or_else(|| self.names.direct(None).into(), Into::into)
-            }
-            Pending::Kept { topic, .. } | Pending::Presence { topic, .. } => self.channel(topic).into(),
-            Pending::Indexed { .. } => self.presence_keys().instance_topics(&self.instance_hex).into(),
+            Pending::Publish { channel: Some(channel), .. } => slots::slot(channel.as_bytes()),
+            Pending::Publish { channel: None, .. } => slots::slot(self.names.direct(None).as_bytes()),
+            Pending::Kept { topic, .. } | Pending::Presence { topic, .. } => slots::slot(topic.as_bytes()),
+            Pending::Indexed { .. } => slots::slot(self.instance_hex.as_bytes()),
         }
     }
 

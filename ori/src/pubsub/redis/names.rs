@@ -110,6 +110,7 @@ mod tests {
         let [stream, meta] = crate::pubsub::redis::history::keys("ori:", "room.1");
         let channel = slot(names.topic("room.1").as_bytes());
         assert_eq!((slot(stream.as_bytes()), slot(meta.as_bytes())), (channel, channel));
+        assert_eq!(slot(b"room.1"), channel, "a topic's slot is its tag's");
         assert_eq!(names.publish_command(), "SPUBLISH");
     }
 
