@@ -166,6 +166,15 @@ fn redis() -> Ori {
     Ori::create().websocket(WebSocketConfig::default()).pubsub(redis)
 }
 
+// ---- "Scaling out": on a Redis Cluster
+
+fn redis_cluster() -> Ori {
+    let cluster = ori::pubsub::RedisBackend::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
+        .build();
+    // Or as one URL (ORI_PUBSUB_URL, from_url): "redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
+    Ori::create().websocket(WebSocketConfig::default()).pubsub(cluster)
+}
+
 // ---- "Scaling out": on NATS
 
 fn nats() -> Ori {

@@ -5,7 +5,7 @@
 #[path = "../../examples/chat/app.rs"]
 mod chat;
 
-use ori::pubsub::RedisBackend;
+use ori_tests::redis_cluster::RedisCluster;
 use ori_tests::redis_server::RedisServer;
 use ori_tests::{LiveServer, WsClient, http};
 use serde_json::json;
@@ -93,7 +93,19 @@ async fn the_chat_example_works_end_to_end() {
 #[tokio::test]
 async fn two_chat_instances_sharing_a_redis_are_one_room() {
     let Some(redis) = RedisServer::start() else { return };
-    let app = || chat::app().pubsub(RedisBackend::new(redis.url()));
+    one_room(&redis.url()).await;
+}
+
+/// The same on a Redis Cluster (`ORI_PUBSUB_URL=redis+cluster://...`): the
+/// room's history and channel share a slot.
+#[tokio::test]
+async fn two_chat_instances_on_a_redis_cluster_are_one_room() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    one_room(&cluster.url()).await;
+}
+
+async fn one_room(url: &str) {
+    let app = || chat::app().pubsub(ori::pubsub::from_url(url).expect("a Redis URL"));
     let (one, two) = (LiveServer::start(app()).await, LiveServer::start(app()).await);
 
     let mut ann = WsClient::connect(&format!("{}?name=ann", one.url())).await;

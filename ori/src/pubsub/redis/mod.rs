@@ -1,5 +1,9 @@
-//! [`RedisBackend`]: many ori instances sharing one Redis behave as one.
+//! [`RedisBackend`]: many ori instances sharing one Redis, or one Redis
+//! Cluster, behave as one.
 //!
+//! On a Redis Cluster the same packets travel on sharded channels, with one
+//! pair of connections per master (`cluster.rs`, `slots.rs`; the names of
+//! each layout are `names.rs`). What follows describes one Redis.
 //! Each instance delivers to its own connections directly and forwards what
 //! other instances need through Redis pub/sub:
 //!
@@ -59,7 +63,7 @@ use crate::pubsub::{
 use crate::util::redact;
 use crate::util::sync::lock;
 
-/// Pub/sub across every ori instance that shares a Redis.
+/// Pub/sub across every ori instance that shares a Redis or a Redis Cluster ([`cluster`](RedisBackend::cluster)).
 ///
 /// ```no_run
 /// use ori::pubsub::RedisBackend;
