@@ -44,6 +44,11 @@ pub trait Broker: Sized {
     fn kill(&mut self);
     /// Starts it again on the same port.
     fn resume(&mut self);
+    /// Stops it and starts it again without the data it kept (history).
+    fn restart_empty(&mut self) {
+        self.kill();
+        self.resume();
+    }
 }
 
 impl Broker for RedisServer {
@@ -135,6 +140,10 @@ impl Broker for NatsServer {
 
     fn resume(&mut self) {
         NatsServer::resume(self);
+    }
+
+    fn restart_empty(&mut self) {
+        NatsServer::restart_empty(self);
     }
 }
 

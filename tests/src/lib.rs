@@ -5,6 +5,7 @@
 pub mod broker_suite;
 pub mod client_app;
 pub mod cross_instance;
+pub mod history_suite;
 pub mod nats_server;
 pub mod plain_backend;
 pub mod presence;

@@ -1,5 +1,7 @@
 //! A real `nats-server` per test, on a free loopback port, that the test can
-//! stop and start again (to test outages) on the same port.
+//! stop and start again (to test outages) on the same port. JetStream is on,
+//! storing in a directory of its own that outlives a restart (and is
+//! removed when the server is dropped).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -64,7 +66,7 @@ impl NatsServer {
     pub fn resume(&mut self) {
         assert!(self.child.is_none(), "already running");
         let mut command = Command::new("nats-server");
-        command.args(["-a", "127.0.0.1", "-p", &self.port.to_string()]);
+        command.args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"]).arg(self.store());
         if let Some((cert, key)) = &self.tls {
             command.arg("--tls").arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
         }
@@ -75,6 +77,19 @@ impl NatsServer {
             assert!(Instant::now() < deadline, "nats-server did not answer within 10 s");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Where JetStream keeps its streams.
+    fn store(&self) -> PathBuf {
+        std::env::temp_dir().join(format!("ori-nats-{}-{}", std::process::id(), self.port))
+    }
+
+    /// Kills the server and removes what JetStream kept (a server that comes
+    /// back without its storage), then starts it again.
+    pub fn restart_empty(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(self.store());
+        self.resume();
     }
 
     /// Publishes `payload` on `subject` as another program would (the NATS
@@ -125,5 +140,6 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
+        let _ = std::fs::remove_dir_all(self.store());
     }
 }

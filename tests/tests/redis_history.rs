@@ -1,206 +1,27 @@
-//! PROTOCOL.md "History and recovery" across instances on a real
-//! `redis-server` (started per test on a free port): one offset sequence per
-//! topic whoever publishes, delivery in offset order everywhere, recovery on
-//! another instance, the exact bound, the time to live, the epoch change
-//! when Redis comes back empty, entries that are not ori's, and an outage.
+//! History on Redis beyond the suite every broker runs
+//! (`ori_tests::history_suite`, here for one Redis and for a Redis Cluster):
+//! entries in ori's stream that are not ori's.
 
 use std::time::Duration;
 
-use ori::Ori;
-use ori::pubsub::{RedisBackend, RedisBackendBuilder};
-use ori_tests::cross_instance;
+use ori_tests::broker_suite::Settings;
+use ori_tests::history_suite::{instance_with, publish, received, subscribe};
+use ori_tests::redis_cluster::RedisCluster;
 use ori_tests::redis_server::RedisServer;
-use ori_tests::{LiveServer, WsClient};
-use serde_json::{Value, json};
+use serde_json::json;
 
-const KEPT: usize = 1_000;
-
-async fn instance_with(builder: RedisBackendBuilder, ttl: Duration) -> (LiveServer, RedisBackend) {
-    let backend = builder.build();
-    let app: Ori = cross_instance::app(backend.clone()).history("hist:*", KEPT, ttl);
-    (LiveServer::start(app).await, backend)
+mod on_one_redis {
+    ori_tests::history_suite!(super::RedisServer);
 }
 
-async fn instances(redis: &RedisServer, count: usize) -> Vec<LiveServer> {
-    let mut servers = Vec::new();
-    for _ in 0..count {
-        servers.push(instance_with(RedisBackend::builder(redis.url()), Duration::from_secs(300)).await.0);
-    }
-    servers
-}
-
-async fn subscribe(c: &mut WsClient, data: Value) -> Value {
-    let ack = c.request(json!({"type": "subscribe", "data": data, "correlationId": "s"})).await;
-    assert_eq!(ack["type"], "subscribe", "{ack}");
-    ack["data"].clone()
-}
-
-/// The `(data, offset)` of the next `n` messages of `topic`.
-async fn received(c: &mut WsClient, topic: &str, n: usize) -> Vec<(Value, u64)> {
-    let mut out = Vec::new();
-    for _ in 0..n {
-        let m = c.recv().await;
-        assert_eq!(m["topic"], topic, "{m}");
-        out.push((m["data"].clone(), m["offset"].as_u64().unwrap_or_else(|| panic!("no offset: {m}"))));
-    }
-    out
-}
-
-fn publish(server: &LiveServer, topic: &str, texts: impl IntoIterator<Item = String>) {
-    for text in texts {
-        server.app.sockets().publish(topic, cross_instance::message(&text).to_string()).unwrap();
-    }
-}
-
-#[tokio::test]
-async fn one_offset_sequence_whoever_publishes_delivered_in_order_everywhere() {
-    let Some(redis) = RedisServer::start() else { return };
-    let servers = instances(&redis, 3).await;
-    let mut clients = Vec::new();
-    for server in &servers {
-        let mut c = server.connect().await;
-        assert_eq!(subscribe(&mut c, json!({"topic": "hist:1"})).await["offset"], 0);
-        clients.push(c);
-    }
-    // Interleaved publishes from all three instances, and one from a client
-    // (not delivered back to it).
-    for round in 0..20 {
-        for (i, server) in servers.iter().enumerate() {
-            publish(server, "hist:1", [format!("{round}/{i}")]);
-        }
-    }
-    cross_instance::say_on(&mut clients[1], "hist:1", "from a client").await;
-    for (i, c) in clients.iter_mut().enumerate() {
-        let expected = if i == 1 { 60 } else { 61 };
-        let got = received(c, "hist:1", expected).await;
-        let offsets: Vec<u64> = got.iter().map(|(_, o)| *o).collect();
-        let mut sorted = offsets.clone();
-        sorted.sort_unstable();
-        assert_eq!(offsets, sorted, "instance {i}: in offset order");
-        if i != 1 {
-            assert_eq!(offsets, (1..=61).collect::<Vec<_>>(), "instance {i}: every offset once");
-        }
-        // Per publisher, in publish order.
-        for publisher in 0..3 {
-            let mine: Vec<&Value> = got
-                .iter()
-                .map(|(d, _)| d)
-                .filter(|d| d.as_str().is_some_and(|s| s.ends_with(&format!("/{publisher}"))))
-                .collect();
-            let expected: Vec<String> = (0..20).map(|r| format!("{r}/{publisher}")).collect();
-            assert_eq!(mine, expected.iter().collect::<Vec<_>>());
-        }
-        c.assert_silent().await;
-    }
-}
-
-#[tokio::test]
-async fn a_client_recovers_on_another_instance_exactly_to_the_bound() {
-    let Some(redis) = RedisServer::start() else { return };
-    let servers = instances(&redis, 2).await;
-    let mut first = servers[0].connect().await;
-    let epoch = subscribe(&mut first, json!({"topic": "hist:r"})).await["epoch"].clone();
-    publish(&servers[1], "hist:r", (1..=3).map(|n| n.to_string()));
-    assert_eq!(received(&mut first, "hist:r", 3).await.last().unwrap().1, 3);
-    first.close().await;
-
-    publish(&servers[1], "hist:r", (4..=KEPT as u64 + 3).map(|n| n.to_string()));
-    let mut back = servers[1].connect().await;
-    // Wait for the last publish to land: the acknowledgement says where the topic is.
-    let mut last = 0;
-    for _ in 0..100 {
-        let mut probe = servers[0].connect().await;
-        last = subscribe(&mut probe, json!({"topic": "hist:r"})).await["offset"].as_u64().unwrap();
-        if last == KEPT as u64 + 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(last, KEPT as u64 + 3);
-    let started = std::time::Instant::now();
-    let ack = subscribe(&mut back, json!({"topic": "hist:r", "since": {"epoch": epoch, "offset": 3}})).await;
-    assert_eq!(ack, json!({"topic": "hist:r", "epoch": epoch, "offset": last, "recovered": true}));
-    let replay = received(&mut back, "hist:r", KEPT).await;
-    let took = started.elapsed();
-    assert_eq!(replay.iter().map(|(_, o)| *o).collect::<Vec<_>>(), (4..=last).collect::<Vec<_>>());
-    assert_eq!(replay[0].0, json!("4"));
-    eprintln!("recovered {KEPT} messages through Redis in {took:?}");
-    back.assert_silent().await;
-
-    let mut behind = servers[0].connect().await;
-    let ack =
-        subscribe(&mut behind, json!({"topic": "hist:r", "since": {"epoch": epoch, "offset": 2}})).await;
-    assert_eq!(ack["recovered"], false, "one further behind than kept: {ack}");
-    behind.assert_silent().await;
-}
-
-#[tokio::test]
-async fn messages_older_than_the_ttl_are_not_recovered() {
-    let Some(redis) = RedisServer::start() else { return };
-    let (server, _) = instance_with(RedisBackend::builder(redis.url()), Duration::from_millis(300)).await;
-    let mut c = server.connect().await;
-    let epoch = subscribe(&mut c, json!({"topic": "hist:ttl"})).await["epoch"].clone();
-    publish(&server, "hist:ttl", ["1".to_owned()]);
-    received(&mut c, "hist:ttl", 1).await;
-    publish(&server, "hist:ttl", ["2".to_owned()]);
-    received(&mut c, "hist:ttl", 1).await;
-    let mut fresh = server.connect().await;
-    let ack =
-        subscribe(&mut fresh, json!({"topic": "hist:ttl", "since": {"epoch": epoch, "offset": 1}})).await;
-    assert_eq!(ack["recovered"], true, "within the ttl: {ack}");
-    received(&mut fresh, "hist:ttl", 1).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let mut late = server.connect().await;
-    let ack =
-        subscribe(&mut late, json!({"topic": "hist:ttl", "since": {"epoch": epoch, "offset": 1}})).await;
-    assert_eq!(ack["recovered"], false, "past the ttl: {ack}");
-    assert_eq!(ack["epoch"], epoch, "the epoch outlives the messages");
-    assert_eq!(ack["offset"], 2);
-}
-
-#[tokio::test]
-async fn redis_back_empty_is_a_new_epoch_announced_before_its_first_message() {
-    let Some(mut redis) = RedisServer::start() else { return };
-    let builder = RedisBackend::builder(redis.url())
-        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(100));
-    let (server, backend) = instance_with(builder, Duration::from_secs(300)).await;
-    let mut c = server.connect().await;
-    let epoch = subscribe(&mut c, json!({"topic": "hist:e"})).await["epoch"].clone();
-    publish(&server, "hist:e", ["1".to_owned()]);
-    assert_eq!(received(&mut c, "hist:e", 1).await[0].1, 1);
-
-    redis.kill();
-    redis.resume();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while backend.stats().reconnects == 0 {
-        assert!(std::time::Instant::now() < deadline, "no reconnection");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    publish(&server, "hist:e", ["2".to_owned()]);
-    let change = c.recv().await;
-    assert_eq!(change["type"], "subscribe", "{change}");
-    assert!(change.get("correlationId").is_none());
-    let new_epoch = change["data"]["epoch"].clone();
-    assert_ne!(new_epoch, epoch);
-    assert_eq!(
-        change["data"],
-        json!({"topic": "hist:e", "epoch": new_epoch, "offset": 0, "recovered": false})
-    );
-    let first = c.recv().await;
-    assert_eq!((first["data"].clone(), first["offset"].clone()), (json!("2"), json!(1)));
-    publish(&server, "hist:e", ["3".to_owned()]);
-    assert_eq!(received(&mut c, "hist:e", 1).await[0].1, 2);
-    c.assert_silent().await;
-    // A client of the old epoch does not recover.
-    let mut old = server.connect().await;
-    let ack = subscribe(&mut old, json!({"topic": "hist:e", "since": {"epoch": epoch, "offset": 1}})).await;
-    assert_eq!(ack["recovered"], false);
+mod on_a_redis_cluster {
+    ori_tests::history_suite!(super::RedisCluster);
 }
 
 #[tokio::test]
 async fn stream_entries_that_are_not_oris_are_skipped_and_counted() {
     let Some(redis) = RedisServer::start() else { return };
-    let (server, backend) = instance_with(RedisBackend::builder(redis.url()), Duration::from_secs(300)).await;
+    let (server, backend) = instance_with(&redis, Settings::default(), Duration::from_secs(300)).await;
     let mut c = server.connect().await;
     let epoch = subscribe(&mut c, json!({"topic": "hist:j"})).await["epoch"].clone();
     publish(&server, "hist:j", ["1".to_owned()]);
@@ -228,23 +49,3 @@ async fn stream_entries_that_are_not_oris_are_skipped_and_counted() {
     assert_eq!(received(&mut back, "hist:j", 1).await[0], (json!("3"), 3));
 }
 
-#[tokio::test]
-async fn with_redis_down_a_subscribe_is_live_without_a_position() {
-    let Some(mut redis) = RedisServer::start() else { return };
-    let builder = RedisBackend::builder(redis.url())
-        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(100));
-    let (server, backend) = instance_with(builder, Duration::from_secs(300)).await;
-    redis.kill();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while backend.stats().connected {
-        assert!(std::time::Instant::now() < deadline, "the outage was not noticed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut c = server.connect().await;
-    let ack = subscribe(&mut c, json!({"topic": "hist:down", "since": {"epoch": "E", "offset": 3}})).await;
-    assert_eq!(ack, json!({"topic": "hist:down", "recovered": false}));
-    // Publishes wait for Redis (within the outage buffer), then arrive with positions.
-    publish(&server, "hist:down", ["1".to_owned()]);
-    redis.resume();
-    assert_eq!(received(&mut c, "hist:down", 1).await[0], (json!("1"), 1));
-}

@@ -112,6 +112,10 @@ impl LocalControl for AppShared {
     fn count(&self, query: &CountQuery) -> usize {
         local_count(self, query)
     }
+
+    fn retention(&self, topic: &str) -> Option<crate::pubsub::Retention> {
+        self.history.retention(topic)
+    }
 }
 
 /// Runs `command` on a connection of this instance.

@@ -287,6 +287,14 @@ impl BackendContext {
         self.server.upgrade().map_or(0, |server| server.count(query))
     }
 
+    /// How the app keeps `topic`'s history (its `.history(..)` rules), or
+    /// `None` if it keeps none: a backend that delivers the messages of
+    /// history topics apart from the others (in offset order, from where it
+    /// keeps them) learns here which topics those are.
+    pub fn retention(&self, topic: &str) -> Option<Retention> {
+        self.server.upgrade().and_then(|server| server.retention(topic))
+    }
+
     /// Queues `message` on the connection `socket` if it is connected to this
     /// instance; returns whether it was.
     pub fn deliver_to(&self, socket: SocketId, message: &Outbound) -> bool {

@@ -88,6 +88,9 @@ pub(crate) trait LocalControl: Send + Sync {
 
     /// `query`, counted on this instance.
     fn count(&self, query: &CountQuery) -> usize;
+
+    /// How the app keeps `topic`'s history, if it does.
+    fn retention(&self, topic: &str) -> Option<crate::pubsub::Retention>;
 }
 
 /// The error of a backend without [`Capability::RemoteControl`](crate::pubsub::Capability::RemoteControl).

@@ -41,6 +41,7 @@ impl Backoff {
     }
 
     /// Attempts made so far (the number of the last one).
+    #[cfg_attr(not(any(feature = "redis", feature = "client")), allow(dead_code))]
     pub(crate) fn attempt(&self) -> u32 {
         self.attempt
     }

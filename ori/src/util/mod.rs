@@ -1,6 +1,6 @@
 //! Small utilities with no knowledge of WebSockets or of ori's protocol.
 
-#[cfg(any(feature = "redis", feature = "client"))]
+#[cfg(any(feature = "redis", feature = "nats", feature = "client"))]
 pub(crate) mod backoff;
 #[cfg(feature = "tls")]
 pub(crate) mod crypto;

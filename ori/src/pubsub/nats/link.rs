@@ -2,17 +2,17 @@
 //! (which reconnects and subscribes again by itself), the publisher, the
 //! subscription manager, and a reader per subscribed topic.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Shared, control, subject, without_credentials};
+use super::{Pending, Shared, control, history, subject, without_credentials};
 use crate::error::BoxError;
-use crate::pubsub::BackendContext;
 use crate::pubsub::packet::{self, Kind};
+use crate::pubsub::{BackendContext, Retention};
 use crate::util::sync::lock;
 
 /// A change of the local subscriptions, sent in order.
@@ -83,9 +83,10 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
         tracing::warn!("NATS did not confirm the instance's subscriptions in time");
     }
     let _ = shared.client.set(client.clone());
+    let _ = shared.jetstream.set(async_nats::jetstream::new(client.clone()));
     let tasks = vec![
         tokio::spawn(publish(shared.clone(), client.clone())),
-        tokio::spawn(manage_subscriptions(shared.clone(), client.clone(), ops, probe)),
+        tokio::spawn(manage_subscriptions(shared.clone(), client.clone(), context.clone(), ops, probe)),
         tokio::spawn(read_direct(shared.clone(), context.clone(), direct)),
         tokio::spawn(control::answer(shared.clone(), context, requests)),
         tokio::spawn(control::read_answers(shared.clone(), answers)),
@@ -109,6 +110,7 @@ fn on_event(shared: &Weak<Shared>, lost: &AtomicBool, event: async_nats::Event) 
             }
             shared.counters.set_connected(true);
             shared.outgoing.wake();
+            shared.reconnected.send_modify(|n| *n += 1);
         }
         async_nats::Event::Disconnected => {
             lost.store(true, Ordering::Release);
@@ -124,7 +126,34 @@ fn on_event(shared: &Weak<Shared>, lost: &AtomicBool, event: async_nats::Event) 
 
 /// Hands queued publishes to the client while it is connected; while it is
 /// not, they wait in the queue, trimmed to the outage buffer.
+/// Publishes a history topic's packet on its stream (made first, the first
+/// time); the acknowledgement to wait for, or `None` if it could not be sent.
+async fn kept(
+    shared: &Shared,
+    streams: &mut HashSet<String>,
+    topic: &str,
+    packet: Vec<u8>,
+    retention: Retention,
+) -> Option<async_nats::jetstream::context::PublishAckFuture> {
+    let js = shared.jetstream.get()?;
+    if !streams.contains(topic) {
+        match history::stream(shared, topic, retention).await {
+            Ok(_) => {
+                streams.insert(topic.to_owned());
+            }
+            Err(error) => {
+                tracing::warn!(%error, topic, "cannot keep the history of a topic");
+                return None;
+            }
+        }
+    }
+    let subject = history::subject(&shared.config.prefix, topic);
+    js.publish(subject, packet.into()).await.ok()
+}
+
 async fn publish(shared: Arc<Shared>, client: async_nats::Client) {
+    // The history topics whose stream is known to exist.
+    let mut streams = HashSet::new();
     loop {
         if !shared.counters.is_connected() {
             shared.outgoing.trim_to_outage_buffer(shared.config.limits, &shared.counters, "NATS");
@@ -136,15 +165,42 @@ async fn publish(shared: Arc<Shared>, client: async_nats::Client) {
             shared.outgoing.ready().await;
             continue;
         }
-        for (subject, packet) in batch {
-            match client.publish(subject, packet.into()).await {
-                Ok(()) => {
-                    shared.counters.published.fetch_add(1, Ordering::Relaxed);
+        let mut acks = Vec::new();
+        for pending in batch {
+            let sent = match pending {
+                Pending::Core { subject, packet } => client.publish(subject, packet.into()).await.is_ok(),
+                Pending::Kept { topic, packet, retention } => {
+                    match kept(&shared, &mut streams, &topic, packet.clone(), retention).await {
+                        Some(ack) => {
+                            acks.push((topic, packet, retention, ack));
+                            true
+                        }
+                        None => false,
+                    }
                 }
-                Err(error) => {
-                    tracing::debug!(%error, "NATS refused a publish");
-                    shared.dropped("NATS refused the publish");
-                }
+            };
+            if sent {
+                shared.counters.published.fetch_add(1, Ordering::Relaxed);
+            } else {
+                shared.dropped("NATS refused the publish");
+            }
+        }
+        // The stream's acknowledgements, once the batch is written. A refusal
+        // (the stream is gone: a server back without its storage) did not
+        // keep the message: the stream is made again and the message sent
+        // once more, in order; a second refusal is counted.
+        for (topic, packet, retention, ack) in acks {
+            if ack.await.is_ok() {
+                continue;
+            }
+            streams.remove(&topic);
+            let again = match kept(&shared, &mut streams, &topic, packet, retention).await {
+                Some(ack) => ack.await.map_err(|error| error.to_string()),
+                None => Err("not sent".to_owned()),
+            };
+            if let Err(error) = again {
+                tracing::warn!(%error, topic, "JetStream did not keep a history message");
+                shared.dropped("JetStream refused a history message");
             }
         }
         shared.outgoing.sent();
@@ -156,6 +212,7 @@ async fn publish(shared: Arc<Shared>, client: async_nats::Client) {
 async fn manage_subscriptions(
     shared: Arc<Shared>,
     client: async_nats::Client,
+    context: BackendContext,
     mut ops: mpsc::UnboundedReceiver<SubOp>,
     mut probe: async_nats::Subscriber,
 ) {
@@ -174,6 +231,8 @@ async fn manage_subscriptions(
                 SubOp::Join { topic, ack } => {
                     if let std::collections::hash_map::Entry::Vacant(vacant) = readers.entry(topic) {
                         let topic = vacant.key().clone();
+                        // A history topic's messages come from its stream, in offset order.
+                        history::follow_if_kept(&shared, &topic, context.retention(&topic)).await;
                         match client.subscribe(shared.subject(&topic)).await {
                             Ok(subscriber) => {
                                 vacant.insert(tokio::spawn(read_topic(shared.clone(), topic, subscriber)));

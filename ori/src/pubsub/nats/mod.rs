@@ -25,9 +25,11 @@
 //! reconnects and subscribes again by itself.
 
 mod control;
+mod history;
 mod link;
 mod subject;
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -47,7 +49,7 @@ use crate::pubsub::outgoing::{Limits, Outgoing};
 use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
-    PubSubBackend, SocketCommand, Subscribed, Subscriber, TopicRegistry,
+    HistoryFuture, Position, PubSubBackend, Retention, SocketCommand, Subscribed, Subscriber, TopicRegistry,
 };
 use crate::util::redact;
 use crate::util::sync::lock;
@@ -121,11 +123,26 @@ pub(crate) struct Shared {
     topics: TopicRegistry,
     ops: mpsc::UnboundedSender<SubOp>,
     ops_rx: Mutex<Option<mpsc::UnboundedReceiver<SubOp>>>,
-    /// Publishes waiting for the connection: (subject, packet).
-    outgoing: Outgoing<(String, Vec<u8>)>,
+    /// Publishes waiting for the connection.
+    outgoing: Outgoing<Pending>,
     counters: Counters,
     client: OnceLock<async_nats::Client>,
+    /// JetStream, for history topics (`history.rs`).
+    jetstream: OnceLock<async_nats::jetstream::Context>,
+    /// The history topics whose stream this instance follows (it has local subscribers).
+    followers: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
+    /// Counts reconnections: followers then check that their stream is
+    /// still the one they follow (a server back without its storage).
+    reconnected: tokio::sync::watch::Sender<u64>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// One publish waiting for the connection.
+pub(crate) enum Pending {
+    /// A core publish of `packet` on `subject`.
+    Core { subject: String, packet: Vec<u8> },
+    /// A JetStream publish on a history topic's stream.
+    Kept { topic: String, packet: Vec<u8>, retention: Retention },
 }
 
 impl NatsBackend {
@@ -259,6 +276,9 @@ impl NatsBackendBuilder {
                 outgoing: Outgoing::default(),
                 counters: Counters::default(),
                 client: OnceLock::new(),
+                jetstream: OnceLock::new(),
+                followers: Mutex::default(),
+                reconnected: tokio::sync::watch::Sender::new(0),
                 tasks: Mutex::default(),
             }),
         }
@@ -272,7 +292,11 @@ impl Shared {
 
     /// Queues a publish for the publisher; never waits.
     fn enqueue(&self, subject: String, packet: Vec<u8>) {
-        self.outgoing.push((subject, packet), self.config.limits, &self.counters, "NATS");
+        self.enqueue_pending(Pending::Core { subject, packet });
+    }
+
+    fn enqueue_pending(&self, pending: Pending) {
+        self.outgoing.push(pending, self.config.limits, &self.counters, "NATS");
     }
 
     fn dropped(&self, why: &str) {
@@ -329,6 +353,7 @@ impl PubSubBackend for NatsBackend {
         shared.topics.remove_with(topic, subscriber, |removed| {
             if removed.last {
                 let _ = shared.ops.send(SubOp::Leave { topic: topic.to_owned() });
+                history::unfollow(shared, topic);
             }
         });
     }
@@ -338,6 +363,24 @@ impl PubSubBackend for NatsBackend {
         shared.topics.publish(topic, message, exclude);
         let packet = packet::encode(Kind::Publish, &shared.instance, exclude, message);
         shared.enqueue(shared.subject(topic), packet);
+    }
+
+    fn publish_kept(
+        &self,
+        topic: &str,
+        message: &Outbound,
+        exclude: Option<SocketId>,
+        retention: Retention,
+    ) -> Result<(), PubSubError> {
+        // Delivered here too, from the stream: in offset order, as everywhere.
+        let packet = packet::encode(Kind::Publish, &self.shared.instance, exclude, message);
+        self.shared.enqueue_pending(Pending::Kept { topic: topic.to_owned(), packet, retention });
+        Ok(())
+    }
+
+    fn read_history(&self, topic: &str, since: Option<&Position>, retention: Retention) -> HistoryFuture {
+        let (shared, topic, since) = (self.shared.clone(), topic.to_owned(), since.cloned());
+        async move { history::read(&shared, &topic, since.as_ref(), retention).await }.boxed()
     }
 
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
@@ -363,7 +406,7 @@ impl PubSubBackend for NatsBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::NONE.with(Capability::RemoteControl)
+        Capabilities::NONE.with(Capability::History).with(Capability::RemoteControl)
     }
 
     fn is_ready(&self) -> bool {

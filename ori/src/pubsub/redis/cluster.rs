@@ -37,6 +37,7 @@ use super::slots::{NodeAddr, SlotMap, slot};
 use super::{Config, Links, Pending, RedisStats, Shared, incoming, presence, without_password};
 use crate::error::BoxError;
 use crate::pubsub::BackendContext;
+use crate::pubsub::counters::Counters;
 use crate::util::backoff::Backoff;
 use crate::util::sync::lock;
 
@@ -114,8 +115,10 @@ impl Topology {
         Snapshot { map: current.map.clone(), shards: current.shards.clone() }
     }
 
-    /// The connections numbered `id` broke: they are dropped, and the map read again.
-    fn lost(&self, id: u64) {
+    /// The connections numbered `id` broke: they are dropped (a slot has no
+    /// master until they are replaced: the outage policy applies), and the
+    /// map read again.
+    fn lost(&self, id: u64, counters: &Counters) {
         let removed = {
             let mut current = lock(&self.current);
             let before = current.shards.len();
@@ -123,6 +126,12 @@ impl Topology {
             before != current.shards.len()
         };
         if removed {
+            if counters.is_connected() {
+                tracing::warn!(
+                    "lost a Redis Cluster master's connection; serving local traffic and reconnecting"
+                );
+            }
+            counters.set_connected(false);
             self.refresh.notify_one();
         }
     }
@@ -205,8 +214,9 @@ async fn cluster_slots(connection: &mut MultiplexedConnection, node: &NodeAddr) 
     SlotMap::parse(&reply, node)
 }
 
-/// Reads the map and connects to its masters; whether every slot is served.
-async fn refresh(shared: &Shared, nodes: &Nodes, topology: &Topology) -> Result<bool, String> {
+/// Reads the map and connects to its masters; whether every slot is
+/// served. `first`: at start-up (not a reconnection).
+async fn refresh(shared: &Shared, nodes: &Nodes, topology: &Topology, first: bool) -> Result<bool, String> {
     let map = read_map(nodes, topology).await?;
     let missing: Vec<NodeAddr> = {
         let mut current = lock(&topology.current);
@@ -237,7 +247,7 @@ async fn refresh(shared: &Shared, nodes: &Nodes, topology: &Topology) -> Result<
     lock(&topology.current).map = Some(Arc::new(map));
     let was = shared.counters.is_connected();
     shared.counters.set_connected(complete);
-    if complete && !was && topology.changed.borrow().to_owned() > 0 {
+    if complete && !was && !first {
         shared.counters.reconnects.fetch_add(1, Ordering::Relaxed);
         tracing::info!("every slot of the Redis Cluster is served again; re-subscribing");
     } else if !complete && was {
@@ -278,7 +288,7 @@ pub(crate) async fn start(
     });
     let _ = shared.links.set(Links::Cluster(topology.clone()));
     let described = shared.config.target.describe();
-    match refresh(&shared, &nodes, &topology).await {
+    match refresh(&shared, &nodes, &topology, true).await {
         Ok(true) => {}
         Ok(false) | Err(_) if shared.config.start_degraded => {
             tracing::warn!(seeds = %described, "the Redis Cluster is not fully reachable at start-up; serving local traffic until it is");
@@ -323,13 +333,13 @@ async fn keep(shared: Arc<Shared>, nodes: Nodes, topology: Arc<Topology>) {
         if complete {
             tokio::select! {
                 () = topology.refresh.notified() => {}
-                () = tokio::time::sleep(config.health_check_interval) => check_health(config, &topology).await,
+                () = tokio::time::sleep(config.health_check_interval) => check_health(&shared, &topology).await,
             }
             tokio::time::sleep(config.backoff_min).await;
         } else {
             tokio::time::sleep(backoff.next_delay()).await;
         }
-        complete = match refresh(&shared, &nodes, &topology).await {
+        complete = match refresh(&shared, &nodes, &topology, false).await {
             Ok(complete) => complete,
             Err(error) => {
                 if backoff.attempt() == 1 {
@@ -350,7 +360,8 @@ async fn keep(shared: Arc<Shared>, nodes: Nodes, topology: Arc<Topology>) {
 
 /// Pings each master's subscribing connection; one that does not answer
 /// in time is dropped (a half-open connection reads as silence).
-async fn check_health(config: &Config, topology: &Topology) {
+async fn check_health(shared: &Shared, topology: &Topology) {
+    let config = &shared.config;
     let shards: Vec<Shard> = lock(&topology.current).shards.values().cloned().collect();
     let pings = shards.into_iter().map(|mut shard| async move {
         let ping = redis::cmd("PING");
@@ -365,7 +376,7 @@ async fn check_health(config: &Config, topology: &Topology) {
     for (id, answered) in join_all(pings).await {
         if !answered {
             tracing::warn!("a Redis Cluster master did not answer a health check; reconnecting");
-            topology.lost(id);
+            topology.lost(id, &shared.counters);
         }
     }
 }
@@ -397,7 +408,7 @@ async fn read(
                     let _ = kicked.send((id, channel));
                 }
             }
-            PushKind::Disconnection => topology.lost(id),
+            PushKind::Disconnection => topology.lost(id, &shared.counters),
             _ => {}
         }
     }
@@ -499,7 +510,7 @@ impl Subscriptions {
                 }
                 // The map is out of date (MOVED), or the master is failing: read it again.
                 Answer::Refused => self.topology.refresh.notify_one(),
-                Answer::Broken => self.topology.lost(id),
+                Answer::Broken => self.topology.lost(id, &self.shared.counters),
             }
         }
     }
@@ -528,7 +539,7 @@ impl Subscriptions {
                     if confirm(&mut shard.subscriber, "SUNSUBSCRIBE", &channel, timeout).await
                         == Answer::Broken
                     {
-                        self.topology.lost(id);
+                        self.topology.lost(id, &self.shared.counters);
                     }
                 }
             }
@@ -611,7 +622,7 @@ async fn publish(shared: Arc<Shared>, topology: Arc<Topology>) {
                 }
             }
             if lost {
-                topology.lost(id);
+                topology.lost(id, &shared.counters);
             }
         }
         if !parked.is_empty() {
