@@ -37,7 +37,7 @@ pub fn pubsub_from_env(app: ori::Ori) -> Result<ori::Ori, ori::Error> {
     };
     #[cfg(feature = "redis")]
     if let Ok(ms) = std::env::var("ORI_PRESENCE_EXPIRY_MS")
-        && url.starts_with("redis://")
+        && (url.starts_with("redis://") || url.starts_with("redis+cluster://"))
     {
         let ms: u64 = ms.parse().map_err(|_| {
             ori::Error::InvalidConfig(format!("ORI_PRESENCE_EXPIRY_MS={ms} is not a number of milliseconds"))

@@ -5,6 +5,7 @@
 #[path = "../../examples/chat/app.rs"]
 mod chat;
 
+use ori_tests::nats_server::NatsServer;
 use ori_tests::redis_cluster::RedisCluster;
 use ori_tests::redis_server::RedisServer;
 use ori_tests::{LiveServer, WsClient, http};
@@ -104,8 +105,15 @@ async fn two_chat_instances_on_a_redis_cluster_are_one_room() {
     one_room(&cluster.url()).await;
 }
 
+/// The same on NATS (`ORI_PUBSUB_URL=nats://...`): the room's history on JetStream.
+#[tokio::test]
+async fn two_chat_instances_on_nats_are_one_room() {
+    let Some(nats) = NatsServer::start() else { return };
+    one_room(&nats.url()).await;
+}
+
 async fn one_room(url: &str) {
-    let app = || chat::app().pubsub(ori::pubsub::from_url(url).expect("a Redis URL"));
+    let app = || chat::app().pubsub(ori::pubsub::from_url(url).expect("a broker URL"));
     let (one, two) = (LiveServer::start(app()).await, LiveServer::start(app()).await);
 
     let mut ann = WsClient::connect(&format!("{}?name=ann", one.url())).await;

@@ -48,4 +48,3 @@ async fn stream_entries_that_are_not_oris_are_skipped_and_counted() {
     assert_eq!(ack["recovered"], true, "{ack}");
     assert_eq!(received(&mut back, "hist:j", 1).await[0], (json!("3"), 3));
 }
-

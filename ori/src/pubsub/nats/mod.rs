@@ -11,7 +11,9 @@
 //!   socket delivers them; commands for a socket and counts go to every
 //!   instance on `<prefix>.control` (remote control, `control.rs`);
 //! - packets are those of the Redis backend (a 34-byte header, then the
-//!   message as is); anything else on these subjects is counted and dropped.
+//!   message as is); anything else on these subjects is counted and dropped;
+//! - a topic that keeps history is a JetStream stream (`history.rs`).
+//!   Presence is not offered yet.
 //!
 //! It is written on the public backend interface alone, as a backend
 //! outside this crate would be.
