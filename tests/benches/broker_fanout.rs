@@ -138,6 +138,46 @@ async fn pace(progress: &Progress, base: Instant, mut publish: impl AsyncFnMut(V
     progress.wait_for(before + total).await;
 }
 
+/// Saturated, then paced: messages/s and both latencies.
+async fn measure(
+    progress: &Progress,
+    base: Instant,
+    count: u64,
+    publish: &mut impl AsyncFnMut(Vec<String>),
+) -> Measured {
+    let rate = saturate(progress, base, count, &mut *publish).await;
+    let saturated = progress.take_latencies();
+    pace(progress, base, &mut *publish).await;
+    (rate, saturated, progress.take_latencies())
+}
+
+/// A WebSocket client of `url` subscribed to `topics`, recording what it
+/// receives as subscriber `index`.
+async fn subscriber(
+    url: &str,
+    topics: impl IntoIterator<Item = String>,
+    progress: &Arc<Progress>,
+    index: usize,
+    base: Instant,
+) -> tokio::task::JoinHandle<()> {
+    use futures_util::SinkExt;
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connects");
+    for topic in topics {
+        let subscribe = format!(r#"{{"type":"subscribe","data":{{"topic":"{topic}"}}}}"#);
+        ws.send(Message::text(subscribe)).await.unwrap();
+        let ack = ws.next().await.unwrap().unwrap();
+        assert!(ack.to_text().unwrap().contains("subscribe"), "{ack}");
+    }
+    let progress = progress.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message {
+                progress.record(index, base, &text);
+            }
+        }
+    })
+}
+
 /// Raw Redis pub/sub: frames of ori's size, pipelined, to one subscriber.
 async fn raw_baseline(redis: &RedisServer, count: u64) -> Measured {
     let client = redis::Client::open(redis.url()).unwrap();
@@ -166,12 +206,9 @@ async fn raw_baseline(redis: &RedisServer, count: u64) -> Measured {
         }
         pipe.query_async::<()>(&mut publisher).await.unwrap();
     };
-    let rate = saturate(&progress, base, count, &mut publish).await;
-    let saturated = progress.take_latencies();
-    pace(&progress, base, &mut publish).await;
-    let paced = progress.take_latencies();
+    let measured = measure(&progress, base, count, &mut publish).await;
     reader.abort();
-    (rate, saturated, paced)
+    measured
 }
 
 /// The same baseline on NATS: a raw async-nats client.
@@ -197,12 +234,9 @@ async fn raw_nats(nats: &NatsServer, count: u64) -> Measured {
             client.publish("raw", frame.into()).await.unwrap();
         }
     };
-    let rate = saturate(&progress, base, count, &mut publish).await;
-    let saturated = progress.take_latencies();
-    pace(&progress, base, &mut publish).await;
-    let paced = progress.take_latencies();
+    let measured = measure(&progress, base, count, &mut publish).await;
     reader.abort();
-    (rate, saturated, paced)
+    measured
 }
 
 async fn instance(backend: impl PubSubBackend) -> (ori::Server, AppContext) {
@@ -229,19 +263,7 @@ async fn ori_fanout<B: PubSubBackend>(backend: &impl Fn() -> B, subscribers: usi
     let base = Instant::now();
     let mut readers = Vec::new();
     for index in 0..subscribers {
-        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
-        use futures_util::SinkExt;
-        ws.send(Message::text(r#"{"type":"subscribe","data":{"topic":"bench"}}"#)).await.unwrap();
-        let ack = ws.next().await.unwrap().unwrap();
-        assert!(ack.to_text().unwrap().contains("subscribe"), "{ack}");
-        let progress = progress.clone();
-        readers.push(tokio::spawn(async move {
-            while let Some(Ok(message)) = ws.next().await {
-                if let Message::Text(text) = message {
-                    progress.record(index, base, &text);
-                }
-            }
-        }));
+        readers.push(subscriber(&url, ["bench".to_owned()], &progress, index, base).await);
     }
     let sockets = a_app.sockets().clone();
     let mut publish = async |messages: Vec<String>| {
@@ -250,14 +272,11 @@ async fn ori_fanout<B: PubSubBackend>(backend: &impl Fn() -> B, subscribers: usi
         }
         tokio::task::yield_now().await;
     };
-    let rate = saturate(&progress, base, count, &mut publish).await;
-    let saturated = progress.take_latencies();
-    pace(&progress, base, &mut publish).await;
-    let paced = progress.take_latencies();
+    let measured = measure(&progress, base, count, &mut publish).await;
     for reader in readers {
         reader.abort();
     }
-    (rate, saturated, paced)
+    measured
 }
 
 /// Topics of the spread case.
@@ -275,22 +294,8 @@ async fn ori_spread<B: PubSubBackend>(backend: &impl Fn() -> B, count: u64) -> M
         let url = format!("ws://{}/ws", server.local_addr());
         tokio::spawn(server.serve());
         apps.push(app);
-        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
-        use futures_util::SinkExt;
-        for topic in 0..SPREAD_TOPICS {
-            let subscribe = format!(r#"{{"type":"subscribe","data":{{"topic":"spread.{topic}"}}}}"#);
-            ws.send(Message::text(subscribe)).await.unwrap();
-            let ack = ws.next().await.unwrap().unwrap();
-            assert!(ack.to_text().unwrap().contains("subscribe"), "{ack}");
-        }
-        let progress = progress.clone();
-        readers.push(tokio::spawn(async move {
-            while let Some(Ok(message)) = ws.next().await {
-                if let Message::Text(text) = message {
-                    progress.record(index, base, &text);
-                }
-            }
-        }));
+        let topics = (0..SPREAD_TOPICS).map(|topic| format!("spread.{topic}"));
+        readers.push(subscriber(&url, topics, &progress, index, base).await);
     }
     let sockets: Vec<_> = apps.iter().map(|app| app.sockets().clone()).collect();
     let topics: Vec<String> = (0..SPREAD_TOPICS).map(|topic| format!("spread.{topic}")).collect();
@@ -302,14 +307,11 @@ async fn ori_spread<B: PubSubBackend>(backend: &impl Fn() -> B, count: u64) -> M
         }
         tokio::task::yield_now().await;
     };
-    let rate = saturate(&progress, base, count, &mut publish).await;
-    let saturated = progress.take_latencies();
-    pace(&progress, base, &mut publish).await;
-    let paced = progress.take_latencies();
+    let measured = measure(&progress, base, count, &mut publish).await;
     for reader in readers {
         reader.abort();
     }
-    (rate, saturated, paced)
+    measured
 }
 
 /// What one case measured: messages/s, saturated and paced latency (p50, p99 ms).

@@ -51,6 +51,21 @@ pub trait Broker: Sized {
     }
 }
 
+/// A Redis backend at `url` (one Redis, or `redis+cluster://`) with `settings`.
+fn redis_backend(url: String, settings: Settings) -> RedisBackend {
+    let mut builder = RedisBackend::builder(url);
+    if let Some(messages) = settings.outage_buffer {
+        builder = builder.outage_buffer(messages);
+    }
+    if let Some((min, max)) = settings.reconnect {
+        builder = builder.reconnect_backoff(min, max);
+    }
+    if let Some(prefix) = settings.prefix {
+        builder = builder.channel_prefix(format!("{prefix}:"));
+    }
+    builder.build()
+}
+
 impl Broker for RedisServer {
     type Backend = RedisBackend;
 
@@ -59,17 +74,7 @@ impl Broker for RedisServer {
     }
 
     fn backend(&self, settings: Settings) -> RedisBackend {
-        let mut builder = RedisBackend::builder(self.url());
-        if let Some(messages) = settings.outage_buffer {
-            builder = builder.outage_buffer(messages);
-        }
-        if let Some((min, max)) = settings.reconnect {
-            builder = builder.reconnect_backoff(min, max);
-        }
-        if let Some(prefix) = settings.prefix {
-            builder = builder.channel_prefix(format!("{prefix}:"));
-        }
-        builder.build()
+        redis_backend(self.url(), settings)
     }
 
     fn kill(&mut self) {
@@ -89,17 +94,7 @@ impl Broker for RedisCluster {
     }
 
     fn backend(&self, settings: Settings) -> RedisBackend {
-        let mut builder = RedisBackend::builder(self.url());
-        if let Some(messages) = settings.outage_buffer {
-            builder = builder.outage_buffer(messages);
-        }
-        if let Some((min, max)) = settings.reconnect {
-            builder = builder.reconnect_backoff(min, max);
-        }
-        if let Some(prefix) = settings.prefix {
-            builder = builder.channel_prefix(format!("{prefix}:"));
-        }
-        builder.build()
+        redis_backend(self.url(), settings)
     }
 
     fn kill(&mut self) {
