@@ -2,8 +2,9 @@
 //! Cluster, behave as one.
 //!
 //! On a Redis Cluster the same packets travel on sharded channels, with one
-//! pair of connections per master (`cluster.rs`, `slots.rs`; the names of
-//! each layout are `names.rs`). What follows describes one Redis.
+//! pair of connections per master (`cluster/`: its keeper, subscriptions
+//! and publisher; `slots.rs`: the slot map; `names.rs`: the channels of
+//! each layout). What follows describes one Redis.
 //! Each instance delivers to its own connections directly and forwards what
 //! other instances need through Redis pub/sub:
 //!
