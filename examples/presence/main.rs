@@ -21,7 +21,7 @@ mod app;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let app = ori_examples::pubsub_from_env(app::app())?;
+    let app = ori_examples::pubsub_from_env_needing(app::app(), &[ori::pubsub::Capability::Presence])?;
     if ori_examples::generate_if_asked(&app, "presence", "PresenceApi")? {
         return Ok(());
     }

@@ -31,6 +31,16 @@ pub async fn run(name: &str, app: ori::Ori) -> Result<(), ori::Error> {
 /// Unset: in process. Run with the backend's feature (`cargo run -p
 /// ori-examples --features redis --example ...`, or `nats`).
 pub fn pubsub_from_env(app: ori::Ori) -> Result<ori::Ori, ori::Error> {
+    pubsub_from_env_needing(app, &[])
+}
+
+/// [`pubsub_from_env`] for an example that needs `capabilities` of its
+/// backend: one that lacks one is a start-up error naming it and the URLs
+/// that have it (the presence example on NATS, which keeps no presence yet).
+pub fn pubsub_from_env_needing(
+    app: ori::Ori,
+    capabilities: &[ori::pubsub::Capability],
+) -> Result<ori::Ori, ori::Error> {
     let url = std::env::var("ORI_PUBSUB_URL").or_else(|_| std::env::var("ORI_REDIS_URL"));
     let Ok(url) = url else {
         return Ok(app);
@@ -55,6 +65,13 @@ pub fn pubsub_from_env(app: ori::Ori) -> Result<ori::Ori, ori::Error> {
             "ORI_PUBSUB_URL: {why} (the examples: run with `--features redis` or `nats`)"
         ))
     })?;
+    let offered = backend.capabilities();
+    if let Some(missing) = capabilities.iter().find(|capability| !offered.has(**capability)) {
+        return Err(ori::Error::InvalidConfig(format!(
+            "ORI_PUBSUB_URL: {} lacks {missing:?}, which this example needs (use `redis://` or `redis+cluster://`)",
+            backend.name()
+        )));
+    }
     Ok(app.pubsub(backend))
 }
 
