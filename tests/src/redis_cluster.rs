@@ -17,6 +17,8 @@ struct Node {
     port: u16,
     bus: u16,
     child: Option<Child>,
+    /// Stopped (SIGSTOP): running, but answering nothing.
+    stopped: bool,
 }
 
 /// A master as `CLUSTER NODES` lists it.
@@ -61,7 +63,8 @@ impl RedisCluster {
             }
         }
         let dir = std::env::temp_dir().join(format!("ori-cluster-{}-{first}", std::process::id()));
-        let nodes = (0..6).map(|i| Node { port: ports[i], bus: ports[i + 6], child: None }).collect();
+        let nodes =
+            (0..6).map(|i| Node { port: ports[i], bus: ports[i + 6], child: None, stopped: false }).collect();
         let mut cluster = RedisCluster { nodes, dir };
         for index in 0..6 {
             cluster.start_node(index);
@@ -139,8 +142,9 @@ impl RedisCluster {
         });
     }
 
+    /// The nodes that answer: started, and not stopped.
     fn running(&self) -> impl Iterator<Item = u16> + '_ {
-        self.nodes.iter().filter(|n| n.child.is_some()).map(|n| n.port)
+        self.nodes.iter().filter(|n| n.child.is_some() && !n.stopped).map(|n| n.port)
     }
 
     /// The masters serving slots, as a running node sees them, by port.
@@ -242,6 +246,16 @@ impl RedisCluster {
     pub fn kill_node(&mut self, port: u16) {
         let node = self.nodes.iter_mut().find(|n| n.port == port).expect("a node of this cluster");
         crate::kill_child(&mut node.child);
+    }
+
+    /// Sends `signal` (`-STOP`, `-CONT`) to the node on `port`: a stopped
+    /// node keeps its connections open and answers nothing.
+    pub fn signal_node(&mut self, port: u16, signal: &str) {
+        let node = self.nodes.iter_mut().find(|n| n.port == port).expect("a node of this cluster");
+        let pid = node.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
+        node.stopped = signal == "-STOP";
     }
 
     /// Starts every killed node again (they rejoin from their `nodes.conf`).

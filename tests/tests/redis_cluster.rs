@@ -154,6 +154,46 @@ async fn a_killed_master_fails_over_and_every_topic_is_served_again_within_ten_s
     }
 }
 
+/// A master that stops answering (SIGSTOP: its connections stay open) is
+/// caught by the health check, and its topics move to the promoted replica.
+#[tokio::test]
+async fn a_silent_master_is_caught_by_the_health_check_and_its_topics_move_to_its_replica() {
+    let Some(mut cluster) = RedisCluster::start() else { return };
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let backend = RedisBackend::builder(cluster.url())
+            .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(500))
+            .health_check_interval(Duration::from_millis(300))
+            .response_timeout(Duration::from_millis(500))
+            .connect_timeout(Duration::from_millis(500))
+            .build();
+        servers.push(instance(backend).await);
+    }
+    let topics: Vec<String> = (0..30).map(|n| format!("s.{n}")).collect();
+    let mut subscriber = servers[1].0.connect().await;
+    for topic in &topics {
+        subscriber.subscribe(topic).await;
+    }
+    let (round, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    publish_rounds(&servers[0].0, topics.clone(), round.clone(), stop.clone());
+    let mut last = BTreeMap::new();
+    until_every_topic_reaches(&mut subscriber, topics.len(), 3, &mut last).await;
+
+    let slot = cluster.slot_of("ori:{s.0}");
+    let silent = cluster.master_of(slot);
+    let replicas = cluster.replicas_of(&silent.id);
+    let stopped_at = Instant::now();
+    cluster.signal_node(silent.port, "-STOP");
+    let after = round.load(Ordering::Relaxed) + 1;
+    until_every_topic_reaches(&mut subscriber, topics.len(), after, &mut last).await;
+    let took = stopped_at.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    eprintln!("every topic flowed again {took:?} after its master went silent");
+    let promoted = cluster.master_of(slot);
+    cluster.signal_node(silent.port, "-CONT");
+    assert!(replicas.contains(&promoted.port), "{promoted:?} is one of {replicas:?}");
+}
+
 #[tokio::test]
 async fn a_topic_keeps_flowing_while_its_slot_migrates_to_another_master() {
     let Some(cluster) = RedisCluster::start() else { return };
