@@ -54,7 +54,7 @@ fn connection_settings(config: &Config) -> redis::AsyncConnectionConfig {
 /// manager's).
 async fn connect_live(shared: &Shared, client: &redis::Client) -> Result<(Link, PubSubStream), BoxError> {
     let (mut link, stream) = connect(client, &shared.config).await?;
-    let mut own = shared.names.directs();
+    let mut own = shared.names.directs().to_vec();
     own.push(shared.reply_channel.clone());
     if !subscribe(shared, &mut link.sink, &own).await {
         return Err("Redis did not confirm the SUBSCRIBE of the direct and reply channels".into());

@@ -490,8 +490,7 @@ impl Shared {
     fn pipe_pending(&self, pipe: &mut redis::Pipeline, pending: &Pending) {
         match pending {
             Pending::Publish { channel, packet } => {
-                let direct = self.names.direct(None);
-                let channel = channel.as_deref().unwrap_or(&direct);
+                let channel = channel.as_deref().unwrap_or(self.names.direct(None));
                 pipe.cmd(self.names.publish_command()).arg(channel).arg(&packet[..]).ignore();
             }
             Pending::Kept { topic, header, message, retention } => {
@@ -737,7 +736,7 @@ impl PubSubBackend for RedisBackend {
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
         let packet = packet::encode(Kind::Direct, &shared.instance, Some(socket), message);
-        let channel = shared.names.is_cluster().then(|| shared.names.direct(Some(socket)));
+        let channel = shared.names.is_cluster().then(|| shared.names.direct(Some(socket)).to_owned());
         shared.enqueue(Pending::Publish { channel, packet });
         Ok(())
     }

@@ -19,13 +19,19 @@ pub(crate) const CLUSTER_DIRECT_CHANNELS: u8 = 16;
 pub(crate) struct Names {
     prefix: String,
     cluster: bool,
-    /// `<prefix>#direct` (single Redis).
-    direct: String,
+    /// The direct channels, made once: `<prefix>#direct` on one Redis,
+    /// `<prefix>#direct:{0}` .. `{15}` on a cluster.
+    directs: Vec<String>,
 }
 
 impl Names {
     pub(crate) fn new(prefix: &str, cluster: bool) -> Names {
-        Names { prefix: prefix.to_owned(), cluster, direct: format!("{prefix}#direct") }
+        let directs = if cluster {
+            (0..CLUSTER_DIRECT_CHANNELS).map(|bucket| format!("{prefix}#direct:{{{bucket}}}")).collect()
+        } else {
+            vec![format!("{prefix}#direct")]
+        };
+        Names { prefix: prefix.to_owned(), cluster, directs }
     }
 
     /// Whether channels are sharded (`SSUBSCRIBE`, `SPUBLISH`).
@@ -51,33 +57,19 @@ impl Names {
 
     /// The direct channel that reaches the instance holding `socket`
     /// (`None`: any one, for what every instance answers).
-    pub(crate) fn direct(&self, socket: Option<SocketId>) -> String {
-        if !self.cluster {
-            return self.direct.clone();
-        }
+    pub(crate) fn direct(&self, socket: Option<SocketId>) -> &str {
         let bucket = socket.map_or(0, |socket| socket.as_uuid().as_bytes()[15] % CLUSTER_DIRECT_CHANNELS);
-        format!("{}#direct:{{{bucket}}}", self.prefix)
+        &self.directs[usize::from(bucket) % self.directs.len()]
     }
 
     /// Every direct channel (each instance listens on all of them).
-    pub(crate) fn directs(&self) -> Vec<String> {
-        if !self.cluster {
-            return vec![self.direct.clone()];
-        }
-        (0..CLUSTER_DIRECT_CHANNELS).map(|bucket| format!("{}#direct:{{{bucket}}}", self.prefix)).collect()
+    pub(crate) fn directs(&self) -> &[String] {
+        &self.directs
     }
 
     /// Whether `channel` is a direct channel.
     pub(crate) fn is_direct(&self, channel: &str) -> bool {
-        if !self.cluster {
-            return channel == self.direct;
-        }
-        channel
-            .strip_prefix(self.prefix.as_str())
-            .and_then(|rest| rest.strip_prefix("#direct:{"))
-            .and_then(|rest| rest.strip_suffix('}'))
-            .and_then(|bucket| bucket.parse::<u8>().ok())
-            .is_some_and(|bucket| bucket < CLUSTER_DIRECT_CHANNELS)
+        self.directs.iter().any(|direct| direct == channel)
     }
 
     /// Where the instance `instance` (hex) reads the answers to its requests.
@@ -121,7 +113,7 @@ mod tests {
         assert_eq!(directs.len(), usize::from(CLUSTER_DIRECT_CHANNELS));
         for _ in 0..100 {
             let channel = names.direct(Some(SocketId::new()));
-            assert!(directs.contains(&channel) && names.is_direct(&channel), "{channel}");
+            assert!(directs.iter().any(|d| d == channel) && names.is_direct(channel), "{channel}");
         }
         assert!(!names.is_direct("ori:#direct:{16}") && !names.is_direct("ori:{room}"));
         let slots: std::collections::HashSet<u16> = directs.iter().map(|c| slot(c.as_bytes())).collect();

@@ -63,7 +63,7 @@ pub(super) struct Subscriptions {
 
 impl Subscriptions {
     pub(super) fn new(shared: Arc<Shared>, topology: Arc<Topology>) -> Subscriptions {
-        let mut own = shared.names.directs();
+        let mut own = shared.names.directs().to_vec();
         own.push(shared.reply_channel.clone());
         Subscriptions { shared, topology, own, live: HashMap::new(), waiting: HashMap::new() }
     }
