@@ -132,7 +132,7 @@ async fn kept(
     shared: &Shared,
     streams: &mut HashSet<String>,
     topic: &str,
-    packet: Vec<u8>,
+    packet: bytes::Bytes,
     retention: Retention,
 ) -> Option<async_nats::jetstream::context::PublishAckFuture> {
     let js = shared.jetstream.get()?;
@@ -148,7 +148,7 @@ async fn kept(
         }
     }
     let subject = history::subject(&shared.config.prefix, topic);
-    js.publish(subject, packet.into()).await.ok()
+    js.publish(subject, packet).await.ok()
 }
 
 async fn publish(shared: Arc<Shared>, client: async_nats::Client) {

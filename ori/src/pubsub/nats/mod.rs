@@ -144,7 +144,8 @@ pub(crate) enum Pending {
     /// A core publish of `packet` on `subject`.
     Core { subject: String, packet: Vec<u8> },
     /// A JetStream publish on a history topic's stream.
-    Kept { topic: String, packet: Vec<u8>, retention: Retention },
+    /// The packet is shared: it is sent again if the stream had to be made again.
+    Kept { topic: String, packet: bytes::Bytes, retention: Retention },
 }
 
 impl NatsBackend {
@@ -376,7 +377,11 @@ impl PubSubBackend for NatsBackend {
     ) -> Result<(), PubSubError> {
         // Delivered here too, from the stream: in offset order, as everywhere.
         let packet = packet::encode(Kind::Publish, &self.shared.instance, exclude, message);
-        self.shared.enqueue_pending(Pending::Kept { topic: topic.to_owned(), packet, retention });
+        self.shared.enqueue_pending(Pending::Kept {
+            topic: topic.to_owned(),
+            packet: packet.into(),
+            retention,
+        });
         Ok(())
     }
 
