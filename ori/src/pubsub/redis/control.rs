@@ -23,14 +23,14 @@ pub(crate) async fn ask(shared: &Shared, ask: Ask<'_>) -> Result<Gathered, PubSu
         Ask::Command(socket, _) => Some(*socket),
         Ask::Count(_) => None,
     });
-    let Some(mut connection) = shared.connection_for(&channel) else {
+    let Some(mut connection) = shared.connection_for(channel) else {
         return Err(PubSubError::Backend(
             "Redis is unreachable: the other instances cannot be asked".to_owned(),
         ));
     };
     let publish = |packet: Vec<u8>| async move {
         let listeners: usize = redis::cmd(shared.names.publish_command())
-            .arg(&channel)
+            .arg(channel)
             .arg(packet)
             .query_async(&mut connection)
             .await
