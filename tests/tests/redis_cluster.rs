@@ -88,37 +88,66 @@ async fn a_thousand_topics_spread_evenly_over_the_shards_reach_each_instance_exa
     }
 }
 
-/// Publishes `{"type":"n","data":[topic, k]}` on every topic, round after
-/// round, until stopped; `round` is the round being published.
-fn publish_rounds(server: &LiveServer, topics: Vec<String>, round: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
-    let sockets = server.app.sockets().clone();
-    tokio::spawn(async move {
-        while !stop.load(Ordering::Relaxed) {
-            let k = round.fetch_add(1, Ordering::Relaxed);
-            for (t, topic) in topics.iter().enumerate() {
-                sockets.publish(topic, json!({"type": "n", "data": [t, k]}).to_string()).unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    });
+/// Rounds of `{"type":"n","data":[topic, k]}` published on every topic
+/// from one instance, every 10 ms, and read by a subscriber of all of them
+/// on another. Stopped when dropped.
+struct Traffic {
+    subscriber: WsClient,
+    topics: usize,
+    /// The round being published.
+    round: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    /// Each topic's last round read.
+    last: BTreeMap<u64, u64>,
 }
 
-/// Reads rounds until every topic delivered one published at or after
-/// round `from`; checks each topic's rounds only go up (no duplicate).
-async fn until_every_topic_reaches(
-    client: &mut WsClient,
-    topics: usize,
-    from: u64,
-    last: &mut BTreeMap<u64, u64>,
-) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while (0..topics as u64).any(|t| last.get(&t).is_none_or(|k| *k < from)) {
-        assert!(Instant::now() < deadline, "not every topic flowed again within 10 s: {last:?}");
-        let message: Value = client.recv().await;
-        let (t, k) = (message["data"][0].as_u64().unwrap(), message["data"][1].as_u64().unwrap());
-        if let Some(previous) = last.insert(t, k) {
-            assert!(k > previous, "topic {t}: round {k} after {previous}");
+impl Traffic {
+    /// Subscribes on `to`, publishes from `from`, and waits until every topic flows.
+    async fn start(from: &LiveServer, to: &LiveServer, topics: &[String]) -> Traffic {
+        let mut subscriber = to.connect().await;
+        for topic in topics {
+            subscriber.subscribe(topic).await;
         }
+        let (round, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let sockets = from.app.sockets().clone();
+        let (publishing, stopping, topics_published) = (round.clone(), stop.clone(), topics.to_vec());
+        tokio::spawn(async move {
+            while !stopping.load(Ordering::Relaxed) {
+                let k = publishing.fetch_add(1, Ordering::Relaxed);
+                for (t, topic) in topics_published.iter().enumerate() {
+                    sockets.publish(topic, json!({"type": "n", "data": [t, k]}).to_string()).unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        let mut traffic = Traffic { subscriber, topics: topics.len(), round, stop, last: BTreeMap::new() };
+        traffic.until_every_topic_reaches(3).await;
+        traffic
+    }
+
+    /// Reads until every topic delivered a round published `later` rounds
+    /// after now, within 10 s; checks each topic's rounds only go up (no duplicate).
+    async fn flows_again(&mut self, later: u64) {
+        let from = self.round.load(Ordering::Relaxed) + later;
+        self.until_every_topic_reaches(from).await;
+    }
+
+    async fn until_every_topic_reaches(&mut self, from: u64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while (0..self.topics as u64).any(|t| self.last.get(&t).is_none_or(|k| *k < from)) {
+            assert!(Instant::now() < deadline, "not every topic flowed again within 10 s: {:?}", self.last);
+            let message: Value = self.subscriber.recv().await;
+            let (t, k) = (message["data"][0].as_u64().unwrap(), message["data"][1].as_u64().unwrap());
+            if let Some(previous) = self.last.insert(t, k) {
+                assert!(k > previous, "topic {t}: round {k} after {previous}");
+            }
+        }
+    }
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -127,23 +156,15 @@ async fn a_killed_master_fails_over_and_every_topic_is_served_again_within_ten_s
     let Some(mut cluster) = RedisCluster::start() else { return };
     let servers = instances(&cluster, 2).await;
     let topics: Vec<String> = (0..30).map(|n| format!("f.{n}")).collect();
-    let mut subscriber = servers[1].0.connect().await;
-    for topic in &topics {
-        subscriber.subscribe(topic).await;
-    }
-    let (round, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
-    publish_rounds(&servers[0].0, topics.clone(), round.clone(), stop.clone());
-    let mut last = BTreeMap::new();
-    until_every_topic_reaches(&mut subscriber, topics.len(), 3, &mut last).await;
+    let mut traffic = Traffic::start(&servers[0].0, &servers[1].0, &topics).await;
 
     let victim = cluster.master_of(cluster.slot_of("ori:{f.0}"));
     let replicas = cluster.replicas_of(&victim.id);
     let killed_at = Instant::now();
     cluster.kill_node(victim.port);
-    let after_kill = round.load(Ordering::Relaxed) + 1;
-    until_every_topic_reaches(&mut subscriber, topics.len(), after_kill, &mut last).await;
+    traffic.flows_again(1).await;
     let took = killed_at.elapsed();
-    stop.store(true, Ordering::Relaxed);
+    drop(traffic);
     eprintln!("every topic flowed again {took:?} after its master was killed");
 
     let promoted = cluster.master_of(cluster.slot_of("ori:{f.0}"));
@@ -170,24 +191,16 @@ async fn a_silent_master_is_caught_by_the_health_check_and_its_topics_move_to_it
         servers.push(instance(backend).await);
     }
     let topics: Vec<String> = (0..30).map(|n| format!("s.{n}")).collect();
-    let mut subscriber = servers[1].0.connect().await;
-    for topic in &topics {
-        subscriber.subscribe(topic).await;
-    }
-    let (round, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
-    publish_rounds(&servers[0].0, topics.clone(), round.clone(), stop.clone());
-    let mut last = BTreeMap::new();
-    until_every_topic_reaches(&mut subscriber, topics.len(), 3, &mut last).await;
+    let mut traffic = Traffic::start(&servers[0].0, &servers[1].0, &topics).await;
 
     let slot = cluster.slot_of("ori:{s.0}");
     let silent = cluster.master_of(slot);
     let replicas = cluster.replicas_of(&silent.id);
     let stopped_at = Instant::now();
     cluster.signal_node(silent.port, "-STOP");
-    let after = round.load(Ordering::Relaxed) + 1;
-    until_every_topic_reaches(&mut subscriber, topics.len(), after, &mut last).await;
+    traffic.flows_again(1).await;
     let took = stopped_at.elapsed();
-    stop.store(true, Ordering::Relaxed);
+    drop(traffic);
     eprintln!("every topic flowed again {took:?} after its master went silent");
     let promoted = cluster.master_of(slot);
     cluster.signal_node(silent.port, "-CONT");
@@ -198,22 +211,15 @@ async fn a_silent_master_is_caught_by_the_health_check_and_its_topics_move_to_it
 async fn a_topic_keeps_flowing_while_its_slot_migrates_to_another_master() {
     let Some(cluster) = RedisCluster::start() else { return };
     let servers = instances(&cluster, 2).await;
-    let topics = vec!["m.1".to_owned()];
-    let mut subscriber = servers[1].0.connect().await;
-    subscriber.subscribe("m.1").await;
-    let (round, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
-    publish_rounds(&servers[0].0, topics, round.clone(), stop.clone());
-    let mut last = BTreeMap::new();
-    until_every_topic_reaches(&mut subscriber, 1, 3, &mut last).await;
+    let mut traffic = Traffic::start(&servers[0].0, &servers[1].0, &["m.1".to_owned()]).await;
 
     let slot = cluster.slot_of("ori:{m.1}");
     let from = cluster.master_of(slot);
     let to = cluster.masters().into_iter().find(|m| m.port != from.port).unwrap();
     let started = Instant::now();
     cluster.migrate_slot(slot, to.port);
-    let after = round.load(Ordering::Relaxed) + 50;
-    until_every_topic_reaches(&mut subscriber, 1, after, &mut last).await;
-    stop.store(true, Ordering::Relaxed);
+    traffic.flows_again(50).await;
+    drop(traffic);
     eprintln!("50 rounds after the slot moved in {:?}", started.elapsed());
 
     let channels = cluster.shard_channels();
