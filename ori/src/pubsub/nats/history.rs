@@ -1,7 +1,8 @@
 //! History on NATS JetStream ([`Capability::History`](crate::pubsub::Capability::History)).
 //!
-//! - Each history topic is one stream, `<PREFIX>_h_<topic>` (dots as `%`;
-//!   a long topic is cut and given a hash), on the subject
+//! - Each history topic is one stream, `<PREFIX>_h_<topic>` (dots as `~`:
+//!   with a `%`, async-nats cannot read the stream's messages; a long topic
+//!   is cut and given a hash after a `=`), on the subject
 //!   `<prefix>.h.<topic>`, keeping `max_messages` = the retention's size and
 //!   `max_age` = its time to live. A stream's sequence numbers count that
 //!   topic alone, so they are the offsets: from 1, up by exactly 1. The
@@ -43,19 +44,19 @@ pub(crate) fn subject(prefix: &str, topic: &str) -> String {
     format!("{prefix}.h.{token}")
 }
 
-/// The name of `topic`'s stream: `<PREFIX>_h_<topic>` (no dots; a long one
-/// cut, with a hash of the whole).
+/// The name of `topic`'s stream: `<PREFIX>_h_<topic>` (dots as `~`, which
+/// no topic has; a long one cut, with `=` and a hash of the whole).
 pub(crate) fn stream_name(prefix: &str, topic: &str) -> String {
     let mut name: String = format!("{}_h_{topic}", prefix.to_ascii_uppercase())
         .chars()
-        .map(|c| if c == '.' { '%' } else { c })
+        .map(|c| if c == '.' { '~' } else { c })
         .collect();
     if name.len() > MAX_NAME {
         let hash = topic
             .bytes()
             .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         name.truncate(MAX_NAME - 17);
-        name.push_str(&format!("~{hash:016x}"));
+        name.push_str(&format!("={hash:016x}"));
     }
     name
 }
@@ -281,7 +282,7 @@ mod tests {
     #[test]
     fn streams_are_named_without_dots_and_within_bounds() {
         assert_eq!(subject("ori", "room.1"), "ori.h.room%1");
-        assert_eq!(stream_name("app.ori", "room.1"), "APP%ORI_h_room%1");
+        assert_eq!(stream_name("app.ori", "room.1"), "APP~ORI_h_room~1");
         let long = "a".repeat(256);
         let name = stream_name("ori", &long);
         assert!(name.len() <= MAX_NAME && !name.contains('.'), "{name}");
