@@ -36,7 +36,8 @@ pub fn pubsub_from_env(app: ori::Ori) -> Result<ori::Ori, ori::Error> {
 
 /// [`pubsub_from_env`] for an example that needs `capabilities` of its
 /// backend: one that lacks one is a start-up error naming it and the URLs
-/// that have it (the presence example on NATS, which keeps no presence yet).
+/// that have it. `ORI_PRESENCE_EXPIRY_MS` sets the presence expiry of a
+/// Redis or NATS backend.
 pub fn pubsub_from_env_needing(
     app: ori::Ori,
     capabilities: &[ori::pubsub::Capability],
@@ -56,6 +57,17 @@ pub fn pubsub_from_env_needing(
             ori::pubsub::RedisBackend::builder(url).presence_expiry(std::time::Duration::from_millis(ms));
         return Ok(app.pubsub(redis.build()));
     }
+    #[cfg(feature = "nats")]
+    if let Ok(ms) = std::env::var("ORI_PRESENCE_EXPIRY_MS")
+        && url.starts_with("nats://")
+    {
+        let ms: u64 = ms.parse().map_err(|_| {
+            ori::Error::InvalidConfig(format!("ORI_PRESENCE_EXPIRY_MS={ms} is not a number of milliseconds"))
+        })?;
+        let nats =
+            ori::pubsub::NatsBackend::builder(url).presence_expiry(std::time::Duration::from_millis(ms));
+        return Ok(app.pubsub(nats.build()));
+    }
     let backend = ori::pubsub::from_url(&url).map_err(|error| {
         let why = match error {
             ori::Error::InvalidConfig(why) => why,
@@ -68,7 +80,7 @@ pub fn pubsub_from_env_needing(
     let offered = backend.capabilities();
     if let Some(missing) = capabilities.iter().find(|capability| !offered.has(**capability)) {
         return Err(ori::Error::InvalidConfig(format!(
-            "ORI_PUBSUB_URL: {} lacks {missing:?}, which this example needs (use `redis://` or `redis+cluster://`)",
+            "ORI_PUBSUB_URL: {} lacks {missing:?}, which this example needs (use `redis://`, `redis+cluster://` or `nats://`)",
             backend.name()
         )));
     }

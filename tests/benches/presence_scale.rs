@@ -26,7 +26,7 @@ const INSTANCES: usize = 3;
 
 fn peer(redis: &RedisServer) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_presence_peer"))
-        .env("ORI_REDIS_URL", redis.url())
+        .env("ORI_PUBSUB_URL", redis.url())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

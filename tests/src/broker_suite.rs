@@ -27,6 +27,8 @@ pub struct Settings {
     pub reconnect: Option<(Duration, Duration)>,
     /// The prefix of the broker's channels or subjects.
     pub prefix: Option<&'static str>,
+    /// How long a silent instance keeps its presence.
+    pub presence_expiry: Option<Duration>,
 }
 
 /// A broker server the test starts on a free port, and stops and starts
@@ -40,6 +42,9 @@ pub trait Broker: Sized {
     fn start() -> Option<Self>;
     /// A backend on this server.
     fn backend(&self, settings: Settings) -> Self::Backend;
+    /// The URL of this server, as `ori::pubsub::from_url` takes it (for
+    /// instances in processes of their own).
+    fn url(&self) -> String;
     /// Kills the server (an outage).
     fn kill(&mut self);
     /// Starts it again on the same port.
@@ -63,6 +68,9 @@ fn redis_backend(url: String, settings: Settings) -> RedisBackend {
     if let Some(prefix) = settings.prefix {
         builder = builder.channel_prefix(format!("{prefix}:"));
     }
+    if let Some(expiry) = settings.presence_expiry {
+        builder = builder.presence_expiry(expiry);
+    }
     builder.build()
 }
 
@@ -75,6 +83,10 @@ impl Broker for RedisServer {
 
     fn backend(&self, settings: Settings) -> RedisBackend {
         redis_backend(self.url(), settings)
+    }
+
+    fn url(&self) -> String {
+        RedisServer::url(self)
     }
 
     fn kill(&mut self) {
@@ -95,6 +107,10 @@ impl Broker for RedisCluster {
 
     fn backend(&self, settings: Settings) -> RedisBackend {
         redis_backend(self.url(), settings)
+    }
+
+    fn url(&self) -> String {
+        RedisCluster::url(self)
     }
 
     fn kill(&mut self) {
@@ -126,7 +142,14 @@ impl Broker for NatsServer {
         if let Some(prefix) = settings.prefix {
             builder = builder.subject_prefix(prefix);
         }
+        if let Some(expiry) = settings.presence_expiry {
+            builder = builder.presence_expiry(expiry);
+        }
         builder.build()
+    }
+
+    fn url(&self) -> String {
+        NatsServer::url(self)
     }
 
     fn kill(&mut self) {

@@ -9,6 +9,7 @@ pub mod history_suite;
 pub mod nats_server;
 pub mod plain_backend;
 pub mod presence;
+pub mod presence_suite;
 pub mod readme;
 pub mod redis_cluster;
 pub mod redis_server;

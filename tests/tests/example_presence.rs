@@ -163,8 +163,18 @@ async fn the_page_its_client_and_the_asyncapi_document_are_served() {
 /// (presence knows the user's connections; ori disconnects each where it is).
 #[tokio::test]
 async fn an_admin_kicks_a_user_from_every_instance() {
-    let Some(redis) = ori_tests::redis_server::RedisServer::start() else { return };
-    let app = || presence::app().pubsub(ori::pubsub::RedisBackend::new(redis.url()));
+    kicks_from_every_instance::<ori_tests::redis_server::RedisServer>().await;
+}
+
+/// The same on NATS, unchanged.
+#[tokio::test]
+async fn an_admin_kicks_a_user_from_every_instance_on_nats() {
+    kicks_from_every_instance::<ori_tests::nats_server::NatsServer>().await;
+}
+
+async fn kicks_from_every_instance<B: ori_tests::broker_suite::Broker>() {
+    let Some(broker) = B::start() else { return };
+    let app = || presence::app().pubsub(broker.backend(Default::default()));
     let servers =
         [LiveServer::start(app()).await, LiveServer::start(app()).await, LiveServer::start(app()).await];
     let mut bob_here = connect(&servers[1], "bob-token").await;
@@ -179,7 +189,7 @@ async fn an_admin_kicks_a_user_from_every_instance() {
     for bob in [&mut bob_here, &mut bob_there] {
         assert_eq!(bob.expect_close().await, (4001, "kicked by an admin".to_owned()));
     }
-    // Alice stays; bob's leaves reach Redis as his connections close.
+    // Alice stays; bob's leaves reach the broker as his connections close.
     let deadline = std::time::Instant::now() + ori_tests::WAIT;
     loop {
         let online = alice.request(json!({"type": "presence.getOnline", "correlationId": "o"})).await;

@@ -25,7 +25,9 @@ async fn foreign_messages_on_ori_subjects_are_skipped_and_counted() {
     for junk in [&b"hello"[..], br#"{"type":"room.message","data":"not framed"}"#, b""] {
         nats.publish_raw("ori.t.room", junk);
     }
-    nats.publish_raw("ori.direct", b"\xc1junk");
+    // This process's direct subject (the tag that starts its socket ids).
+    let tag = &ori::SocketId::new().to_string()[..8];
+    nats.publish_raw(&format!("ori.direct.{tag}"), b"\xc1junk");
     // PROTOCOL.md: a topic with dots is one subject token, its dots as `%`.
     let mut dotted = server.connect().await;
     dotted.subscribe("room.1").await;
@@ -37,6 +39,30 @@ async fn foreign_messages_on_ori_subjects_are_skipped_and_counted() {
     dotted.assert_silent().await;
     server.app.sockets().publish("room", r#"{"type":"ok","data":null}"#).unwrap();
     assert_eq!(client.recv().await, json!({"type": "ok", "data": null}));
+}
+
+/// PROTOCOL.md: a direct send travels on `<prefix>.direct.<tag>`, the
+/// first 8 hex digits of the socket's id: only the instances of the process
+/// that made the id read it, not every instance.
+#[tokio::test]
+async fn a_direct_send_goes_to_the_subject_of_the_socket_s_process() {
+    use futures_util::StreamExt;
+
+    let Some(nats) = NatsServer::start() else { return };
+    let (here, _) = instance(NatsBackend::new(nats.url())).await;
+    let (there, _) = instance(NatsBackend::new(nats.url())).await;
+    let watcher = async_nats::connect(nats.url()).await.unwrap();
+    let mut directs = watcher.subscribe("ori.direct.>").await.unwrap();
+    watcher.flush().await.unwrap();
+    let mut remote = there.connect().await;
+    let id = remote.request(json!({"type": "id", "correlationId": "i"})).await["data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    here.app.sockets().send_to(id.parse().unwrap(), r#"{"type":"direct","data":1}"#).unwrap();
+    assert_eq!(remote.recv().await, json!({"type": "direct", "data": 1}));
+    let seen = tokio::time::timeout(WAIT, directs.next()).await.expect("the send is seen").unwrap();
+    assert_eq!(seen.subject.as_str(), format!("ori.direct.{}", &id[..8]));
 }
 
 #[tokio::test]

@@ -36,6 +36,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes of hexadecimal `hex` (either case); `None` if it is not.
+#[cfg(feature = "nats")]
+pub(crate) fn unhex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
+}
+
 /// A random token of 16 hexadecimal digits (a history's epoch).
 pub(crate) fn random_token() -> String {
     hex(&random_bytes()[..8])

@@ -32,6 +32,9 @@ pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long an instance not heard from counts as a member.
 pub(crate) const EXPIRY: Duration = Duration::from_millis(3500);
 
+/// How long an instance not heard from is remembered (presence expiries are shorter).
+const FORGOTTEN: Duration = Duration::from_secs(3600);
+
 /// The other instances heard from, and when last.
 #[derive(Default)]
 pub(crate) struct Members {
@@ -42,8 +45,15 @@ impl Members {
     /// How many other instances are alive now.
     fn alive(&self) -> usize {
         let mut seen = lock(&self.seen);
-        seen.retain(|_, at| at.elapsed() < EXPIRY);
-        seen.len()
+        // Kept longer than they count, for `heard_within`.
+        seen.retain(|_, at| at.elapsed() < FORGOTTEN);
+        seen.values().filter(|at| at.elapsed() < EXPIRY).count()
+    }
+
+    /// Whether the instance `hex` was heard from within `within`.
+    pub(crate) fn heard_within(&self, hex: &str, within: Duration) -> bool {
+        let Some(instance) = unhex(hex) else { return false };
+        lock(&self.seen).get(&instance).is_some_and(|at| at.elapsed() < within)
     }
 
     /// Records what `instance` said; whether it is new.
@@ -128,7 +138,8 @@ pub(crate) async fn keep_membership(
     let me = crate::util::random::hex(&shared.instance);
     let say = |word: &str| client.publish(shared.subjects.instances.clone(), format!("{me} {word}").into());
     let _ = say("hello").await;
-    let mut beat = tokio::time::interval(HEARTBEAT);
+    // Four beats per presence expiry at least: silence for three quarters of it is death.
+    let mut beat = tokio::time::interval(HEARTBEAT.min(shared.config.presence_expiry / 4));
     loop {
         tokio::select! {
             _ = beat.tick() => {
@@ -166,14 +177,7 @@ pub(crate) async fn leave(shared: &Shared) {
 }
 
 fn unhex(hex: &str) -> Option<[u8; 16]> {
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(bytes)
+    crate::util::random::unhex(hex)?.try_into().ok()
 }
 
 #[cfg(test)]

@@ -40,8 +40,9 @@ const MAX_NAME: usize = 200;
 
 /// The subject of `topic`'s stream: `<prefix>.h.<topic with . as %>`.
 pub(crate) fn subject(prefix: &str, topic: &str) -> String {
-    let token: String = topic.chars().map(|c| if c == '.' { '%' } else { c }).collect();
-    format!("{prefix}.h.{token}")
+    let mut subject = format!("{prefix}.h.");
+    super::subject::push_token(&mut subject, topic);
+    subject
 }
 
 /// The name of `topic`'s stream: `<PREFIX>_h_<topic>` (dots as `~`, which
@@ -63,7 +64,7 @@ pub(crate) fn stream_name(prefix: &str, topic: &str) -> String {
 
 /// The JetStream context, while connected (a request made while NATS is
 /// down would wait out its timeout: it fails at once instead).
-fn context(shared: &Shared) -> Result<&jetstream::Context, PubSubError> {
+pub(crate) fn context(shared: &Shared) -> Result<&jetstream::Context, PubSubError> {
     let unreachable = || PubSubError::Backend("NATS is unreachable".to_owned());
     if !shared.counters.is_connected() {
         return Err(unreachable());

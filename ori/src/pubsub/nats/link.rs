@@ -1,18 +1,18 @@
 //! The NATS side of a [`NatsBackend`](super::NatsBackend): the client
-//! (which reconnects and subscribes again by itself), the publisher, the
-//! subscription manager, and a reader per subscribed topic.
+//! (which reconnects and subscribes again by itself), the subscription
+//! manager, and a reader per subscribed topic (the publisher is `publisher.rs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Pending, Shared, control, history, subject, without_credentials};
+use super::{Shared, control, history, presence, publisher, subject, without_credentials};
 use crate::error::BoxError;
+use crate::pubsub::BackendContext;
 use crate::pubsub::packet::{self, Kind};
-use crate::pubsub::{BackendContext, Retention};
 use crate::util::sync::lock;
 
 /// A change of the local subscriptions, sent in order.
@@ -65,6 +65,7 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
     let connected = client.connection_state() == async_nats::connection::State::Connected;
     if connected {
         shared.counters.set_connected(true);
+        shared.presence.connected(true);
     } else {
         tracing::warn!(url = %without_credentials(&config.url), "NATS unreachable at start-up; serving local traffic until it is");
         // Not `set_connected(false)`: the client may have connected (and
@@ -85,12 +86,14 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
     let _ = shared.client.set(client.clone());
     let _ = shared.jetstream.set(async_nats::jetstream::new(client.clone()));
     let tasks = vec![
-        tokio::spawn(publish(shared.clone(), client.clone())),
+        tokio::spawn(publisher::publish(shared.clone(), client.clone())),
         tokio::spawn(manage_subscriptions(shared.clone(), client.clone(), context.clone(), ops, probe)),
         tokio::spawn(read_direct(shared.clone(), context.clone(), direct)),
         tokio::spawn(control::answer(shared.clone(), context, requests)),
         tokio::spawn(control::read_answers(shared.clone(), answers)),
         tokio::spawn(control::keep_membership(shared.clone(), client, others)),
+        tokio::spawn(presence::guard(shared.clone())),
+        tokio::spawn(presence::maintain(shared.clone())),
     ];
     lock(&shared.tasks).extend(tasks);
     Ok(())
@@ -109,101 +112,20 @@ fn on_event(shared: &Weak<Shared>, lost: &AtomicBool, event: async_nats::Event) 
                 );
             }
             shared.counters.set_connected(true);
+            shared.presence.connected(true);
             shared.outgoing.wake();
             shared.reconnected.send_modify(|n| *n += 1);
         }
         async_nats::Event::Disconnected => {
             lost.store(true, Ordering::Release);
             shared.counters.set_connected(false);
+            shared.presence.connected(false);
             tracing::warn!("lost the NATS connection; serving local traffic and reconnecting");
         }
         async_nats::Event::SlowConsumer(subscription) => {
             tracing::warn!(subscription, "NATS dropped messages for a subscription that fell behind");
         }
         other => tracing::debug!(event = %other, "NATS"),
-    }
-}
-
-/// Hands queued publishes to the client while it is connected; while it is
-/// not, they wait in the queue, trimmed to the outage buffer.
-/// Publishes a history topic's packet on its stream (made first, the first
-/// time); the acknowledgement to wait for, or `None` if it could not be sent.
-async fn kept(
-    shared: &Shared,
-    streams: &mut HashSet<String>,
-    topic: &str,
-    packet: bytes::Bytes,
-    retention: Retention,
-) -> Option<async_nats::jetstream::context::PublishAckFuture> {
-    let js = shared.jetstream.get()?;
-    if !streams.contains(topic) {
-        match history::stream(shared, topic, retention).await {
-            Ok(_) => {
-                streams.insert(topic.to_owned());
-            }
-            Err(error) => {
-                tracing::warn!(%error, topic, "cannot keep the history of a topic");
-                return None;
-            }
-        }
-    }
-    let subject = history::subject(&shared.config.prefix, topic);
-    js.publish(subject, packet).await.ok()
-}
-
-async fn publish(shared: Arc<Shared>, client: async_nats::Client) {
-    // The history topics whose stream is known to exist.
-    let mut streams = HashSet::new();
-    loop {
-        if !shared.counters.is_connected() {
-            shared.outgoing.trim_to_outage_buffer(shared.config.limits, &shared.counters, "NATS");
-            shared.outgoing.ready().await;
-            continue;
-        }
-        let batch = shared.outgoing.take(512);
-        if batch.is_empty() {
-            shared.outgoing.ready().await;
-            continue;
-        }
-        let mut acks = Vec::new();
-        for pending in batch {
-            let sent = match pending {
-                Pending::Core { subject, packet } => client.publish(subject, packet.into()).await.is_ok(),
-                Pending::Kept { topic, packet, retention } => {
-                    match kept(&shared, &mut streams, &topic, packet.clone(), retention).await {
-                        Some(ack) => {
-                            acks.push((topic, packet, retention, ack));
-                            true
-                        }
-                        None => false,
-                    }
-                }
-            };
-            if sent {
-                shared.counters.published.fetch_add(1, Ordering::Relaxed);
-            } else {
-                shared.dropped("NATS refused the publish");
-            }
-        }
-        // The stream's acknowledgements, once the batch is written. A refusal
-        // (the stream is gone: a server back without its storage) did not
-        // keep the message: the stream is made again and the message sent
-        // once more, in order; a second refusal is counted.
-        for (topic, packet, retention, ack) in acks {
-            if ack.await.is_ok() {
-                continue;
-            }
-            streams.remove(&topic);
-            let again = match kept(&shared, &mut streams, &topic, packet, retention).await {
-                Some(ack) => ack.await.map_err(|error| error.to_string()),
-                None => Err("not sent".to_owned()),
-            };
-            if let Err(error) = again {
-                tracing::warn!(%error, topic, "JetStream did not keep a history message");
-                shared.dropped("JetStream refused a history message");
-            }
-        }
-        shared.outgoing.sent();
     }
 }
 

@@ -7,13 +7,15 @@
 //! - a publish is delivered locally and published once on the subject;
 //!   every instance ignores its own packets, so nobody receives a message
 //!   twice;
-//! - direct sends travel on `<prefix>.direct`, and the instance holding the
+//! - direct sends travel on `<prefix>.direct.<tag>`, the tag that starts
+//!   the socket's id (one per process, see [`SocketId`]), and the instance holding the
 //!   socket delivers them; commands for a socket and counts go to every
 //!   instance on `<prefix>.control` (remote control, `control.rs`);
 //! - packets are those of the Redis backend (a 34-byte header, then the
 //!   message as is); anything else on these subjects is counted and dropped;
-//! - a topic that keeps history is a JetStream stream (`history.rs`).
-//!   Presence is not offered yet.
+//! - a topic that keeps history is a JetStream stream (`history.rs`);
+//!   presence is one JetStream stream of entries, one subject each
+//!   (`presence.rs`).
 //!
 //! It is written on the public backend interface alone, as a backend
 //! outside this crate would be.
@@ -29,6 +31,8 @@
 mod control;
 mod history;
 mod link;
+mod presence;
+mod publisher;
 mod subject;
 
 use std::collections::HashMap;
@@ -51,7 +55,8 @@ use crate::pubsub::outgoing::{Limits, Outgoing};
 use crate::pubsub::packet::{self, Kind};
 use crate::pubsub::{
     BackendContext, BackendStats, Capabilities, Capability, CommandFuture, CountFuture, CountQuery,
-    HistoryFuture, Position, PubSubBackend, Retention, SocketCommand, Subscribed, Subscriber, TopicRegistry,
+    HistoryFuture, Position, PresenceEntry, PresenceFuture, PubSubBackend, Retention, SocketCommand,
+    Subscribed, Subscriber, TopicRegistry,
 };
 use crate::util::redact;
 use crate::util::sync::lock;
@@ -88,6 +93,7 @@ struct Config {
     backoff_min: Duration,
     backoff_max: Duration,
     control_timeout: Duration,
+    presence_expiry: Duration,
     tls_root: Option<std::path::PathBuf>,
 }
 
@@ -115,6 +121,8 @@ pub(crate) struct Shared {
     config: Config,
     /// This instance's id, in every packet it publishes.
     instance: [u8; 16],
+    /// The same, in hex, as subjects have it.
+    instance_hex: String,
     /// The subjects besides the topics'.
     subjects: Subjects,
     /// This instance's commands and counts waiting for answers.
@@ -123,6 +131,10 @@ pub(crate) struct Shared {
     members: control::Members,
     /// This instance's subscribers.
     topics: TopicRegistry,
+    /// This instance's presence watchers.
+    watchers: TopicRegistry,
+    /// This instance's entries, and the topics it follows (`presence.rs`).
+    presence: presence::Presence,
     ops: mpsc::UnboundedSender<SubOp>,
     ops_rx: Mutex<Option<mpsc::UnboundedReceiver<SubOp>>>,
     /// Publishes waiting for the connection.
@@ -146,6 +158,8 @@ pub(crate) enum Pending {
     /// A JetStream publish on a history topic's stream.
     /// The packet is shared: it is sent again if the stream had to be made again.
     Kept { topic: String, packet: bytes::Bytes, retention: Retention },
+    /// A presence entry written (an empty meta: removed) on the presence stream.
+    Presence { subject: String, meta: bytes::Bytes },
 }
 
 impl NatsBackend {
@@ -168,6 +182,7 @@ impl NatsBackend {
                 backoff_min: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(5),
                 control_timeout: Duration::from_secs(3),
+                presence_expiry: Duration::from_secs(30),
                 tls_root: None,
             },
         }
@@ -247,6 +262,15 @@ impl NatsBackendBuilder {
         self
     }
 
+    /// How long an instance that stopped answering (killed, cut off) keeps
+    /// its presence entries: within this the other instances remove them
+    /// and send their leaves (default 30 s; at least 300 ms). Instances
+    /// beat at least four times per expiry.
+    pub fn presence_expiry(mut self, expiry: Duration) -> Self {
+        self.config.presence_expiry = expiry.max(Duration::from_millis(300));
+        self
+    }
+
     /// Trusts the CA certificates of this PEM file too, besides the
     /// system's roots, for a server that requires TLS (`tls://host:port`,
     /// or `nats://` to a server that says it requires TLS).
@@ -273,7 +297,10 @@ impl NatsBackendBuilder {
                 members: control::Members::default(),
                 config: self.config,
                 instance,
+                instance_hex: crate::util::random::hex(&instance),
                 topics: TopicRegistry::new(),
+                watchers: TopicRegistry::new(),
+                presence: presence::Presence::default(),
                 ops,
                 ops_rx: Mutex::new(Some(ops_rx)),
                 outgoing: Outgoing::default(),
@@ -300,6 +327,11 @@ impl Shared {
 
     fn enqueue_pending(&self, pending: Pending) {
         self.outgoing.push(pending, self.config.limits, &self.counters, "NATS");
+    }
+
+    /// The subject of this instance's entry of `key` and `socket` on `topic`.
+    fn entry_subject(&self, topic: &str, socket: SocketId, key: &str) -> String {
+        presence::entry_subject(&self.config.prefix, topic, &self.instance_hex, socket, key)
     }
 
     fn dropped(&self, why: &str) {
@@ -390,10 +422,51 @@ impl PubSubBackend for NatsBackend {
         async move { history::read(&shared, &topic, since.as_ref(), retention).await }.boxed()
     }
 
+    fn track(&self, topic: &str, entry: PresenceEntry) -> Result<(), PubSubError> {
+        let shared = &self.shared;
+        let subject = shared.entry_subject(topic, entry.socket, &entry.key);
+        let meta = bytes::Bytes::copy_from_slice(entry.meta.get().as_bytes());
+        if shared.presence.track(&subject, meta.clone()) {
+            shared.enqueue_pending(Pending::Presence { subject, meta });
+        }
+        Ok(())
+    }
+
+    fn untrack(&self, topic: &str, key: &str, socket: SocketId) {
+        let shared = &self.shared;
+        let subject = shared.entry_subject(topic, socket, key);
+        if shared.presence.untrack(&subject) {
+            shared.enqueue_pending(Pending::Presence { subject, meta: bytes::Bytes::new() });
+        }
+    }
+
+    fn watch_presence(&self, topic: &str, watcher: &Subscriber) {
+        let shared = &self.shared;
+        shared.watchers.insert_with(topic, watcher, |inserted| {
+            if inserted.first {
+                presence::start_following(shared, topic);
+            }
+        });
+    }
+
+    fn unwatch_presence(&self, topic: &str, watcher: SocketId) {
+        let shared = &self.shared;
+        shared.watchers.remove_with(topic, watcher, |removed| {
+            if removed.last {
+                presence::stop_following(shared, topic);
+            }
+        });
+    }
+
+    fn presence(&self, topic: &str) -> PresenceFuture {
+        let (shared, topic) = (self.shared.clone(), topic.to_owned());
+        async move { presence::read(&shared, &topic).await }.boxed()
+    }
+
     fn send_to_remote(&self, socket: SocketId, message: &Outbound) -> Result<(), PubSubError> {
         let shared = &self.shared;
         let packet = packet::encode(Kind::Direct, &shared.instance, Some(socket), message);
-        shared.enqueue(shared.subjects.direct.clone(), packet);
+        shared.enqueue(shared.subjects.direct_of(socket), packet);
         Ok(())
     }
 
@@ -413,7 +486,10 @@ impl PubSubBackend for NatsBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::NONE.with(Capability::History).with(Capability::RemoteControl)
+        Capabilities::NONE
+            .with(Capability::History)
+            .with(Capability::Presence)
+            .with(Capability::RemoteControl)
     }
 
     fn is_ready(&self) -> bool {

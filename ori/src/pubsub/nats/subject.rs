@@ -3,20 +3,28 @@
 //! into tokens (and make `a..b` an invalid subject), become `%`, which no
 //! topic contains, so the mapping is one to one and has no wildcards.
 
+use crate::connection::socket_id::{SocketId, process_tag};
+
 /// The subject of `topic`: `<prefix>.t.<topic with . as %>`.
 pub(crate) fn of_topic(prefix: &str, topic: &str) -> String {
     let mut subject = String::with_capacity(prefix.len() + 3 + topic.len());
     subject.push_str(prefix);
     subject.push_str(".t.");
-    subject.extend(topic.chars().map(|c| if c == '.' { '%' } else { c }));
+    push_token(&mut subject, topic);
     subject
+}
+
+/// Appends `topic` as one subject token: its dots as `%`.
+pub(crate) fn push_token(subject: &mut String, topic: &str) {
+    subject.extend(topic.chars().map(|c| if c == '.' { '%' } else { c }));
 }
 
 /// The subjects an instance uses besides its topics'.
 #[derive(Debug)]
 pub(crate) struct Subjects {
     prefix: String,
-    /// Direct sends, for every instance: `<prefix>.direct`.
+    /// Direct sends to the sockets of this process's instances:
+    /// `<prefix>.direct.<tag>` (the tag that starts their ids).
     pub(crate) direct: String,
     /// Commands and counts, for every instance: `<prefix>.control`.
     pub(crate) control: String,
@@ -33,12 +41,17 @@ impl Subjects {
         let hex = crate::util::random::hex(instance);
         Subjects {
             prefix: prefix.to_owned(),
-            direct: format!("{prefix}.direct"),
+            direct: format!("{prefix}.direct.{}", crate::util::random::hex(&process_tag())),
             control: format!("{prefix}.control"),
             instances: format!("{prefix}.instances"),
             reply: format!("{prefix}.reply.{hex}"),
             probe: format!("{prefix}.probe.{hex}"),
         }
+    }
+
+    /// Where the instance holding `socket` reads direct sends to it.
+    pub(crate) fn direct_of(&self, socket: SocketId) -> String {
+        format!("{}.direct.{}", self.prefix, crate::util::random::hex(&socket.tag()))
     }
 
     /// Where `instance` reads the answers to its requests.
@@ -72,7 +85,9 @@ mod tests {
         assert_eq!(of_topic("app.ori", "x"), "app.ori.t.x");
         assert_ne!(of_topic("ori", "a.b"), of_topic("ori", "a:b"));
         let subjects = Subjects::new("ori", &[0xab; 16]);
-        assert_eq!(subjects.direct, "ori.direct");
+        let socket = SocketId::new();
+        assert_eq!(subjects.direct, subjects.direct_of(socket), "this process's sockets");
+        assert_eq!(subjects.direct_of(socket), format!("ori.direct.{}", &socket.to_string()[..8]));
         assert_eq!(subjects.reply, subjects.reply_of(&[0xab; 16]));
         assert_eq!(subjects.topic("a.b"), "ori.t.a%b");
     }
