@@ -29,7 +29,7 @@ pub(crate) async fn start(shared: Arc<Shared>, context: BackendContext) -> Resul
     let config = &shared.config;
     if !subject::valid_prefix(&config.prefix) {
         return Err(format!(
-            "invalid NATS subject prefix `{}`: use dot-separated tokens without spaces, `*` or `>`",
+            "invalid NATS subject prefix `{}`: use dot-separated tokens without spaces, `*`, `>`, `%`, `/` or `\\`",
             config.prefix
         )
         .into());

@@ -212,7 +212,7 @@ impl NatsBackend {
 impl NatsBackendBuilder {
     /// First token(s) of every subject ori uses (default `ori`); instances
     /// share topics only when they share the prefix. Tokens are separated
-    /// by dots; `*`, `>` and spaces are refused at start-up.
+    /// by dots; `*`, `>`, `%`, `/`, `\` and spaces are refused at start-up.
     pub fn subject_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.config.prefix = prefix.into();
         self

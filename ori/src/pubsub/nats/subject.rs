@@ -65,12 +65,15 @@ impl Subjects {
     }
 }
 
-/// Whether `prefix` can start a subject: tokens of printable characters
-/// without `*` or `>`, none empty.
+/// Whether `prefix` can start a subject and name a stream: tokens of
+/// printable characters without the wildcards `*` and `>`, without `%`
+/// (topic dots are written so; async-nats cannot read a stream whose name
+/// has one) or a path separator (a stream's name is a directory), none empty.
 pub(crate) fn valid_prefix(prefix: &str) -> bool {
     !prefix.is_empty()
         && prefix.split('.').all(|token| {
-            !token.is_empty() && token.chars().all(|c| c.is_ascii_graphic() && c != '*' && c != '>')
+            !token.is_empty()
+                && token.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '*' | '>' | '%' | '/' | '\\'))
         })
 }
 
@@ -96,7 +99,7 @@ mod tests {
     fn prefixes_are_checked() {
         assert!(valid_prefix("ori"));
         assert!(valid_prefix("my-app.ori"));
-        for bad in ["", "a..b", ".a", "a.", "a b", "a.*", "a.>"] {
+        for bad in ["", "a..b", ".a", "a.", "a b", "a.*", "a.>", "a%b", "a/b", "a\\b"] {
             assert!(!valid_prefix(bad), "{bad}");
         }
     }
