@@ -30,6 +30,7 @@ macro_rules! presence_suite {
         $crate::presence_suite!($broker;
             every_instance_sees_one_member_list,
             a_killed_instance_members_leave_within_the_expiry,
+            a_killed_instance_members_are_gone_from_a_topic_nobody_watches,
             a_paused_instance_leaves_then_comes_back_without_ghosts,
             changes_made_while_the_broker_is_down_converge_when_it_is_back,
             after_the_broker_lost_its_data_watchers_get_a_new_state_and_no_duplicates,
@@ -116,6 +117,41 @@ pub async fn a_killed_instance_members_leave_within_the_expiry<B: Broker>(peer_b
     let here: Presence<Value> = server.app.sockets().presence("room:k").await.unwrap();
     assert_eq!(here.members().keys().collect::<Vec<_>>(), ["alive"], "no ghost");
     watcher.assert_silent().await;
+}
+
+/// A dead instance's members are gone within the expiry from a topic that
+/// no instance watches too (read from the server side).
+pub async fn a_killed_instance_members_are_gone_from_a_topic_nobody_watches<B: Broker>(peer_bin: &str) {
+    let Some(broker) = B::start() else { return };
+    let (server, _) = instance(&broker).await;
+    let (mut child, url) = peer(peer_bin, &broker);
+    let mut doomed = WsClient::connect(&url).await;
+    track(&mut doomed, "room:u", "ghost", json!({})).await;
+    let mut alive = server.connect().await;
+    track(&mut alive, "room:u", "alive", json!({})).await;
+    let members = |here: Presence<Value>| here.members().keys().cloned().collect::<Vec<_>>();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let here = members(server.app.sockets().presence("room:u").await.unwrap());
+        if here == ["alive", "ghost"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "both were never there: {here:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    loop {
+        let here = members(server.app.sockets().presence("room:u").await.unwrap());
+        if here == ["alive"] {
+            break;
+        }
+        let took = killed.elapsed();
+        assert!(took <= EXPIRY * 2 + Duration::from_millis(800), "still {here:?} after {took:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A paused instance is reaped like a dead one; when it resumes, it finds

@@ -17,6 +17,7 @@ mod on_a_redis_cluster {
     ori_tests::presence_suite!(RedisCluster;
         every_instance_sees_one_member_list,
         a_killed_instance_members_leave_within_the_expiry,
+        a_killed_instance_members_are_gone_from_a_topic_nobody_watches,
         a_paused_instance_leaves_then_comes_back_without_ghosts,
     );
 }

@@ -122,6 +122,12 @@ impl Presence {
         *lock(&self.connected_since) = connected.then(Instant::now);
     }
 
+    /// Whether the connection has held for `silent` at least: long enough to
+    /// have heard every live instance, so that one not heard is gone.
+    fn settled(&self, silent: Duration) -> bool {
+        lock(&self.connected_since).is_some_and(|since| since.elapsed() >= silent)
+    }
+
     /// Records `meta` as this instance's entry at `subject`; whether it changed.
     pub(crate) fn track(&self, subject: &str, meta: Bytes) -> bool {
         let mut local = lock(&self.local);
@@ -383,11 +389,20 @@ pub(crate) async fn read(shared: &Shared, topic: &str) -> Result<PresenceRead, P
     }
     let filter = format!("{}.>", topic_filter_base(&shared.config.prefix, topic));
     let (snapshot, _) = open(shared, filter).await?;
+    // Nobody follows this topic here, so nobody here reaps it: the entries
+    // of instances known to be gone are left out.
+    let silent = shared.config.presence_expiry * 3 / 4;
+    let settled = shared.presence.settled(silent);
     let mut entries: Vec<(u64, PresenceEntry)> = snapshot
         .entries
         .iter()
         .filter_map(|(subject, (sequence, payload))| match entry_of(subject, payload) {
-            Ok(Some((_, entry))) => Some((*sequence, entry)),
+            Ok(Some((instance, entry))) => {
+                let gone = settled
+                    && instance != shared.instance_hex
+                    && !shared.members.heard_within(&instance, silent);
+                (!gone).then_some((*sequence, entry))
+            }
             _ => None,
         })
         .collect();
@@ -400,8 +415,7 @@ pub(crate) async fn read(shared: &Shared, topic: &str) -> Result<PresenceRead, P
 /// no longer holds; then writes again any entry of its own that another
 /// instance removed while it still holds it.
 pub(crate) async fn guard(shared: Arc<Shared>) {
-    let me = crate::util::random::hex(&shared.instance);
-    let filter = format!("{}.p.*.{me}.*.*", shared.config.prefix);
+    let filter = format!("{}.p.*.{}.*.*", shared.config.prefix, shared.instance_hex);
     let mut backoff =
         crate::util::backoff::Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
     loop {
@@ -457,30 +471,27 @@ fn reconcile(shared: &Shared, snapshot: &Snapshot) {
 /// this instance wrote that are older than the expiry.
 pub(crate) async fn maintain(shared: Arc<Shared>) {
     let expiry = shared.config.presence_expiry;
-    let me = crate::util::random::hex(&shared.instance);
     loop {
         tokio::time::sleep(expiry / 4).await;
         if !shared.counters.is_connected() {
             continue;
         }
-        let settled =
-            lock(&shared.presence.connected_since).is_some_and(|since| since.elapsed() >= expiry * 3 / 4);
-        if settled {
-            reap(&shared, &me, expiry * 3 / 4);
+        if shared.presence.settled(expiry * 3 / 4) {
+            reap(&shared, expiry * 3 / 4);
         }
         purge_markers(&shared, expiry).await;
     }
 }
 
 /// Writes the markers of the entries of instances not heard for `silent`.
-fn reap(shared: &Shared, me: &str, silent: Duration) {
+fn reap(shared: &Shared, silent: Duration) {
     let followers: Vec<Arc<Follower>> = lock(&shared.presence.followers).values().cloned().collect();
     let mut reaped = 0usize;
     for follower in followers {
         let state = lock(&follower.state);
         for subject in state.entries.keys() {
             let Some((instance, _, _)) = parse(subject) else { continue };
-            if instance != me && !shared.members.heard_within(instance, silent) {
+            if instance != shared.instance_hex && !shared.members.heard_within(instance, silent) {
                 shared.enqueue_pending(Pending::Presence { subject: subject.clone(), meta: Bytes::new() });
                 reaped += 1;
             }
