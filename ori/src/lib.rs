@@ -138,6 +138,11 @@ pub mod prelude {
     pub use crate::{connection_guard, injectable, message_guard, on, socket_router};
 }
 
+/// The fuzz targets' entry points (`fuzz/`, FUZZING.md); only under `cargo fuzz`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// Not public API. Used by generated code; may change in any release.
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -66,9 +66,16 @@ impl Codec {
     }
 }
 
+/// Arrays and maps nested this deep in a MessagePack message are refused:
+/// serde_json refuses the JSON they would make (its recursion limit).
+const MAX_DEPTH: usize = 128;
+
 /// A MessagePack value as JSON text; the error says what is wrong.
 pub fn msgpack_to_json(msgpack: &[u8]) -> Result<String, String> {
     let mut de = rmp_serde::Deserializer::new(msgpack);
+    // The JSON is read with serde_json: the same bound, so that what
+    // converts can be read.
+    de.set_max_depth(MAX_DEPTH);
     let mut out = Vec::with_capacity(msgpack.len() + msgpack.len() / 2 + 16);
     let mut ser = serde_json::Serializer::new(&mut out);
     serde_transcode::transcode(&mut de, &mut ser).map_err(|e| format!("not valid MessagePack: {e}"))?;
@@ -101,6 +108,39 @@ pub(crate) fn msgpack_frame(frame: &[u8]) -> Option<Bytes> {
 mod tests {
     use super::*;
     use crate::wire::frame::frame;
+
+    /// Found by the `msgpack` fuzz target: MessagePack nested deeper than
+    /// serde_json reads converted to JSON that could not be read back.
+    #[test]
+    fn messagepack_nested_deeper_than_json_reads_is_refused() {
+        let nested = |depth: usize| {
+            let mut packed = vec![0x91; depth]; // arrays of one element
+            packed.push(0x05);
+            packed
+        };
+        for depth in [1, 126, 127, 128, 129, 200] {
+            let converted = msgpack_to_json(&nested(depth));
+            let read_back = converted.as_ref().map(|json| json_to_msgpack(json.as_bytes(), &mut Vec::new()));
+            match converted {
+                Ok(_) => assert_eq!(read_back, Ok(true), "depth {depth} converts, so it reads back"),
+                Err(ref e) => assert!(depth >= MAX_DEPTH && e.contains("depth"), "depth {depth}: {e}"),
+            }
+        }
+        assert!(msgpack_to_json(&nested(MAX_DEPTH - 1)).is_ok(), "as deep as JSON goes");
+    }
+
+    /// Found by the `msgpack` fuzz target: a 32-bit float's JSON, read back
+    /// as a 64-bit one, keeps its value (serde_json's `float_roundtrip`).
+    #[test]
+    fn floats_keep_their_value_through_json() {
+        let f32_packed = [0xca, 0xff, 0x63, 0x63, 0xca];
+        let json = msgpack_to_json(&f32_packed).unwrap();
+        let mut packed = Vec::new();
+        assert!(json_to_msgpack(json.as_bytes(), &mut packed));
+        let again = msgpack_to_json(&packed).unwrap();
+        let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+        assert_eq!(value(&json), value(&again), "{json} then {again}");
+    }
 
     #[test]
     fn envelopes_round_trip_through_messagepack() {

@@ -237,6 +237,13 @@ pub(crate) fn parse(text: &str) -> Result<Envelope<'_>, Malformed<'_>> {
     }
 }
 
+/// Both paths on `text`: the fast one (`None`: not of the usual shape) and
+/// the thorough one, for the fuzz target that checks they agree.
+#[cfg(fuzzing)]
+pub(crate) fn both_paths(text: &str) -> (Option<Envelope<'_>>, Result<Envelope<'_>, Malformed<'_>>) {
+    (plain_envelope::parse(text), parse_thoroughly(text))
+}
+
 /// [`parse`] without the fast path: any message, and the words of every error.
 fn parse_thoroughly(text: &str) -> Result<Envelope<'_>, Malformed<'_>> {
     let malformed = |message: String| Malformed {

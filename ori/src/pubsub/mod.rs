@@ -21,7 +21,7 @@ mod memory_presence;
 mod nats;
 #[cfg(any(feature = "redis", feature = "nats"))]
 pub(crate) mod outgoing;
-#[cfg(any(feature = "redis", feature = "nats"))]
+#[cfg(any(feature = "redis", feature = "nats", fuzzing))]
 pub(crate) mod packet;
 pub(crate) mod presence;
 #[cfg(feature = "redis")]

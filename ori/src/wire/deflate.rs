@@ -108,7 +108,7 @@ pub(crate) fn inflate(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Inflat
         decompressor.reset(false);
         // Room for one byte past the limit: filling it means too big.
         let cap = limit.saturating_add(1);
-        let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).clamp(64, cap));
+        let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).max(64).min(cap));
         for input in [compressed, &TAIL[..]] {
             let mut consumed = 0;
             loop {
@@ -146,6 +146,18 @@ mod tests {
     use crate::wire::frame::frame;
 
     const ON: Deflate = Deflate { threshold: 16, level: 1, window_bits: 15 };
+
+    /// Found by the `frame_stream` fuzz target: with a size limit under 63
+    /// bytes, inflating any message panicked (`clamp` with its bounds reversed).
+    #[test]
+    fn a_limit_below_the_first_allocation_is_kept() {
+        let packed = deflate_frame(&frame(OpCode::Binary, &[7; 100]), &ON).expect("compresses");
+        let (_, _, payload) = split_frame(&packed);
+        for limit in [0, 1, 16, 62, 63, 64, 99] {
+            assert_eq!(inflate(payload, limit), Err(InflateError::TooBig), "limit {limit}");
+        }
+        assert_eq!(inflate(payload, 100).unwrap(), [7; 100]);
+    }
 
     #[test]
     fn a_compressed_frame_inflates_back_and_has_rsv1() {

@@ -2,9 +2,9 @@
 //! per-connection driver, and the axum upgrade endpoint.
 
 mod driver;
-mod extensions;
-mod handshake;
-mod message_io;
+pub(crate) mod extensions;
+pub(crate) mod handshake;
+pub(crate) mod message_io;
 mod serve;
 pub(crate) mod transport;
 pub(crate) mod upgrade;

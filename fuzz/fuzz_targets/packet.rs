@@ -1,0 +1,4 @@
+//! `ori::fuzzing::packet`: see its doc, and FUZZING.md.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ori::fuzzing::packet(data));
