@@ -114,12 +114,12 @@ impl Outbox {
         accepted
     }
 
-    /// The bound of the queue, in bytes.
     /// Bytes queued now (not yet taken by the writer).
     pub(crate) fn queued_bytes(&self) -> usize {
         lock(&self.queue).bytes
     }
 
+    /// The bound of the queue, in bytes.
     pub(crate) fn limit(&self) -> usize {
         self.limit
     }
@@ -281,5 +281,75 @@ mod tests {
         let mut into = VecDeque::new();
         outbox.drain(&mut into, futures_util::task::noop_waker_ref());
         assert!(outbox.push(Bytes::from(vec![0u8; 100]), |_| true));
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Push(usize),
+            Drain,
+            Overflow,
+            Close,
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                6 => (0usize..400).prop_map(Op::Push),
+                2 => Just(Op::Drain),
+                1 => Just(Op::Overflow),
+                1 => Just(Op::Close),
+            ]
+        }
+
+        proptest! {
+            /// Whatever the order of pushes, drains, overflows and closes:
+            /// the queued bytes are the sum of the frames queued; a drain
+            /// hands over exactly those frames, in order; a frame is refused
+            /// only when closed or when it would pass the bound of a queue
+            /// that is not empty (which then closes, empty).
+            #[test]
+            fn queued_bytes_are_the_frames_queued(limit in 1usize..1000, ops in prop::collection::vec(op(), 0..60)) {
+                let outbox = Outbox::new(limit);
+                let (mut queued, mut closed): (Vec<usize>, bool) = (Vec::new(), false);
+                let waker = Waker::noop();
+                for op in ops {
+                    match op {
+                        Op::Push(len) => {
+                            let bytes: usize = queued.iter().sum();
+                            let fits = !closed && (bytes == 0 || bytes + len <= limit);
+                            prop_assert_eq!(outbox.push(Bytes::from(vec![0; len]), |_| false), fits);
+                            if fits {
+                                queued.push(len);
+                            } else {
+                                closed = true;
+                                queued.clear();
+                            }
+                        }
+                        Op::Drain => {
+                            let mut into = VecDeque::new();
+                            let drained = outbox.drain(&mut into, waker);
+                            prop_assert_eq!(drained.bytes, queued.iter().sum::<usize>());
+                            prop_assert_eq!(into.iter().map(Bytes::len).collect::<Vec<_>>(), std::mem::take(&mut queued));
+                        }
+                        Op::Overflow => {
+                            outbox.overflow();
+                            closed = true;
+                            queued.clear();
+                        }
+                        Op::Close => {
+                            outbox.close();
+                            closed = true;
+                            queued.clear();
+                        }
+                    }
+                    prop_assert_eq!(outbox.queued_bytes(), queued.iter().sum::<usize>());
+                    prop_assert_eq!(outbox.is_closed(), closed);
+                }
+            }
+        }
     }
 }

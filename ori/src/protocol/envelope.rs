@@ -467,4 +467,33 @@ mod tests {
         let e = decode_data::<Heartbeat>("h", RawValue::NULL).unwrap_err();
         assert!(e.message().contains("expected struct Heartbeat"), "{e}");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// A correlation id, whatever its characters (escaped in JSON as
+            /// need be): kept exactly when it has at most 128 characters,
+            /// read back as it was sent, and copied as it is into replies
+            /// exactly when nothing in it needs escaping.
+            #[test]
+            fn correlation_ids_follow_the_rule(id in prop_oneof![".{0,140}", "[a-z0-9-]{120,140}", any::<String>()]) {
+                let text = format!(r#"{{"type":"x","correlationId":{}}}"#, serde_json::to_string(&id).unwrap());
+                let parsed = parse(&text);
+                if id.chars().count() <= MAX_CORRELATION_ID_LEN {
+                    let envelope = parsed.map_err(|m| m.error).expect("a valid id");
+                    let kept = envelope.correlation_id.expect("kept");
+                    prop_assert_eq!(kept.as_str(), id.as_str());
+                    prop_assert_eq!(kept.len(), id.len());
+                    let plain = !id.chars().any(|c| c == '"' || c == '\\' || c < ' ');
+                    prop_assert_eq!(kept.plain_bytes().is_some(), plain);
+                } else {
+                    let Err(refused) = parsed else { panic!("a too long id was kept") };
+                    prop_assert!(refused.error.to_string().contains("correlationId"), "{}", refused.error);
+                }
+            }
+        }
+    }
 }

@@ -163,4 +163,47 @@ mod tests {
         assert!(is_reserved_topic("__broadcast__"));
         assert!(!is_reserved_topic("_a"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// PROTOCOL.md's rule, written plainly: 1 to `max` characters, each
+        /// of `A-Z a-z 0-9 _ . : -`; the error for the first rule broken.
+        fn rule(name: &str, max: usize) -> Result<(), NameError> {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "_.:-".contains(c);
+            if name.is_empty() {
+                Err(NameError::Empty)
+            } else if !name.chars().all(allowed) {
+                Err(NameError::InvalidChar)
+            } else if name.chars().count() > max {
+                Err(NameError::TooLong { max })
+            } else {
+                Ok(())
+            }
+        }
+
+        /// Names near the rule: mostly allowed characters, sometimes not, of
+        /// every length around the limits.
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[A-Za-z0-9_.:-]{0,300}",
+                "[A-Za-z0-9_.:-]{0,130}[ /é\\x00\"{}*>%]?[A-Za-z0-9_.:-]{0,130}",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn types_and_topics_follow_the_rule(name in name()) {
+                prop_assert_eq!(validate_type(&name), rule(&name, MAX_TYPE_LEN));
+                prop_assert_eq!(validate_topic(&name), rule(&name, MAX_TOPIC_LEN));
+                let handler = rule(&name, MAX_TYPE_LEN).and_then(|()| {
+                    if is_reserved_type(&name) { Err(NameError::Reserved) } else { Ok(()) }
+                });
+                prop_assert_eq!(validate_handler_type(&name), handler);
+            }
+        }
+    }
 }

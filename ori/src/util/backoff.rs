@@ -102,4 +102,28 @@ mod tests {
             assert!(backoff.next_delay() <= Duration::from_millis(100));
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Attempt `n` waits between half and all of `first x 2^(n-1)`,
+            /// capped at `max` (never under `first`): never longer than the
+            /// cap, never shorter than half the first wait.
+            #[test]
+            fn waits_stay_within_their_bounds(first in 1u64..5_000, max in 1u64..60_000, attempts in 1u32..100) {
+                let (first, max) = (Duration::from_millis(first), Duration::from_millis(max));
+                let cap = max.max(first);
+                let mut backoff = Backoff::new(first, max);
+                for n in 1..=attempts {
+                    let full = first.saturating_mul(2u32.saturating_pow(n - 1)).min(cap);
+                    let wait = backoff.next_delay();
+                    prop_assert!(wait >= full / 2 && wait <= full, "attempt {n}: {wait:?} outside {:?}..={full:?}", full / 2);
+                    prop_assert_eq!(backoff.attempt(), n);
+                }
+            }
+        }
+    }
 }
