@@ -79,6 +79,8 @@ pub struct Ori {
     pub(super) metrics: MetricsMode,
     pub(super) shutdown_signal: Option<BoxFuture<'static, ()>>,
     pub(super) workers: Option<usize>,
+    /// Time a client gets to send its request's headers.
+    pub(super) header_timeout: Duration,
     /// `(path, title, version)` of the AsyncAPI document to serve.
     pub(super) asyncapi: Option<(String, String, String)>,
     #[cfg(feature = "tls")]
@@ -109,6 +111,7 @@ impl Ori {
             metrics: MetricsMode::Off,
             shutdown_signal: None,
             workers: None,
+            header_timeout: Duration::from_secs(10),
             asyncapi: None,
             #[cfg(feature = "tls")]
             tls: None,
@@ -479,11 +482,27 @@ impl Ori {
         self
     }
 
+    /// How long a client gets to send the headers of its request, the
+    /// WebSocket upgrade's included, before the connection is closed
+    /// (default 10 s): a client that sends half a request and stalls (a
+    /// slowloris) holds a socket no longer than this.
+    ///
+    /// ```
+    /// let app = ori::Ori::create()
+    ///     .websocket(ori::WebSocketConfig::default())
+    ///     .header_timeout(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
     /// Builds everything, then binds `addr`. Start-up errors (providers,
     /// routes, states) come before the port is bound.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let listening = Listening {
             workers: self.workers.unwrap_or_else(default_workers),
+            header_timeout: self.header_timeout,
             // A handle to the same certificate: cloning shares it.
             #[cfg(feature = "tls")]
             tls: self.tls.clone(),

@@ -37,8 +37,6 @@ use crate::error::Error;
 use crate::handles::app_context::AppContext;
 use crate::util::tracker::Tracker;
 
-/// Time a client gets to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pending connections each listener queues.
 const BACKLOG: i32 = 1024;
 
@@ -67,6 +65,8 @@ pub struct Server {
     tls: Acceptor,
     /// What is mounted, said when serving starts.
     mounted: Vec<String>,
+    /// Time a client gets to send its request's headers.
+    header_timeout: Duration,
 }
 
 /// Triggers a server's graceful shutdown from anywhere (tests, admin routes).
@@ -101,6 +101,8 @@ pub(crate) fn default_workers() -> usize {
 pub(crate) struct Listening {
     /// Worker threads; `0` serves on the caller's runtime.
     pub(crate) workers: usize,
+    /// Time a client gets to send its request's headers.
+    pub(crate) header_timeout: Duration,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<Tls>,
 }
@@ -148,6 +150,7 @@ impl Server {
             signal,
             shutdown: ShutdownHandle::new(),
             on_caller_runtime: workers == 0,
+            header_timeout: listening.header_timeout,
         })
     }
 
@@ -193,6 +196,7 @@ impl Server {
             tls,
             mounted,
             websocket_path,
+            header_timeout,
         } = self;
         for line in &mounted {
             announce(line);
@@ -211,6 +215,7 @@ impl Server {
         for (index, listener) in listeners.into_iter().enumerate() {
             let worker = Worker {
                 listener,
+                header_timeout,
                 tls: tls.clone(),
                 router: router.clone(),
                 http: http.clone(),
@@ -285,6 +290,7 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// One accept loop and the connections it accepted.
 struct Worker {
     listener: std::net::TcpListener,
+    header_timeout: Duration,
     tls: Acceptor,
     router: axum::Router,
     http: Arc<Tracker>,
@@ -294,7 +300,7 @@ struct Worker {
 impl Worker {
     /// Accepts until the server stops; connections go on running on this runtime.
     async fn run(self) {
-        let Worker { listener, tls, router, http, stop } = self;
+        let Worker { listener, header_timeout, tls, router, http, stop } = self;
         let mut stopped = stop.clone();
         let listener = match TcpListener::from_std(listener) {
             Ok(listener) => listener,
@@ -309,7 +315,7 @@ impl Worker {
                         let stopping = stop.clone();
                         let tls = tls.clone();
                         tokio::spawn(async move {
-                            accept(stream, peer, tls, router, stopping).await;
+                            accept(stream, peer, tls, router, stopping, header_timeout).await;
                             drop(tracked);
                         });
                     }
@@ -389,13 +395,14 @@ async fn accept(
     tls: Acceptor,
     router: axum::Router,
     stopping: watch::Receiver<bool>,
+    header_timeout: Duration,
 ) {
     let _ = stream.set_nodelay(true);
     match tls {
-        None => serve_http(stream, peer, router, stopping).await,
+        None => serve_http(stream, peer, router, stopping, header_timeout).await,
         #[cfg(feature = "tls")]
         Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => serve_http(stream, peer, router, stopping).await,
+            Ok(Ok(stream)) => serve_http(stream, peer, router, stopping, header_timeout).await,
             Ok(Err(error)) => tracing::debug!(%error, %peer, "TLS handshake failed"),
             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
         },
@@ -410,6 +417,7 @@ async fn serve_http<IO>(
     peer: SocketAddr,
     router: axum::Router,
     mut stopping: watch::Receiver<bool>,
+    header_timeout: Duration,
 ) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -420,7 +428,7 @@ async fn serve_http<IO>(
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(connection);
