@@ -25,6 +25,7 @@ use tower_service::Service;
 pub(crate) mod mounted;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
+mod watchdog;
 
 pub use mounted::Mounted;
 #[cfg(feature = "tls")]
@@ -212,6 +213,7 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         let (exit_tx, exit_rx) = watch::channel(false);
         let mut finished = Vec::new();
+        let watchdog = watchdog::Watchdog::new(listeners.len());
         for (index, listener) in listeners.into_iter().enumerate() {
             let worker = Worker {
                 listener,
@@ -231,12 +233,14 @@ impl Server {
                 continue;
             }
             let mut exit = exit_rx.clone();
+            let beats = watchdog.clone();
             std::thread::Builder::new().name(format!("ori-worker-{index}")).spawn(move || {
                 let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(runtime) => runtime,
                     Err(error) => return tracing::error!(%error, "could not start a worker runtime"),
                 };
                 runtime.block_on(async move {
+                    tokio::spawn(beats.beat(index));
                     worker.run().await;
                     // Keep serving this worker's connections until the server is done.
                     let _ = exit.wait_for(|exit| *exit).await;
@@ -245,6 +249,9 @@ impl Server {
             })?;
         }
 
+        if !on_caller_runtime {
+            watchdog.watch()?;
+        }
         let stop = shutdown.requested();
         tokio::select! {
             () = signal => {}
@@ -254,6 +261,7 @@ impl Server {
             let _ = stop_tx.send(true);
         };
         drain.run(&app, stop_listening, http.idle()).await;
+        watchdog.stop();
         let _ = exit_tx.send(true);
         for done in finished {
             let _ = done.await;
