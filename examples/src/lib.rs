@@ -46,28 +46,27 @@ pub fn pubsub_from_env_needing(
     let Ok(url) = url else {
         return Ok(app);
     };
+    let expiry = match std::env::var("ORI_PRESENCE_EXPIRY_MS") {
+        Ok(ms) => Some(std::time::Duration::from_millis(ms.parse().map_err(|_| {
+            ori::Error::InvalidConfig(format!("ORI_PRESENCE_EXPIRY_MS={ms} is not a number of milliseconds"))
+        })?)),
+        Err(_) => None,
+    };
     #[cfg(feature = "redis")]
-    if let Ok(ms) = std::env::var("ORI_PRESENCE_EXPIRY_MS")
+    if let Some(expiry) = expiry
         && (url.starts_with("redis://") || url.starts_with("redis+cluster://"))
     {
-        let ms: u64 = ms.parse().map_err(|_| {
-            ori::Error::InvalidConfig(format!("ORI_PRESENCE_EXPIRY_MS={ms} is not a number of milliseconds"))
-        })?;
-        let redis =
-            ori::pubsub::RedisBackend::builder(url).presence_expiry(std::time::Duration::from_millis(ms));
-        return Ok(app.pubsub(redis.build()));
+        return Ok(app.pubsub(ori::pubsub::RedisBackend::builder(url).presence_expiry(expiry).build()));
     }
     #[cfg(feature = "nats")]
-    if let Ok(ms) = std::env::var("ORI_PRESENCE_EXPIRY_MS")
+    if let Some(expiry) = expiry
         && url.starts_with("nats://")
     {
-        let ms: u64 = ms.parse().map_err(|_| {
-            ori::Error::InvalidConfig(format!("ORI_PRESENCE_EXPIRY_MS={ms} is not a number of milliseconds"))
-        })?;
-        let nats =
-            ori::pubsub::NatsBackend::builder(url).presence_expiry(std::time::Duration::from_millis(ms));
-        return Ok(app.pubsub(nats.build()));
+        return Ok(app.pubsub(ori::pubsub::NatsBackend::builder(url).presence_expiry(expiry).build()));
     }
+    // Checked all the same: a bad value is an error whatever the backend.
+    #[cfg(not(any(feature = "redis", feature = "nats")))]
+    let _ = expiry;
     let backend = ori::pubsub::from_url(&url).map_err(|error| {
         let why = match error {
             ori::Error::InvalidConfig(why) => why,

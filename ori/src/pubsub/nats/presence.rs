@@ -312,41 +312,61 @@ impl Follower {
     }
 }
 
-/// Follows `topic` while it has local watchers: its state, then every
-/// change; again from a new state after each reconnection.
-async fn follow(shared: Arc<Shared>, topic: String, follower: Arc<Follower>) {
-    let filter = format!("{}.>", topic_filter_base(&shared.config.prefix, &topic));
-    let mut backoff =
-        crate::util::backoff::Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
+/// Reads what `filter` holds (the last message of each subject), then
+/// every change, until the task is stopped; again from a new state after
+/// each reconnection (or when the consumer ends), with backoff while NATS
+/// cannot answer. `what` names it in the logs.
+async fn read_and_follow(
+    shared: &Shared,
+    filter: String,
+    what: &str,
+    mut on_state: impl FnMut(Snapshot),
+    mut on_change: impl FnMut(async_nats::jetstream::Message),
+) {
+    let backoff = || crate::util::backoff::Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
+    let mut waits = backoff();
     loop {
         let mut reconnected = shared.reconnected.subscribe();
-        let mut changes = match open(&shared, filter.clone()).await {
+        let mut changes = match open(shared, filter.clone()).await {
             Ok((snapshot, changes)) => {
-                follower.reset(&shared, &topic, snapshot);
-                follower.ready.send_replace(true);
+                on_state(snapshot);
                 changes
             }
             Err(error) => {
-                tracing::debug!(%error, topic, "cannot follow a topic's presence yet");
-                tokio::time::sleep(backoff.next_delay()).await;
+                tracing::debug!(%error, what, "cannot read presence yet");
+                tokio::time::sleep(waits.next_delay()).await;
                 continue;
             }
         };
-        backoff = crate::util::backoff::Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
+        waits = backoff();
         loop {
             let message = tokio::select! {
                 message = changes.next() => message,
                 _ = reconnected.changed() => break,
             };
             let Some(Ok(message)) = message else { break };
-            let Ok(info) = message.info() else { continue };
-            let sequence = info.stream_sequence;
-            if !follower.apply(&shared, &topic, message.subject.as_str(), sequence, &message.payload) {
-                shared.junk(message.subject.as_str());
-            }
+            on_change(message);
         }
-        tokio::time::sleep(backoff.next_delay()).await;
+        tokio::time::sleep(waits.next_delay()).await;
     }
+}
+
+/// Follows `topic` while it has local watchers: its state, then every
+/// change; again from a new state after each reconnection.
+async fn follow(shared: Arc<Shared>, topic: String, follower: Arc<Follower>) {
+    let filter = format!("{}.>", topic_filter_base(&shared.config.prefix, &topic));
+    let on_state = |snapshot| {
+        follower.reset(&shared, &topic, snapshot);
+        follower.ready.send_replace(true);
+    };
+    let on_change = |message: async_nats::jetstream::Message| {
+        let Ok(info) = message.info() else { return };
+        let sequence = info.stream_sequence;
+        if !follower.apply(&shared, &topic, message.subject.as_str(), sequence, &message.payload) {
+            shared.junk(message.subject.as_str());
+        }
+    };
+    read_and_follow(&shared, filter, &topic, on_state, on_change).await;
 }
 
 /// Starts following `topic` (its first local watcher came).
@@ -416,41 +436,26 @@ pub(crate) async fn read(shared: &Shared, topic: &str) -> Result<PresenceRead, P
 /// instance removed while it still holds it.
 pub(crate) async fn guard(shared: Arc<Shared>) {
     let filter = format!("{}.p.*.{}.*.*", shared.config.prefix, shared.instance_hex);
-    let mut backoff =
-        crate::util::backoff::Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
-    loop {
-        let mut reconnected = shared.reconnected.subscribe();
-        let mut changes = match open(&shared, filter.clone()).await {
-            Ok((snapshot, changes)) => {
-                reconcile(&shared, &snapshot);
-                changes
-            }
-            Err(error) => {
-                tracing::debug!(%error, "cannot read this instance's presence yet");
-                tokio::time::sleep(backoff.next_delay()).await;
-                continue;
-            }
-        };
-        backoff = crate::util::backoff::Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
-        loop {
-            let message = tokio::select! {
-                message = changes.next() => message,
-                _ = reconnected.changed() => break,
-            };
-            let Some(Ok(message)) = message else { break };
-            if !message.payload.is_empty() {
-                continue;
-            }
-            let held = lock(&shared.presence.local).get(message.subject.as_str()).cloned();
-            if let Some(meta) = held {
-                tracing::warn!(
-                    "this instance's presence was removed by another (it was silent too long); tracking it again"
-                );
-                shared.enqueue_pending(Pending::Presence { subject: message.subject.to_string(), meta });
-            }
+    let on_change = |message: async_nats::jetstream::Message| {
+        if !message.payload.is_empty() {
+            return;
         }
-        tokio::time::sleep(backoff.next_delay()).await;
-    }
+        let held = lock(&shared.presence.local).get(message.subject.as_str()).cloned();
+        if let Some(meta) = held {
+            tracing::warn!(
+                "this instance's presence was removed by another (it was silent too long); tracking it again"
+            );
+            shared.enqueue_pending(Pending::Presence { subject: message.subject.to_string(), meta });
+        }
+    };
+    read_and_follow(
+        &shared,
+        filter,
+        "this instance's entries",
+        |snapshot| reconcile(&shared, &snapshot),
+        on_change,
+    )
+    .await;
 }
 
 /// Makes the stream hold exactly this instance's entries.
