@@ -39,6 +39,15 @@ impl RedisServer {
         crate::kill_child(&mut self.child);
     }
 
+    /// Sends `signal` (`-STOP`, `-CONT`) to the running server: a stalled
+    /// Redis keeps its connections open and answers nothing.
+    pub fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        let status =
+            Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success(), "kill {signal}");
+    }
+
     /// Starts the server again on the same port and waits until it answers.
     pub fn resume(&mut self) {
         assert!(self.child.is_none(), "already running");
