@@ -39,9 +39,10 @@ async fn a_blocked_worker_stalls_only_its_connections_and_the_watchdog_says_so()
     let before = stalls(&ori_tests::http(server.addr, "GET", "/metrics", &[], "").await.body);
 
     let mut blocker = server.connect().await;
-    // Connections spread over both workers (the kernel picks, by address).
+    // Connections spread over both workers (the kernel picks, by address:
+    // that none of 16 lands on the other worker has odds of 1 in 65,536).
     let mut others: Vec<WsClient> = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..16 {
         others.push(server.connect().await);
     }
     blocker.send(json!({"type": "block", "correlationId": "b"})).await;

@@ -75,7 +75,7 @@ async fn a_stalled_redis_leaves_local_traffic_alone_and_delivery_resumes() {
     let counted = sent.clone();
     let traffic = tokio::spawn(async move {
         let started = Instant::now();
-        while started.elapsed() < STALL + Duration::from_secs(5) {
+        while started.elapsed() < STALL + Duration::from_secs(6) {
             let n = counted.load(Ordering::SeqCst);
             let message = json!({"type": "room.message", "data": n.to_string()}).to_string();
             publisher.sockets().publish("room", &message).unwrap();
@@ -115,11 +115,11 @@ async fn a_stalled_redis_leaves_local_traffic_alone_and_delivery_resumes() {
     assert_eq!(local_got, (0..published).collect::<Vec<_>>(), "every local delivery, in order");
     assert!(remote_got.windows(2).all(|w| w[0] < w[1]), "in order, never twice: {remote_got:?}");
     // Losses only around the outage: all before it (but the last 100 ms, in
-    // flight when Redis stopped), and the last 2 s (after both instances were
-    // back) without a gap.
+    // flight when Redis stopped), and the last second (about 4 s after Redis
+    // resumed, both instances back) without a gap.
     let prefix = before_stall.saturating_sub(10);
     assert_eq!(remote_got[..prefix as usize], (0..prefix).collect::<Vec<_>>(), "everything before the stall");
-    let tail: Vec<u64> = (published - 200..published).collect();
-    assert!(remote_got.ends_with(&tail), "delivery resumed: the last 2 s all arrived");
+    let tail: Vec<u64> = (published - 100..published).collect();
+    assert!(remote_got.ends_with(&tail), "delivery resumed: the last second all arrived");
     assert!(stats.reconnects >= 1 && theirs.reconnects >= 1, "the stall was seen as an outage by both");
 }
