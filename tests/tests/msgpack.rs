@@ -108,6 +108,25 @@ async fn bad_messagepack_is_a_bad_request_and_the_connection_stays_open() {
             "{why}: {reply}"
         );
     }
+    // Nesting: what serde_json reads converts; deeper is refused, not
+    // passed on as JSON nobody can read (found by the `msgpack` fuzz target).
+    let nested = |depth: usize| {
+        let mut packed = vec![0x82, 0xa4];
+        packed.extend_from_slice(b"type");
+        packed.push(0xa5);
+        packed.extend_from_slice(b"codec");
+        packed.push(0xa4);
+        packed.extend_from_slice(b"data");
+        packed.extend(std::iter::repeat_n(0x91, depth)); // arrays of one element
+        packed.push(0x05);
+        packed
+    };
+    c.send_message(Message::binary(nested(100))).await;
+    assert_eq!(recv_packed(&mut c).await["data"], "ori.v1.msgpack", "100 deep is read");
+    c.send_message(Message::binary(nested(200))).await;
+    let deep = recv_packed(&mut c).await;
+    assert_eq!(code(&deep), "bad_request", "{deep}");
+    assert!(deep["error"]["message"].as_str().unwrap().contains("depth"), "{deep}");
     let wrong_data = request_packed(&mut c, json!({"type": "math.add", "data": {"a": "x"}})).await;
     assert_eq!(code(&wrong_data), "bad_request");
     assert!(wrong_data["error"]["message"].as_str().unwrap().contains('a'), "names the field: {wrong_data}");
