@@ -80,6 +80,9 @@ async fn acknowledged(shared: &Shared, ack: PublishAckFuture, generation: u64) -
 /// Publishes what is queued, in order, in batches.
 pub(crate) async fn publish(shared: Arc<Shared>, client: async_nats::Client) {
     let mut made = Made::default();
+    // History messages' `Nats-Msg-Id`: this instance's id and a count,
+    // unique across instances without a random draw per message.
+    let mut kept = 0u64;
     loop {
         if !shared.counters.is_connected() {
             shared.outgoing.trim_to_outage_buffer(shared.config.limits, &shared.counters, "NATS");
@@ -101,7 +104,8 @@ pub(crate) async fn publish(shared: Arc<Shared>, client: async_nats::Client) {
                     continue;
                 }
                 Pending::Kept { topic, packet, retention } => {
-                    Write::Kept { topic, packet, retention, id: crate::util::random::random_token() }
+                    kept += 1;
+                    Write::Kept { topic, packet, retention, id: format!("{}-{kept}", shared.instance_hex) }
                 }
                 Pending::Presence { subject, meta } => Write::Presence { subject, meta },
             };
