@@ -50,10 +50,9 @@ impl Members {
         seen.values().filter(|at| at.elapsed() < EXPIRY).count()
     }
 
-    /// Whether the instance `hex` was heard from within `within`.
-    pub(crate) fn heard_within(&self, hex: &str, within: Duration) -> bool {
-        let Some(instance) = unhex(hex) else { return false };
-        lock(&self.seen).get(&instance).is_some_and(|at| at.elapsed() < within)
+    /// Whether `instance` was heard from within `within`.
+    pub(crate) fn heard_within(&self, instance: &[u8; 16], within: Duration) -> bool {
+        lock(&self.seen).get(instance).is_some_and(|at| at.elapsed() < within)
     }
 
     /// Records what `instance` said; whether it is new.

@@ -105,16 +105,29 @@ struct TopicState {
     /// The stream's creation time: another one means the stream was lost.
     epoch: Option<String>,
     version: u64,
-    /// Subject -> (sequence, entry).
-    entries: HashMap<String, (u64, PresenceEntry)>,
+    /// Subject -> the entry there.
+    entries: HashMap<String, Held>,
+}
+
+/// An entry as a follower holds it, its subject read once.
+struct Held {
+    sequence: u64,
+    /// The instance that tracked it (what the reaper asks about).
+    instance: [u8; 16],
+    entry: PresenceEntry,
 }
 
 impl TopicState {
     fn read(&self) -> PresenceRead {
-        let mut entries: Vec<&(u64, PresenceEntry)> = self.entries.values().collect();
-        entries.sort_by_key(|(seq, _)| *seq);
-        PresenceRead { version: self.version, entries: entries.into_iter().map(|(_, e)| e.clone()).collect() }
+        let mut held: Vec<&Held> = self.entries.values().collect();
+        held.sort_by_key(|held| held.sequence);
+        PresenceRead { version: self.version, entries: held.into_iter().map(|h| h.entry.clone()).collect() }
     }
+}
+
+/// Whether `instance` is another one, not heard from for `silent`.
+fn gone(shared: &Shared, instance: &[u8; 16], silent: Duration) -> bool {
+    *instance != shared.instance && !shared.members.heard_within(instance, silent)
 }
 
 impl Presence {
@@ -227,15 +240,17 @@ async fn open(shared: &Shared, filter: String) -> Result<(Snapshot, Changes), Pu
     Ok((snapshot, changes))
 }
 
-/// A stream message as an entry: `None` for a marker, `Err` for junk.
-fn entry_of(subject: &str, payload: &Bytes) -> Result<Option<(String, PresenceEntry)>, ()> {
+/// A stream message as an entry and its instance: `None` for a marker, `Err` for junk.
+fn entry_of(subject: &str, payload: &Bytes) -> Result<Option<([u8; 16], PresenceEntry)>, ()> {
     let (instance, socket, key) = parse(subject).ok_or(())?;
+    let instance: [u8; 16] =
+        crate::util::random::unhex(instance).and_then(|id| id.try_into().ok()).ok_or(())?;
     if payload.is_empty() {
         return Ok(None);
     }
     let meta = std::str::from_utf8(payload).map_err(|_| ())?;
     let meta = RawValue::from_string(meta.to_owned()).map_err(|_| ())?;
-    Ok(Some((instance.to_owned(), PresenceEntry { key, socket, meta })))
+    Ok(Some((instance, PresenceEntry { key, socket, meta })))
 }
 
 impl Follower {
@@ -250,16 +265,21 @@ impl Follower {
         state.version = sequence;
         let diff = match entry {
             None => match state.entries.remove(subject) {
-                Some((_, gone)) => presence_diff(topic, sequence, &[], &[(&gone.key, &gone.meta)]),
+                Some(Held { entry: left, .. }) => {
+                    presence_diff(topic, sequence, &[], &[(&left.key, &left.meta)])
+                }
                 None => return true,
             },
-            Some((_, entry)) => match state.entries.insert(subject.to_owned(), (sequence, entry.clone())) {
-                Some((_, old)) if old.meta.get() == entry.meta.get() => return true,
-                Some((_, old)) => {
-                    presence_diff(topic, sequence, &[(&entry.key, &entry.meta)], &[(&old.key, &old.meta)])
+            Some((instance, entry)) => {
+                let held = Held { sequence, instance, entry: entry.clone() };
+                match state.entries.insert(subject.to_owned(), held) {
+                    Some(Held { entry: old, .. }) if old.meta.get() == entry.meta.get() => return true,
+                    Some(Held { entry: old, .. }) => {
+                        presence_diff(topic, sequence, &[(&entry.key, &entry.meta)], &[(&old.key, &old.meta)])
+                    }
+                    None => presence_diff(topic, sequence, &[(&entry.key, &entry.meta)], &[]),
                 }
-                None => presence_diff(topic, sequence, &[(&entry.key, &entry.meta)], &[]),
-            },
+            }
         };
         shared.watchers.publish(topic, &diff, None);
         true
@@ -271,8 +291,8 @@ impl Follower {
         let mut entries = HashMap::with_capacity(snapshot.entries.len());
         for (subject, (sequence, payload)) in snapshot.entries {
             match entry_of(&subject, &payload) {
-                Ok(Some((_, entry))) => {
-                    entries.insert(subject, (sequence, entry));
+                Ok(Some((instance, entry))) => {
+                    entries.insert(subject, Held { sequence, instance, entry });
                 }
                 _ => shared.junk(&subject),
             }
@@ -294,14 +314,14 @@ impl Follower {
             Some(_) => {
                 let leaves: Vec<(&str, &RawValue)> = old
                     .iter()
-                    .filter(|(subject, (_, e))| state.entries.get(*subject).is_none_or(|(_, n)| n != e))
-                    .map(|(_, (_, e))| (e.key.as_str(), &*e.meta))
+                    .filter(|(subject, o)| state.entries.get(*subject).is_none_or(|n| n.entry != o.entry))
+                    .map(|(_, o)| (o.entry.key.as_str(), &*o.entry.meta))
                     .collect();
                 let joins: Vec<(&str, &RawValue)> = state
                     .entries
                     .iter()
-                    .filter(|(subject, (_, e))| old.get(*subject).is_none_or(|(_, o)| o != e))
-                    .map(|(_, (_, e))| (e.key.as_str(), &*e.meta))
+                    .filter(|(subject, n)| old.get(*subject).is_none_or(|o| o.entry != n.entry))
+                    .map(|(_, n)| (n.entry.key.as_str(), &*n.entry.meta))
                     .collect();
                 if !joins.is_empty() || !leaves.is_empty() {
                     let diff = presence_diff(topic, state.version, &joins, &leaves);
@@ -418,10 +438,7 @@ pub(crate) async fn read(shared: &Shared, topic: &str) -> Result<PresenceRead, P
         .iter()
         .filter_map(|(subject, (sequence, payload))| match entry_of(subject, payload) {
             Ok(Some((instance, entry))) => {
-                let gone = settled
-                    && instance != shared.instance_hex
-                    && !shared.members.heard_within(&instance, silent);
-                (!gone).then_some((*sequence, entry))
+                (!(settled && gone(shared, &instance, silent))).then_some((*sequence, entry))
             }
             _ => None,
         })
@@ -494,9 +511,8 @@ fn reap(shared: &Shared, silent: Duration) {
     let mut reaped = 0usize;
     for follower in followers {
         let state = lock(&follower.state);
-        for subject in state.entries.keys() {
-            let Some((instance, _, _)) = parse(subject) else { continue };
-            if instance != shared.instance_hex && !shared.members.heard_within(instance, silent) {
+        for (subject, held) in &state.entries {
+            if gone(shared, &held.instance, silent) {
                 shared.enqueue_pending(Pending::Presence { subject: subject.clone(), meta: Bytes::new() });
                 reaped += 1;
             }
