@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::protocol::envelope;
 use crate::pubsub::packet;
 use crate::wire::deflate::{Deflate, deflate_frame, inflate};
-use crate::wire::frame::{OpCode, frame, split_frame};
+use crate::wire::frame::{OpCode, frame, masked, split_frame};
 use crate::wire::utf8::Utf8Stream;
 use crate::ws::message_io::{MessageIo, ReadEvent};
 use crate::ws::transport::Transport;
@@ -171,22 +171,22 @@ pub fn frame_roundtrip(data: &[u8]) {
                     if bytes.is_empty() { vec![&[][..]] } else { bytes.chunks(size).collect() };
                 for (i, chunk) in chunks.iter().enumerate() {
                     let opcode = if i == 0 { 0x1 } else { 0x0 };
-                    client_frame(&mut stream, opcode, i + 1 == chunks.len(), chunk, mask);
+                    stream.extend(masked(opcode, i + 1 == chunks.len(), chunk, mask));
                     if i == 0 && chunks.len() > 1 && op & 0x40 != 0 {
                         // A ping between fragments is allowed and comes first.
-                        client_frame(&mut stream, 0x9, true, b"p", mask);
+                        stream.extend(masked(0x9, true, b"p", mask));
                         expected.push(Event::Ping(b"p".to_vec()));
                     }
                 }
                 expected.push(Event::Text(text));
             }
             1 => {
-                client_frame(&mut stream, 0x2, true, &payload, mask);
+                stream.extend(masked(0x2, true, &payload, mask));
                 expected.push(Event::Binary(payload));
             }
             _ => {
                 let payload = &payload[..payload.len().min(125)];
-                client_frame(&mut stream, 0x9, true, payload, mask);
+                stream.extend(masked(0x9, true, payload, mask));
                 expected.push(Event::Ping(payload.to_vec()));
             }
         }
@@ -204,24 +204,6 @@ pub fn frame_roundtrip(data: &[u8]) {
         let framed = frame(opcode, payload);
         assert_eq!(split_frame(&framed), (opcode.bits(), false, payload), "a server frame splits back");
     }
-}
-
-/// Appends a masked client frame.
-fn client_frame(stream: &mut Vec<u8>, opcode: u8, fin: bool, payload: &[u8], mask: [u8; 4]) {
-    stream.push(if fin { 0x80 } else { 0 } | opcode);
-    match payload.len() {
-        len @ 0..=125 => stream.push(0x80 | len as u8),
-        len @ 126..=65_535 => {
-            stream.push(0x80 | 126);
-            stream.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            stream.push(0x80 | 127);
-            stream.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    stream.extend_from_slice(&mask);
-    stream.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
 }
 
 /// The UTF-8 check of a text message fed in pieces agrees with
