@@ -167,3 +167,64 @@ async fn a_full_queue_is_an_error_returned_to_the_caller() {
     client.close().await;
     assert_eq!(client.state(), ConnectionState::Closed);
 }
+
+#[tokio::test]
+async fn with_fallback_urls_the_client_skips_a_dead_one_and_moves_on_when_its_server_goes() {
+    use ori::client::Client;
+    use ori::pubsub::InProcess;
+    use ori_tests::{LiveServer, cross_instance};
+    use serde_json::json;
+
+    // Nothing listens here: the port was bound, then released.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("ws://{}/ws", listener.local_addr().unwrap())
+    };
+    let first = LiveServer::start(cross_instance::app(InProcess::new())).await;
+    let second = LiveServer::start(cross_instance::app(InProcess::new())).await;
+    let client = Client::builder(dead)
+        .fallback_url(first.url())
+        .fallback_url(second.url())
+        .reconnect_delay(Duration::from_millis(20))
+        .max_reconnect_delay(Duration::from_millis(100))
+        .connect()
+        .await
+        .expect("connect tries the next URL when one does not answer");
+    let mut events = client.events();
+    client.subscribe("room").await.unwrap();
+    assert_eq!(first.app.sockets().connection_count(), 1);
+
+    first.shutdown().await.unwrap();
+    next_event(&mut events, |e| matches!(e, ClientEvent::Open { reconnected: true }).then_some(())).await;
+    // It went to the URL after the one that dropped, and joined `room` there
+    // before anything else it sends (the ping's reply shows it is done).
+    assert_eq!(second.app.sockets().connection_count(), 1);
+    client.request::<_, serde_json::Value>("ping", &()).await.unwrap();
+    assert_eq!(second.app.sockets().count_subscribers("room").await, Ok(1));
+    second.app.sockets().publish("room", json!({"type": "note", "data": {"n": 7}}).to_string()).unwrap();
+    let pushed = next_event(&mut events, |e| match e {
+        ClientEvent::Message(push) => Some(push.data::<serde_json::Value>().unwrap()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(pushed, json!({"n": 7}));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn a_refusal_is_final_even_with_fallback_urls() {
+    use ori::pubsub::InProcess;
+    use ori_tests::{LiveServer, cross_instance};
+
+    let refusing = Ori::create()
+        .discover(false)
+        .websocket(WebSocketConfig::default())
+        .upgrade_handler(|_request: UpgradeRequest| async move { None::<()> });
+    let refusing = LiveServer::start(refusing).await;
+    let healthy = LiveServer::start(cross_instance::app(InProcess::new())).await;
+    // The first URL refuses (401); the second would accept, and is not tried.
+    let error =
+        ori::client::Client::builder(refusing.url()).fallback_url(healthy.url()).connect().await.unwrap_err();
+    assert_eq!(error, ClientError::Refused { status: 401 });
+    assert_eq!(healthy.app.sockets().connection_count(), 0);
+}

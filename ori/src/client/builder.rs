@@ -27,7 +27,8 @@ pub struct ClientBuilder {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) url: String,
+    /// Where to connect: the builder's URL first, then its fallbacks.
+    pub(crate) urls: Vec<String>,
     pub(crate) codec: Codec,
     /// CA certificates (PEM) trusted for `wss://` instead of the system's.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
@@ -48,7 +49,7 @@ impl ClientBuilder {
     pub(crate) fn new(url: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
             config: Config {
-                url: url.into(),
+                urls: vec![url.into()],
                 codec: Codec::Json,
                 tls_roots: None,
                 headers: Vec::new(),
@@ -63,6 +64,28 @@ impl ClientBuilder {
                 event_capacity: 1024,
             },
         }
+    }
+
+    /// Adds another address of the same service (another instance, another
+    /// region), for when one goes away.
+    ///
+    /// [`connect`](Self::connect) tries the URLs in order until one answers;
+    /// after a drop, each reconnection attempt goes to the next URL, round the
+    /// list, starting after the one that dropped. Topics are joined again
+    /// wherever the client lands, from the last position it saw.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), ori::client::ClientError> {
+    /// let client = ori::client::Client::builder("ws://10.0.0.1:3000/ws")
+    ///     .fallback_url("ws://10.0.0.2:3000/ws")
+    ///     .fallback_url("ws://10.0.0.3:3000/ws")
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn fallback_url(mut self, url: impl Into<String>) -> Self {
+        self.config.urls.push(url.into());
+        self
     }
 
     /// The envelopes' encoding (default JSON). [`Codec::MessagePack`] asks
@@ -149,10 +172,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects: one attempt, succeeding once the server has accepted the
+    /// Connects: one attempt per URL (the [fallbacks](Self::fallback_url) in
+    /// order, while none answers), succeeding once a server has accepted the
     /// connection (upgrade handler and connection guards passed). A refusal is
-    /// [`ClientError::Refused`] or [`ClientError::Rejected`]; an unreachable
-    /// server is [`ClientError::Connect`]. Reconnection applies afterwards.
+    /// [`ClientError::Refused`] or [`ClientError::Rejected`], and is final; an
+    /// unreachable server is [`ClientError::Connect`]. Reconnection applies
+    /// afterwards.
     pub async fn connect(self) -> Result<Client, ClientError> {
         Client::start(self.config).await
     }

@@ -82,11 +82,30 @@ enum End {
     Dropped { code: Option<u16>, reason: String },
 }
 
-/// Opens a connection and waits for the server to accept it: a `ping` is
-/// only answered once the upgrade handler and the connection guards passed.
-pub(crate) async fn open(shared: &Shared) -> Result<Ws, ClientError> {
+/// Opens the first connection: each URL in turn, until one answers. A
+/// refusal is final (another instance of the same service would refuse too).
+pub(crate) async fn open_first(shared: &Shared) -> Result<Ws, ClientError> {
+    let mut result = open(shared).await;
+    for _ in 1..shared.config.urls.len() {
+        match result {
+            Err(ref error) if !error.is_refusal() => {
+                tracing::debug!(%error, "connection failed; trying the next URL");
+                shared.next_url();
+                result = open(shared).await;
+            }
+            _ => break,
+        }
+    }
+    result
+}
+
+/// Opens a connection to the current URL and waits for the server to accept
+/// it: a `ping` is only answered once the upgrade handler and the connection
+/// guards passed.
+async fn open(shared: &Shared) -> Result<Ws, ClientError> {
     let config = &shared.config;
-    let request = upgrade_request(shared)?;
+    let url = shared.url();
+    let request = upgrade_request(shared, url)?;
     let wss = request.uri().scheme_str() == Some("wss");
     #[cfg(feature = "tls")]
     let connecting = {
@@ -101,18 +120,18 @@ pub(crate) async fn open(shared: &Shared) -> Result<Ws, ClientError> {
         tokio_tungstenite::connect_async(request)
     };
     let (mut ws, _) = match tokio::time::timeout(config.request_timeout, connecting).await {
-        Err(_) => return Err(ClientError::Connect(format!("no answer from {} in time", config.url))),
+        Err(_) => return Err(ClientError::Connect(format!("no answer from {url} in time"))),
         Ok(Err(error)) if tls_failure(&error).is_some() => {
             let reason = tls_failure(&error).unwrap_or_default();
-            return Err(ClientError::Tls(format!("{}: {reason}", config.url)));
+            return Err(ClientError::Tls(format!("{url}: {reason}")));
         }
         Ok(Err(tungstenite::Error::Http(response))) => {
             return Err(ClientError::Refused { status: response.status().as_u16() });
         }
         Ok(Err(tungstenite::Error::Url(error))) => {
-            return Err(ClientError::Connect(format!("`{}`: {error}", config.url)));
+            return Err(ClientError::Connect(format!("`{url}`: {error}")));
         }
-        Ok(Err(error)) => return Err(ClientError::Connect(format!("{}: {error}", config.url))),
+        Ok(Err(error)) => return Err(ClientError::Connect(format!("{url}: {error}"))),
         Ok(Ok(connected)) => connected,
     };
     let ping = encode("ping", &(), Some(OPEN_ID))?;
@@ -182,14 +201,17 @@ fn envelope_text<'a>(shared: &Shared, message: &'a Message) -> Option<Cow<'a, st
     }
 }
 
-fn upgrade_request(shared: &Shared) -> Result<tungstenite::handshake::client::Request, ClientError> {
+fn upgrade_request(
+    shared: &Shared,
+    base: &str,
+) -> Result<tungstenite::handshake::client::Request, ClientError> {
     let config = &shared.config;
     // The builder's query and headers, with what a re-authentication replaced.
     let (query_pairs, headers) = {
         let credentials = lock(&shared.credentials);
         (credentials.over_query(&config.query), credentials.over_headers(&config.headers))
     };
-    let mut url = config.url.clone();
+    let mut url = base.to_owned();
     if !query_pairs.is_empty() {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (name, value) in &query_pairs {
@@ -199,7 +221,7 @@ fn upgrade_request(shared: &Shared) -> Result<tungstenite::handshake::client::Re
         url.push_str(&query.finish());
     }
     let mut request =
-        url.into_client_request().map_err(|e| ClientError::Connect(format!("`{}`: {e}", config.url)))?;
+        url.into_client_request().map_err(|e| ClientError::Connect(format!("`{base}`: {e}")))?;
     if config.codec != Codec::Json {
         let protocol = HeaderValue::from_static(config.codec.subprotocol());
         request.headers_mut().insert(tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL, protocol);
@@ -254,7 +276,7 @@ fn finish(shared: &Shared, code: Option<u16>, reason: String) {
         let _ = waiter.reply.send(Err(ClientError::Closed));
     }
     shared.state.send_replace(ConnectionState::Closed);
-    tracing::debug!(url = %shared.config.url, ?code, %reason, "client closed");
+    tracing::debug!(url = %shared.url(), ?code, %reason, "client closed");
     shared.emit(ClientEvent::Closed { code, reason });
 }
 
@@ -290,6 +312,12 @@ async fn reconnect(shared: &Shared, mut at_once: bool) -> Result<Ws, (Option<u16
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = closed(shared) => return Err((Some(1000), "closed by the client".to_owned())),
+        }
+        // With fallbacks, every attempt goes to the next URL: the one that
+        // dropped is the likeliest to be down.
+        if config.urls.len() > 1 {
+            let url = shared.next_url();
+            tracing::debug!(attempt, url, "reconnecting to the next URL");
         }
         match open(shared).await {
             Ok(ws) => return Ok(ws),

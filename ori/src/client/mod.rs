@@ -23,6 +23,7 @@
 //!   the client pings and waits for the pong); a refusal is an error, never
 //!   retried.
 //! - After a drop the client reconnects with exponential backoff and jitter,
+//!   to the next of its URLs when it has [fallbacks](ClientBuilder::fallback_url),
 //!   joins again every topic it subscribed to, and only then writes what was
 //!   queued meanwhile, in order. A refusal (HTTP 401/403, close 1008) ends it.
 //! - Requests carry a generated `correlationId`. A request already written
@@ -44,7 +45,7 @@ mod tls;
 mod topics;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -110,12 +111,14 @@ pub(crate) struct Shared {
     closing: watch::Sender<bool>,
     /// What `reauthenticate` replaced, for every reconnection.
     credentials: Mutex<Credentials>,
+    /// The index in `config.urls` of the URL connected to (or tried last).
+    url_index: AtomicUsize,
 }
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("url", &self.config.url)
+            .field("url", &self.url())
             .field("state", &*self.state.borrow())
             .finish_non_exhaustive()
     }
@@ -178,9 +181,10 @@ impl Client {
             next_id: AtomicU64::new(1),
             closing: watch::Sender::new(false),
             credentials: Mutex::new(Credentials::new()),
+            url_index: AtomicUsize::new(0),
             config,
         });
-        let ws = driver::open(&shared).await?;
+        let ws = driver::open_first(&shared).await?;
         shared.state.send_replace(ConnectionState::Open);
         shared.emit(ClientEvent::Open { reconnected: false });
         tokio::spawn(driver::run(shared.clone(), ws));
@@ -400,6 +404,18 @@ impl Shared {
 
     fn is_closing(&self) -> bool {
         *self.closing.borrow()
+    }
+
+    /// The URL connected to (or tried last).
+    fn url(&self) -> &str {
+        &self.config.urls[self.url_index.load(Ordering::Relaxed) % self.config.urls.len()]
+    }
+
+    /// Moves on to the next URL (round the list) and returns it.
+    fn next_url(&self) -> &str {
+        let next = (self.url_index.load(Ordering::Relaxed) + 1) % self.config.urls.len();
+        self.url_index.store(next, Ordering::Relaxed);
+        &self.config.urls[next]
     }
 
     fn request_close(&self) {
