@@ -1,5 +1,5 @@
 //! Presence at scale across instances: `CONNS` connections (default 10,000)
-//! tracked on one topic over three instances (`presence_peer` processes on
+//! tracked on one topic over three instances (`instance_peer` processes on
 //! one `redis-server`, or with `BROKER=nats` one `nats-server -js`, started
 //! here on a free port), then all untracked, with one presence watcher per
 //! instance.
@@ -57,12 +57,12 @@ impl Broker {
 }
 
 fn peer(broker: &Broker) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_presence_peer"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_instance_peer"))
         .env("ORI_PUBSUB_URL", broker.url())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("presence_peer starts");
+        .expect("instance_peer starts");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     (child, line.trim().strip_prefix("listening on ").expect("its URL").to_owned())

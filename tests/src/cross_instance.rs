@@ -25,6 +25,10 @@ pub fn app(backend: impl PubSubBackend) -> Ori {
     )
 }
 
+/// The history the instance processes keep (`instance_peer`): topics, messages
+/// kept per topic, and for how long.
+pub const HISTORY: (&str, usize, Duration) = ("hist:*", 10_000, Duration::from_secs(300));
+
 /// What `room.say` publishes.
 pub fn message(text: &str) -> Value {
     json!({"type": "room.message", "data": text})

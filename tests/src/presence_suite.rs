@@ -42,7 +42,7 @@ macro_rules! presence_suite {
             #[tokio::test]
             async fn $scenario() {
                 // The peer's path is known to the test crate, not to this library.
-                $crate::presence_suite::$scenario::<$broker>(env!("CARGO_BIN_EXE_presence_peer")).await;
+                $crate::presence_suite::$scenario::<$broker>(env!("CARGO_BIN_EXE_instance_peer")).await;
             }
         )*
     };
@@ -61,7 +61,7 @@ async fn instance<B: Broker>(broker: &B) -> (LiveServer, B::Backend) {
     (LiveServer::start(cross_instance::app(backend.clone())).await, backend)
 }
 
-/// An instance in a process of its own (`peer_bin`: the `presence_peer`
+/// An instance in a process of its own (`peer_bin`: the `instance_peer`
 /// binary), and its WebSocket URL.
 fn peer<B: Broker>(peer_bin: &str, broker: &B) -> (Child, String) {
     let mut child = Command::new(peer_bin)
@@ -69,7 +69,7 @@ fn peer<B: Broker>(peer_bin: &str, broker: &B) -> (Child, String) {
         .env("ORI_PRESENCE_EXPIRY_MS", EXPIRY.as_millis().to_string())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("presence_peer starts");
+        .expect("instance_peer starts");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url =

@@ -1,7 +1,8 @@
 //! One instance of the cross-instance app ([`ori_tests::cross_instance::app`]:
-//! `room.say`, `id`, `presence.track`, ...) on the broker at `ORI_PUBSUB_URL`
+//! `room.say`, `id`, `presence.track`, ...) with history on `hist:*`
+//! ([`ori_tests::cross_instance::HISTORY`]), on the broker at `ORI_PUBSUB_URL`
 //! (`redis://`, `redis+cluster://` or `nats://`), as a process of its own,
-//! for the presence tests that kill it (SIGKILL) or pause it (SIGSTOP).
+//! for the tests that kill it (SIGKILL) or pause it (SIGSTOP).
 //!
 //! Listens on `ORI_ADDR` (default: a free port on 127.0.0.1), uses
 //! `ORI_PRESENCE_EXPIRY_MS` (default the library's), prints `listening on
@@ -35,7 +36,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         app(redis.build())
     };
-    let server = app.bind(addr).await?;
+    let (pattern, kept, ttl) = ori_tests::cross_instance::HISTORY;
+    let server = app.history(pattern, kept, ttl).bind(addr).await?;
     let url = server.websocket_url().ok_or("the app serves a WebSocket")?;
     println!("listening on {url}");
     server.serve().await?;
