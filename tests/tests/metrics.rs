@@ -111,6 +111,10 @@ async fn a_scripted_session_moves_the_counters_by_exact_amounts() {
         .map(|(series, amount)| format!("{series}: moved {} (expected {amount})", moved(series)))
         .collect();
     assert!(wrong.is_empty(), "{wrong:#?}\n{after}");
+    // The process's figures: what a leak shows in first.
+    assert!(metric(&after, "ori_runtime_tasks") >= 1.0, "the open connection's task:\n{after}");
+    assert!(metric(&after, "process_open_fds") >= 2.0, "the listener and the connection:\n{after}");
+    assert!(metric(&after, "process_resident_memory_bytes") > f64::from(1u32 << 20), "{after}");
     let echo_bytes = r#"{"type":"m.echo","data":0,"correlationId":"e"}"#.len() as f64 * 3.0;
     assert_eq!(moved("ori_messages_received_bytes_total{type=\"m.echo\"}"), echo_bytes);
     let note = r#"{"type":"m.note","data":"hi"}"#.len() as f64;

@@ -1,7 +1,8 @@
 //! Metrics as an app serves them ([`Ori::metrics`](crate::Ori::metrics),
 //! [`Ori::metrics_route`](crate::Ori::metrics_route)): turning them on at
 //! build, sampling the figures that are states rather than events
-//! (subscriptions, topics, queued bytes, the backend's figures), and, with
+//! (subscriptions, topics, queued bytes, tasks, the process's memory and
+//! file descriptors, the backend's figures), and, with
 //! the feature `prometheus`, the route that renders them.
 
 use std::time::Duration;
@@ -50,6 +51,15 @@ pub(crate) fn sample(app: &AppContext) {
     telemetry.subscriptions.set(subscriptions as f64);
     telemetry.topics.set(app.sockets().topics().len() as f64);
     telemetry.outbound_queue_bytes.set(queued as f64);
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        telemetry.runtime_tasks.set(runtime.metrics().num_alive_tasks() as f64);
+    }
+    if let Some(bytes) = telemetry::process::resident_memory_bytes() {
+        telemetry.resident_memory_bytes.set(bytes as f64);
+    }
+    if let Some(fds) = telemetry::process::open_fds() {
+        telemetry.open_fds.set(fds as f64);
+    }
     if let Some(stats) = shared.pubsub.stats() {
         telemetry.backend_connected.set(if stats.connected { 1.0 } else { 0.0 });
         telemetry.backend_published.absolute(stats.published);

@@ -11,6 +11,7 @@
 //! No socket ids and no topics.
 
 pub(crate) mod durations;
+pub(crate) mod process;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, RwLock};
@@ -26,6 +27,13 @@ pub(crate) const NAMES: &[(&str, &str, &str)] = &[
     ("ori_connections_closed_total", "counter", "connections closed, by `code` (1006: the peer vanished)"),
     ("ori_subscriptions", "gauge", "subscriptions of this instance's connections (sampled)"),
     ("ori_topics", "gauge", "topics with a subscriber on this instance (sampled)"),
+    (
+        "ori_runtime_tasks",
+        "gauge",
+        "tasks alive on the runtime serving the app: about one per connection, plus handlers running (sampled)",
+    ),
+    ("process_resident_memory_bytes", "gauge", "resident memory of the process (Linux; sampled)"),
+    ("process_open_fds", "gauge", "open file descriptors of the process (Linux; sampled)"),
     (
         "ori_messages_received_total",
         "counter",
@@ -107,6 +115,9 @@ pub(crate) struct Telemetry {
     closed: Mutex<HashMap<u16, Counter>>,
     pub(crate) subscriptions: Gauge,
     pub(crate) topics: Gauge,
+    pub(crate) runtime_tasks: Gauge,
+    pub(crate) resident_memory_bytes: Gauge,
+    pub(crate) open_fds: Gauge,
     /// `(type, messages, bytes)` of each control message.
     control: [(&'static str, Counter, Counter); 5],
     unknown: (Counter, Counter),
@@ -160,6 +171,9 @@ impl Telemetry {
             closed: Mutex::default(),
             subscriptions: metrics::gauge!("ori_subscriptions"),
             topics: metrics::gauge!("ori_topics"),
+            runtime_tasks: metrics::gauge!("ori_runtime_tasks"),
+            resident_memory_bytes: metrics::gauge!("process_resident_memory_bytes"),
+            open_fds: metrics::gauge!("process_open_fds"),
             control,
             unknown: received("unknown"),
             replies: sent("reply"),
