@@ -14,6 +14,7 @@ pub mod readme;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod routes;
+pub mod soak;
 
 use std::net::SocketAddr;
 use std::time::Duration;

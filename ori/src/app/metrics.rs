@@ -51,9 +51,7 @@ pub(crate) fn sample(app: &AppContext) {
     telemetry.subscriptions.set(subscriptions as f64);
     telemetry.topics.set(app.sockets().topics().len() as f64);
     telemetry.outbound_queue_bytes.set(queued as f64);
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        telemetry.runtime_tasks.set(runtime.metrics().num_alive_tasks() as f64);
-    }
+    telemetry.runtime_tasks.set(shared.alive_tasks() as f64);
     if let Some(bytes) = telemetry::process::resident_memory_bytes() {
         telemetry.resident_memory_bytes.set(bytes as f64);
     }

@@ -3,7 +3,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::connection::admission::Admissions;
 use crate::connection::registry::ConnectionRegistry;
@@ -21,7 +21,17 @@ pub(crate) struct AppShared {
     pub(crate) pubsub: Arc<dyn PubSubBackend>,
     /// Which topics keep history.
     pub(crate) history: HistoryRules,
+    /// The runtimes serving the app (the one running `serve` and each
+    /// worker's), whose tasks the metrics count.
+    pub(crate) runtimes: Mutex<Vec<tokio::runtime::Handle>>,
     providers: OnceLock<ProviderMap>,
+}
+
+impl AppShared {
+    /// Tasks alive on the runtimes serving the app.
+    pub(crate) fn alive_tasks(&self) -> usize {
+        crate::util::sync::lock(&self.runtimes).iter().map(|r| r.metrics().num_alive_tasks()).sum()
+    }
 }
 
 /// The application context: server-level pub/sub ([`AppContext::sockets`]) and
@@ -44,6 +54,7 @@ impl AppContext {
             admissions: Admissions::default(),
             pubsub,
             history,
+            runtimes: Mutex::default(),
             providers: OnceLock::new(),
         };
         AppContext { sockets: Sockets::new(Arc::new(shared)) }

@@ -8,6 +8,7 @@
 //! tail latency when one publish wakes thousands of connections.)
 //! `workers(0)` serves on the caller's runtime instead.
 
+use crate::util::sync::lock;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -209,6 +210,7 @@ impl Server {
             "listening on {http_scheme}://{local_addr} ({workers} workers){}",
             endpoint.unwrap_or_default()
         ));
+        lock(&app.shared().runtimes).push(tokio::runtime::Handle::current());
         let http = Arc::new(Tracker::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let (exit_tx, exit_rx) = watch::channel(false);
@@ -234,11 +236,13 @@ impl Server {
             }
             let mut exit = exit_rx.clone();
             let beats = watchdog.clone();
+            let app = app.clone();
             std::thread::Builder::new().name(format!("ori-worker-{index}")).spawn(move || {
                 let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(runtime) => runtime,
                     Err(error) => return tracing::error!(%error, "could not start a worker runtime"),
                 };
+                lock(&app.shared().runtimes).push(runtime.handle().clone());
                 runtime.block_on(async move {
                     tokio::spawn(beats.beat(index));
                     worker.run().await;

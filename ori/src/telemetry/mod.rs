@@ -30,7 +30,7 @@ pub(crate) const NAMES: &[(&str, &str, &str)] = &[
     (
         "ori_runtime_tasks",
         "gauge",
-        "tasks alive on the runtime serving the app: about one per connection, plus handlers running (sampled)",
+        "tasks alive on the runtimes serving the app (its workers', the one running `serve`): about one per connection (sampled)",
     ),
     ("process_resident_memory_bytes", "gauge", "resident memory of the process (Linux; sampled)"),
     ("process_open_fds", "gauge", "open file descriptors of the process (Linux; sampled)"),

@@ -1,0 +1,26 @@
+//! The benchmark example's app (`examples/bench_server/app.rs`: `bench.echo`,
+//! `bench.publish`, a token required) with Prometheus metrics at `/metrics`,
+//! as a process of its own, for the soak (`tests/tests/soak.rs`): its memory,
+//! file descriptors and tasks are the server's alone.
+//!
+//! Listens on `ORI_ADDR` (default: a free port on 127.0.0.1), prints
+//! `listening on ws://ADDR/ws` once it accepts connections, and serves until
+//! it is killed.
+
+use std::net::SocketAddr;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/bench_server/app.rs"]
+mod bench;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::var("ORI_ADDR").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
+    let addr: SocketAddr = addr.parse().map_err(|e| format!("ORI_ADDR={addr}: {e}"))?;
+    let app = bench::app(ori::WebSocketConfig::default()).metrics_route("/metrics");
+    let server = app.bind(addr).await?;
+    let url = server.websocket_url().ok_or("the app serves a WebSocket")?;
+    println!("listening on {url}");
+    server.serve().await?;
+    Ok(())
+}
