@@ -20,7 +20,7 @@ pub use crate::routing::router::RouterRegistration;
 pub use crate::routing::router::{
     DispatchFn, GuardRef, RouteDef, RouteInfo, SocketRouter, routes_from_table,
 };
-pub use crate::routing::schema::{SchemaOf, SchemaSet, ViaJsonSchema, ViaNothing};
+pub use crate::routing::schema::{SchemaOf, SchemaSet, ViaJsonSchema, ViaNothing, no_schema};
 pub use crate::routing::shared::{SharedHandlerFn, WithShared};
 pub use crate::routing::table::SocketRoutes;
 pub use ::inventory;

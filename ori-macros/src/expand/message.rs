@@ -25,20 +25,29 @@ pub(crate) fn expand(message: &Message) -> TokenStream {
     }
     let rust = name.to_string();
     let doc = docs(&message.input.attrs);
-    quote! {
-        #implementation
-
-        // Registered for the app's description (its schema where the type
-        // implements `schemars::JsonSchema`: `ViaJsonSchema` is found first).
-        #[doc(hidden)]
-        const _: () = {
-            use #p as __ori;
-
+    // Its schema where the type implements `schemars::JsonSchema`
+    // (`ViaJsonSchema` is found first); nothing without the feature `schema`.
+    let (schema_fn, schema) = if cfg!(feature = "schema") {
+        let schema_fn = quote! {
             fn __ori_schema(__ori_set: &mut __ori::SchemaSet) -> __ori::Option<__ori::serde_json::Value> {
                 #[allow(unused_imports)]
                 use __ori::{ViaJsonSchema as _, ViaNothing as _};
                 (&__ori::SchemaOf::<#name>::NEW).schema(__ori_set)
             }
+        };
+        (schema_fn, quote!(__ori_schema))
+    } else {
+        (TokenStream::new(), quote!(__ori::no_schema))
+    };
+    quote! {
+        #implementation
+
+        // Registered for the app's description.
+        #[doc(hidden)]
+        const _: () = {
+            use #p as __ori;
+
+            #schema_fn
 
             __ori::inventory::submit! {
                 __ori::PushRegistration {
@@ -46,7 +55,7 @@ pub(crate) fn expand(message: &Message) -> TokenStream {
                     rust: #rust,
                     doc: #doc,
                     module: ::core::module_path!(),
-                    schema: __ori_schema,
+                    schema: #schema,
                 }
             }
         };

@@ -218,10 +218,14 @@ fn schema_fn_names(handler: &Handler) -> (syn::Ident, syn::Ident) {
 }
 
 /// The route's two schema functions: the JSON Schema of `data` and of the
-/// reply, each `None` where the type does not implement `schemars::JsonSchema`
-/// (or the feature `schema` is off): `ViaJsonSchema` is found first when it
-/// applies (the receiver needs no auto-reference), `ViaNothing` otherwise.
+/// reply, each `None` where the type does not implement `schemars::JsonSchema`:
+/// `ViaJsonSchema` is found first when it applies (the receiver needs no
+/// auto-reference), `ViaNothing` otherwise. Nothing when the feature `schema`
+/// is off (the route points at `no_schema`).
 fn schema_fns(handler: &Handler) -> TokenStream {
+    if !cfg!(feature = "schema") {
+        return TokenStream::new();
+    }
     let (data_fn, reply_fn) = schema_fn_names(handler);
     let unit: syn::Type = syn::parse_quote!(());
     let data = handler.data.as_ref().unwrap_or(&unit);
@@ -270,7 +274,12 @@ fn route_def(handler: &Handler) -> TokenStream {
         None => quote!(__ori::Option::None),
     };
     let doc = &handler.docs;
-    let (data_fn, reply_fn) = schema_fn_names(handler);
+    let (data_fn, reply_fn) = if cfg!(feature = "schema") {
+        let (data_fn, reply_fn) = schema_fn_names(handler);
+        (quote!(#data_fn), quote!(#reply_fn))
+    } else {
+        (quote!(__ori::no_schema), quote!(__ori::no_schema))
+    };
     quote! {
         __ori::RouteDef {
             message_type: #message_type,

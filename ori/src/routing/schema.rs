@@ -64,6 +64,13 @@ impl SchemaSet {
     }
 }
 
+/// The [`SchemaFn`] of a route or push without a schema: what the macros
+/// generate when the feature `schema` is off (no function per route).
+#[doc(hidden)]
+pub fn no_schema(_: &mut SchemaSet) -> Option<Value> {
+    None
+}
+
 /// Stands for the type `T` when generated code asks for its schema.
 #[doc(hidden)]
 pub struct SchemaOf<T>(PhantomData<fn() -> T>);
