@@ -1,7 +1,8 @@
 //! The soak (issue 27): a server in a process of its own (`bench_peer`) holds
 //! many connections for minutes under churn, pub/sub and rpc, while its
 //! memory, file descriptors, tasks and connections are sampled from its
-//! `/metrics`. [`run`] drives it and reports; [`Report::verdict`] says
+//! `/metrics` (and the bytes it holds allocated, from its `/heap`). [`run`]
+//! drives it and reports; [`Report::verdict`] says
 //! whether it held: every figure flat after the warm-up, and every message
 //! published to a connected subscriber received, once, in order.
 //!
@@ -115,6 +116,8 @@ pub struct Sample {
     pub rss_bytes: f64,
     /// `process_open_fds`.
     pub open_fds: f64,
+    /// Bytes allocated and not freed (`bench_peer`'s `/heap`).
+    pub heap_bytes: f64,
 }
 
 /// What a soak measured.
@@ -166,10 +169,11 @@ impl Report {
         if steady.len() < 3 {
             broken.push(format!("only {} samples after the warm-up", steady.len()));
         }
-        let figures: [Figure; 4] = [
+        let figures: [Figure; 5] = [
             ("connections", |s| s.connections),
             ("tasks", |s| s.tasks),
             ("resident memory", |s| s.rss_bytes),
+            ("allocated memory", |s| s.heap_bytes),
             ("open file descriptors", |s| s.open_fds),
         ];
         for (name, figure) in figures {
@@ -208,15 +212,16 @@ impl Report {
     /// The samples as a Markdown table, and the totals.
     pub fn table(&self) -> String {
         let mut out = String::from(
-            "| at | connections | tasks | resident memory | open fds |\n| --- | --- | --- | --- | --- |\n",
+            "| at | connections | tasks | resident memory | allocated | open fds |\n| --- | --- | --- | --- | --- | --- |\n",
         );
         for s in &self.samples {
             out.push_str(&format!(
-                "| {} s | {} | {} | {:.1} MiB | {} |\n",
+                "| {} s | {} | {} | {:.1} MiB | {:.2} MiB | {} |\n",
                 s.at.as_secs(),
                 s.connections,
                 s.tasks,
-                s.rss_bytes / (1024.0 * 1024.0),
+                s.rss_bytes / MIB,
+                s.heap_bytes / MIB,
                 s.open_fds
             ));
         }
@@ -439,13 +444,23 @@ async fn publisher(soak: Arc<Soak>, index: usize, stop: Arc<AtomicBool>) {
     let _ = ws.close(None).await;
 }
 
-/// The figures in the server's `/metrics` at `addr`.
-async fn scrape(addr: &str, at: Duration) -> Option<Sample> {
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// The body of `GET path` on `addr`.
+async fn get(addr: &str, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).await.ok()?;
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
     let mut text = String::new();
     stream.read_to_string(&mut text).await.ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}
+
+/// The figures in the server's `/metrics` and `/heap` at `addr`.
+async fn scrape(addr: &str, at: Duration) -> Option<Sample> {
+    let text = get(addr, "/metrics").await?;
+    let heap_bytes = get(addr, "/heap").await?.trim().parse().ok()?;
     let figure = |name: &str| {
         text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
     };
@@ -455,6 +470,7 @@ async fn scrape(addr: &str, at: Duration) -> Option<Sample> {
         tasks: figure("ori_runtime_tasks")?,
         rss_bytes: figure("process_resident_memory_bytes")?,
         open_fds: figure("process_open_fds")?,
+        heap_bytes,
     })
 }
 
@@ -503,11 +519,12 @@ pub async fn run(server_bin: &str, plan: Plan, progress: bool) -> Report {
             Some(sample) => {
                 if progress {
                     eprintln!(
-                        "soak {:>4} s: {} connections, {} tasks, {:.1} MiB, {} fds; delivered {}, lost {}",
+                        "soak {:>4} s: {} connections, {} tasks, {:.1} MiB resident, {:.2} MiB allocated, {} fds; delivered {}, lost {}",
                         sample.at.as_secs(),
                         sample.connections,
                         sample.tasks,
-                        sample.rss_bytes / (1024.0 * 1024.0),
+                        sample.rss_bytes / MIB,
+                        sample.heap_bytes / MIB,
                         sample.open_fds,
                         soak.counters.delivered.load(Ordering::Relaxed),
                         soak.counters.lost.load(Ordering::Relaxed),
