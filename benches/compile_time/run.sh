@@ -74,6 +74,16 @@ RS
   done
 }
 
+# handler H: the method of handler H, the same in both apps.
+handler() {
+  local h=$1
+  echo "    async fn h$h(&self, ctx: SocketContext, data: In$h) -> Result<Out$h, SocketError> {"
+  echo "        if data.tags.len() > 100 { return Err(SocketError::bad_request(\"too many tags\")); }"
+  echo "        let _ = ctx.id();"
+  echo "        Ok(Out$h { id: data.id + $h, length: data.text.len() })"
+  echo "    }"
+}
+
 generate() {
   rm -rf "$out/macros/src" "$out/plain/src"
   app macros
@@ -120,11 +130,7 @@ RS
       for h in $(seq 0 $((handlers - 1))); do
         echo "    /// Handler $h of router $r."
         echo "    #[on(\"r$r.h$h\")]"
-        echo "    async fn h$h(&self, ctx: SocketContext, data: In$h) -> Result<Out$h, SocketError> {"
-        echo "        if data.tags.len() > 100 { return Err(SocketError::bad_request(\"too many tags\")); }"
-        echo "        let _ = ctx.id();"
-        echo "        Ok(Out$h { id: data.id + $h, length: data.text.len() })"
-        echo "    }"
+        handler "$h"
       done
       echo "}"
     } > "$out/macros/src/r$r.rs"
@@ -138,11 +144,7 @@ RS
       echo
       echo "impl Router$r {"
       for h in $(seq 0 $((handlers - 1))); do
-        echo "    async fn h$h(&self, ctx: SocketContext, data: In$h) -> Result<Out$h, SocketError> {"
-        echo "        if data.tags.len() > 100 { return Err(SocketError::bad_request(\"too many tags\")); }"
-        echo "        let _ = ctx.id();"
-        echo "        Ok(Out$h { id: data.id + $h, length: data.text.len() })"
-        echo "    }"
+        handler "$h"
       done
       echo "}"
       echo

@@ -74,6 +74,22 @@ pub fn port_for(program: &str, missing: &str) -> Option<u16> {
     Some(std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port())
 }
 
+/// Spawns `command` (an app as a process: `instance_peer`, `bench_peer`, ...,
+/// which print `listening on ws://ADDR/ws` once they accept connections) and
+/// returns it with its WebSocket URL.
+pub fn spawn_listening(command: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{:?} starts: {e}", command.get_program()));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).unwrap();
+    let url =
+        line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
+    (child, url)
+}
+
 /// Kills a server the test started (an outage), waiting until it is gone.
 pub fn kill_child(child: &mut Option<std::process::Child>) {
     if let Some(mut child) = child.take() {

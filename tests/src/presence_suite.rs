@@ -7,8 +7,7 @@
 //! leaves at once. [`presence_suite!`](crate::presence_suite!) makes the
 //! tests of one broker.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use ori::Presence;
@@ -64,17 +63,11 @@ async fn instance<B: Broker>(broker: &B) -> (LiveServer, B::Backend) {
 /// An instance in a process of its own (`peer_bin`: the `instance_peer`
 /// binary), and its WebSocket URL.
 fn peer<B: Broker>(peer_bin: &str, broker: &B) -> (Child, String) {
-    let mut child = Command::new(peer_bin)
-        .env("ORI_PUBSUB_URL", broker.url())
-        .env("ORI_PRESENCE_EXPIRY_MS", EXPIRY.as_millis().to_string())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("instance_peer starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url =
-        line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
-    (child, url)
+    crate::spawn_listening(
+        Command::new(peer_bin)
+            .env("ORI_PUBSUB_URL", broker.url())
+            .env("ORI_PRESENCE_EXPIRY_MS", EXPIRY.as_millis().to_string()),
+    )
 }
 
 fn signal(child: &Child, signal: &str) {

@@ -18,8 +18,7 @@
 //! At the end the publishers stop, and every subscriber must reach its
 //! topic's last number: nothing published after it subscribed is missing.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -571,14 +570,7 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(bin: &str) -> ServerProcess {
-        let mut child = Command::new(bin).stdout(Stdio::piped()).spawn().expect("bench_peer starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected: {line}"))
-            .to_owned();
+        let (child, url) = crate::spawn_listening(&mut Command::new(bin));
         ServerProcess { child, url }
     }
 

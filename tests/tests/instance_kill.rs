@@ -8,8 +8,7 @@
 //!   as fallback URLs) reconnect elsewhere, join their topics again from the
 //!   last position they saw, and miss nothing: history fills the gap.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use ori::client::{Client, ClientEvent};
@@ -34,16 +33,9 @@ async fn instance(redis: &RedisServer) -> LiveServer {
 
 /// The `instance_peer` process on `redis`, and its WebSocket URL.
 fn peer(redis: &RedisServer) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_instance_peer"))
-        .env("ORI_PUBSUB_URL", redis.url())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("instance_peer starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url =
-        line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
-    (child, url)
+    ori_tests::spawn_listening(
+        Command::new(env!("CARGO_BIN_EXE_instance_peer")).env("ORI_PUBSUB_URL", redis.url()),
+    )
 }
 
 /// What one client saw of `hist:k`.
