@@ -210,11 +210,15 @@ fn dispatch_fn(handler: &Handler, guard_index: &impl Fn(&syn::Path) -> usize) ->
     }
 }
 
-fn schema_fn_names(handler: &Handler) -> (syn::Ident, syn::Ident) {
-    (
-        format_ident!("__ori_data_schema_{}", handler.method),
-        format_ident!("__ori_reply_schema_{}", handler.method),
-    )
+/// The route's schema functions, as its table entry names them: its own two
+/// (see [`schema_fns`]), or the shared `no_schema` without the feature `schema`.
+fn schema_fn_names(handler: &Handler) -> (TokenStream, TokenStream) {
+    if !cfg!(feature = "schema") {
+        return (quote!(__ori::no_schema), quote!(__ori::no_schema));
+    }
+    let data = format_ident!("__ori_data_schema_{}", handler.method);
+    let reply = format_ident!("__ori_reply_schema_{}", handler.method);
+    (quote!(#data), quote!(#reply))
 }
 
 /// The route's two schema functions: the JSON Schema of `data` and of the
@@ -274,12 +278,7 @@ fn route_def(handler: &Handler) -> TokenStream {
         None => quote!(__ori::Option::None),
     };
     let doc = &handler.docs;
-    let (data_fn, reply_fn) = if cfg!(feature = "schema") {
-        let (data_fn, reply_fn) = schema_fn_names(handler);
-        (quote!(#data_fn), quote!(#reply_fn))
-    } else {
-        (quote!(__ori::no_schema), quote!(__ori::no_schema))
-    };
+    let (data_fn, reply_fn) = schema_fn_names(handler);
     quote! {
         __ori::RouteDef {
             message_type: #message_type,
