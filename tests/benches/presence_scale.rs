@@ -15,7 +15,6 @@
 //! by the broker: Redis's `INFO commandstats`; on NATS, the messages the
 //! presence stream took), which must not grow with the members.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
@@ -57,15 +56,11 @@ impl Broker {
 }
 
 fn peer(broker: &Broker) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_instance_peer"))
-        .env("ORI_PUBSUB_URL", broker.url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("instance_peer starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (child, line.trim().strip_prefix("listening on ").expect("its URL").to_owned())
+    ori_tests::spawn_listening(
+        Command::new(env!("CARGO_BIN_EXE_instance_peer"))
+            .env("ORI_PUBSUB_URL", broker.url())
+            .stderr(Stdio::null()),
+    )
 }
 
 /// Redis's count of every command it ran so far.

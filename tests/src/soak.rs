@@ -18,6 +18,7 @@
 //! At the end the publishers stop, and every subscriber must reach its
 //! topic's last number: nothing published after it subscribed is missing.
 
+use std::net::SocketAddr;
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
@@ -446,39 +446,32 @@ async fn publisher(soak: Arc<Soak>, index: usize, stop: Arc<AtomicBool>) {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// The body of `GET path` on `addr`.
-async fn get(addr: &str, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(addr).await.ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
-}
-
 /// The figures in the server's `/metrics` and `/heap` at `addr`.
-async fn scrape(addr: &str, at: Duration) -> Option<Sample> {
-    let text = get(addr, "/metrics").await?;
-    let heap_bytes = get(addr, "/heap").await?.trim().parse().ok()?;
-    let figure = |name: &str| {
-        text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
-    };
-    Some(Sample {
+async fn scrape(addr: SocketAddr, at: Duration) -> Sample {
+    let metrics = crate::http(addr, "GET", "/metrics", &[], "").await;
+    let heap = crate::http(addr, "GET", "/heap", &[], "").await;
+    assert_eq!((metrics.status, heap.status), (200, 200), "{}\n{}", metrics.body, heap.body);
+    let figure = |series: &str| crate::metric(&metrics.body, series);
+    Sample {
         at,
-        connections: figure("ori_connections")?,
-        tasks: figure("ori_runtime_tasks")?,
-        rss_bytes: figure("process_resident_memory_bytes")?,
-        open_fds: figure("process_open_fds")?,
-        heap_bytes,
-    })
+        connections: figure("ori_connections"),
+        tasks: figure("ori_runtime_tasks"),
+        rss_bytes: figure("process_resident_memory_bytes"),
+        open_fds: figure("process_open_fds"),
+        heap_bytes: heap.body.trim().parse().unwrap_or_else(|_| panic!("bytes from /heap: {}", heap.body)),
+    }
 }
 
 /// Starts `bench_peer` (the binary at `server_bin`), runs `plan` against it,
 /// and reports. Printing each sample as it comes (`progress`).
 pub async fn run(server_bin: &str, plan: Plan, progress: bool) -> Report {
     let mut server = ServerProcess::start(server_bin);
-    let addr = server.url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
+    let addr: SocketAddr = server
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .parse()
+        .expect("bench_peer listens on ws://ADDR/ws");
     let soak = Arc::new(Soak {
         url: format!("{}?token=soak", server.url),
         counters: Counters::default(),
@@ -515,25 +508,21 @@ pub async fn run(server_bin: &str, plan: Plan, progress: bool) -> Report {
     while started.elapsed() < plan.duration {
         tokio::time::sleep_until(next_sample.into()).await;
         next_sample += plan.sample_every;
-        match scrape(&addr, started.elapsed()).await {
-            Some(sample) => {
-                if progress {
-                    eprintln!(
-                        "soak {:>4} s: {} connections, {} tasks, {:.1} MiB resident, {:.2} MiB allocated, {} fds; delivered {}, lost {}",
-                        sample.at.as_secs(),
-                        sample.connections,
-                        sample.tasks,
-                        sample.rss_bytes / MIB,
-                        sample.heap_bytes / MIB,
-                        sample.open_fds,
-                        soak.counters.delivered.load(Ordering::Relaxed),
-                        soak.counters.lost.load(Ordering::Relaxed),
-                    );
-                }
-                samples.push(sample);
-            }
-            None => eprintln!("soak: /metrics did not answer at {:?}", started.elapsed()),
+        let sample = scrape(addr, started.elapsed()).await;
+        if progress {
+            eprintln!(
+                "soak {:>4} s: {} connections, {} tasks, {:.1} MiB resident, {:.2} MiB allocated, {} fds; delivered {}, lost {}",
+                sample.at.as_secs(),
+                sample.connections,
+                sample.tasks,
+                sample.rss_bytes / MIB,
+                sample.heap_bytes / MIB,
+                sample.open_fds,
+                soak.counters.delivered.load(Ordering::Relaxed),
+                soak.counters.lost.load(Ordering::Relaxed),
+            );
         }
+        samples.push(sample);
     }
     churn.abort();
     stop.store(true, Ordering::Relaxed);
