@@ -241,7 +241,8 @@ async fn handler_publishes_reach_a_paused_subscriber_whole_and_in_order() {
 }
 
 /// With two workers, subscribers live on the publisher's thread (written
-/// directly) and on the other one (woken): all get every message, in order.
+/// directly) and on the other one (handed to it once per publish): all get
+/// every message, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_publishes_reach_subscribers_on_every_worker_in_order() {
     let server = LiveServer::start(app(WebSocketConfig::default()).workers(2)).await;
@@ -261,6 +262,83 @@ async fn handler_publishes_reach_subscribers_on_every_worker_in_order() {
             assert_eq!(c.recv().await["data"], i.to_string());
         }
     }
+}
+
+/// Four workers, publishes from a handler (on one worker) and from outside
+/// every worker (the test's runtime) interleaved: each subscriber, wherever
+/// it lives, gets both streams whole and each in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_from_a_worker_and_from_outside_reach_every_worker_in_order() {
+    let server = LiveServer::start(app(WebSocketConfig::default()).workers(4)).await;
+    let mut subscribers = Vec::new();
+    for _ in 0..12 {
+        let mut c = server.connect().await;
+        c.subscribe("spread").await;
+        subscribers.push(c);
+    }
+    let mut publisher = server.connect().await;
+    let total = 200;
+    for i in 0..total {
+        let data = json!({"topic": "spread", "text": format!("h{i}")});
+        publisher.send(json!({"type": "room.say", "data": data})).await;
+        let outside = format!(r#"{{"type":"room.message","data":"s{i}"}}"#);
+        server.app.sockets().publish("spread", outside).expect("published");
+    }
+    for c in &mut subscribers {
+        let (mut from_handler, mut from_outside) = (0, 0);
+        while from_handler < total || from_outside < total {
+            let text = c.recv().await["data"].as_str().expect("text").to_owned();
+            let (stream, i) = text.split_at(1);
+            let next = if stream == "h" { &mut from_handler } else { &mut from_outside };
+            assert_eq!(i.parse::<i32>().expect("a number"), *next, "{stream} out of order");
+            *next += 1;
+        }
+    }
+}
+
+/// The bound holds for frames handed to other workers too: with four
+/// workers, slow subscribers (wherever they live) are closed with 1013 while
+/// a handler publishes to them, and the fast ones get everything, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_consumers_on_other_workers_are_cut_at_the_bound() {
+    let config =
+        WebSocketConfig::default().outbound_queue_bytes(256 * 1024).close_timeout(Duration::from_secs(30));
+    let server = LiveServer::start(app(config).workers(4)).await;
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let mut c = RawClient::connect_with_recv_buffer(server.addr, "/ws", 4096).await;
+        c.send_frame(true, 1, br#"{"type":"subscribe","data":{"topic":"firehose"}}"#).await;
+        assert_eq!(c.recv().await["type"], "subscribe");
+        slow.push(c);
+    }
+    let mut fast = Vec::new();
+    for _ in 0..4 {
+        let mut c = server.connect().await;
+        c.subscribe("firehose").await;
+        fast.push(c);
+    }
+    let mut publisher = server.connect().await;
+    let filler = "z".repeat(8000);
+    let total = 600;
+    let send = async {
+        for i in 0..total {
+            let data = json!({"topic": "firehose", "text": format!("{i}:{filler}")});
+            let ack =
+                publisher.request(json!({"type": "room.say", "data": data, "correlationId": "p"})).await;
+            assert_eq!(ack["correlationId"], "p");
+        }
+    };
+    let read = futures_util::future::join_all(fast.iter_mut().map(|c| async move {
+        for i in 0..total {
+            let text = c.recv().await["data"].as_str().expect("text").to_owned();
+            assert!(text.starts_with(&format!("{i}:")), "fast subscriber: expected message {i}");
+        }
+    }));
+    tokio::join!(send, read);
+    for c in &mut slow {
+        assert_eq!(c.expect_close().await, 1013);
+    }
+    assert_eq!(server.app.sockets().subscriber_count("firehose"), 4);
 }
 
 /// The outbound bound holds for frames written directly too: a subscriber

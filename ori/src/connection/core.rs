@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use foldhash::fast::RandomState;
 
-use crate::connection::direct;
+use crate::connection::direct::{self, Home, Writer};
 use crate::connection::outbox::Outbox;
 use crate::connection::socket_id::SocketId;
 use crate::connection::state::{ConnectionStates, StateMap};
@@ -82,8 +82,8 @@ pub(crate) struct ConnectionCore {
     seen: AtomicBool,
     /// Sweeps in a row that found the connection silent.
     silent_sweeps: AtomicU8,
-    /// The worker thread that runs the connection (see `connection::direct`).
-    home: usize,
+    /// The thread that runs the connection (see `connection::direct`).
+    home: Home,
     /// The driver has frames of its own not yet written: no direct writes.
     writer_busy: AtomicBool,
     /// Where it comes from (introspection).
@@ -108,7 +108,7 @@ impl ConnectionCore {
             negotiated,
             seen: AtomicBool::new(true),
             silent_sweeps: AtomicU8::new(0),
-            home: direct::thread_token(),
+            home: Home::here(),
             writer_busy: AtomicBool::new(false),
             origin,
         }
@@ -118,13 +118,15 @@ impl ConnectionCore {
     /// (the connection is closing, or its queue overflowed).
     pub(crate) fn push(self: &Arc<Self>, frame: Bytes) -> bool {
         // Only a push into an empty queue has to see that the queue gets written.
-        let mut defer = false;
+        let mut writer = Writer::Driver;
         let accepted = self.outbox.push(frame, |direct_allowed| {
-            defer = direct_allowed && direct::may_defer(self);
-            !defer
+            if direct_allowed {
+                writer = direct::writer(self);
+            }
+            writer == Writer::Driver
         });
-        if defer {
-            direct::defer(self);
+        if writer != Writer::Driver {
+            direct::defer(self, writer);
         }
         accepted
     }
@@ -150,8 +152,8 @@ impl ConnectionCore {
         self.push(message.frame_for(self.encoding()))
     }
 
-    pub(crate) fn home(&self) -> usize {
-        self.home
+    pub(crate) fn home(&self) -> &Home {
+        &self.home
     }
 
     pub(crate) fn writer_busy(&self) -> bool {

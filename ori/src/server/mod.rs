@@ -35,6 +35,7 @@ pub use tls::Tls;
 use crate::app::BuiltApp;
 use crate::app::drain::Drain;
 use crate::app::startup::announce;
+use crate::connection::handoff;
 use crate::error::Error;
 use crate::handles::app_context::AppContext;
 use crate::util::tracker::Tracker;
@@ -244,6 +245,7 @@ impl Server {
                 };
                 lock(&app.shared().runtimes).push(runtime.handle().clone());
                 runtime.block_on(async move {
+                    let _handoffs = handoff::install();
                     tokio::spawn(beats.beat(index));
                     worker.run().await;
                     // Keep serving this worker's connections until the server is done.
