@@ -73,6 +73,9 @@ pub(crate) struct MessageLoop {
     /// A re-authentication running: nothing is dispatched until it is done
     /// (boxed: an idle connection's size matters, and this is rare).
     barrier: Option<Box<Barrier>>,
+    /// The buffers of the connection's first exchange were given back (see
+    /// [`Driver::poll_open`]); later ones are kept.
+    first_released: bool,
 }
 
 /// A running re-authentication, and what arrived behind it.
@@ -92,12 +95,19 @@ impl MessageLoop {
     /// With nothing running and nothing to send, gives back the buffers of
     /// the last burst (called for connections silent for half the idle
     /// timeout; busy ones keep their buffers, allocating them costs time).
-    fn release_if_quiet(&mut self) {
-        if self.in_flight.is_empty() && self.replies.is_empty() && self.control.is_empty() {
+    fn release_if_quiet(&mut self) -> bool {
+        let quiet = self.in_flight.is_empty() && self.replies.is_empty() && self.control.is_empty();
+        if quiet {
             self.in_flight = Vec::new();
             self.replies = Vec::new();
             self.control = Vec::new();
         }
+        quiet
+    }
+
+    /// Something was exchanged: buffers were allocated for it.
+    fn has_buffers(&self) -> bool {
+        self.in_flight.capacity() + self.replies.capacity() + self.control.capacity() > 0
     }
 
     fn reply_now(&mut self, frame: Bytes) {
@@ -331,6 +341,7 @@ impl<IO: Transport> Driver<IO> {
                 end: None,
                 draining: None,
                 barrier: None,
+                first_released: false,
             },
         }
     }
@@ -391,11 +402,26 @@ impl<IO: Transport> Driver<IO> {
     /// Serves the open connection until it ends, and says how. Frames that
     /// this poll pushed to connections of this thread are written when it
     /// returns (`connection::direct`).
+    ///
+    /// The buffers of the connection's first exchange (its first replies and
+    /// their writing) are given back once it is written: most connections
+    /// say little after connecting (subscribe, then listen), and an idle
+    /// connection's size is what many of them cost. A connection that talks
+    /// again keeps its buffers from then on (allocating them costs time).
     pub(crate) fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         let batch = WriteBatch::begin();
         let result = self.serve(cx);
         if result.is_pending() {
-            self.direct.0.set_writer_busy(!self.io.is_idle());
+            let written = self.io.is_idle();
+            self.direct.0.set_writer_busy(!written);
+            if written
+                && !self.messages.first_released
+                && self.messages.has_buffers()
+                && self.messages.release_if_quiet()
+            {
+                self.messages.first_released = true;
+                self.io.release_if_idle();
+            }
         } else {
             self.direct.0.outbox.set_direct(None);
         }

@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use super::driver::Driver;
 use super::message_io::MessageIo;
-use super::transport::Transport;
+use super::transport::{TcpTransport, Transport};
 use crate::connection::admission::Admission;
 use crate::connection::core::Negotiated;
 use crate::connection::socket_id::SocketId;
@@ -31,15 +34,47 @@ pub(crate) struct Accepted {
     pub(crate) negotiated: Option<Box<Negotiated>>,
 }
 
+/// Serves the connection `upgraded` became: the TCP stream of ori's own
+/// server as a [`TcpTransport`]; anything else (TLS, another server) through
+/// hyper's `Upgraded`, boxed so that it does not make every plain
+/// connection's task as large as its own. A plain function, so that the
+/// temporaries of telling them apart take no room in the task.
+pub(crate) fn serve_upgraded(
+    upgraded: Upgraded,
+    accepted: Box<Accepted>,
+    endpoint: Arc<Endpoint>,
+) -> Either<impl Future<Output = ()> + Send + 'static, BoxFuture<'static, ()>> {
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            let io = TcpTransport::new(parts.io.into_inner());
+            Either::Left(serve(io, parts.read_buf, accepted, endpoint))
+        }
+        Err(upgraded) => {
+            Either::Right(serve(TokioIo::new(upgraded), Bytes::new(), accepted, endpoint).boxed())
+        }
+    }
+}
+
 /// Serves one upgraded connection to its end. While the connection is open,
-/// this future holds one [`Driver`] and nothing else.
-pub(crate) async fn serve<IO>(io: IO, read_ahead: Bytes, accepted: Accepted, endpoint: Arc<Endpoint>)
+/// the future holds one [`Driver`] and little else: the arguments go into the
+/// boxed opening (as arguments of an `async fn` they would keep their room in
+/// the connection's task for its whole life; an idle connection is mostly
+/// that task).
+fn serve<IO>(
+    io: IO,
+    read_ahead: Bytes,
+    accepted: Box<Accepted>,
+    endpoint: Arc<Endpoint>,
+) -> impl Future<Output = ()> + Send + 'static
 where
     IO: Transport,
 {
-    let Some(mut driver) = open(io, read_ahead, accepted, endpoint).await else { return };
-    let end = std::future::poll_fn(|cx| driver.poll_open(cx)).await;
-    driver.finish(end).await;
+    let opening = open(io, read_ahead, accepted, endpoint);
+    async move {
+        let Some(mut driver) = opening.await else { return };
+        let end = std::future::poll_fn(|cx| driver.poll_open(cx)).await;
+        driver.finish(end).await;
+    }
 }
 
 /// Opens the connection ([`lifetime::open`]); `None` when it was refused, after
@@ -47,14 +82,14 @@ where
 fn open<IO>(
     io: IO,
     read_ahead: Bytes,
-    accepted: Accepted,
+    accepted: Box<Accepted>,
     endpoint: Arc<Endpoint>,
 ) -> BoxFuture<'static, Option<Driver<IO>>>
 where
     IO: Transport,
 {
     async move {
-        let Accepted { id, request, upgrade_data, admission, negotiated } = accepted;
+        let Accepted { id, request, upgrade_data, admission, negotiated } = *accepted;
         let config = &endpoint.config;
         let mut frames = MessageIo::new(io, &read_ahead, config.max_message_size);
         drop(read_ahead);

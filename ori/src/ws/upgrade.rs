@@ -6,15 +6,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use super::extensions;
 use super::handshake::{self, HandshakeError};
-use super::serve::{Accepted, serve};
-use super::transport::TcpTransport;
+use super::serve::{Accepted, serve_upgraded};
 use crate::connection::core::Negotiated;
 use crate::connection::socket_id::SocketId;
 use crate::endpoint::{Endpoint, Subprotocol};
@@ -112,19 +108,12 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     if let Some(addr) = upgrade_request.remote_addr() {
         span.record("remote_addr", tracing::field::display(addr));
     }
-    let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission, negotiated };
+    // Boxed: the connection's task keeps room for what it captures for its whole life.
+    let accepted = Box::new(Accepted { id, request: upgrade_request, upgrade_data, admission, negotiated });
     let connection_endpoint = endpoint.clone();
     let connection = async move {
         match on_upgrade.await {
-            Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
-                Ok(parts) => {
-                    let io = TcpTransport::new(parts.io.into_inner());
-                    serve(io, parts.read_buf, accepted, connection_endpoint).await
-                }
-                Err(upgraded) => {
-                    serve(TokioIo::new(upgraded), Bytes::new(), accepted, connection_endpoint).await
-                }
-            },
+            Ok(upgraded) => serve_upgraded(upgraded, accepted, connection_endpoint).await,
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }
     };
