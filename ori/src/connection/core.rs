@@ -20,12 +20,56 @@ use crate::protocol::outbound::Encoding;
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
     pub(crate) topics: HashSet<Box<str>, RandomState>,
+    /// Allocated when the connection first watches a topic's presence or is
+    /// tracked (most never are: an idle connection's size matters).
+    presence: Option<Box<PresenceSets>>,
+    /// The connection is gone; no new subscription may be added.
+    pub(crate) closed: bool,
+}
+
+/// A connection's presence: what it watches, what it is tracked as.
+#[derive(Debug, Default)]
+pub(crate) struct PresenceSets {
     /// Topics whose presence diffs the connection gets (a subset of `topics`).
     pub(crate) watching: HashSet<Box<str>, RandomState>,
     /// `(topic, key)` of each presence entry of the connection.
     pub(crate) tracked: HashSet<(Box<str>, Box<str>), RandomState>,
-    /// The connection is gone; no new subscription may be added.
-    pub(crate) closed: bool,
+}
+
+impl Subscriptions {
+    fn presence(&mut self) -> &mut PresenceSets {
+        self.presence.get_or_insert_default()
+    }
+
+    /// Starts watching `topic`'s presence; `false` if it was watched already.
+    pub(crate) fn watch(&mut self, topic: &str) -> bool {
+        self.presence().watching.insert(topic.into())
+    }
+
+    /// Stops watching `topic`'s presence; `false` if it was not watched.
+    pub(crate) fn unwatch(&mut self, topic: &str) -> bool {
+        self.presence.as_mut().is_some_and(|p| p.watching.remove(topic))
+    }
+
+    /// Records the presence entry `(topic, key)`; `false` if it was recorded already.
+    pub(crate) fn track(&mut self, topic: &str, key: &str) -> bool {
+        self.presence().tracked.insert((topic.into(), key.into()))
+    }
+
+    /// Forgets the presence entry `(topic, key)`; `false` if there was none.
+    pub(crate) fn untrack(&mut self, topic: &str, key: &str) -> bool {
+        self.presence.as_mut().is_some_and(|p| p.tracked.remove(&(topic.into(), key.into())))
+    }
+
+    /// Whether the presence entry `(topic, key)` is recorded.
+    pub(crate) fn is_tracked(&self, topic: &str, key: &str) -> bool {
+        self.presence.as_ref().is_some_and(|p| p.tracked.contains(&(topic.into(), key.into())))
+    }
+
+    /// Takes every presence entry and watched topic (the connection is closing).
+    pub(crate) fn take_presence(&mut self) -> PresenceSets {
+        self.presence.take().map(|presence| *presence).unwrap_or_default()
+    }
 }
 
 /// Where a connection comes from, for introspection.

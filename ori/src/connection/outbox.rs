@@ -40,7 +40,8 @@ struct Queue {
     closed: bool,
     /// The queue overflowed; queued frames were discarded.
     overflowed: bool,
-    close: Option<CloseRequest>,
+    /// Boxed: rare, and every connection has a queue.
+    close: Option<Box<CloseRequest>>,
     ping: bool,
     /// The socket's sending side while direct writes are allowed.
     direct: Option<DirectWriter>,
@@ -200,7 +201,7 @@ impl Outbox {
             if queue.closed || queue.close.is_some() {
                 return;
             }
-            queue.close = Some(request);
+            queue.close = Some(Box::new(request));
             queue.waker.take()
         };
         if let Some(waker) = waker {
@@ -238,7 +239,7 @@ impl Outbox {
         Drained {
             bytes: drained,
             overflowed: std::mem::take(&mut queue.overflowed),
-            close: queue.close.take(),
+            close: queue.close.take().map(|request| *request),
             ping: std::mem::take(&mut queue.ping),
         }
     }

@@ -38,7 +38,7 @@ impl StateMap {
         let id = type_of(&state);
         match self.entries.iter_mut().find(|s| type_of(s) == id) {
             Some(slot) => *slot = state,
-            None => self.entries.push(state),
+            None => push_small(&mut self.entries, state),
         }
     }
 
@@ -83,7 +83,7 @@ impl StateMap {
     pub(crate) fn refuse(&mut self, scope: GuardScopeBit, reason: String) {
         self.refusals.mask |= scope.mask();
         self.refusals.reasons.retain(|(bit, _)| *bit != scope.0);
-        self.refusals.reasons.push((scope.0, reason.into()));
+        push_small(&mut self.refusals.reasons, (scope.0, reason.into()));
     }
 
     /// Forgets a refusal by the router-scoped guard at `scope` (it admitted
@@ -101,6 +101,16 @@ impl StateMap {
         }
         self.refusals.reasons.iter().find(|(bit, _)| needs & (1 << bit) != 0).map(|(_, reason)| &**reason)
     }
+}
+
+/// Pushes onto a list that usually holds one or two items for the
+/// connection's whole life: the first push allocates room for one (`Vec`
+/// would make room for four), an idle connection's size matters.
+fn push_small<T>(list: &mut Vec<T>, item: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(1);
+    }
+    list.push(item);
 }
 
 /// The type of the value inside (not of the `Arc`, which is `Any` too).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use crate::connection::core::{ConnectionCore, Negotiated, Origin};
+use crate::connection::core::{ConnectionCore, Negotiated, Origin, PresenceSets};
 use crate::connection::socket_id::SocketId;
 use crate::connection::state::{AnyState, StateMap};
 use crate::endpoint::{Endpoint, reauth};
@@ -113,10 +113,11 @@ pub(crate) fn detach(socket: &Socket) {
             return;
         }
         subs.closed = true;
-        for (topic, key) in subs.tracked.drain() {
+        let PresenceSets { tracked, watching } = subs.take_presence();
+        for (topic, key) in tracked {
             shared.pubsub.untrack(&topic, &key, core.id);
         }
-        for topic in subs.watching.drain() {
+        for topic in watching {
             shared.pubsub.unwatch_presence(&topic, core.id);
         }
         for topic in subs.topics.drain() {

@@ -141,7 +141,7 @@ impl Socket {
     /// returns whether it was tracked.
     pub fn untrack(&self, topic: &str, key: &str) -> bool {
         let mut subs = lock(&self.core().subscriptions);
-        let removed = subs.tracked.remove(&(Box::from(topic), Box::from(key)));
+        let removed = subs.untrack(topic, key);
         if removed {
             self.app().shared().pubsub.untrack(topic, key, self.id());
         }
@@ -173,15 +173,14 @@ impl Socket {
         if subs.closed {
             return Err(PubSubError::Closed);
         }
-        let entry = (Box::from(topic), Box::from(key));
-        if existing && !subs.tracked.contains(&entry) {
+        if existing && !subs.is_tracked(topic, key) {
             return Err(PubSubError::NotTracked { topic: topic.to_owned(), key: key.to_owned() });
         }
-        let entry_is_new = subs.tracked.insert(entry);
+        let entry_is_new = subs.track(topic, key);
         let tracked = PresenceEntry { key: key.to_owned(), socket: self.id(), meta };
         let result = self.app().shared().pubsub.track(topic, tracked);
         if result.is_err() && entry_is_new {
-            subs.tracked.remove(&(Box::from(topic), Box::from(key)));
+            subs.untrack(topic, key);
         }
         result
     }

@@ -178,7 +178,7 @@ impl Socket {
             if subs.closed {
                 return Err(PubSubError::Closed);
             }
-            if !subs.topics.contains(topic) || !subs.watching.insert(topic.into()) {
+            if !subs.topics.contains(topic) || !subs.watch(topic) {
                 return Ok(None);
             }
             pubsub.watch_presence(topic, &watcher);
@@ -186,7 +186,7 @@ impl Socket {
         match pubsub.presence(topic).await {
             Ok(read) => Ok(Some((watcher, read))),
             Err(e) => {
-                if lock(&self.core.subscriptions).watching.remove(topic) {
+                if lock(&self.core.subscriptions).unwatch(topic) {
                     pubsub.unwatch_presence(topic, self.core.id);
                 }
                 Err(e)
@@ -231,7 +231,7 @@ impl Socket {
     pub fn unsubscribe(&self, topic: &str) -> bool {
         let mut subs = lock(&self.core.subscriptions);
         let pubsub = &self.app.shared().pubsub;
-        if subs.watching.remove(topic) {
+        if subs.unwatch(topic) {
             pubsub.unwatch_presence(topic, self.core.id);
         }
         let removed = subs.topics.remove(topic);
