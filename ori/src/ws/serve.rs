@@ -1,13 +1,16 @@
 //! The task of one accepted WebSocket: open it through the endpoint's
 //! lifetime (guards, `on_open`), drive it until it ends, then close it.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Either};
-use hyper::upgrade::Upgraded;
+use futures_util::future::BoxFuture;
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -34,32 +37,96 @@ pub(crate) struct Accepted {
     pub(crate) negotiated: Option<Box<Negotiated>>,
 }
 
-/// Serves the connection `upgraded` became: the TCP stream of ori's own
-/// server as a [`TcpTransport`]; anything else (TLS, another server) through
-/// hyper's `Upgraded`, boxed so that it does not make every plain
-/// connection's task as large as its own. A plain function, so that the
-/// temporaries of telling them apart take no room in the task.
-pub(crate) fn serve_upgraded(
-    upgraded: Upgraded,
-    accepted: Box<Accepted>,
-    endpoint: Arc<Endpoint>,
-) -> Either<impl Future<Output = ()> + Send + 'static, BoxFuture<'static, ()>> {
-    match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => {
-            let io = TcpTransport::new(parts.io.into_inner());
-            Either::Left(serve(io, parts.read_buf, accepted, endpoint))
-        }
-        Err(upgraded) => {
-            Either::Right(serve(TokioIo::new(upgraded), Bytes::new(), accepted, endpoint).boxed())
+/// The task of one accepted WebSocket, from the upgrade to its end.
+///
+/// Written by hand rather than as an `async` block, which would keep room
+/// for what it captured and for the temporaries of every step for the
+/// connection's whole life: this holds one stage at a time, so an open
+/// connection's task is its [`Driver`] and a tag (an idle connection is
+/// mostly its task). What runs once (upgrading and opening, closing) is boxed.
+pub(crate) struct ConnectionTask(Stage);
+
+#[allow(clippy::large_enum_variant, reason = "the driver inline is the point: one allocation per connection")]
+enum Stage {
+    /// Waiting for hyper's upgrade, then opening (guards, `on_open`).
+    Opening(BoxFuture<'static, Opened>),
+    /// Open, on ori's own TCP stream.
+    Open(Driver<TcpTransport>),
+    /// What is left: the closing handshake and `on_close`; or, on another
+    /// transport (TLS, a server other than ori's), the whole connection.
+    Boxed(BoxFuture<'static, ()>),
+    Done,
+}
+
+/// How opening ended.
+#[allow(clippy::large_enum_variant, reason = "returned once, moved into `Stage::Open`")]
+enum Opened {
+    Open(Driver<TcpTransport>),
+    /// Another transport: the connection runs in this future.
+    Other(BoxFuture<'static, ()>),
+    /// The upgrade failed, or the connection was refused (and told why).
+    Refused,
+}
+
+impl ConnectionTask {
+    pub(crate) fn new(
+        on_upgrade: OnUpgrade,
+        accepted: Box<Accepted>,
+        endpoint: Arc<Endpoint>,
+    ) -> ConnectionTask {
+        ConnectionTask(Stage::Opening(Box::pin(async move {
+            let upgraded = match on_upgrade.await {
+                Ok(upgraded) => upgraded,
+                Err(error) => {
+                    tracing::debug!(%error, "upgrade failed");
+                    return Opened::Refused;
+                }
+            };
+            match upgraded.downcast::<TokioIo<TcpStream>>() {
+                Ok(parts) => {
+                    let io = TcpTransport::new(parts.io.into_inner());
+                    open(io, parts.read_buf, accepted, endpoint).await.map_or(Opened::Refused, Opened::Open)
+                }
+                Err(upgraded) => {
+                    Opened::Other(serve(TokioIo::new(upgraded), Bytes::new(), accepted, endpoint).boxed())
+                }
+            }
+        })))
+    }
+}
+
+impl Future for ConnectionTask {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let stage = &mut self.0;
+        loop {
+            match stage {
+                Stage::Opening(opening) => {
+                    *stage = match ready!(opening.as_mut().poll(cx)) {
+                        Opened::Open(driver) => Stage::Open(driver),
+                        Opened::Other(serving) => Stage::Boxed(serving),
+                        Opened::Refused => Stage::Done,
+                    };
+                }
+                Stage::Open(driver) => {
+                    let end = ready!(driver.poll_open(cx));
+                    if let Stage::Open(driver) = std::mem::replace(stage, Stage::Done) {
+                        *stage = Stage::Boxed(driver.finish(end));
+                    }
+                }
+                Stage::Boxed(rest) => {
+                    ready!(rest.as_mut().poll(cx));
+                    *stage = Stage::Done;
+                }
+                Stage::Done => return Poll::Ready(()),
+            }
         }
     }
 }
 
-/// Serves one upgraded connection to its end. While the connection is open,
-/// the future holds one [`Driver`] and little else: the arguments go into the
-/// boxed opening (as arguments of an `async fn` they would keep their room in
-/// the connection's task for its whole life; an idle connection is mostly
-/// that task).
+/// Serves one upgraded connection on another transport than ori's own TCP
+/// stream to its end (boxed by [`ConnectionTask`]).
 fn serve<IO>(
     io: IO,
     read_ahead: Bytes,

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::extensions;
 use super::handshake::{self, HandshakeError};
-use super::serve::{Accepted, serve_upgraded};
+use super::serve::{Accepted, ConnectionTask};
 use crate::connection::core::Negotiated;
 use crate::connection::socket_id::SocketId;
 use crate::endpoint::{Endpoint, Subprotocol};
@@ -111,12 +111,7 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     // Boxed: the connection's task keeps room for what it captures for its whole life.
     let accepted = Box::new(Accepted { id, request: upgrade_request, upgrade_data, admission, negotiated });
     let connection_endpoint = endpoint.clone();
-    let connection = async move {
-        match on_upgrade.await {
-            Ok(upgraded) => serve_upgraded(upgraded, accepted, connection_endpoint).await,
-            Err(error) => tracing::debug!(%error, "upgrade failed"),
-        }
-    };
+    let connection = ConnectionTask::new(on_upgrade, accepted, connection_endpoint);
     // An enabled span wraps every poll of the connection; a disabled one would only cost.
     if span.is_disabled() {
         tokio::spawn(connection);
