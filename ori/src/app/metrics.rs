@@ -45,7 +45,7 @@ pub(crate) fn sample(app: &AppContext) {
     let shared = app.shared();
     let (mut subscriptions, mut queued) = (0usize, 0usize);
     shared.connections.for_each(|core| {
-        subscriptions += lock(&core.subscriptions).topics.len();
+        subscriptions += lock(&core.subscriptions).topic_count();
         queued += core.outbox.queued_bytes();
     });
     telemetry.subscriptions.set(subscriptions as f64);

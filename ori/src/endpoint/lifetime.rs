@@ -91,7 +91,9 @@ pub(crate) fn attach(
 ) -> (Socket, Subscribed) {
     let origin = Origin {
         remote_addr,
-        connected_at: std::time::SystemTime::now(),
+        connected_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX)),
         endpoint_path: endpoint.path.clone(),
     };
     let core = Arc::new(ConnectionCore::new(id, states, endpoint.limits(), negotiated, origin));
@@ -120,7 +122,7 @@ pub(crate) fn detach(socket: &Socket) {
         for topic in watching {
             shared.pubsub.unwatch_presence(&topic, core.id);
         }
-        for topic in subs.topics.drain() {
+        for topic in subs.take_topics() {
             shared.pubsub.unsubscribe(&topic, core.id);
         }
     }

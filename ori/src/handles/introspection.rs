@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::UNIX_EPOCH;
 
 use serde::Serialize;
 
@@ -68,9 +67,9 @@ impl Sockets {
     pub fn connections(&self) -> Vec<ConnectionInfo> {
         let mut connections = Vec::new();
         self.shared().connections.for_each(|core| {
-            let opened = core.origin.connected_at;
+            let opened = core.origin.connected_at_ms;
             let mut subscriptions: Vec<String> =
-                lock(&core.subscriptions).topics.iter().map(|t| t.to_string()).collect();
+                lock(&core.subscriptions).topics().map(str::to_owned).collect();
             subscriptions.sort();
             let origin = &core.origin;
             connections.push((
@@ -78,10 +77,7 @@ impl Sockets {
                 ConnectionInfo {
                     id: core.id,
                     remote_addr: origin.remote_addr,
-                    connected_at_ms: origin
-                        .connected_at
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX)),
+                    connected_at_ms: origin.connected_at_ms,
                     subscriptions,
                     subprotocol: core.subprotocol().map(str::to_owned),
                     codec: core.codec().name(),
@@ -98,8 +94,8 @@ impl Sockets {
     pub fn topics(&self) -> Vec<TopicInfo> {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         self.shared().connections.for_each(|core| {
-            for topic in &lock(&core.subscriptions).topics {
-                if &**topic != BROADCAST_TOPIC {
+            for topic in lock(&core.subscriptions).topics() {
+                if topic != BROADCAST_TOPIC {
                     *counts.entry(topic.to_string()).or_default() += 1;
                 }
             }

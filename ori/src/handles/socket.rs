@@ -178,7 +178,7 @@ impl Socket {
             if subs.closed {
                 return Err(PubSubError::Closed);
             }
-            if !subs.topics.contains(topic) || !subs.watch(topic) {
+            if !subs.is_subscribed(topic) || !subs.watch(topic) {
                 return Ok(None);
             }
             pubsub.watch_presence(topic, &watcher);
@@ -202,14 +202,14 @@ impl Socket {
         if subs.closed {
             return Err(PubSubError::Closed);
         }
-        if subs.topics.contains(topic) {
+        if subs.is_subscribed(topic) {
             return Ok(Registration::Already);
         }
         let limit = self.core.max_subscriptions as usize;
-        if subs.topics.len() >= limit {
+        if subs.topic_count() >= limit {
             return Err(PubSubError::TooManySubscriptions { limit });
         }
-        subs.topics.insert(topic.into());
+        subs.add_topic(topic);
         let core = self.core.clone();
         let subscriber = if gated { Subscriber::gated(core) } else { Subscriber::new(core) };
         let live = self.app.shared().pubsub.subscribe(topic, &subscriber);
@@ -234,7 +234,7 @@ impl Socket {
         if subs.unwatch(topic) {
             pubsub.unwatch_presence(topic, self.core.id);
         }
-        let removed = subs.topics.remove(topic);
+        let removed = subs.remove_topic(topic);
         if removed {
             pubsub.unsubscribe(topic, self.core.id);
         }
@@ -243,7 +243,7 @@ impl Socket {
 
     /// The topics this connection has joined.
     pub fn topics(&self) -> Vec<String> {
-        lock(&self.core.subscriptions).topics.iter().map(|t| t.to_string()).collect()
+        lock(&self.core.subscriptions).topics().map(str::to_owned).collect()
     }
 
     /// Publishes `message` as-is to every subscriber of `topic` except this

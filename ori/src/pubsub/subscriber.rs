@@ -132,7 +132,7 @@ mod tests {
     use crate::connection::state::StateMap;
 
     fn origin() -> Origin {
-        Origin { remote_addr: None, connected_at: std::time::SystemTime::now(), endpoint_path: "/ws".into() }
+        Origin { remote_addr: None, connected_at_ms: 0, endpoint_path: "/ws".into() }
     }
 
     fn core() -> Arc<ConnectionCore> {
