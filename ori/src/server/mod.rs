@@ -14,16 +14,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{oneshot, watch};
-use tower_service::Service;
 
 pub(crate) mod mounted;
+mod routes;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 mod watchdog;
@@ -39,6 +38,7 @@ use crate::connection::handoff;
 use crate::error::Error;
 use crate::handles::app_context::AppContext;
 use crate::util::tracker::Tracker;
+use routes::Routes;
 
 /// Pending connections each listener queues.
 const BACKLOG: i32 = 1024;
@@ -57,7 +57,7 @@ pub struct Server {
     /// One listener per worker (one in all when serving on the caller's runtime).
     listeners: Vec<std::net::TcpListener>,
     local_addr: SocketAddr,
-    router: axum::Router,
+    routes: Routes,
     app: AppContext,
     drain: Drain,
     signal: BoxFuture<'static, ()>,
@@ -147,7 +147,7 @@ impl Server {
             tls,
             listeners,
             local_addr,
-            router: built.router,
+            routes: Routes::new(built.router, &built.endpoints, built.app.clone()),
             app: built.app,
             drain: built.drain,
             signal,
@@ -190,7 +190,7 @@ impl Server {
         let Server {
             listeners,
             local_addr,
-            router,
+            routes,
             app,
             drain,
             signal,
@@ -222,7 +222,7 @@ impl Server {
                 listener,
                 header_timeout,
                 tls: tls.clone(),
-                router: router.clone(),
+                routes: routes.clone(),
                 http: http.clone(),
                 stop: stop_rx.clone(),
             };
@@ -306,7 +306,7 @@ struct Worker {
     listener: std::net::TcpListener,
     header_timeout: Duration,
     tls: Acceptor,
-    router: axum::Router,
+    routes: Routes,
     http: Arc<Tracker>,
     stop: watch::Receiver<bool>,
 }
@@ -314,7 +314,7 @@ struct Worker {
 impl Worker {
     /// Accepts until the server stops; connections go on running on this runtime.
     async fn run(self) {
-        let Worker { listener, header_timeout, tls, router, http, stop } = self;
+        let Worker { listener, header_timeout, tls, routes, http, stop } = self;
         let mut stopped = stop.clone();
         let listener = match TcpListener::from_std(listener) {
             Ok(listener) => listener,
@@ -325,11 +325,11 @@ impl Worker {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         let tracked = http.enter();
-                        let router = router.clone();
+                        let routes = routes.clone();
                         let stopping = stop.clone();
                         let tls = tls.clone();
                         tokio::spawn(async move {
-                            accept(stream, peer, tls, router, stopping, header_timeout).await;
+                            accept(stream, peer, tls, routes, stopping, header_timeout).await;
                             drop(tracked);
                         });
                     }
@@ -407,16 +407,16 @@ async fn accept(
     stream: TcpStream,
     peer: SocketAddr,
     tls: Acceptor,
-    router: axum::Router,
+    routes: Routes,
     stopping: watch::Receiver<bool>,
     header_timeout: Duration,
 ) {
     let _ = stream.set_nodelay(true);
     match tls {
-        None => serve_http(stream, peer, router, stopping, header_timeout).await,
+        None => serve_http(stream, peer, routes, stopping, header_timeout).await,
         #[cfg(feature = "tls")]
         Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => serve_http(stream, peer, router, stopping, header_timeout).await,
+            Ok(Ok(stream)) => serve_http(stream, peer, routes, stopping, header_timeout).await,
             Ok(Err(error)) => tracing::debug!(%error, %peer, "TLS handshake failed"),
             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
         },
@@ -429,16 +429,14 @@ async fn accept(
 async fn serve_http<IO>(
     stream: IO,
     peer: SocketAddr,
-    router: axum::Router,
+    routes: Routes,
     mut stopping: watch::Receiver<bool>,
     header_timeout: Duration,
 ) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        let mut router = router.clone();
-        async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|never| match never {})) }
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        routes.answer(request, peer).map(Ok::<_, Infallible>)
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
