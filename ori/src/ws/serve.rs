@@ -127,71 +127,61 @@ impl Future for ConnectionTask {
 
 /// Serves one upgraded connection on another transport than ori's own TCP
 /// stream to its end (boxed by [`ConnectionTask`]).
-fn serve<IO>(
-    io: IO,
-    read_ahead: Bytes,
-    accepted: Box<Accepted>,
-    endpoint: Arc<Endpoint>,
-) -> impl Future<Output = ()> + Send + 'static
+async fn serve<IO>(io: IO, read_ahead: Bytes, accepted: Box<Accepted>, endpoint: Arc<Endpoint>)
 where
     IO: Transport,
 {
-    let opening = open(io, read_ahead, accepted, endpoint);
-    async move {
-        let Some(mut driver) = opening.await else { return };
-        let end = std::future::poll_fn(|cx| driver.poll_open(cx)).await;
-        driver.finish(end).await;
-    }
+    let Some(mut driver) = open(io, read_ahead, accepted, endpoint).await else { return };
+    let end = std::future::poll_fn(|cx| driver.poll_open(cx)).await;
+    driver.finish(end).await;
 }
 
 /// Opens the connection ([`lifetime::open`]); `None` when it was refused, after
 /// the close frame saying why.
-fn open<IO>(
+/// Not boxed: it runs inside a boxed future ([`ConnectionTask`]'s opening, or
+/// [`serve`]).
+async fn open<IO>(
     io: IO,
     read_ahead: Bytes,
     accepted: Box<Accepted>,
     endpoint: Arc<Endpoint>,
-) -> BoxFuture<'static, Option<Driver<IO>>>
+) -> Option<Driver<IO>>
 where
     IO: Transport,
 {
-    async move {
-        let Accepted { id, request, upgrade_data, admission, negotiated } = *accepted;
-        let config = &endpoint.config;
-        let mut frames = MessageIo::new(io, &read_ahead, config.max_message_size);
-        drop(read_ahead);
-        if negotiated.as_ref().is_some_and(|n| n.encoding.deflate.is_some()) {
-            frames.inflate_messages();
+    let Accepted { id, request, upgrade_data, admission, negotiated } = *accepted;
+    let config = &endpoint.config;
+    let mut frames = MessageIo::new(io, &read_ahead, config.max_message_size);
+    drop(read_ahead);
+    if negotiated.as_ref().is_some_and(|n| n.encoding.deflate.is_some()) {
+        frames.inflate_messages();
+    }
+    // Opening runs the app's code (guards, `on_open`, the pub/sub
+    // backend's `subscribe`): a panic there is not the client's fault,
+    // and the connection cannot go on: close 1011.
+    let opened = AssertUnwindSafe(lifetime::open(endpoint.clone(), id, request, upgrade_data, negotiated))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            tracing::error!(
+                panic = panic_message(&*panic),
+                "opening a connection panicked; closing it with 1011"
+            );
+            Err(Refusal { code: 1011, reason: "internal error".to_owned() })
+        });
+    match opened {
+        Ok(socket) => {
+            if let Some(telemetry) = telemetry::get() {
+                telemetry.opened();
+            }
+            Some(Driver::new(frames, socket, endpoint, admission))
         }
-        // Opening runs the app's code (guards, `on_open`, the pub/sub
-        // backend's `subscribe`): a panic there is not the client's fault,
-        // and the connection cannot go on: close 1011.
-        let opened =
-            AssertUnwindSafe(lifetime::open(endpoint.clone(), id, request, upgrade_data, negotiated))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| {
-                    tracing::error!(
-                        panic = panic_message(&*panic),
-                        "opening a connection panicked; closing it with 1011"
-                    );
-                    Err(Refusal { code: 1011, reason: "internal error".to_owned() })
-                });
-        match opened {
-            Ok(socket) => {
-                if let Some(telemetry) = telemetry::get() {
-                    telemetry.opened();
-                }
-                Some(Driver::new(frames, socket, endpoint, admission))
+        Err(refusal) => {
+            if let Some(telemetry) = telemetry::get() {
+                telemetry.closed(refusal.code, false);
             }
-            Err(refusal) => {
-                if let Some(telemetry) = telemetry::get() {
-                    telemetry.closed(refusal.code, false);
-                }
-                frames.close(refusal.code, &refusal.reason, false, config.close_timeout).await;
-                None
-            }
+            frames.close(refusal.code, &refusal.reason, false, config.close_timeout).await;
+            None
         }
     }
-    .boxed()
 }
