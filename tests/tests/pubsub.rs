@@ -8,7 +8,7 @@ use ori::{
     Ori, PubSubError, SocketContext, SocketError, SocketId, SocketMessage, SocketRoutes, WebSocketConfig,
 };
 use ori_tests::routes::{id, say};
-use ori_tests::{LiveServer, RawClient};
+use ori_tests::{LiveServer, RawClient, WsClient};
 use serde::Serialize;
 use serde_json::json;
 
@@ -219,20 +219,8 @@ async fn handler_publishes_reach_a_paused_subscriber_whole_and_in_order() {
     // most), one publish per request so that each is written on its own.
     let filler = "y".repeat(3000);
     let total = 2000;
-    let send = async {
-        for i in 0..total {
-            let data = json!({"topic": "burst", "text": format!("{i}:{filler}")});
-            let ack =
-                publisher.request(json!({"type": "room.say", "data": data, "correlationId": "p"})).await;
-            assert_eq!(ack["correlationId"], "p");
-        }
-    };
-    let read = async {
-        for i in 0..total {
-            let text = reader.recv().await["data"].as_str().expect("text").to_owned();
-            assert!(text.starts_with(&format!("{i}:")), "reader: expected message {i}");
-        }
-    };
+    let send = publish_numbered(&mut publisher, "burst", total, &filler);
+    let read = expect_numbered(&mut reader, total, "reader");
     tokio::join!(send, read);
     for i in 0..total {
         let text = paused.recv().await["data"].as_str().expect("text").to_owned();
@@ -240,19 +228,44 @@ async fn handler_publishes_reach_a_paused_subscriber_whole_and_in_order() {
     }
 }
 
+/// Publishes `{i}:{filler}` on `topic` for i in 0..total, one request each
+/// (each acknowledged before the next).
+async fn publish_numbered(publisher: &mut WsClient, topic: &str, total: usize, filler: &str) {
+    for i in 0..total {
+        let data = json!({"topic": topic, "text": format!("{i}:{filler}")});
+        let ack = publisher.request(json!({"type": "room.say", "data": data, "correlationId": "p"})).await;
+        assert_eq!(ack["correlationId"], "p");
+    }
+}
+
+/// Reads what [`publish_numbered`] sent, whole and in order.
+async fn expect_numbered(subscriber: &mut WsClient, total: usize, who: &str) {
+    for i in 0..total {
+        let text = subscriber.recv().await["data"].as_str().expect("text").to_owned();
+        assert!(text.starts_with(&format!("{i}:")), "{who}: expected message {i}");
+    }
+}
+
+/// A server with `workers` workers, `count` subscribers of "spread" (the
+/// kernel spreads them over the workers), and a publisher.
+async fn spread_over_workers(workers: usize, count: usize) -> (LiveServer, Vec<WsClient>, WsClient) {
+    let server = LiveServer::start(app(WebSocketConfig::default()).workers(workers)).await;
+    let mut subscribers = Vec::new();
+    for _ in 0..count {
+        let mut c = server.connect().await;
+        c.subscribe("spread").await;
+        subscribers.push(c);
+    }
+    let publisher = server.connect().await;
+    (server, subscribers, publisher)
+}
+
 /// With two workers, subscribers live on the publisher's thread (written
 /// directly) and on the other one (handed to it once per publish): all get
 /// every message, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_publishes_reach_subscribers_on_every_worker_in_order() {
-    let server = LiveServer::start(app(WebSocketConfig::default()).workers(2)).await;
-    let mut subscribers = Vec::new();
-    for _ in 0..8 {
-        let mut c = server.connect().await;
-        c.subscribe("spread").await;
-        subscribers.push(c);
-    }
-    let mut publisher = server.connect().await;
+    let (_server, mut subscribers, mut publisher) = spread_over_workers(2, 8).await;
     let total = 300;
     for i in 0..total {
         publisher.send(json!({"type": "room.say", "data": {"topic": "spread", "text": i.to_string()}})).await;
@@ -269,14 +282,7 @@ async fn handler_publishes_reach_subscribers_on_every_worker_in_order() {
 /// it lives, gets both streams whole and each in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishes_from_a_worker_and_from_outside_reach_every_worker_in_order() {
-    let server = LiveServer::start(app(WebSocketConfig::default()).workers(4)).await;
-    let mut subscribers = Vec::new();
-    for _ in 0..12 {
-        let mut c = server.connect().await;
-        c.subscribe("spread").await;
-        subscribers.push(c);
-    }
-    let mut publisher = server.connect().await;
+    let (server, mut subscribers, mut publisher) = spread_over_workers(4, 12).await;
     let total = 200;
     for i in 0..total {
         let data = json!({"topic": "spread", "text": format!("h{i}")});
@@ -320,20 +326,9 @@ async fn slow_consumers_on_other_workers_are_cut_at_the_bound() {
     let mut publisher = server.connect().await;
     let filler = "z".repeat(8000);
     let total = 600;
-    let send = async {
-        for i in 0..total {
-            let data = json!({"topic": "firehose", "text": format!("{i}:{filler}")});
-            let ack =
-                publisher.request(json!({"type": "room.say", "data": data, "correlationId": "p"})).await;
-            assert_eq!(ack["correlationId"], "p");
-        }
-    };
-    let read = futures_util::future::join_all(fast.iter_mut().map(|c| async move {
-        for i in 0..total {
-            let text = c.recv().await["data"].as_str().expect("text").to_owned();
-            assert!(text.starts_with(&format!("{i}:")), "fast subscriber: expected message {i}");
-        }
-    }));
+    let send = publish_numbered(&mut publisher, "firehose", total, &filler);
+    let read =
+        futures_util::future::join_all(fast.iter_mut().map(|c| expect_numbered(c, total, "fast subscriber")));
     tokio::join!(send, read);
     for c in &mut slow {
         assert_eq!(c.expect_close().await, 1013);
@@ -360,20 +355,8 @@ async fn a_slow_consumer_of_handler_publishes_is_cut_at_the_bound() {
     // 8 MB in all: more than the socket buffers and the bound take.
     let filler = "z".repeat(8000);
     let total = 1000;
-    let send = async {
-        for i in 0..total {
-            let data = json!({"topic": "firehose", "text": format!("{i}:{filler}")});
-            let ack =
-                publisher.request(json!({"type": "room.say", "data": data, "correlationId": "p"})).await;
-            assert_eq!(ack["correlationId"], "p");
-        }
-    };
-    let read = async {
-        for i in 0..total {
-            let text = fast.recv().await["data"].as_str().expect("text").to_owned();
-            assert!(text.starts_with(&format!("{i}:")), "fast subscriber: expected message {i}");
-        }
-    };
+    let send = publish_numbered(&mut publisher, "firehose", total, &filler);
+    let read = expect_numbered(&mut fast, total, "fast subscriber");
     tokio::join!(send, read);
     assert_eq!(slow.expect_close().await, 1013);
     assert_eq!(server.app.sockets().subscriber_count("firehose"), 1);
