@@ -48,47 +48,35 @@ pub(crate) struct ConnectionTask(Stage);
 
 #[allow(clippy::large_enum_variant, reason = "the driver inline is the point: one allocation per connection")]
 enum Stage {
-    /// Waiting for hyper's upgrade, then opening (guards, `on_open`).
-    Opening(BoxFuture<'static, Opened>),
+    /// Waiting for hyper's upgrade, then opening (guards, `on_open`); it
+    /// ends in the next stage.
+    Opening(BoxFuture<'static, Stage>),
     /// Open, on ori's own TCP stream.
     Open(Driver<TcpTransport>),
     /// What is left: the closing handshake and `on_close`; or, on another
     /// transport (TLS, a server other than ori's), the whole connection.
     Boxed(BoxFuture<'static, ()>),
+    /// Over (or refused, after the close frame saying why).
     Done,
 }
 
-/// How opening ended.
-#[allow(clippy::large_enum_variant, reason = "returned once, moved into `Stage::Open`")]
-enum Opened {
-    Open(Driver<TcpTransport>),
-    /// Another transport: the connection runs in this future.
-    Other(BoxFuture<'static, ()>),
-    /// The upgrade failed, or the connection was refused (and told why).
-    Refused,
-}
-
 impl ConnectionTask {
-    pub(crate) fn new(
-        on_upgrade: OnUpgrade,
-        accepted: Box<Accepted>,
-        endpoint: Arc<Endpoint>,
-    ) -> ConnectionTask {
+    pub(crate) fn new(on_upgrade: OnUpgrade, accepted: Accepted, endpoint: Arc<Endpoint>) -> ConnectionTask {
         ConnectionTask(Stage::Opening(Box::pin(async move {
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,
                 Err(error) => {
                     tracing::debug!(%error, "upgrade failed");
-                    return Opened::Refused;
+                    return Stage::Done;
                 }
             };
             match upgraded.downcast::<TokioIo<TcpStream>>() {
                 Ok(parts) => {
                     let io = TcpTransport::new(parts.io.into_inner());
-                    open(io, parts.read_buf, accepted, endpoint).await.map_or(Opened::Refused, Opened::Open)
+                    open(io, parts.read_buf, accepted, endpoint).await.map_or(Stage::Done, Stage::Open)
                 }
                 Err(upgraded) => {
-                    Opened::Other(serve(TokioIo::new(upgraded), Bytes::new(), accepted, endpoint).boxed())
+                    Stage::Boxed(serve(TokioIo::new(upgraded), Bytes::new(), accepted, endpoint).boxed())
                 }
             }
         })))
@@ -102,13 +90,7 @@ impl Future for ConnectionTask {
         let stage = &mut self.0;
         loop {
             match stage {
-                Stage::Opening(opening) => {
-                    *stage = match ready!(opening.as_mut().poll(cx)) {
-                        Opened::Open(driver) => Stage::Open(driver),
-                        Opened::Other(serving) => Stage::Boxed(serving),
-                        Opened::Refused => Stage::Done,
-                    };
-                }
+                Stage::Opening(opening) => *stage = ready!(opening.as_mut().poll(cx)),
                 Stage::Open(driver) => {
                     let end = ready!(driver.poll_open(cx));
                     if let Stage::Open(driver) = std::mem::replace(stage, Stage::Done) {
@@ -127,7 +109,7 @@ impl Future for ConnectionTask {
 
 /// Serves one upgraded connection on another transport than ori's own TCP
 /// stream to its end (boxed by [`ConnectionTask`]).
-async fn serve<IO>(io: IO, read_ahead: Bytes, accepted: Box<Accepted>, endpoint: Arc<Endpoint>)
+async fn serve<IO>(io: IO, read_ahead: Bytes, accepted: Accepted, endpoint: Arc<Endpoint>)
 where
     IO: Transport,
 {
@@ -143,13 +125,13 @@ where
 async fn open<IO>(
     io: IO,
     read_ahead: Bytes,
-    accepted: Box<Accepted>,
+    accepted: Accepted,
     endpoint: Arc<Endpoint>,
 ) -> Option<Driver<IO>>
 where
     IO: Transport,
 {
-    let Accepted { id, request, upgrade_data, admission, negotiated } = *accepted;
+    let Accepted { id, request, upgrade_data, admission, negotiated } = accepted;
     let config = &endpoint.config;
     let mut frames = MessageIo::new(io, &read_ahead, config.max_message_size);
     drop(read_ahead);

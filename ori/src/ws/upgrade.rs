@@ -108,8 +108,7 @@ pub(crate) async fn upgrade(State(endpoint): State<Arc<Endpoint>>, mut request: 
     if let Some(addr) = upgrade_request.remote_addr() {
         span.record("remote_addr", tracing::field::display(addr));
     }
-    // Boxed: the connection's task keeps room for what it captures for its whole life.
-    let accepted = Box::new(Accepted { id, request: upgrade_request, upgrade_data, admission, negotiated });
+    let accepted = Accepted { id, request: upgrade_request, upgrade_data, admission, negotiated };
     let connection_endpoint = endpoint.clone();
     let connection = ConnectionTask::new(on_upgrade, accepted, connection_endpoint);
     // An enabled span wraps every poll of the connection; a disabled one would only cost.
