@@ -94,20 +94,18 @@ enum Held {
 impl MessageLoop {
     /// With nothing running and nothing to send, gives back the buffers of
     /// the last burst (called for connections silent for half the idle
-    /// timeout; busy ones keep their buffers, allocating them costs time).
+    /// timeout, and after a connection's first exchange; busy ones keep
+    /// their buffers, allocating them costs time). Returns whether there
+    /// were buffers to give back.
     fn release_if_quiet(&mut self) -> bool {
         let quiet = self.in_flight.is_empty() && self.replies.is_empty() && self.control.is_empty();
-        if quiet {
+        let held = self.in_flight.capacity() + self.replies.capacity() + self.control.capacity() > 0;
+        if quiet && held {
             self.in_flight = Vec::new();
             self.replies = Vec::new();
             self.control = Vec::new();
         }
-        quiet
-    }
-
-    /// Something was exchanged: buffers were allocated for it.
-    fn has_buffers(&self) -> bool {
-        self.in_flight.capacity() + self.replies.capacity() + self.control.capacity() > 0
+        quiet && held
     }
 
     fn reply_now(&mut self, frame: Bytes) {
@@ -414,11 +412,7 @@ impl<IO: Transport> Driver<IO> {
         if result.is_pending() {
             let written = self.io.is_idle();
             self.direct.0.set_writer_busy(!written);
-            if written
-                && !self.messages.first_released
-                && self.messages.has_buffers()
-                && self.messages.release_if_quiet()
-            {
+            if written && !self.messages.first_released && self.messages.release_if_quiet() {
                 self.messages.first_released = true;
                 self.io.release_if_idle();
             }
