@@ -101,36 +101,41 @@ async fn write_handed(handoff: Arc<Handoff>) {
 }
 
 /// Stages `core` (of another worker, `to`) for the end of this thread's
-/// running batch. `false` if it cannot be: `to` stopped, its slot reused
-/// (the caller wakes the connection's driver instead).
+/// running batch. `false` if it cannot be: `to` stopped and its slot was
+/// reused during this batch (the caller wakes the connection's driver
+/// instead).
 pub(crate) fn stage(core: &Arc<ConnectionCore>, to: &Arc<Handoff>) -> bool {
     STAGED.with_borrow_mut(|staged| {
         if staged.by_slot.len() <= to.slot {
             staged.by_slot.resize_with(to.slot + 1, || None);
         }
-        match &mut staged.by_slot[to.slot] {
-            Some(stage) if Arc::ptr_eq(&stage.to, to) => stage.cores.push(core.clone()),
-            Some(_) => return false,
-            slot @ None => {
-                *slot = Some(Stage { to: to.clone(), cores: vec![core.clone()] });
-                staged.touched.push(to.slot);
+        let stage =
+            staged.by_slot[to.slot].get_or_insert_with(|| Stage { to: to.clone(), cores: Vec::new() });
+        if stage.cores.is_empty() {
+            // The slot's first connection in this batch (its list is kept
+            // between batches; the worker that had the slot may have stopped).
+            if !Arc::ptr_eq(&stage.to, to) {
+                stage.to = to.clone();
             }
+            staged.touched.push(to.slot);
+        } else if !Arc::ptr_eq(&stage.to, to) {
+            return false;
         }
+        stage.cores.push(core.clone());
         true
     })
 }
 
-/// Hands what this thread's batch staged to each worker, with one wake-up per worker.
+/// Hands what this thread's batch staged to each worker, with one wake-up
+/// per worker. The lists keep their allocations for the next batch.
 pub(crate) fn hand_off_staged() {
-    let stages: Vec<Stage> = STAGED.with_borrow_mut(|staged| {
+    STAGED.with_borrow_mut(|staged| {
         let Staged { by_slot, touched } = staged;
-        if touched.is_empty() {
-            return Vec::new();
+        for slot in touched.drain(..) {
+            if let Some(stage) = &mut by_slot[slot] {
+                lock(&stage.to.handed).append(&mut stage.cores);
+                stage.to.notify.notify_one();
+            }
         }
-        touched.drain(..).filter_map(|slot| by_slot[slot].take()).collect()
     });
-    for Stage { to, mut cores } in stages {
-        lock(&to.handed).append(&mut cores);
-        to.notify.notify_one();
-    }
 }
