@@ -57,6 +57,26 @@ async fn upgrade_data_is_attached_to_the_connection() {
     assert_eq!(reply, json!({"type": "whoami", "data": "alice smith", "correlationId": "1"}));
 }
 
+/// ori's own server answers the endpoint's path without axum's router, and
+/// gives the upgrade request what the router's layers gave it: the peer's
+/// address and the app (`Extension<AppContext>`).
+#[tokio::test]
+async fn the_upgrade_request_carries_the_peer_address_and_the_app() {
+    let app = Ori::create()
+        .allow_no_routers()
+        .websocket(WebSocketConfig::default())
+        .upgrade_handler(|req: UpgradeRequest| async move {
+            let peer = req.remote_addr().map(|addr| addr.ip().to_string()).unwrap_or_default();
+            let has_app = req.extensions().get::<ori::AppContext>().is_some();
+            Some(Token(format!("{peer} {has_app}")))
+        })
+        .socket_routes(SocketRoutes::new().route("whoami", whoami));
+    let server = LiveServer::start(app).await;
+    let mut client = server.connect().await;
+    let reply = client.request(json!({"type": "whoami", "correlationId": "1"})).await;
+    assert_eq!(reply["data"], "127.0.0.1 true");
+}
+
 #[tokio::test]
 async fn upgrade_handler_error_timeout_and_panic_answer_500() {
     let failing = Ori::create().allow_no_routers().websocket(WebSocketConfig::default()).upgrade_handler(
