@@ -25,7 +25,7 @@ const NAME_CHARS: [bool; 256] = {
     table
 };
 
-fn is_name_char(b: u8) -> bool {
+pub(crate) fn is_name_char(b: u8) -> bool {
     NAME_CHARS[usize::from(b)]
 }
 

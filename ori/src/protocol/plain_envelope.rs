@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use super::envelope::{CorrelationId, Envelope};
 use super::escapes::first_special;
-use super::names::validate_type;
+use super::names::{MAX_TYPE_LEN, is_name_char};
 
 /// Reads `text` if it has the usual shape and is valid; `None` otherwise.
 pub(super) fn parse(text: &str) -> Option<Envelope<'_>> {
@@ -24,14 +24,14 @@ pub(super) fn parse(text: &str) -> Option<Envelope<'_>> {
     scan.expect(b'{')?;
     let (mut message_type, mut data, mut correlation_id) = (None, None, None);
     loop {
-        let key = scan.plain_str()?;
+        let key = scan.key()?;
         scan.expect(b':')?;
         match key {
-            "type" if message_type.is_none() => message_type = Some(scan.plain_str()?),
-            "correlationId" if correlation_id.is_none() => correlation_id = Some(scan.plain_str()?),
-            "data" if data.is_none() => data = Some(scan.value::<&RawValue>()?),
-            "type" | "correlationId" | "data" => return None,
-            _ => {
+            Key::Type if message_type.is_none() => message_type = Some(scan.type_str()?),
+            Key::CorrelationId if correlation_id.is_none() => correlation_id = Some(scan.plain_str()?),
+            Key::Data if data.is_none() => data = Some(scan.value::<&RawValue>()?),
+            Key::Type | Key::CorrelationId | Key::Data => return None,
+            Key::Other => {
                 scan.value::<IgnoredAny>()?;
             }
         }
@@ -45,7 +45,6 @@ pub(super) fn parse(text: &str) -> Option<Envelope<'_>> {
         return None;
     }
     let message_type = message_type?;
-    validate_type(message_type).ok()?;
     let correlation_id = match correlation_id {
         None => None,
         Some(id) => Some(CorrelationId::plain(id)?),
@@ -55,6 +54,14 @@ pub(super) fn parse(text: &str) -> Option<Envelope<'_>> {
         data: data.unwrap_or(RawValue::NULL),
         correlation_id,
     })
+}
+
+/// A key of the envelope object.
+enum Key {
+    Type,
+    Data,
+    CorrelationId,
+    Other,
 }
 
 struct Scanner<'a> {
@@ -75,8 +82,49 @@ impl<'a> Scanner<'a> {
         None
     }
 
+    fn skip_space(&mut self) {
+        let bytes = self.text.as_bytes();
+        while matches!(bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
     fn expect(&mut self, byte: u8) -> Option<()> {
         (self.next_non_space()? == byte).then_some(())
+    }
+
+    /// A key: one of the envelope's three, compared as they are written
+    /// (quotes included, so `"types"` is another key), or any other plain
+    /// string.
+    fn key(&mut self) -> Option<Key> {
+        self.skip_space();
+        let rest = &self.text.as_bytes()[self.pos..];
+        for (quoted, key) in [
+            (&b"\"type\""[..], Key::Type),
+            (b"\"data\"", Key::Data),
+            (b"\"correlationId\"", Key::CorrelationId),
+        ] {
+            if rest.starts_with(quoted) {
+                self.pos += quoted.len();
+                return Some(key);
+            }
+        }
+        self.plain_str().map(|_| Key::Other)
+    }
+
+    /// A string that is a valid message type (so holds nothing to escape),
+    /// checked as it is read.
+    fn type_str(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let bytes = &self.text.as_bytes()[start..];
+        let len = bytes.iter().position(|&b| !is_name_char(b))?;
+        if bytes[len] != b'"' || len == 0 || len > MAX_TYPE_LEN {
+            return None;
+        }
+        self.pos = start + len + 1;
+        // ASCII name characters, then a quote: on character boundaries.
+        Some(&self.text[start..start + len])
     }
 
     /// A string without escapes or control characters (which need the
