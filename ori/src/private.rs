@@ -115,7 +115,7 @@ impl<T> SameState<T> for T {}
 
 /// Deserializes a handler's `data`; the error names the field.
 pub fn decode_handler_data<T: HandlerData>(message_type: &str, data: &RawValue) -> Result<T, SocketError> {
-    decode_data(message_type, data)
+    crate::protocol::envelope::decode_argument(message_type, data)
 }
 
 /// The reply to a `message_type` carrying `value` as `data` (`()` is an acknowledgement).

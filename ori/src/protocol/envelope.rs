@@ -302,6 +302,24 @@ fn invalid_type(reason: NameError) -> SocketError {
     SocketError::bad_request(format!("invalid `type`: a message type {reason}"))
 }
 
+/// [`decode_data`] for a handler's argument: an argument of type
+/// `Box<RawValue>` is `data` copied as it is, not parsed a second time (the
+/// envelope's reading already checked that it is valid JSON, and the copy is
+/// exactly what `serde_json` would make of it).
+pub(crate) fn decode_argument<T: serde::de::DeserializeOwned + 'static>(
+    message_type: &str,
+    data: &RawValue,
+) -> Result<T, SocketError> {
+    let mut raw: Option<T> = None;
+    if let Some(slot) = (&mut raw as &mut dyn std::any::Any).downcast_mut::<Option<Box<RawValue>>>() {
+        *slot = Some(data.to_owned());
+    }
+    match raw {
+        Some(raw) => Ok(raw),
+        None => decode_data(message_type, data),
+    }
+}
+
 /// Deserializes a message's `data` into `T`; the error names the field at fault.
 ///
 /// The fast path is a plain `serde_json` parse; only on failure is the data
@@ -466,6 +484,21 @@ mod tests {
         assert_eq!(e.message(), "invalid `data` for `h`: missing field `timestamp`");
         let e = decode_data::<Heartbeat>("h", RawValue::NULL).unwrap_err();
         assert!(e.message().contains("expected struct Heartbeat"), "{e}");
+    }
+
+    /// A `Box<RawValue>` argument is `data` as the envelope read it, byte for
+    /// byte, as `serde_json` would make it; other types are deserialized.
+    #[test]
+    fn a_raw_argument_is_data_as_it_is() {
+        let env = parse(r#"{"type":"t","data": {"b" : [1, "x\u0041"] } }"#).unwrap();
+        let raw = decode_argument::<Box<RawValue>>("t", env.data).unwrap();
+        let parsed: Box<RawValue> = serde_json::from_str(env.data.get()).unwrap();
+        assert_eq!(raw.get(), r#"{"b" : [1, "x\u0041"] }"#);
+        assert_eq!(raw.get(), parsed.get());
+        let value = decode_argument::<serde_json::Value>("t", env.data).unwrap();
+        assert_eq!(value, serde_json::json!({"b": [1, "xA"]}));
+        let e = decode_argument::<Heartbeat>("t", env.data).unwrap_err();
+        assert!(e.message().starts_with("invalid `data` for `t`: missing field"), "{e}");
     }
 
     mod properties {

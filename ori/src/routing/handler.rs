@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use crate::connection::state::StateKey;
 use crate::handles::socket::{Socket, SocketContext};
 use crate::hooks::guard::MessageGuard;
-use crate::protocol::envelope::decode_data;
+use crate::protocol::envelope::decode_argument;
 use crate::protocol::reply::{IntoReply, Reply};
 use crate::protocol::socket_error::SocketError;
 
@@ -184,7 +184,7 @@ impl<S: Send + Sync + 'static, T: DeserializeOwned + Send + 'static> HandlerArgs
     }
 
     fn decode(socket: Socket, message_type: &'static str, data: &RawValue) -> Result<Self, SocketError> {
-        let data = decode_data::<T>(message_type, data)?;
+        let data = decode_argument::<T>(message_type, data)?;
         Ok((SocketContext::from_socket(socket)?, data))
     }
 }
