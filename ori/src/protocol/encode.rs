@@ -11,7 +11,7 @@ use super::escapes::needs_escaping;
 use crate::protocol::socket_error::SocketError;
 use crate::telemetry;
 use crate::util::scratch::with_scratch;
-use crate::wire::frame::{FrameBuf, OpCode};
+use crate::wire::frame::{FrameBuf, FrameMemory, OpCode, ReplyMemory};
 
 thread_local! {
     /// Where a message's or a reply's `data` is serialized before its frame is
@@ -20,7 +20,7 @@ thread_local! {
 }
 
 /// Writes `s` as a JSON string literal.
-pub(crate) fn push_json_str(buf: &mut FrameBuf, s: &str) {
+pub(crate) fn push_json_str<M: FrameMemory>(buf: &mut FrameBuf<M>, s: &str) {
     if needs_escaping(s) {
         serde_json::to_writer(buf, s).expect("strings always serialize");
     } else {
@@ -29,13 +29,13 @@ pub(crate) fn push_json_str(buf: &mut FrameBuf, s: &str) {
 }
 
 /// Writes `"s"`: `s` holds nothing to escape.
-fn push_quoted(buf: &mut FrameBuf, s: &[u8]) {
+fn push_quoted<M: FrameMemory>(buf: &mut FrameBuf<M>, s: &[u8]) {
     buf.push(b"\"");
     buf.push(s);
     buf.push(b"\"");
 }
 
-fn push_correlation_id(buf: &mut FrameBuf, correlation_id: Option<&CorrelationId>) {
+fn push_correlation_id<M: FrameMemory>(buf: &mut FrameBuf<M>, correlation_id: Option<&CorrelationId>) {
     if let Some(cid) = correlation_id {
         buf.push(b",\"correlationId\":");
         match cid.plain_bytes() {
@@ -47,7 +47,7 @@ fn push_correlation_id(buf: &mut FrameBuf, correlation_id: Option<&CorrelationId
 
 /// Writes `{"type":T`: the start of every server message.
 #[inline]
-fn push_type(buf: &mut FrameBuf, message_type: &str) {
+fn push_type<M: FrameMemory>(buf: &mut FrameBuf<M>, message_type: &str) {
     buf.push(b"{\"type\":");
     push_json_str(buf, message_type);
 }
@@ -56,7 +56,7 @@ fn push_type(buf: &mut FrameBuf, message_type: &str) {
 /// a protocol type, all valid names (`[A-Za-z0-9_.:-]`), so nothing in it
 /// needs escaping.
 #[inline]
-fn push_reply_type(buf: &mut FrameBuf, message_type: &str) {
+fn push_reply_type<M: FrameMemory>(buf: &mut FrameBuf<M>, message_type: &str) {
     debug_assert!(super::validate_type(message_type).is_ok(), "{message_type:?} is not a valid type");
     buf.push(b"{\"type\":");
     push_quoted(buf, message_type.as_bytes());
@@ -64,7 +64,7 @@ fn push_reply_type(buf: &mut FrameBuf, message_type: &str) {
 
 /// Writes `{"type":T,"data":`: a message or a reply up to its data.
 #[inline]
-pub(crate) fn push_data_start(buf: &mut FrameBuf, message_type: &str) {
+pub(crate) fn push_data_start<M: FrameMemory>(buf: &mut FrameBuf<M>, message_type: &str) {
     push_type(buf, message_type);
     buf.push(b",\"data\":");
 }
@@ -83,7 +83,7 @@ pub(crate) fn reply(
     let data = data_json.unwrap_or(b"null");
     let cid_len = correlation_id.map_or(0, |c| c.len() + CORRELATION_ID_FIELD_LEN);
     let mut buf =
-        FrameBuf::new(OpCode::Text, MESSAGE_ENVELOPE_LEN + message_type.len() + data.len() + cid_len);
+        FrameBuf::reply(OpCode::Text, MESSAGE_ENVELOPE_LEN + message_type.len() + data.len() + cid_len);
     push_reply_type(&mut buf, message_type);
     buf.push(b",\"data\":");
     buf.push(data);
@@ -102,7 +102,7 @@ const CORRELATION_ID_ROOM: usize = CORRELATION_ID_FIELD_LEN + INLINE_ID_LEN;
 pub(crate) fn reply_start<T: Serialize + ?Sized>(
     message_type: &str,
     value: &T,
-) -> Result<FrameBuf, serde_json::Error> {
+) -> Result<FrameBuf<ReplyMemory>, serde_json::Error> {
     data_start(message_type, value, CORRELATION_ID_ROOM)
 }
 
@@ -110,23 +110,36 @@ pub(crate) fn reply_start<T: Serialize + ?Sized>(
 /// closing `}`. `data` is serialized into a per-thread buffer first, so that
 /// the frame is allocated once, at its size: growing it while serializing
 /// would copy it.
-fn data_start<T: Serialize + ?Sized>(
+fn data_start<M: FrameMemory, T: Serialize + ?Sized>(
     message_type: &str,
     data: &T,
     room: usize,
-) -> Result<FrameBuf, serde_json::Error> {
+) -> Result<FrameBuf<M>, serde_json::Error> {
     with_scratch(&DATA, 64 * 1024, |json| {
         serde_json::to_writer(&mut *json, data)?;
-        let capacity = MESSAGE_ENVELOPE_LEN + message_type.len() + json.len() + room;
-        let mut frame = FrameBuf::new(OpCode::Text, capacity);
-        push_data_start(&mut frame, message_type);
-        frame.push(json);
-        Ok(frame)
+        Ok(data_start_json(message_type, json, room))
     })
 }
 
+/// [`reply_start`] of a reply whose `data` is already JSON (a `Box<RawValue>`).
+pub(crate) fn raw_reply_start(message_type: &str, json: &[u8]) -> FrameBuf<ReplyMemory> {
+    data_start_json(message_type, json, CORRELATION_ID_ROOM)
+}
+
+/// `{"type":T,"data":D` where `D` is JSON, with `room` to spare.
+fn data_start_json<M: FrameMemory>(message_type: &str, json: &[u8], room: usize) -> FrameBuf<M> {
+    let capacity = MESSAGE_ENVELOPE_LEN + message_type.len() + json.len() + room;
+    let mut frame = FrameBuf::in_memory(OpCode::Text, capacity);
+    push_data_start(&mut frame, message_type);
+    frame.push(json);
+    frame
+}
+
 /// Completes a reply written up to its `data` ([`Reply::Encoded`](crate::protocol::reply::Reply)).
-pub(crate) fn finish_reply(mut frame: FrameBuf, correlation_id: Option<&CorrelationId>) -> Bytes {
+pub(crate) fn finish_reply(
+    mut frame: FrameBuf<ReplyMemory>,
+    correlation_id: Option<&CorrelationId>,
+) -> Bytes {
     push_correlation_id(&mut frame, correlation_id);
     frame.push(b"}");
     frame.finish().0
@@ -142,7 +155,7 @@ pub(crate) fn error(
         telemetry.error(error.code());
     }
     let details = error.details().map_or(0, |d| d.get().len() + 12);
-    let mut buf = FrameBuf::new(OpCode::Text, 64 + message_type.len() + error.message().len() + details);
+    let mut buf = FrameBuf::reply(OpCode::Text, 64 + message_type.len() + error.message().len() + details);
     push_reply_type(&mut buf, message_type);
     buf.push(b",\"error\":{\"code\":");
     push_json_str(&mut buf, error.code());
@@ -165,7 +178,7 @@ pub(crate) fn message<T: Serialize + ?Sized>(
 ) -> Result<(Bytes, usize), serde_json::Error> {
     // Exact size: the frame is shared by every recipient for as long as the
     // slowest one takes.
-    let mut frame = data_start(message_type, data, 0)?;
+    let mut frame: FrameBuf = data_start(message_type, data, 0)?;
     frame.push(b"}");
     Ok(frame.finish())
 }

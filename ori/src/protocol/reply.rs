@@ -6,17 +6,18 @@
 //! ([`Encoding::encode`](crate::protocol::outbound::Encoding::encode)).
 //! A raw handler's reply ([`IntoRawReply`]) goes out as it is.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::borrow::Cow;
 
 use bytes::Bytes;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::protocol::encode;
 use crate::protocol::envelope::CorrelationId;
 use crate::protocol::raw::RawMessage;
 use crate::protocol::socket_error::SocketError;
-use crate::wire::frame::{FrameBuf, OpCode, frame};
+use crate::wire::frame::{FrameBuf, OpCode, ReplyMemory};
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.
@@ -39,7 +40,7 @@ pub enum Reply {
 #[doc(hidden)]
 #[derive(Debug, Clone)]
 pub struct EncodedReply {
-    pub(crate) frame: FrameBuf,
+    pub(crate) frame: FrameBuf<ReplyMemory>,
 }
 
 impl EncodedReply {
@@ -82,6 +83,12 @@ impl Reply {
         if TypeId::of::<T>() == TypeId::of::<()>() {
             return Reply::Unit;
         }
+        // Already JSON: copied into the frame as it is, as serializing it would.
+        if let Some(raw) = (value as &dyn Any).downcast_ref::<Box<RawValue>>() {
+            return Reply::Encoded(EncodedReply {
+                frame: encode::raw_reply_start(message_type, raw.get().as_bytes()),
+            });
+        }
         match encode::reply_start(message_type, value) {
             Ok(frame) => Reply::Encoded(EncodedReply { frame }),
             Err(e) => unserializable::<T>(&e),
@@ -113,10 +120,13 @@ impl ReplyTo {
 
 /// The frame that sends a raw handler's reply as it is: text as text, binary as binary.
 pub(crate) fn raw_frame(message: &RawMessage) -> Bytes {
-    match message {
-        RawMessage::Text(text) => frame(OpCode::Text, text.as_bytes()),
-        RawMessage::Binary(bytes) => frame(OpCode::Binary, bytes),
-    }
+    let (opcode, payload) = match message {
+        RawMessage::Text(text) => (OpCode::Text, text.as_bytes()),
+        RawMessage::Binary(bytes) => (OpCode::Binary, &bytes[..]),
+    };
+    let mut frame = FrameBuf::reply(opcode, payload.len());
+    frame.push(payload);
+    frame.finish().0
 }
 
 fn unserializable<T>(error: &serde_json::Error) -> Reply {
@@ -278,5 +288,21 @@ mod tests {
         let mut bad = std::collections::HashMap::new();
         bad.insert((1, 2), 3);
         assert_eq!(Reply::json(&bad), Reply::Error(SocketError::internal()));
+    }
+
+    /// A `Box<RawValue>` reply is copied into the frame as it is: the same
+    /// frame as serializing it makes.
+    #[test]
+    fn a_raw_reply_is_written_as_it_is() {
+        let raw = RawValue::from_string(r#"{ "a" : [1, "\u0041"] }"#.to_owned()).unwrap();
+        let Reply::Encoded(copied) = Reply::json_for("t", &raw) else { panic!("not encoded") };
+        #[derive(Serialize)]
+        #[serde(transparent)]
+        struct Serialized(Box<RawValue>);
+        let Reply::Encoded(serialized) = Reply::json_for("t", &Serialized(raw)) else {
+            panic!("not encoded")
+        };
+        assert_eq!(copied.data(), br#"{ "a" : [1, "\u0041"] }"#);
+        assert_eq!(copied, serialized);
     }
 }

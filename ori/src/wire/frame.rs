@@ -1,8 +1,10 @@
 //! The RFC 6455 frame: opcodes; server frames (never masked) built in one
-//! allocation ([`FrameBuf`]) and read back; client frame headers (always
+//! piece of memory ([`FrameBuf`]) and read back; client frame headers (always
 //! masked) and unmasking; close frames both ways.
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::arena;
 
 /// Frame opcodes (RFC 6455 section 5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,21 +52,97 @@ pub(crate) const RSV1: u8 = 0x40;
 /// Room reserved in front of a payload for the largest server frame header.
 pub(crate) const MAX_HEADER: usize = 10;
 
-/// Builds one server frame in a single allocation: the payload is written after
-/// room for the header, which is filled in by [`FrameBuf::finish`].
+/// The memory a frame is built in.
+pub(crate) trait FrameMemory: std::ops::DerefMut<Target = [u8]> + Sized {
+    /// Empty, with room for `capacity` bytes.
+    fn with_room(capacity: usize) -> Self;
+    /// Appends `bytes`, growing when there is no room.
+    fn append(&mut self, bytes: &[u8]);
+    /// The bytes, shared.
+    fn into_bytes(self) -> Bytes;
+}
+
+/// A frame's own allocation, for frames that are shared and kept (a
+/// publish, history): the allocation is exactly the frame.
+impl FrameMemory for Vec<u8> {
+    fn with_room(capacity: usize) -> Self {
+        Vec::with_capacity(capacity)
+    }
+
+    #[inline]
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+
+    fn into_bytes(self) -> Bytes {
+        Bytes::from(self)
+    }
+}
+
+/// A piece of the thread's reply memory ([`arena`](super::arena)), for
+/// frames that go to one connection and are dropped once written.
 #[derive(Debug, Clone)]
-pub(crate) struct FrameBuf {
-    buf: Vec<u8>,
+pub(crate) struct ReplyMemory(BytesMut);
+
+impl std::ops::Deref for ReplyMemory {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ReplyMemory {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+impl ReplyMemory {
+    #[cold]
+    fn move_to_larger(&mut self, more: usize) {
+        let mut larger = arena::piece(2 * (self.0.len() + more));
+        larger.extend_from_slice(&self.0);
+        self.0 = larger;
+    }
+}
+
+impl FrameMemory for ReplyMemory {
+    fn with_room(capacity: usize) -> Self {
+        ReplyMemory(arena::piece(capacity))
+    }
+
+    /// Grows by moving to a piece twice the size (growing a piece in place
+    /// would allocate, as its chunk is shared).
+    #[inline]
+    fn append(&mut self, bytes: &[u8]) {
+        if self.0.capacity() - self.0.len() < bytes.len() {
+            self.move_to_larger(bytes.len());
+        }
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn into_bytes(self) -> Bytes {
+        self.0.freeze()
+    }
+}
+
+/// Builds one server frame in one piece of memory: the payload is written
+/// after room for the header, which is filled in by [`FrameBuf::finish`].
+/// `M` is where: an allocation of its own ([`FrameBuf::new`]), or the
+/// thread's reply memory ([`FrameBuf::reply`]).
+#[derive(Debug, Clone)]
+pub(crate) struct FrameBuf<M: FrameMemory = Vec<u8>> {
+    buf: M,
     opcode: OpCode,
     /// RSV1: the payload is compressed (permessage-deflate).
     compressed: bool,
 }
 
 impl FrameBuf {
+    /// A frame in an allocation of its own, for frames that are shared and kept.
     pub(crate) fn new(opcode: OpCode, payload_capacity: usize) -> FrameBuf {
-        let mut buf = Vec::with_capacity(MAX_HEADER + payload_capacity);
-        buf.resize(MAX_HEADER, 0);
-        FrameBuf { buf, opcode, compressed: false }
+        FrameBuf::in_memory(opcode, payload_capacity)
     }
 
     /// A frame whose payload is compressed with permessage-deflate (RSV1 set).
@@ -77,9 +155,27 @@ impl FrameBuf {
     pub(crate) fn vec_mut(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }
+}
 
+impl FrameBuf<ReplyMemory> {
+    /// A frame in the thread's reply memory, for a frame that goes to one
+    /// connection and is dropped once written (a reply).
+    pub(crate) fn reply(opcode: OpCode, payload_capacity: usize) -> FrameBuf<ReplyMemory> {
+        FrameBuf::in_memory(opcode, payload_capacity)
+    }
+}
+
+impl<M: FrameMemory> FrameBuf<M> {
+    /// A frame in memory `M`.
+    pub(crate) fn in_memory(opcode: OpCode, payload_capacity: usize) -> FrameBuf<M> {
+        let mut buf = M::with_room(MAX_HEADER + payload_capacity);
+        buf.append(&[0; MAX_HEADER]);
+        FrameBuf { buf, opcode, compressed: false }
+    }
+
+    #[inline]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        self.buf.append(bytes);
     }
 
     /// The payload written so far.
@@ -97,22 +193,22 @@ impl FrameBuf {
         }
         let start = MAX_HEADER - header_len;
         self.buf[start..MAX_HEADER].copy_from_slice(&header[..header_len]);
-        // `advance`, not `slice`: slicing would turn the buffer into a
-        // separately allocated shared one.
-        let mut bytes = Bytes::from(self.buf);
+        // `advance`, not `slice`: slicing would turn an own allocation into
+        // a separately allocated shared one.
+        let mut bytes = self.buf.into_bytes();
         bytes.advance(start);
         (bytes, header_len)
     }
 }
 
-impl std::io::Write for FrameBuf {
+impl<M: FrameMemory> std::io::Write for FrameBuf<M> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(bytes);
+        self.buf.append(bytes);
         Ok(bytes.len())
     }
 
     fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.buf.extend_from_slice(bytes);
+        self.buf.append(bytes);
         Ok(())
     }
 
