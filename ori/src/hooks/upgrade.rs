@@ -69,10 +69,7 @@ impl UpgradeRequest {
     /// assert_eq!(req.query("missing"), None);
     /// ```
     pub fn query(&self, name: &str) -> Option<String> {
-        let query = self.parts.uri.query()?;
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.into_owned())
+        query_value(self.parts.uri.query()?, name)
     }
 
     /// The peer's address, when the server knows it.
@@ -222,6 +219,61 @@ impl ErasedUpgradeHandler {
                 tracing::error!(?timeout, "upgrade handler timed out");
                 Err((StatusCode::INTERNAL_SERVER_ERROR, "upgrade handler timed out"))
             }
+        }
+    }
+}
+
+/// The first value of `name` in `query` (`application/x-www-form-urlencoded`).
+/// Guards read the query on every connection, so a pair with nothing to
+/// decode (no `%`, no `+`) is read as it is; the others are decoded by
+/// `form_urlencoded`, which decides what the whole does.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    query.split('&').filter(|pair| !pair.is_empty()).find_map(|pair| {
+        if pair.bytes().any(|b| b == b'%' || b == b'+') {
+            let (key, value) = form_urlencoded::parse(pair.as_bytes()).next()?;
+            return (key == name).then(|| value.into_owned());
+        }
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| value.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::query_value;
+
+    /// What `form_urlencoded` finds for `name` in the whole query.
+    fn decoded(query: &str, name: &str) -> Option<String> {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+
+    #[test]
+    fn reads_the_query_as_form_urlencoded_does() {
+        for (query, name) in [
+            ("token=bench", "token"),
+            ("a=1&token=x&token=y", "token"),
+            ("token", "token"),
+            ("token=", "token"),
+            ("&&token=a=b&", "token"),
+            ("to%6Ben=1", "token"),
+            ("token=a+b%20c%ZZ", "token"),
+            ("t+k=1&t k=2", "t k"),
+            ("=v", ""),
+            ("", ""),
+            ("x=%FF", "x"),
+        ] {
+            assert_eq!(query_value(query, name), decoded(query, name), "{query:?} {name:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_form_urlencoded(query in "[a-c=&%+ 0-9A-F]{0,24}", name in "[a-c +]{0,3}") {
+            prop_assert_eq!(query_value(&query, &name), decoded(&query, &name));
         }
     }
 }
