@@ -91,7 +91,9 @@ fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
 ///
 /// Handler forms: `async fn(&self [, ctx: SocketContext<S>] [, data: T]) -> R`
 /// where `T: Deserialize`, `R` is `()`, any `Serialize`, or `Result<T, E>`
-/// with `E: Into<SocketError>`. With one router guard, `S` must be its
+/// with `E: Into<SocketError>`. To relay `data` without parsing it, take and
+/// return `Box<serde_json::value::RawValue>`: it arrives as the client wrote
+/// it (checked once, as the message was read) and is copied into the reply. With one router guard, `S` must be its
 /// `State` (or `()`). Each `#[on]` takes the message type first, then
 /// `guard = G` (repeatable; `#[message_guard]`s run before the handler) and
 /// `errors = ["code", ...]` (the error codes the handler itself answers, for
