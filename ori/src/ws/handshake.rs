@@ -33,15 +33,16 @@ pub(crate) fn accept(headers: &HeaderMap) -> Result<HeaderValue, HandshakeError>
         return Err(HandshakeError::Version);
     }
     let key = headers.get(header::SEC_WEBSOCKET_KEY).ok_or(HandshakeError::Key)?;
-    match STANDARD.decode(key.as_bytes()) {
-        Ok(raw) if raw.len() == 16 => {}
-        _ => return Err(HandshakeError::Key),
+    // 16 random bytes, base64: 24 characters, which decode to at most 18.
+    if STANDARD.decode_slice(key.as_bytes(), &mut [0; 18]) != Ok(16) {
+        return Err(HandshakeError::Key);
     }
     let mut sha1 = sha1_smol::Sha1::new();
     sha1.update(key.as_bytes());
     sha1.update(GUID.as_bytes());
-    let accept = STANDARD.encode(sha1.digest().bytes());
-    Ok(HeaderValue::from_str(&accept).expect("base64 is a valid header value"))
+    let mut accept = [0; 28];
+    STANDARD.encode_slice(sha1.digest().bytes(), &mut accept).expect("20 bytes are 28 in base64");
+    Ok(HeaderValue::from_bytes(&accept).expect("base64 is a valid header value"))
 }
 
 /// Picks the subprotocol of the connection: the first of the client's
@@ -82,8 +83,16 @@ mod tests {
         headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("8"));
         assert_eq!(accept(&headers), Err(HandshakeError::Version));
         headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        headers.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_static("short"));
-        assert_eq!(accept(&headers), Err(HandshakeError::Key));
+        for bad in [
+            "short",
+            "dGhlIHNhbXBsZSBub25jZQ",
+            "dGhlIHNhbXBsZSBub25jZQ==dGhl",
+            "dGhlIHNhbXBsZSBub25jZT0=",
+            "*GhlIHNhbXBsZSBub25jZQ==",
+        ] {
+            headers.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_static(bad));
+            assert_eq!(accept(&headers), Err(HandshakeError::Key), "{bad}");
+        }
         headers.remove(header::UPGRADE);
         assert_eq!(accept(&headers), Err(HandshakeError::NotUpgrade));
     }
