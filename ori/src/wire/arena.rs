@@ -11,8 +11,9 @@ use bytes::BytesMut;
 /// The size of a chunk: about 60 replies of 130 bytes.
 const CHUNK: usize = 8 * 1024;
 
-/// Larger frames get memory of their own: a few would use a chunk up, and a
-/// slow reader holding one would keep the whole chunk alive.
+/// Larger frames get memory of their own: a few would use a chunk up. (A
+/// reply that has to wait for a slow reader is copied out of its chunk as it
+/// is queued: `MessageIo::queue_replies`.)
 const LARGEST: usize = CHUNK / 8;
 
 thread_local! {

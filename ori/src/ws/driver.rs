@@ -365,7 +365,7 @@ impl<IO: Transport> Driver<IO> {
                 End::PeerClosed { code, reason, reply } => {
                     outbox.close();
                     io.queue(messages.control.drain(..));
-                    io.queue(messages.take_replies());
+                    io.queue_replies(messages.take_replies());
                     io.close(reply, "", true, timeout).await;
                     CloseInfo { code, reason }
                 }
@@ -374,7 +374,7 @@ impl<IO: Transport> Driver<IO> {
                         io.discard_queued();
                     } else {
                         io.queue_from(outbox, futures_util::task::noop_waker_ref());
-                        io.queue(messages.take_replies());
+                        io.queue_replies(messages.take_replies());
                     }
                     outbox.close();
                     tracing::debug!(code, %reason, "closing connection");
@@ -461,7 +461,7 @@ impl<IO: Transport> Driver<IO> {
                     }
                 }
             }
-            self.io.queue(self.messages.take_replies());
+            self.io.queue_replies(self.messages.take_replies());
             let had_frames = !self.io.is_idle();
             match self.io.poll_write(cx) {
                 Poll::Ready(Err(_)) => return Poll::Ready(End::Gone),

@@ -361,6 +361,19 @@ impl<IO: Transport> MessageIo<IO> {
         }
     }
 
+    /// Queues replies, whose frames are cut from this thread's chunks
+    /// (`wire::arena`). Behind frames still waiting (the socket is full), a
+    /// reply is copied into memory of its own: a reader that does not keep up
+    /// holds its own bytes, which `outbound_queue_bytes` bounds, and never a
+    /// chunk other connections' replies share.
+    pub(crate) fn queue_replies(&mut self, frames: impl IntoIterator<Item = Bytes>) {
+        if self.writing.is_empty() {
+            self.queue(frames);
+        } else {
+            self.queue(frames.into_iter().map(|frame| Bytes::copy_from_slice(&frame)));
+        }
+    }
+
     /// Queues everything waiting in `outbox` (see [`Outbox::drain`]).
     pub(crate) fn queue_from(&mut self, outbox: &Outbox, waker: &Waker) -> Drained {
         let drained = outbox.drain(&mut self.writing, waker);
@@ -545,5 +558,28 @@ mod tests {
             assert_eq!(io.unwritten(), 0);
         }
         reader.await.unwrap();
+    }
+
+    /// A reply queued behind a waiting frame no longer shares its chunk.
+    #[tokio::test]
+    async fn replies_that_must_wait_are_copied_out_of_their_chunk() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let (_client, server) = (client.unwrap(), accepted.unwrap().0);
+        let reply = || {
+            let mut frame = crate::wire::frame::FrameBuf::reply(OpCode::Text, 5);
+            frame.push(b"reply");
+            frame.finish().0
+        };
+        let mut io = MessageIo::new(TcpTransport::new(server), &[], 1 << 20);
+        let first = reply();
+        io.queue_replies([first.clone()]);
+        assert_eq!(io.writing[0].as_ptr(), first.as_ptr(), "onto an empty queue: as it is");
+        let second = reply();
+        io.queue_replies([second.clone()]);
+        assert_ne!(io.writing[1].as_ptr(), second.as_ptr(), "behind a waiting frame: copied");
+        assert_eq!(io.writing[1], second);
+        assert_eq!(io.unwritten(), first.len() + second.len());
     }
 }
