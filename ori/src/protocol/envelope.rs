@@ -158,10 +158,11 @@ impl<'de> Deserialize<'de> for Field<'de> {
     }
 }
 
-/// A key of the envelope object.
+/// A key of the envelope object (read by serde here, and by the fast path
+/// in [`plain_envelope`]).
 #[derive(Deserialize)]
 #[serde(field_identifier, rename_all = "camelCase")]
-enum Key {
+pub(super) enum Key {
     Type,
     Data,
     CorrelationId,

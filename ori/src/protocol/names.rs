@@ -25,7 +25,7 @@ const NAME_CHARS: [bool; 256] = {
     table
 };
 
-pub(crate) fn is_name_char(b: u8) -> bool {
+fn is_name_char(b: u8) -> bool {
     NAME_CHARS[usize::from(b)]
 }
 
@@ -82,6 +82,14 @@ fn check_chars(name: &str, max: usize) -> Result<(), NameError> {
 /// ```
 pub fn validate_type(message_type: &str) -> Result<(), NameError> {
     check_chars(message_type, MAX_TYPE_LEN)
+}
+
+/// The length of the valid message type `bytes` begin with, which ends
+/// where the name characters do (`None`: none, or longer than
+/// [`MAX_TYPE_LEN`]). [`validate_type`] for a type read in place, in one pass.
+pub(crate) fn type_len(bytes: &[u8]) -> Option<usize> {
+    let len = bytes.iter().position(|&b| !is_name_char(b)).unwrap_or(bytes.len());
+    (1..=MAX_TYPE_LEN).contains(&len).then_some(len)
 }
 
 /// Whether `message_type` is kept by the protocol: `ping`, `pong`, `subscribe`,
@@ -198,6 +206,9 @@ mod tests {
             #[test]
             fn types_and_topics_follow_the_rule(name in name()) {
                 prop_assert_eq!(validate_type(&name), rule(&name, MAX_TYPE_LEN));
+                // Read in place, up to the closing quote: the same rule.
+                let quoted = format!("{name}\"");
+                prop_assert_eq!(type_len(quoted.as_bytes()) == Some(name.len()), validate_type(&name).is_ok());
                 prop_assert_eq!(validate_topic(&name), rule(&name, MAX_TOPIC_LEN));
                 let handler = rule(&name, MAX_TYPE_LEN).and_then(|()| {
                     if is_reserved_type(&name) { Err(NameError::Reserved) } else { Ok(()) }

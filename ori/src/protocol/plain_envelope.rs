@@ -14,9 +14,9 @@ use std::borrow::Cow;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::envelope::{CorrelationId, Envelope};
+use super::envelope::{CorrelationId, Envelope, Key};
 use super::escapes::first_special;
-use super::names::{MAX_TYPE_LEN, is_name_char};
+use super::names::type_len;
 
 /// Reads `text` if it has the usual shape and is valid; `None` otherwise.
 pub(super) fn parse(text: &str) -> Option<Envelope<'_>> {
@@ -56,37 +56,26 @@ pub(super) fn parse(text: &str) -> Option<Envelope<'_>> {
     })
 }
 
-/// A key of the envelope object.
-enum Key {
-    Type,
-    Data,
-    CorrelationId,
-    Other,
-}
-
 struct Scanner<'a> {
     text: &'a str,
     pos: usize,
 }
 
 impl<'a> Scanner<'a> {
-    /// The next byte that is not JSON whitespace, consumed.
-    fn next_non_space(&mut self) -> Option<u8> {
-        let bytes = self.text.as_bytes();
-        while let Some(&b) = bytes.get(self.pos) {
-            self.pos += 1;
-            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-                return Some(b);
-            }
-        }
-        None
-    }
-
+    /// Moves past JSON whitespace.
     fn skip_space(&mut self) {
         let bytes = self.text.as_bytes();
         while matches!(bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
             self.pos += 1;
         }
+    }
+
+    /// The next byte that is not JSON whitespace, consumed.
+    fn next_non_space(&mut self) -> Option<u8> {
+        self.skip_space();
+        let byte = *self.text.as_bytes().get(self.pos)?;
+        self.pos += 1;
+        Some(byte)
     }
 
     fn expect(&mut self, byte: u8) -> Option<()> {
@@ -117,9 +106,8 @@ impl<'a> Scanner<'a> {
     fn type_str(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.pos;
-        let bytes = &self.text.as_bytes()[start..];
-        let len = bytes.iter().position(|&b| !is_name_char(b))?;
-        if bytes[len] != b'"' || len == 0 || len > MAX_TYPE_LEN {
+        let len = type_len(&self.text.as_bytes()[start..])?;
+        if self.text.as_bytes().get(start + len) != Some(&b'"') {
             return None;
         }
         self.pos = start + len + 1;
@@ -154,7 +142,7 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::MAX_CORRELATION_ID_LEN;
+    use crate::protocol::{MAX_CORRELATION_ID_LEN, MAX_TYPE_LEN};
 
     #[test]
     fn reads_the_usual_shape() {
@@ -165,6 +153,12 @@ mod tests {
         assert_eq!((&*env.message_type, env.data.get()), ("t", "7"));
         assert!(env.correlation_id.is_none());
         assert_eq!(parse(r#"{"type":"t"}"#).unwrap().data.get(), "null");
+        // Keys that begin like the envelope's are other keys.
+        let env = parse(r#"{"types":1,"datax":[2],"correlationIdx":"y","type":"t"}"#).unwrap();
+        assert_eq!((&*env.message_type, env.data.get()), ("t", "null"));
+        assert!(env.correlation_id.is_none());
+        let longest = "t".repeat(MAX_TYPE_LEN);
+        assert_eq!(parse(&format!(r#"{{"type":"{longest}"}}"#)).unwrap().message_type, longest);
         let long = "é".repeat(MAX_CORRELATION_ID_LEN);
         let text = format!(r#"{{"type":"t","correlationId":"{long}"}}"#);
         assert_eq!(parse(&text).unwrap().correlation_id.unwrap().as_str(), long);
@@ -194,6 +188,8 @@ mod tests {
             r#"{"type":null}"#,
             r#"{"type":5}"#,
             r#"{"type":"a b"}"#,
+            r#"{"type":""}"#,
+            &format!(r#"{{"type":"{}"}}"#, "t".repeat(MAX_TYPE_LEN + 1)),
             "{\"type\":\"a\u{1}\"}",
             r#"{"type":"a","correlationId":7}"#,
             &format!(r#"{{"type":"a","correlationId":"{long}"}}"#),
