@@ -17,7 +17,7 @@ use crate::protocol::encode;
 use crate::protocol::envelope::CorrelationId;
 use crate::protocol::raw::RawMessage;
 use crate::protocol::socket_error::SocketError;
-use crate::wire::frame::{FrameBuf, OpCode, ReplyMemory};
+use crate::wire::frame::{FrameBuf, OpCode, ReplyMemory, reply_frame};
 
 /// A handler's outcome, before it is framed with the request's `type` and
 /// `correlationId`.
@@ -120,13 +120,10 @@ impl ReplyTo {
 
 /// The frame that sends a raw handler's reply as it is: text as text, binary as binary.
 pub(crate) fn raw_frame(message: &RawMessage) -> Bytes {
-    let (opcode, payload) = match message {
-        RawMessage::Text(text) => (OpCode::Text, text.as_bytes()),
-        RawMessage::Binary(bytes) => (OpCode::Binary, &bytes[..]),
-    };
-    let mut frame = FrameBuf::reply(opcode, payload.len());
-    frame.push(payload);
-    frame.finish().0
+    match message {
+        RawMessage::Text(text) => reply_frame(OpCode::Text, text.as_bytes()),
+        RawMessage::Binary(bytes) => reply_frame(OpCode::Binary, bytes),
+    }
 }
 
 fn unserializable<T>(error: &serde_json::Error) -> Reply {

@@ -241,7 +241,16 @@ pub(crate) fn frame(opcode: OpCode, payload: &[u8]) -> Bytes {
 
 /// A complete frame holding `payload`, and the length of its header.
 pub(crate) fn frame_with_header(opcode: OpCode, payload: &[u8]) -> (Bytes, usize) {
-    let mut buf = FrameBuf::new(opcode, payload.len());
+    frame_in::<Vec<u8>>(opcode, payload)
+}
+
+/// A complete reply frame holding `payload`, in the thread's reply memory.
+pub(crate) fn reply_frame(opcode: OpCode, payload: &[u8]) -> Bytes {
+    frame_in::<ReplyMemory>(opcode, payload).0
+}
+
+fn frame_in<M: FrameMemory>(opcode: OpCode, payload: &[u8]) -> (Bytes, usize) {
+    let mut buf = FrameBuf::<M>::in_memory(opcode, payload.len());
     buf.push(payload);
     buf.finish()
 }

@@ -567,11 +567,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
         let (_client, server) = (client.unwrap(), accepted.unwrap().0);
-        let reply = || {
-            let mut frame = crate::wire::frame::FrameBuf::reply(OpCode::Text, 5);
-            frame.push(b"reply");
-            frame.finish().0
-        };
+        let reply = || crate::wire::frame::reply_frame(OpCode::Text, b"reply");
         let mut io = MessageIo::new(TcpTransport::new(server), &[], 1 << 20);
         let first = reply();
         io.queue_replies([first.clone()]);
