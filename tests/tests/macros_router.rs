@@ -207,3 +207,31 @@ async fn route_metadata_describes_the_source() {
     assert_eq!(routes.len(), 6);
     assert_eq!(PresenceRouter::NAME, "PresenceRouter");
 }
+
+/// Relays `data` without parsing it.
+#[injectable]
+struct RelayRouter;
+
+#[socket_router]
+impl RelayRouter {
+    #[on("relay.echo")]
+    async fn echo(&self, data: Box<serde_json::value::RawValue>) -> Box<serde_json::value::RawValue> {
+        data
+    }
+}
+
+/// A generated handler's `Box<RawValue>` argument is `data` as the client
+/// wrote it, and its `Box<RawValue>` reply goes out as it is.
+#[tokio::test]
+async fn a_raw_value_handler_relays_data_byte_for_byte() {
+    let server = LiveServer::start(
+        Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<RelayRouter>(),
+    )
+    .await;
+    let mut c = server.connect().await;
+    let data = r#"[ 1 , "\u00e9\"" , {"x" : true} ]"#;
+    c.send_text(&format!(r#"{{"type":"relay.echo","correlationId":"e1","data":{data}}}"#)).await;
+    let ori_tests::Event::Text(reply) = c.next_event().await else { panic!("a text reply expected") };
+    assert_eq!(reply, format!(r#"{{"type":"relay.echo","data":{data},"correlationId":"e1"}}"#));
+    assert_eq!(c.request(json!({"type": "relay.echo"})).await, json!({"type": "relay.echo", "data": null}));
+}

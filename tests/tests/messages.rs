@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use ori::{MessageGuard, Ori, Reject, Socket, SocketContext, SocketError, SocketRoutes, WebSocketConfig};
-use ori_tests::LiveServer;
+use ori_tests::{Event, LiveServer};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -34,6 +35,10 @@ async fn echo(_ctx: SocketContext, data: Value) -> Result<Value, SocketError> {
 }
 
 async fn optional(_ctx: SocketContext, data: Option<u32>) -> Result<Option<u32>, SocketError> {
+    Ok(data)
+}
+
+async fn relay(_ctx: SocketContext, data: Box<RawValue>) -> Result<Box<RawValue>, SocketError> {
     Ok(data)
 }
 
@@ -82,6 +87,7 @@ async fn server() -> LiveServer {
         .route("presence.heartbeat", heartbeat)
         .route("test.echo", echo)
         .route("test.optional", optional)
+        .route("test.relay", relay)
         .route("test.touch", touch)
         .route("test.now", now)
         .route("test.refuse", refuse)
@@ -146,6 +152,26 @@ async fn absent_data_is_null_and_unknown_fields_are_ignored() {
     );
     let reply = c.request(json!({"type": "test.optional", "data": 7, "extra": {"x": 1}, "version": 2})).await;
     assert_eq!(reply, json!({"type": "test.optional", "data": 7}));
+    // Keys that begin like the envelope's are other keys, ignored too.
+    c.send_text(r#"{"types":"x","datax":9,"correlationIdx":"y","type":"test.optional","data":7}"#).await;
+    assert_eq!(c.recv().await, json!({"type": "test.optional", "data": 7}));
+}
+
+/// A `Box<RawValue>` argument is `data` as the client wrote it, whitespace
+/// and escapes included, and goes back out as it is.
+#[tokio::test]
+async fn raw_data_is_relayed_byte_for_byte() {
+    let server = server().await;
+    let mut c = server.connect().await;
+    let data = r#"{ "a" : [1, "\u00e9", {"b":null}] }"#;
+    c.send_text(&format!(r#"{{"type":"test.relay","data": {data} ,"correlationId":"r1"}}"#)).await;
+    let expected = format!(r#"{{"type":"test.relay","data":{data},"correlationId":"r1"}}"#);
+    let Event::Text(reply) = c.next_event().await else { panic!("a text reply expected") };
+    assert_eq!(reply, expected);
+    assert_eq!(
+        c.request(json!({"type": "test.relay", "correlationId": "r2"})).await,
+        json!({"type": "test.relay", "data": null, "correlationId": "r2"})
+    );
 }
 
 #[tokio::test]
@@ -210,7 +236,9 @@ async fn invalid_correlation_ids_are_bad_request_and_not_echoed() {
 async fn unknown_and_reserved_types_are_unknown_type() {
     let server = server().await;
     let mut c = server.connect().await;
-    for ty in ["no.such.type", "pong", "error", "__internal", "__broadcast__"] {
+    // 128 characters is a valid type (unknown here); 129 is bad_request (above).
+    let longest = "t".repeat(128);
+    for ty in ["no.such.type", "pong", "error", "__internal", "__broadcast__", &longest] {
         let reply = c.request(json!({"type": ty, "data": {}, "correlationId": "x1"})).await;
         assert_eq!(reply["type"], ty);
         assert_eq!(reply["correlationId"], "x1");
