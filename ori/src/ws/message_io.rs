@@ -363,14 +363,17 @@ impl<IO: Transport> MessageIo<IO> {
 
     /// Queues replies, whose frames are cut from this thread's chunks
     /// (`wire::arena`). Behind frames still waiting (the socket is full), a
-    /// reply is copied into memory of its own: a reader that does not keep up
-    /// holds its own bytes, which `outbound_queue_bytes` bounds, and never a
-    /// chunk other connections' replies share.
+    /// reply whose memory is shared is copied into memory of its own: a
+    /// reader that does not keep up holds its own bytes, which
+    /// `outbound_queue_bytes` bounds, and never a chunk other connections'
+    /// replies share. (A reply re-encoded for the connection, MessagePack or
+    /// compressed, already has its own.)
     pub(crate) fn queue_replies(&mut self, frames: impl IntoIterator<Item = Bytes>) {
         if self.writing.is_empty() {
             self.queue(frames);
         } else {
-            self.queue(frames.into_iter().map(|frame| Bytes::copy_from_slice(&frame)));
+            let own = |frame: Bytes| if frame.is_unique() { frame } else { Bytes::copy_from_slice(&frame) };
+            self.queue(frames.into_iter().map(own));
         }
     }
 
@@ -577,5 +580,10 @@ mod tests {
         assert_ne!(io.writing[1].as_ptr(), second.as_ptr(), "behind a waiting frame: copied");
         assert_eq!(io.writing[1], second);
         assert_eq!(io.unwritten(), first.len() + second.len());
+        // A frame with memory of its own (re-encoded for the connection) is not copied.
+        let own = crate::wire::frame::frame(OpCode::Binary, b"own");
+        let at = own.as_ptr();
+        io.queue_replies([own]);
+        assert_eq!(io.writing[2].as_ptr(), at);
     }
 }
