@@ -134,10 +134,12 @@ impl PresenceRouter {
 }
 
 async fn server() -> LiveServer {
-    LiveServer::start(
-        Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<PresenceRouter>(),
-    )
-    .await
+    server_of::<PresenceRouter>().await
+}
+
+/// A server that mounts router `R` alone.
+async fn server_of<R: SocketRouter>() -> LiveServer {
+    LiveServer::start(Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<R>()).await
 }
 
 #[tokio::test]
@@ -224,10 +226,7 @@ impl RelayRouter {
 /// wrote it, and its `Box<RawValue>` reply goes out as it is.
 #[tokio::test]
 async fn a_raw_value_handler_relays_data_byte_for_byte() {
-    let server = LiveServer::start(
-        Ori::create().websocket(WebSocketConfig::default()).only_socket_router::<RelayRouter>(),
-    )
-    .await;
+    let server = server_of::<RelayRouter>().await;
     let mut c = server.connect().await;
     let data = r#"[ 1 , "\u00e9\"" , {"x" : true} ]"#;
     c.send_text(&format!(r#"{{"type":"relay.echo","correlationId":"e1","data":{data}}}"#)).await;
