@@ -143,26 +143,32 @@ pub(crate) struct Negotiated {
 /// It knows nothing of the app: the handles ([`Socket`](crate::Socket))
 /// carry the app beside it, so the registry of connections that the app
 /// holds never leads back to the app.
+///
+/// Laid out as declared (`repr(C)`): what a delivery touches (the queue,
+/// the encoding, the home thread, whether the driver is writing) comes first,
+/// next to the `Arc`'s counts, so that a publish to thousands of
+/// connections reads three cache lines of each instead of five.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct ConnectionCore {
-    pub(crate) id: SocketId,
     pub(crate) outbox: Outbox,
-    pub(crate) subscriptions: Mutex<Subscriptions>,
-    pub(crate) states: ConnectionStates,
-    pub(crate) max_subscriptions: u32,
+    /// The thread that runs the connection (see `connection::direct`).
+    home: Home,
     /// What was negotiated at the upgrade; `None` (no allocation) for the
     /// common case: no subprotocol, JSON, no compression.
     negotiated: Option<Box<Negotiated>>,
-    /// See [`Limits::endpoint`].
-    pub(crate) endpoint: u8,
+    /// The driver has frames of its own not yet written: no direct writes.
+    writer_busy: AtomicBool,
     /// A frame arrived since the idle sweeper last looked.
     seen: AtomicBool,
     /// Sweeps in a row that found the connection silent.
     silent_sweeps: AtomicU8,
-    /// The thread that runs the connection (see `connection::direct`).
-    home: Home,
-    /// The driver has frames of its own not yet written: no direct writes.
-    writer_busy: AtomicBool,
+    /// See [`Limits::endpoint`].
+    pub(crate) endpoint: u8,
+    pub(crate) max_subscriptions: u32,
+    pub(crate) id: SocketId,
+    pub(crate) subscriptions: Mutex<Subscriptions>,
+    pub(crate) states: ConnectionStates,
     /// Where it comes from (introspection).
     pub(crate) origin: Origin,
 }

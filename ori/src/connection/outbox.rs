@@ -177,7 +177,7 @@ impl Outbox {
                     // Everything fits: one gather takes the whole queue.
                     buffer.clear();
                     gather(&queue.frames, buffer);
-                    let written = writer.try_send(&[IoSlice::new(buffer)]).unwrap_or(0);
+                    let written = writer.send_now(&[IoSlice::new(buffer)]).unwrap_or(0);
                     // What the socket did not take stays queued, in order.
                     consume_written(&mut queue.frames, written);
                     queue.bytes -= written;

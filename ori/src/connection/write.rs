@@ -1,14 +1,12 @@
-//! Writing a connection's queued frames to its socket: the shared sending
-//! side ([`DirectWriter`]), and the gather of small frames into one buffer
+//! Writing a connection's queued frames to its socket: the sending side lent
+//! to the outbox ([`DirectWriter`]), and the gather of small frames into one buffer
 //! per worker thread, used by the driver's writes and by direct writes alike.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
-use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 
@@ -58,33 +56,46 @@ pub(crate) fn consume_written(frames: &mut VecDeque<Bytes>, mut written: usize) 
     false
 }
 
-/// The sending side of a TCP connection, shared by its driver and the
-/// direct writes of pushed frames. The socket closes when the last holder
-/// lets go: the driver takes it back from the outbox when the connection ends.
-#[derive(Debug, Clone)]
-pub(crate) struct DirectWriter(Arc<OwnedWriteHalf>);
+/// The sending side of a TCP connection, lent to its outbox for direct
+/// writes while its driver runs (the driver writes through the stream its
+/// reading half shares). Held inline by the outbox, so a direct write reaches
+/// the socket in one step. Dropping it leaves the socket open: it closes with
+/// its reading half, when the driver ends.
+#[derive(Debug)]
+pub(crate) struct DirectWriter(Option<OwnedWriteHalf>);
 
 impl DirectWriter {
     pub(crate) fn new(write: OwnedWriteHalf) -> DirectWriter {
-        DirectWriter(Arc::new(write))
-    }
-}
-
-impl DirectWriter {
-    pub(crate) fn stream(&self) -> &TcpStream {
-        (*self.0).as_ref()
+        DirectWriter(Some(write))
     }
 
     /// One non-blocking `send` (`sendmsg` for several buffers); `WouldBlock`
     /// when the socket buffer is full.
-    pub(crate) fn try_send(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let stream = self.stream();
-        stream.try_io(Interest::WRITABLE, || {
-            let socket = socket2::SockRef::from(stream);
-            match bufs {
-                [one] => socket.send(one),
-                many => socket.send_vectored(many),
-            }
-        })
+    ///
+    /// Straight to the socket, without tokio's readiness (a cache line of
+    /// its own per connection, cold when a publish writes to thousands):
+    /// the caller leaves what was not sent to the driver, whose write then
+    /// learns `WouldBlock` through tokio and waits for the socket properly.
+    pub(crate) fn send_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let Some(write) = &self.0 else { return Err(io::ErrorKind::NotConnected.into()) };
+        send(write.as_ref(), bufs)
+    }
+}
+
+/// One non-blocking `send` of `bufs` to `stream` (`sendmsg` for several),
+/// which skips the VFS layer that `write`/`writev` go through.
+pub(crate) fn send(stream: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let socket = socket2::SockRef::from(stream);
+    match bufs {
+        [one] => socket.send(one),
+        many => socket.send_vectored(many),
+    }
+}
+
+impl Drop for DirectWriter {
+    fn drop(&mut self) {
+        if let Some(write) = self.0.take() {
+            write.forget();
+        }
     }
 }

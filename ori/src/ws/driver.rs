@@ -285,7 +285,7 @@ impl MessageLoop {
 
 /// Allows direct writes to the connection (`connection::direct`) while it lives.
 /// Dropping it takes the socket's sending side back from the outbox, so that
-/// the socket closes with the driver however the driver ends.
+/// nothing writes to the socket once the driver is gone.
 struct DirectWrites(Arc<ConnectionCore>);
 
 impl DirectWrites {
@@ -319,7 +319,7 @@ pub(crate) struct Driver<IO> {
 
 impl<IO: Transport> Driver<IO> {
     pub(crate) fn new(
-        io: MessageIo<IO>,
+        mut io: MessageIo<IO>,
         socket: Socket,
         endpoint: Arc<Endpoint>,
         admission: Admission,

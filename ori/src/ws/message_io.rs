@@ -391,8 +391,8 @@ impl<IO: Transport> MessageIo<IO> {
         }
     }
 
-    /// The socket's shared sending side, if it allows direct writes.
-    pub(crate) fn direct_writer(&self) -> Option<crate::connection::write::DirectWriter> {
+    /// The socket's sending side, if it allows direct writes (once).
+    pub(crate) fn direct_writer(&mut self) -> Option<crate::connection::write::DirectWriter> {
         self.io.direct_writer()
     }
 

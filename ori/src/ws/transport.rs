@@ -4,8 +4,9 @@
 //! ori's own server becomes a [`TcpTransport`]: it sends with `send`/`sendmsg`,
 //! which skip the VFS layer that `write`/`writev` go through (measurably
 //! cheaper when one publish means a write to each of thousands of sockets),
-//! and it shares its sending side ([`DirectWriter`]) so that pushed frames can
-//! be written without a trip through the connection's task (`connection::direct`).
+//! and it lends its sending side ([`DirectWriter`]) to the connection's outbox
+//! so that pushed frames can be written without a trip through the
+//! connection's task (`connection::direct`).
 
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
@@ -14,11 +15,11 @@ use std::task::{Context, Poll, ready};
 
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
 
-use crate::connection::write::DirectWriter;
+use crate::connection::write::{DirectWriter, send};
 
 /// The byte stream of one connection.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
@@ -28,23 +29,30 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     /// Whether [`poll_send`](Self::poll_send) takes several buffers at once.
     fn sends_vectored(&self) -> bool;
 
-    /// The sending side, shared, if this transport allows direct writes.
-    fn direct_writer(&self) -> Option<DirectWriter> {
+    /// The sending side, for direct writes, if this transport allows them
+    /// (once: the writer is taken).
+    fn direct_writer(&mut self) -> Option<DirectWriter> {
         None
     }
 }
 
-/// A TCP connection accepted by ori's server.
+/// A TCP connection accepted by ori's server. It reads through its reading
+/// half and writes through the stream that half shares; the writing half
+/// is only lent to the outbox ([`Transport::direct_writer`]).
 #[derive(Debug)]
 pub(crate) struct TcpTransport {
     read: OwnedReadHalf,
-    write: DirectWriter,
+    write: Option<DirectWriter>,
 }
 
 impl TcpTransport {
     pub(crate) fn new(stream: TcpStream) -> TcpTransport {
         let (read, write) = stream.into_split();
-        TcpTransport { read, write: DirectWriter::new(write) }
+        TcpTransport { read, write: Some(DirectWriter::new(write)) }
+    }
+
+    fn stream(&self) -> &TcpStream {
+        self.read.as_ref()
     }
 }
 
@@ -68,15 +76,16 @@ impl AsyncWrite for TcpTransport {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(self.write.stream()).shutdown(Shutdown::Write))
+        Poll::Ready(socket2::SockRef::from(self.stream()).shutdown(Shutdown::Write))
     }
 }
 
 impl Transport for TcpTransport {
     fn poll_send(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let stream = self.stream();
         loop {
-            ready!(self.write.stream().poll_write_ready(cx))?;
-            match self.write.try_send(bufs) {
+            ready!(stream.poll_write_ready(cx))?;
+            match stream.try_io(Interest::WRITABLE, || send(stream, bufs)) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 result => return Poll::Ready(result),
             }
@@ -87,8 +96,8 @@ impl Transport for TcpTransport {
         true
     }
 
-    fn direct_writer(&self) -> Option<DirectWriter> {
-        Some(self.write.clone())
+    fn direct_writer(&mut self) -> Option<DirectWriter> {
+        self.write.take()
     }
 }
 
