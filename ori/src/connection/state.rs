@@ -18,7 +18,9 @@ type SharedState = Arc<dyn Any + Send + Sync>;
 #[derive(Default)]
 pub(crate) struct StateMap {
     entries: Vec<SharedState>,
-    refusals: Refusals,
+    /// Boxed: most connections are refused by no guard, and every
+    /// connection has a map (24 bytes fewer inline).
+    refusals: Option<Box<Refusals>>,
     /// When the guards' verdict expires (the earliest a guard gave).
     pub(crate) expires_at: Option<SystemTime>,
     /// How many times the guards ran again and admitted the connection.
@@ -81,25 +83,29 @@ impl StateMap {
 
     /// Records that the router-scoped guard at `scope` refused the connection.
     pub(crate) fn refuse(&mut self, scope: GuardScopeBit, reason: String) {
-        self.refusals.mask |= scope.mask();
-        self.refusals.reasons.retain(|(bit, _)| *bit != scope.0);
-        push_small(&mut self.refusals.reasons, (scope.0, reason.into()));
+        let refusals = self.refusals.get_or_insert_default();
+        refusals.mask |= scope.mask();
+        refusals.reasons.retain(|(bit, _)| *bit != scope.0);
+        push_small(&mut refusals.reasons, (scope.0, reason.into()));
     }
 
     /// Forgets a refusal by the router-scoped guard at `scope` (it admitted
     /// the connection on re-authentication).
     pub(crate) fn admit(&mut self, scope: GuardScopeBit) {
-        self.refusals.mask &= !scope.mask();
-        self.refusals.reasons.retain(|(bit, _)| *bit != scope.0);
+        if let Some(refusals) = &mut self.refusals {
+            refusals.mask &= !scope.mask();
+            refusals.reasons.retain(|(bit, _)| *bit != scope.0);
+        }
     }
 
     /// Why a route that needs the router-scoped guards in `needs` is refused
     /// to this connection; `None` when every one of them admitted it.
     pub(crate) fn refusal(&self, needs: u64) -> Option<&str> {
-        if self.refusals.mask & needs == 0 {
+        let refusals = self.refusals.as_deref()?;
+        if refusals.mask & needs == 0 {
             return None;
         }
-        self.refusals.reasons.iter().find(|(bit, _)| needs & (1 << bit) != 0).map(|(_, reason)| &**reason)
+        refusals.reasons.iter().find(|(bit, _)| needs & (1 << bit) != 0).map(|(_, reason)| &**reason)
     }
 }
 
@@ -122,7 +128,7 @@ impl std::fmt::Debug for StateMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StateMap")
             .field("entries", &self.entries.len())
-            .field("refused_scopes", &self.refusals.mask.count_ones())
+            .field("refused_scopes", &self.refusals.as_ref().map_or(0, |r| r.mask.count_ones()))
             .finish()
     }
 }
