@@ -228,6 +228,23 @@ async fn handler_publishes_reach_a_paused_subscriber_whole_and_in_order() {
     }
 }
 
+/// On the caller's runtime (`workers(0)`) when it is multi-threaded, a
+/// connection's driver may be polled on any thread, so nothing writes to
+/// its socket directly: the driver writes replies and publishes alike, and
+/// the writing half it does not lend keeps the socket open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_multi_threaded_runtime_the_drivers_write_everything() {
+    let server = LiveServer::start(app(WebSocketConfig::default()).workers(0)).await;
+    let mut reader = server.connect().await;
+    reader.subscribe("shared-runtime").await;
+    let mut publisher = server.connect().await;
+    let filler = "z".repeat(100);
+    let total = 200;
+    let send = publish_numbered(&mut publisher, "shared-runtime", total, &filler);
+    let read = expect_numbered(&mut reader, total, "reader");
+    tokio::join!(send, read);
+}
+
 /// Publishes `{i}:{filler}` on `topic` for i in 0..total, one request each
 /// (each acknowledged before the next).
 async fn publish_numbered(publisher: &mut WsClient, topic: &str, total: usize, filler: &str) {
