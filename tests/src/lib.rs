@@ -71,7 +71,38 @@ pub fn port_for(program: &str, missing: &str) -> Option<u16> {
         tool_missing(missing);
         return None;
     }
-    Some(std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port())
+    Some(free_ports(1)[0])
+}
+
+/// Where the servers that tests start listen: below the kernel's ephemeral
+/// range (32768-60999 on Linux), from which `bind(127.0.0.1:0)` picks.
+const SERVER_PORTS: std::ops::Range<u32> = 15_000..32_000;
+
+/// `count` free loopback ports for servers a test starts (`redis-server`,
+/// `nats-server`, a Redis Cluster's nodes), each a port no other test of
+/// this process is given.
+///
+/// Not from the ephemeral range: a port the kernel hands out there, then
+/// released to pass to the server, can be handed to another test binding
+/// port 0 at the same moment, and two servers on one port mean a test that
+/// talks to another test's server (two clusters even join each other).
+/// Each process takes successive ports from a start of its own (from its
+/// id: `cargo nextest` runs each test as a process, `cargo test` a file's
+/// tests as threads of one), and every port is checked free.
+pub fn free_ports(count: usize) -> Vec<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static TAKEN: AtomicU32 = AtomicU32::new(0);
+    let span = SERVER_PORTS.end - SERVER_PORTS.start;
+    let start = std::process::id().wrapping_mul(64);
+    let mut ports = Vec::with_capacity(count);
+    while ports.len() < count {
+        let offset = start.wrapping_add(TAKEN.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = u16::try_from(SERVER_PORTS.start + offset).expect("below 32000");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            ports.push(port);
+        }
+    }
+    ports
 }
 
 /// Spawns `command` (an app as a process: `instance_peer`, `bench_peer`, ...,

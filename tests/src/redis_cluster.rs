@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a node waits before it calls a silent master failed (ms).
@@ -40,37 +39,6 @@ pub struct RedisCluster {
     dir: PathBuf,
 }
 
-/// Where clusters' ports come from: below the kernel's ephemeral range
-/// (32768-60999 on Linux), from which `bind(127.0.0.1:0)` picks.
-const CLUSTER_PORTS: std::ops::Range<u32> = 20_000..32_000;
-
-/// Twelve free ports for one cluster (six client ports, six bus ports).
-///
-/// Not from the ephemeral range: a port the kernel hands out there is free
-/// only until another test, binding port 0 at the same moment, is handed it
-/// too, and two clusters that share a port join each other (a test then
-/// finds a node of the other cluster among its masters). Clusters started
-/// by one process (`cargo test` runs a file's tests as threads) take
-/// successive blocks, each process starts at a block of its own (from its
-/// id: `cargo nextest` runs each test as a process), and every port is
-/// checked free.
-fn cluster_ports() -> Vec<u16> {
-    static STARTED: AtomicU32 = AtomicU32::new(0);
-    let span = CLUSTER_PORTS.end - CLUSTER_PORTS.start;
-    let block = std::process::id().wrapping_mul(24).wrapping_add(STARTED.fetch_add(24, Ordering::Relaxed));
-    let mut ports = Vec::new();
-    for offset in block.. {
-        let port = u16::try_from(CLUSTER_PORTS.start + offset % span).expect("below 32000");
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            ports.push(port);
-        }
-        if ports.len() == 12 {
-            break;
-        }
-    }
-    ports
-}
-
 impl RedisCluster {
     /// Starts the six nodes and forms the cluster, waiting until every node
     /// says `cluster_state:ok`. `None` as for [`RedisServer::start`](crate::redis_server::RedisServer::start).
@@ -83,7 +51,7 @@ impl RedisCluster {
             "redis-cli",
             "redis-cli is not on the PATH, and the Redis Cluster tests need it to form one",
         )?;
-        let ports = cluster_ports();
+        let ports = crate::free_ports(12);
         let dir = std::env::temp_dir().join(format!("ori-cluster-{}-{}", std::process::id(), ports[0]));
         let nodes =
             (0..6).map(|i| Node { port: ports[i], bus: ports[i + 6], child: None, stopped: false }).collect();
