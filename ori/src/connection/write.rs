@@ -59,8 +59,8 @@ pub(crate) fn consume_written(frames: &mut VecDeque<Bytes>, mut written: usize) 
 /// The sending side of a TCP connection, lent to its outbox for direct
 /// writes while its driver runs (the driver writes through the stream its
 /// reading half shares). Held inline by the outbox, so a direct write reaches
-/// the socket in one step. Dropping it leaves the socket open: it closes with
-/// its reading half, when the driver ends.
+/// the socket in one step. Dropping it leaves the socket open: the transport
+/// shuts it down and closes it when the driver ends.
 #[derive(Debug)]
 pub(crate) struct DirectWriter(Option<OwnedWriteHalf>);
 

@@ -56,6 +56,16 @@ impl TcpTransport {
     }
 }
 
+/// The connection is over: the socket is shut down for writing (a FIN after
+/// the last frame) before it closes, as tokio's writing half does when it
+/// is dropped. A socket closed with unread input sends a reset instead,
+/// which can make the peer lose the close frame still in its buffer.
+impl Drop for TcpTransport {
+    fn drop(&mut self) {
+        let _ = socket2::SockRef::from(self.stream()).shutdown(Shutdown::Write);
+    }
+}
+
 impl AsyncRead for TcpTransport {
     fn poll_read(
         mut self: Pin<&mut Self>,
