@@ -211,17 +211,11 @@ async fn handler_publishes_reach_a_paused_subscriber_whole_and_in_order() {
     let mut paused = RawClient::connect_with_recv_buffer(server.addr, "/ws", 4096).await;
     paused.send_frame(true, 1, br#"{"type":"subscribe","data":{"topic":"burst"}}"#).await;
     assert_eq!(paused.recv().await["type"], "subscribe");
-    let mut reader = server.connect().await;
-    reader.subscribe("burst").await;
-    let mut publisher = server.connect().await;
 
     // About 6 MB, more than the socket buffers on both sides take (4 MiB at
     // most), one publish per request so that each is written on its own.
-    let filler = "y".repeat(3000);
     let total = 2000;
-    let send = publish_numbered(&mut publisher, "burst", total, &filler);
-    let read = expect_numbered(&mut reader, total, "reader");
-    tokio::join!(send, read);
+    relay_numbered(&server, "burst", total, &"y".repeat(3000)).await;
     for i in 0..total {
         let text = paused.recv().await["data"].as_str().expect("text").to_owned();
         assert!(text.starts_with(&format!("{i}:")), "paused subscriber: expected message {i}");
@@ -235,12 +229,17 @@ async fn handler_publishes_reach_a_paused_subscriber_whole_and_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_multi_threaded_runtime_the_drivers_write_everything() {
     let server = LiveServer::start(app(WebSocketConfig::default()).workers(0)).await;
+    relay_numbered(&server, "shared-runtime", 200, &"z".repeat(100)).await;
+}
+
+/// Connects a reader of `topic` and a publisher, then publishes
+/// `{i}:{filler}` for i in 0..total while the reader reads them all, whole
+/// and in order.
+async fn relay_numbered(server: &LiveServer, topic: &str, total: usize, filler: &str) {
     let mut reader = server.connect().await;
-    reader.subscribe("shared-runtime").await;
+    reader.subscribe(topic).await;
     let mut publisher = server.connect().await;
-    let filler = "z".repeat(100);
-    let total = 200;
-    let send = publish_numbered(&mut publisher, "shared-runtime", total, &filler);
+    let send = publish_numbered(&mut publisher, topic, total, filler);
     let read = expect_numbered(&mut reader, total, "reader");
     tokio::join!(send, read);
 }
