@@ -54,6 +54,11 @@ impl TcpTransport {
     fn stream(&self) -> &TcpStream {
         self.read.as_ref()
     }
+
+    /// Shuts the socket down for writing: a FIN after the last byte sent.
+    fn shutdown_write(&self) -> io::Result<()> {
+        socket2::SockRef::from(self.stream()).shutdown(Shutdown::Write)
+    }
 }
 
 /// The connection is over: the socket is shut down for writing (a FIN after
@@ -62,7 +67,7 @@ impl TcpTransport {
 /// which can make the peer lose the close frame still in its buffer.
 impl Drop for TcpTransport {
     fn drop(&mut self) {
-        let _ = socket2::SockRef::from(self.stream()).shutdown(Shutdown::Write);
+        let _ = self.shutdown_write();
     }
 }
 
@@ -86,7 +91,7 @@ impl AsyncWrite for TcpTransport {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(self.stream()).shutdown(Shutdown::Write))
+        Poll::Ready(self.shutdown_write())
     }
 }
 
@@ -118,5 +123,58 @@ impl Transport for TokioIo<Upgraded> {
 
     fn sends_vectored(&self) -> bool {
         self.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A transport on the accepted side of a loopback connection, and the client's side.
+    async fn pair() -> (TcpTransport, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        (TcpTransport::new(accepted), client)
+    }
+
+    /// What the client reads until the server's side ends it (or 2 s pass).
+    async fn read_to_end(client: &mut TcpStream) -> io::Result<Vec<u8>> {
+        let mut read = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), client.read_to_end(&mut read))
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+        Ok(read)
+    }
+
+    /// The writer lent to the outbox does not end the socket when it is
+    /// dropped (the driver may still write its close frame).
+    #[tokio::test]
+    async fn dropping_the_lent_writer_leaves_the_socket_writable() {
+        let (mut transport, mut client) = pair().await;
+        let writer = transport.direct_writer().expect("a TCP transport lends its writer");
+        assert_eq!(writer.send_now(&[IoSlice::new(b"direct ")]).unwrap(), 7);
+        drop(writer);
+        transport.write_all(b"then the driver").await.unwrap();
+        drop(transport);
+        assert_eq!(read_to_end(&mut client).await.unwrap(), b"direct then the driver");
+    }
+
+    /// Dropping the transport sends a FIN even while the lent writer still
+    /// holds the socket open, and before a close with unread input (which
+    /// would send a reset, and the peer could lose what it has not read).
+    #[tokio::test]
+    async fn dropping_the_transport_shuts_the_socket_down_for_writing() {
+        let (mut transport, mut client) = pair().await;
+        let writer = transport.direct_writer().expect("a TCP transport lends its writer");
+        transport.write_all(b"last words").await.unwrap();
+        drop(transport);
+        assert_eq!(read_to_end(&mut client).await.unwrap(), b"last words", "EOF while the writer lives");
+        drop(writer);
     }
 }
