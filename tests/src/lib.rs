@@ -65,13 +65,20 @@ pub fn tool_missing(message: &str) {
 /// A free loopback port for a server the test runs as `program`, or `None`
 /// when `program` is not on the PATH ([`tool_missing`] with `missing`).
 pub fn port_for(program: &str, missing: &str) -> Option<u16> {
+    require_tool(program, missing)?;
+    Some(free_ports(1)[0])
+}
+
+/// `Some` when `program` is on the PATH; otherwise [`tool_missing`] with
+/// `missing` (a failure, or `None` when missing tools may be skipped).
+pub fn require_tool(program: &str, missing: &str) -> Option<()> {
     let found =
         std::process::Command::new(program).arg("--version").stdout(std::process::Stdio::null()).status();
     if found.is_err() {
         tool_missing(missing);
         return None;
     }
-    Some(free_ports(1)[0])
+    Some(())
 }
 
 /// Where the servers that tests start listen: below the kernel's ephemeral

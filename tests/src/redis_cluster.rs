@@ -43,11 +43,11 @@ impl RedisCluster {
     /// Starts the six nodes and forms the cluster, waiting until every node
     /// says `cluster_state:ok`. `None` as for [`RedisServer::start`](crate::redis_server::RedisServer::start).
     pub fn start() -> Option<RedisCluster> {
-        crate::port_for(
+        crate::require_tool(
             "redis-server",
             "redis-server is not on the PATH, and the Redis Cluster tests need it",
         )?;
-        crate::port_for(
+        crate::require_tool(
             "redis-cli",
             "redis-cli is not on the PATH, and the Redis Cluster tests need it to form one",
         )?;
