@@ -37,7 +37,11 @@ fn thread_token() -> usize {
 }
 
 /// The thread a connection runs on: where its direct writes happen.
+///
+/// `thread` first (`repr(C)`): every push reads it, the hand-off only a
+/// push from another worker (see `ConnectionCore`'s layout).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Home {
     thread: usize,
     /// The thread's hand-off point, if it is an ori worker.
